@@ -1,0 +1,328 @@
+//! One typed configuration for the broker.
+//!
+//! Precedence, highest first: command-line flags, `SLUICE_*` environment
+//! variables, the TOML file given with `--config`, built-in defaults. Clap
+//! merges flags and environment; the file and the defaults fill what is left.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Kafka's default `socket.request.max.bytes`: the largest frame accepted.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
+/// Kafka's default `message.max.bytes` / topic `max.message.bytes`.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
+/// Kafka's default `log.segment.bytes`.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The broker's effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the listener binds, `HOST:PORT`; port 0 picks a free port.
+    pub listen: String,
+    /// `HOST:PORT` given to clients in Metadata; `None` = what we listen on.
+    pub advertised_listener: Option<String>,
+    /// Root of all partition directories and the metadata log.
+    pub data_dir: PathBuf,
+    /// This broker's node id.
+    pub node_id: i32,
+    /// Create unknown topics when a Metadata request allows it.
+    pub auto_create_topics: bool,
+    /// Partition count of auto-created topics and of CreateTopics with -1.
+    pub default_partitions: i32,
+    /// Frames larger than this are refused before their body is read.
+    pub max_frame_bytes: usize,
+    /// Broker-wide default for the topic config `max.message.bytes`.
+    pub max_message_bytes: usize,
+    /// Broker-wide default for the topic config `segment.bytes`.
+    pub segment_bytes: u64,
+    /// Broker-wide default for the topic config `segment.ms` (none = no time roll).
+    pub segment_ms: Option<u64>,
+    /// Most concurrent client connections.
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:9092".to_string(),
+            advertised_listener: None,
+            data_dir: PathBuf::from("./sluice-data"),
+            node_id: 0,
+            auto_create_topics: true,
+            default_partitions: 1,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            segment_ms: Some(7 * 24 * 60 * 60 * 1000),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// Sluice: a Kafka-wire-protocol compatible broker.
+///
+/// Every option can also be set with the environment variable shown, or in
+/// the TOML file given with --config (keys are the long option names with
+/// dashes or underscores, e.g. `default-partitions = 3`). Flags win over the
+/// environment, which wins over the file.
+#[derive(Debug, Parser, Default)]
+#[command(name = "sluice", version, about, long_about)]
+pub struct Cli {
+    /// Address to listen on, HOST:PORT (port 0 picks a free port) [default: 127.0.0.1:9092]
+    #[arg(long, env = "SLUICE_LISTEN", value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// Address advertised to clients in Metadata, HOST:PORT [default: the listen address]
+    #[arg(long, env = "SLUICE_ADVERTISED_LISTENER", value_name = "HOST:PORT")]
+    pub advertised_listener: Option<String>,
+    /// Directory holding partition logs and topic metadata [default: ./sluice-data]
+    #[arg(long, env = "SLUICE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Node id of this broker [default: 0]
+    #[arg(long, env = "SLUICE_NODE_ID", value_name = "ID")]
+    pub node_id: Option<i32>,
+    /// Create topics on first use when a client's Metadata request allows it [default: true]
+    #[arg(long, env = "SLUICE_AUTO_CREATE_TOPICS", value_name = "BOOL")]
+    pub auto_create_topics: Option<bool>,
+    /// Partitions of auto-created topics and of CreateTopics with num_partitions=-1 [default: 1]
+    #[arg(long, env = "SLUICE_DEFAULT_PARTITIONS", value_name = "N")]
+    pub default_partitions: Option<i32>,
+    /// Largest request frame accepted, in bytes (Kafka's socket.request.max.bytes) [default: 104857600]
+    #[arg(long, env = "SLUICE_MAX_FRAME_BYTES", value_name = "BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    /// Default largest record batch a topic accepts (topic config max.message.bytes) [default: 1048588]
+    #[arg(long, env = "SLUICE_MAX_MESSAGE_BYTES", value_name = "BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Default segment size before a new segment is rolled (topic config segment.bytes) [default: 1073741824]
+    #[arg(long, env = "SLUICE_SEGMENT_BYTES", value_name = "BYTES")]
+    pub segment_bytes: Option<u64>,
+    /// Default segment age before a new segment is rolled (topic config segment.ms) [default: 604800000]
+    #[arg(long, env = "SLUICE_SEGMENT_MS", value_name = "MS")]
+    pub segment_ms: Option<u64>,
+    /// Most concurrent client connections [default: 10000]
+    #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// TOML file with any of the options above
+    #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The optional TOML file: the same options as the command line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    #[serde(alias = "listen_address")]
+    listen: Option<String>,
+    #[serde(alias = "advertised_listener")]
+    advertised_listener: Option<String>,
+    #[serde(alias = "data_dir")]
+    data_dir: Option<PathBuf>,
+    #[serde(alias = "node_id")]
+    node_id: Option<i32>,
+    #[serde(alias = "auto_create_topics")]
+    auto_create_topics: Option<bool>,
+    #[serde(alias = "default_partitions")]
+    default_partitions: Option<i32>,
+    #[serde(alias = "max_frame_bytes")]
+    max_frame_bytes: Option<usize>,
+    #[serde(alias = "max_message_bytes")]
+    max_message_bytes: Option<usize>,
+    #[serde(alias = "segment_bytes")]
+    segment_bytes: Option<u64>,
+    #[serde(alias = "segment_ms")]
+    segment_ms: Option<u64>,
+    #[serde(alias = "max_connections")]
+    max_connections: Option<usize>,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value for {option}: {message}")]
+    Invalid {
+        option: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Builds the configuration from parsed flags/environment plus the file.
+    pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let d = Config::default();
+        let config = Config {
+            listen: cli.listen.or(file.listen).unwrap_or(d.listen),
+            advertised_listener: cli.advertised_listener.or(file.advertised_listener),
+            data_dir: cli.data_dir.or(file.data_dir).unwrap_or(d.data_dir),
+            node_id: cli.node_id.or(file.node_id).unwrap_or(d.node_id),
+            auto_create_topics: cli
+                .auto_create_topics
+                .or(file.auto_create_topics)
+                .unwrap_or(d.auto_create_topics),
+            default_partitions: cli
+                .default_partitions
+                .or(file.default_partitions)
+                .unwrap_or(d.default_partitions),
+            max_frame_bytes: cli
+                .max_frame_bytes
+                .or(file.max_frame_bytes)
+                .unwrap_or(d.max_frame_bytes),
+            max_message_bytes: cli
+                .max_message_bytes
+                .or(file.max_message_bytes)
+                .unwrap_or(d.max_message_bytes),
+            segment_bytes: cli
+                .segment_bytes
+                .or(file.segment_bytes)
+                .unwrap_or(d.segment_bytes),
+            segment_ms: cli.segment_ms.or(file.segment_ms).or(d.segment_ms),
+            max_connections: cli
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(d.max_connections),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that would make the broker misbehave.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.default_partitions < 1 {
+            return Err(invalid("default-partitions", "must be at least 1"));
+        }
+        if self.node_id < 0 {
+            return Err(invalid("node-id", "must not be negative"));
+        }
+        if self.max_frame_bytes < 64 || self.max_frame_bytes > i32::MAX as usize {
+            return Err(invalid("max-frame-bytes", "must be between 64 and 2147483647"));
+        }
+        if self.max_message_bytes == 0 || self.max_message_bytes > i32::MAX as usize {
+            return Err(invalid("max-message-bytes", "must be between 1 and 2147483647"));
+        }
+        if self.segment_bytes < 1024 {
+            return Err(invalid("segment-bytes", "must be at least 1024"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max-connections", "must be at least 1"));
+        }
+        for (option, value) in [
+            ("listen", Some(&self.listen)),
+            ("advertised-listener", self.advertised_listener.as_ref()),
+        ] {
+            if let Some(value) = value {
+                split_host_port(value).map_err(|message| invalid(option, &message))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid(option: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        option,
+        message: message.to_string(),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Splits `HOST:PORT` (IPv6 hosts in brackets) into its parts.
+pub fn split_host_port(value: &str) -> Result<(String, u16), String> {
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{value:?} is not HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{value:?} has an invalid port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("{value:?} has an empty host"));
+    }
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_flags() {
+        let c = Config::from_cli(Cli::parse_from(["sluice"])).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9092");
+        assert_eq!(c.data_dir, PathBuf::from("./sluice-data"));
+        assert_eq!(c.node_id, 0);
+        assert!(c.auto_create_topics);
+        assert_eq!(c.default_partitions, 1);
+    }
+
+    #[test]
+    fn flags_win_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(
+            &path,
+            "default-partitions = 3\nlisten = \"127.0.0.1:1\"\ndata_dir = \"/x\"\n",
+        )
+        .unwrap();
+        let cli = Cli::parse_from([
+            "sluice",
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:2",
+        ]);
+        let c = Config::from_cli(cli).unwrap();
+        assert_eq!(c.default_partitions, 3);
+        assert_eq!(c.listen, "127.0.0.1:2");
+        assert_eq!(c.data_dir, PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, "no-such-option = 1\n").unwrap();
+        let cli = Cli::parse_from(["sluice", "--config", path.to_str().unwrap()]);
+        assert!(matches!(
+            Config::from_cli(cli),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let cli = Cli::parse_from(["sluice", "--default-partitions", "0"]);
+        assert!(Config::from_cli(cli).is_err());
+        let cli = Cli::parse_from(["sluice", "--listen", "nohost"]);
+        assert!(Config::from_cli(cli).is_err());
+    }
+
+    #[test]
+    fn host_port_split() {
+        assert_eq!(
+            split_host_port("[::1]:9092").unwrap(),
+            ("::1".to_string(), 9092)
+        );
+        assert!(split_host_port("h:99999").is_err());
+    }
+}

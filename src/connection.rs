@@ -1,0 +1,117 @@
+//! One task pair per client connection.
+//!
+//! The reader turns bytes into frames and hands each to [`dispatch`]; it
+//! handles requests one after another, in arrival order, so that appends from
+//! one producer connection keep their order. A request whose answer must wait
+//! (a long-poll fetch) yields a deferred reply; the writer awaits replies
+//! strictly in request order, so responses always go out in the order the
+//! requests came in while later requests are already being handled.
+//!
+//! A frame that is too large, negative, or cannot be parsed closes the
+//! connection with a logged reason; nothing else on the broker is affected.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use sluice_protocol::frame;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use crate::dispatch::{self, Reply};
+use crate::BrokerState;
+
+/// Replies queued behind a slow (long-poll) one before the reader waits.
+const MAX_IN_FLIGHT: usize = 64;
+/// The most the reader asks the socket for at once.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Serves one client until it disconnects, misbehaves or the broker stops.
+pub async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: Arc<BrokerState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tracing::debug!(%peer, "connection opened");
+    let (mut reader, writer) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
+    let writer_task = tokio::spawn(write_replies(writer, rx, peer));
+    let max_frame = state.config.max_frame_bytes;
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    'conn: loop {
+        // Handle every whole frame already buffered.
+        loop {
+            match frame::check(&buf, max_frame) {
+                Ok(Some(len)) => {
+                    buf.advance(4);
+                    let body = buf.split_to(len).freeze();
+                    let reply = dispatch::dispatch(&state, body).await;
+                    let close = matches!(reply, Reply::Close(_));
+                    if tx.send(reply).await.is_err() || close {
+                        break 'conn;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "closing connection: bad frame");
+                    break 'conn;
+                }
+            }
+        }
+        // Grow the buffer by what the pending frame still needs, bounded, so
+        // a declared size is never allocated before its bytes arrive.
+        let want = pending_frame_len(&buf).map_or(READ_CHUNK, |total| {
+            total.saturating_sub(buf.len()).clamp(1, READ_CHUNK)
+        });
+        buf.reserve(want);
+        let read = tokio::select! {
+            r = reader.read_buf(&mut buf) => r,
+            _ = shutdown.changed() => break 'conn,
+        };
+        match read {
+            Ok(0) => {
+                if !buf.is_empty() {
+                    tracing::debug!(%peer, bytes = buf.len(), "client closed mid-frame");
+                }
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "read failed");
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer_task.await;
+    tracing::debug!(%peer, "connection closed");
+}
+
+/// Total size (prefix included) of the frame at the front of `buf`, if known.
+fn pending_frame_len(buf: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = buf.get(..4)?.try_into().ok()?;
+    let len = i32::from_be_bytes(prefix);
+    usize::try_from(len).ok().map(|l| l + 4)
+}
+
+async fn write_replies(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Reply>, peer: SocketAddr) {
+    while let Some(reply) = rx.recv().await {
+        let bytes = match reply {
+            Reply::Now(bytes) => bytes,
+            Reply::Later(pending) => pending.await,
+            Reply::NoResponse => continue,
+            Reply::Close(reason) => {
+                tracing::warn!(%peer, %reason, "closing connection");
+                break;
+            }
+        };
+        if let Err(e) = writer.write_all(&bytes).await {
+            tracing::debug!(%peer, error = %e, "write failed");
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+}

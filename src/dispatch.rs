@@ -1,0 +1,194 @@
+//! From a frame body to a response frame: api key and version gate, bounds
+//! check, typed decode, handler, encode with the right header version.
+//!
+//! The registry of supported APIs is [`SUPPORTED`], built from each handler's
+//! own `VERSIONS`; ApiVersions answers from it, so we advertise exactly what
+//! is dispatched here.
+//!
+//! What closes the connection (as Kafka does): a body too short for a
+//! header, an unknown api key, an unsupported version of anything but
+//! ApiVersions, and a body that fails the bounds check or decoding.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable};
+use sluice_protocol::{bounds, header};
+use tracing::Instrument;
+
+use crate::handlers;
+use crate::BrokerState;
+
+/// A deferred response body, awaited by the connection's writer in order.
+pub type Deferred<R> = Pin<Box<dyn Future<Output = R> + Send + 'static>>;
+
+/// What a handler gives back.
+pub enum HandlerReply<R> {
+    /// The response, now.
+    Respond(R),
+    /// No response at all (produce with acks=0).
+    NoResponse,
+    /// The response once the future completes (long-poll fetch).
+    Later(Deferred<R>),
+}
+
+/// What the connection does with a request.
+pub enum Reply {
+    /// Write this frame.
+    Now(BytesMut),
+    /// Write the frame this future yields, in order.
+    Later(Deferred<BytesMut>),
+    /// Write nothing.
+    NoResponse,
+    /// Close the connection after the replies already queued, logging why.
+    Close(String),
+}
+
+/// Every API Sluice serves, with the versions it implements.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, handlers::produce::VERSIONS.0, handlers::produce::VERSIONS.1),
+    (ApiKey::Fetch, handlers::fetch::VERSIONS.0, handlers::fetch::VERSIONS.1),
+    (ApiKey::ListOffsets, handlers::list_offsets::VERSIONS.0, handlers::list_offsets::VERSIONS.1),
+    (ApiKey::Metadata, handlers::metadata::VERSIONS.0, handlers::metadata::VERSIONS.1),
+    (ApiKey::ApiVersions, handlers::api_versions::VERSIONS.0, handlers::api_versions::VERSIONS.1),
+    (ApiKey::CreateTopics, handlers::create_topics::VERSIONS.0, handlers::create_topics::VERSIONS.1),
+    (ApiKey::DeleteTopics, handlers::delete_topics::VERSIONS.0, handlers::delete_topics::VERSIONS.1),
+];
+
+/// The version range we serve for `key`, if any.
+pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, min, max)| (*min, *max))
+}
+
+/// What every handler gets besides its request.
+pub struct RequestContext {
+    pub state: Arc<BrokerState>,
+    pub api_version: i16,
+    pub correlation_id: i32,
+    pub client_id: Option<String>,
+}
+
+/// Handles one frame body (the bytes after the length prefix).
+pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> Reply {
+    let Some(prefix) = header::peek_request_header(&body) else {
+        return Reply::Close(format!("request of {} bytes is too short for a header", body.len()));
+    };
+    let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
+        return Reply::Close(format!("unknown api key {}", prefix.api_key));
+    };
+    let version = prefix.api_version;
+    let supported = supported_versions(api_key);
+    let in_range = supported.is_some_and(|(min, max)| (min..=max).contains(&version));
+    if !in_range {
+        if api_key == ApiKey::ApiVersions {
+            // KIP-511: answer an unknown ApiVersions version with a v0 body
+            // listing our ranges so that newer clients can downgrade.
+            return Reply::Now(handlers::api_versions::unsupported_version_frame(prefix.correlation_id));
+        }
+        return Reply::Close(match supported {
+            Some((min, max)) => format!("{api_key:?} v{version} is not supported (v{min}-v{max} are)"),
+            None => format!("{api_key:?} is not supported"),
+        });
+    }
+    if let Err(e) = bounds::check_request(prefix.api_key, version, &body) {
+        return Reply::Close(format!("malformed {api_key:?} v{version} request: {e}"));
+    }
+    let mut buf = body;
+    let header = match RequestHeader::decode(&mut buf, api_key.request_header_version(version)) {
+        Ok(h) => h,
+        Err(e) => return Reply::Close(format!("malformed {api_key:?} v{version} header: {e}")),
+    };
+    let ctx = RequestContext {
+        state: Arc::clone(state),
+        api_version: version,
+        correlation_id: header.correlation_id,
+        client_id: header.client_id.as_ref().map(|s| s.to_string()),
+    };
+    let span = tracing::debug_span!(
+        "request",
+        api = ?api_key,
+        version,
+        correlation_id = ctx.correlation_id,
+        client_id = ctx.client_id.as_deref().unwrap_or(""),
+    );
+    route(api_key, ctx, buf).instrument(span).await
+}
+
+async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
+    macro_rules! call {
+        ($module:ident, $req:ty) => {{
+            let req = match <$req>::decode(&mut buf, ctx.api_version) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Reply::Close(format!(
+                        "malformed {:?} v{} body: {e}",
+                        api_key, ctx.api_version
+                    ))
+                }
+            };
+            let (version, correlation_id) = (ctx.api_version, ctx.correlation_id);
+            match handlers::$module::handle(ctx, req).await {
+                HandlerReply::Respond(resp) => {
+                    encode_reply(api_key, version, correlation_id, &resp)
+                }
+                HandlerReply::NoResponse => Reply::NoResponse,
+                HandlerReply::Later(fut) => Reply::Later(Box::pin(async move {
+                    let resp = fut.await;
+                    match encode_frame(api_key, version, correlation_id, &resp) {
+                        Ok(frame) => frame,
+                        // Cannot happen for a version we decoded; an empty
+                        // frame makes the client time out rather than misread.
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot encode response");
+                            BytesMut::new()
+                        }
+                    }
+                })),
+            }
+        }};
+    }
+    use kafka_protocol::messages as m;
+    match api_key {
+        ApiKey::Produce => call!(produce, m::ProduceRequest),
+        ApiKey::Fetch => call!(fetch, m::FetchRequest),
+        ApiKey::ListOffsets => call!(list_offsets, m::ListOffsetsRequest),
+        ApiKey::Metadata => call!(metadata, m::MetadataRequest),
+        ApiKey::ApiVersions => call!(api_versions, m::ApiVersionsRequest),
+        ApiKey::CreateTopics => call!(create_topics, m::CreateTopicsRequest),
+        ApiKey::DeleteTopics => call!(delete_topics, m::DeleteTopicsRequest),
+        other => Reply::Close(format!("{other:?} is not supported")),
+    }
+}
+
+fn encode_reply<R: Encodable>(api_key: ApiKey, version: i16, correlation_id: i32, resp: &R) -> Reply {
+    match encode_frame(api_key, version, correlation_id, resp) {
+        Ok(frame) => Reply::Now(frame),
+        Err(e) => Reply::Close(format!("cannot encode {api_key:?} v{version} response: {e}")),
+    }
+}
+
+/// A whole response frame: length prefix, response header, body.
+pub fn encode_frame<R: Encodable>(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    resp: &R,
+) -> Result<BytesMut, String> {
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let header_version = api_key.response_header_version(version);
+    let mut frame = BytesMut::with_capacity(64);
+    frame.put_i32(0);
+    header
+        .encode(&mut frame, header_version)
+        .map_err(|e| e.to_string())?;
+    resp.encode(&mut frame, version).map_err(|e| e.to_string())?;
+    let len = i32::try_from(frame.len() - 4).map_err(|_| "response larger than 2 GiB".to_string())?;
+    frame[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(frame)
+}

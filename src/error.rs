@@ -1,0 +1,154 @@
+//! The one place where internal errors become Kafka error codes.
+//!
+//! Domain modules return these enums; handlers call [`ErrorCode::code`] (or
+//! the `From` impls) and never pick numeric codes themselves.
+
+use kafka_protocol::ResponseError as K;
+use sluice_protocol::records::RecordsError;
+use sluice_storage::StorageError;
+
+/// Something that has a Kafka error code.
+pub trait ErrorCode {
+    /// The Kafka error code sent to the client.
+    fn code(&self) -> i16;
+}
+
+/// Kafka's "no error".
+pub const NONE: i16 = 0;
+
+/// A per-partition failure of produce, fetch or list-offsets.
+#[derive(Debug, thiserror::Error)]
+pub enum PartitionError {
+    #[error("unknown topic or partition")]
+    UnknownTopicOrPartition,
+    #[error("unknown topic id")]
+    UnknownTopicId,
+    #[error("offset {offset} is outside [{log_start}, {log_end}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start: i64,
+        log_end: i64,
+    },
+    #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
+    MessageTooLarge { size: usize, max: usize },
+    #[error("corrupt record batch: {0}")]
+    CorruptMessage(String),
+    #[error("invalid record batch: {0}")]
+    InvalidRecord(String),
+    #[error("record timestamp {timestamp} is out of the accepted range")]
+    InvalidTimestamp { timestamp: i64 },
+    #[error("invalid required acks {0}")]
+    InvalidRequiredAcks(i16),
+    #[error("leader epoch {requested} is newer than the leader's {current}")]
+    UnknownLeaderEpoch { requested: i32, current: i32 },
+    #[error("leader epoch {requested} is older than the leader's {current}")]
+    FencedLeaderEpoch { requested: i32, current: i32 },
+    #[error("transactional and idempotent produce is not supported yet")]
+    UnsupportedForMessageFormat,
+    #[error("storage failure: {0}")]
+    Storage(#[from] StorageError),
+    #[error("the partition's log can no longer be written after an earlier failure")]
+    LogPoisoned,
+}
+
+impl ErrorCode for PartitionError {
+    fn code(&self) -> i16 {
+        match self {
+            PartitionError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
+            PartitionError::UnknownTopicId => K::UnknownTopicId.code(),
+            PartitionError::OffsetOutOfRange { .. } => K::OffsetOutOfRange.code(),
+            PartitionError::MessageTooLarge { .. } => K::MessageTooLarge.code(),
+            PartitionError::CorruptMessage(_) => K::CorruptMessage.code(),
+            PartitionError::InvalidRecord(_) => K::InvalidRecord.code(),
+            PartitionError::InvalidTimestamp { .. } => K::InvalidTimestamp.code(),
+            PartitionError::InvalidRequiredAcks(_) => K::InvalidRequiredAcks.code(),
+            PartitionError::UnknownLeaderEpoch { .. } => K::UnknownLeaderEpoch.code(),
+            PartitionError::FencedLeaderEpoch { .. } => K::FencedLeaderEpoch.code(),
+            PartitionError::UnsupportedForMessageFormat => K::UnsupportedForMessageFormat.code(),
+            PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
+                K::OffsetOutOfRange.code()
+            }
+            PartitionError::Storage(_) | PartitionError::LogPoisoned => {
+                K::KafkaStorageError.code()
+            }
+        }
+    }
+}
+
+impl From<RecordsError> for PartitionError {
+    /// A CRC or framing failure is CORRUPT_MESSAGE; a well-formed batch that
+    /// breaks the rules of produce (magic, offsets, counts, control batches)
+    /// is INVALID_RECORD, as Kafka's log validator decides.
+    fn from(e: RecordsError) -> Self {
+        if e.is_corruption() {
+            PartitionError::CorruptMessage(e.to_string())
+        } else {
+            PartitionError::InvalidRecord(e.to_string())
+        }
+    }
+}
+
+/// A per-topic failure of CreateTopics, DeleteTopics or Metadata.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TopicError {
+    #[error("topic already exists")]
+    AlreadyExists,
+    #[error("invalid topic name: {0}")]
+    InvalidTopic(String),
+    #[error("invalid number of partitions: {0}")]
+    InvalidPartitions(String),
+    #[error("invalid replication factor: {0}")]
+    InvalidReplicationFactor(String),
+    #[error("invalid replica assignment: {0}")]
+    InvalidReplicaAssignment(String),
+    #[error("invalid config: {0}")]
+    InvalidConfig(String),
+    #[error("unknown topic or partition")]
+    UnknownTopicOrPartition,
+    #[error("unknown topic id")]
+    UnknownTopicId,
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("internal topics cannot be deleted")]
+    TopicDeletionDisabled,
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+impl ErrorCode for TopicError {
+    fn code(&self) -> i16 {
+        match self {
+            TopicError::AlreadyExists => K::TopicAlreadyExists.code(),
+            TopicError::InvalidTopic(_) => K::InvalidTopicException.code(),
+            TopicError::InvalidPartitions(_) => K::InvalidPartitions.code(),
+            TopicError::InvalidReplicationFactor(_) => K::InvalidReplicationFactor.code(),
+            TopicError::InvalidReplicaAssignment(_) => K::InvalidReplicaAssignment.code(),
+            TopicError::InvalidConfig(_) => K::InvalidConfig.code(),
+            TopicError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
+            TopicError::UnknownTopicId => K::UnknownTopicId.code(),
+            TopicError::InvalidRequest(_) => K::InvalidRequest.code(),
+            TopicError::TopicDeletionDisabled => K::TopicDeletionDisabled.code(),
+            TopicError::Storage(_) => K::KafkaStorageError.code(),
+        }
+    }
+}
+
+/// Request-level error codes used by handlers for whole-request failures.
+pub mod request {
+    use super::K;
+
+    /// UNSUPPORTED_VERSION, sent in the ApiVersions v0 fallback.
+    pub fn unsupported_version() -> i16 {
+        K::UnsupportedVersion.code()
+    }
+
+    /// FETCH_SESSION_ID_NOT_FOUND: we never create incremental fetch sessions.
+    pub fn fetch_session_id_not_found() -> i16 {
+        K::FetchSessionIdNotFound.code()
+    }
+
+    /// INVALID_REQUEST.
+    pub fn invalid_request() -> i16 {
+        K::InvalidRequest.code()
+    }
+}

@@ -1,0 +1,146 @@
+//! CreateTopics (key 19), v2–v7.
+//!
+//! num_partitions -1 means the broker default; replication factor must be 1
+//! or -1 (one broker). Manual assignments are accepted when every partition
+//! is placed on this node alone. Configs are validated and stored with the
+//! topic; v5+ responses list the topic's effective configs. validate_only
+//! checks everything and creates nothing.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{ErrorCode, TopicError};
+use crate::metadata::TopicMeta;
+use crate::{BrokerState, NewTopic};
+
+pub const VERSIONS: (i16, i16) = (2, 7);
+
+/// Kafka's config sources as sent in responses.
+const SOURCE_TOPIC: i8 = 1;
+const SOURCE_DEFAULT: i8 = 5;
+
+pub async fn handle(ctx: RequestContext, req: CreateTopicsRequest) -> HandlerReply<CreateTopicsResponse> {
+    let state = &ctx.state;
+    let mut results = Vec::with_capacity(req.topics.len());
+    let mut seen = std::collections::HashSet::new();
+    let duplicates: std::collections::HashSet<String> = req
+        .topics
+        .iter()
+        .filter(|t| !seen.insert(t.name.as_str().to_string()))
+        .map(|t| t.name.as_str().to_string())
+        .collect();
+    for topic in &req.topics {
+        let name = topic.name.as_str().to_string();
+        let outcome = if duplicates.contains(&name) {
+            Err(TopicError::InvalidRequest(format!("topic {name} is listed more than once")))
+        } else {
+            new_topic(state, topic).and_then(|new| {
+                if req.validate_only {
+                    state.validate_new_topic(&new).map(|()| preview(new))
+                } else {
+                    state.create_topic(new).map(|m| (*m).clone())
+                }
+            })
+        };
+        let mut result = CreatableTopicResult::default().with_name(topic.name.clone());
+        match outcome {
+            Ok(meta) => {
+                result = result
+                    .with_topic_id(meta.id)
+                    .with_num_partitions(meta.partitions)
+                    .with_replication_factor(1)
+                    .with_configs(Some(configs_of(state, &meta)));
+            }
+            Err(e) => {
+                result = result
+                    .with_error_code(e.code())
+                    .with_error_message(Some(StrBytes::from_string(e.to_string())))
+                    .with_num_partitions(-1)
+                    .with_replication_factor(-1);
+            }
+        }
+        results.push(result);
+    }
+    HandlerReply::Respond(CreateTopicsResponse::default().with_topics(results))
+}
+
+fn new_topic(state: &BrokerState, topic: &CreatableTopic) -> Result<NewTopic, TopicError> {
+    if topic.replication_factor != -1 && topic.replication_factor != 1 {
+        return Err(TopicError::InvalidReplicationFactor(format!(
+            "replication factor {} is larger than the 1 available broker",
+            topic.replication_factor
+        )));
+    }
+    let node = state.config.node_id;
+    let partitions = if topic.assignments.is_empty() {
+        match topic.num_partitions {
+            -1 => state.config.default_partitions,
+            n => n,
+        }
+    } else {
+        if topic.num_partitions != -1 || topic.replication_factor != -1 {
+            return Err(TopicError::InvalidRequest(
+                "with manual assignments, num_partitions and replication_factor must be -1".into(),
+            ));
+        }
+        let mut indexes: Vec<i32> = topic.assignments.iter().map(|a| a.partition_index).collect();
+        indexes.sort_unstable();
+        if indexes.iter().enumerate().any(|(i, p)| *p != i as i32) {
+            return Err(TopicError::InvalidReplicaAssignment(
+                "partitions must be numbered 0..n without gaps".into(),
+            ));
+        }
+        if let Some(a) = topic.assignments.iter().find(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node) {
+            return Err(TopicError::InvalidReplicaAssignment(format!(
+                "partition {} must be assigned to broker {node} alone",
+                a.partition_index
+            )));
+        }
+        topic.assignments.len() as i32
+    };
+    let mut configs = BTreeMap::new();
+    for c in &topic.configs {
+        let Some(value) = &c.value else {
+            return Err(TopicError::InvalidConfig(format!("config {} has a null value", c.name.as_str())));
+        };
+        configs.insert(c.name.as_str().to_string(), value.as_str().to_string());
+    }
+    Ok(NewTopic {
+        name: topic.name.as_str().to_string(),
+        partitions,
+        configs,
+    })
+}
+
+fn preview(new: NewTopic) -> TopicMeta {
+    TopicMeta {
+        name: new.name,
+        id: Uuid::nil(),
+        partitions: new.partitions,
+        configs: new.configs,
+        internal: false,
+    }
+}
+
+fn configs_of(state: &BrokerState, meta: &TopicMeta) -> Vec<CreatableTopicConfigs> {
+    state
+        .topic_defaults
+        .iter()
+        .map(|(key, default)| {
+            let (value, source) = match meta.configs.get(key) {
+                Some(v) => (v.as_str(), SOURCE_TOPIC),
+                None => (default, SOURCE_DEFAULT),
+            };
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_string(key.to_string()))
+                .with_value(Some(StrBytes::from_string(value.to_string())))
+                .with_config_source(source)
+        })
+        .collect()
+}

@@ -1,0 +1,210 @@
+//! Fetch (key 1), v4–v18.
+//!
+//! Sessionless: a request with session id 0 gets a full response and no
+//! session is created (we answer session id 0, which KIP-227 allows), so
+//! every client works in full-fetch mode; a non-zero session id gets
+//! FETCH_SESSION_ID_NOT_FOUND. Long poll: when fewer than `min_bytes` are
+//! ready the response waits up to `max_wait_ms`, woken by appends to the
+//! fetched partitions (not by polling). `partition_max_bytes` and
+//! `max_bytes` are honoured except that the first batch found is always
+//! returned whole (KIP-74); a fetch from the middle of a batch returns the
+//! whole batch. v13+ names topics by id.
+//! Not implemented: incremental fetch sessions, follower fetching, racks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{self, ErrorCode, PartitionError};
+use crate::partitions::{Partition, LEADER_EPOCH};
+
+pub const VERSIONS: (i16, i16) = (4, 18);
+
+/// Upper bound on a long poll, whatever the client asks.
+const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
+
+struct Target {
+    index: i32,
+    fetch_offset: i64,
+    partition_max_bytes: usize,
+    partition: Result<Arc<Partition>, i16>,
+}
+
+struct TopicTarget {
+    name: TopicName,
+    id: Uuid,
+    partitions: Vec<Target>,
+}
+
+struct Pass {
+    topics: Vec<FetchableTopicResponse>,
+    bytes: usize,
+    has_error: bool,
+}
+
+pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<FetchResponse> {
+    if req.session_id != 0 {
+        return HandlerReply::Respond(
+            FetchResponse::default().with_error_code(error::request::fetch_session_id_not_found()),
+        );
+    }
+    let targets = resolve(&ctx, &req);
+    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
+    let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
+
+    let first = read_pass(&targets, max_bytes);
+    if wait.is_zero() || first.has_error || first.bytes >= min_bytes || targets.is_empty() {
+        return HandlerReply::Respond(response(first));
+    }
+    let deadline = Instant::now() + wait;
+    HandlerReply::Later(Box::pin(async move {
+        let waiter = Arc::new(Notify::new());
+        loop {
+            for t in targets.iter().flat_map(|t| &t.partitions) {
+                if let Ok(p) = &t.partition {
+                    p.register_waiter(&waiter);
+                }
+            }
+            // Read after registering, so an append in between is not missed.
+            let pass = read_pass(&targets, max_bytes);
+            if pass.has_error || pass.bytes >= min_bytes {
+                return response(pass);
+            }
+            if tokio::time::timeout_at(deadline, waiter.notified()).await.is_err() {
+                return response(read_pass(&targets, max_bytes));
+            }
+        }
+    }))
+}
+
+fn resolve(ctx: &RequestContext, req: &FetchRequest) -> Vec<TopicTarget> {
+    let state = &ctx.state;
+    req.topics
+        .iter()
+        .map(|topic| {
+            let meta = if ctx.api_version >= 13 {
+                state.metadata.topic_by_id(&topic.topic_id).ok_or(PartitionError::UnknownTopicId)
+            } else {
+                state
+                    .metadata
+                    .topic(topic.topic.as_str())
+                    .ok_or(PartitionError::UnknownTopicOrPartition)
+            };
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|p| {
+                    let partition = match &meta {
+                        Err(e) => Err(e.code()),
+                        Ok(_) if p.current_leader_epoch > LEADER_EPOCH => Err(PartitionError::UnknownLeaderEpoch {
+                            requested: p.current_leader_epoch,
+                            current: LEADER_EPOCH,
+                        }
+                        .code()),
+                        Ok(meta) => state
+                            .partitions
+                            .get(&meta.name, p.partition)
+                            .ok_or(PartitionError::UnknownTopicOrPartition.code()),
+                    };
+                    Target {
+                        index: p.partition,
+                        fetch_offset: p.fetch_offset,
+                        partition_max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
+                        partition,
+                    }
+                })
+                .collect();
+            TopicTarget {
+                name: topic.topic.clone(),
+                id: topic.topic_id,
+                partitions,
+            }
+        })
+        .collect()
+}
+
+/// Reads every target once within the byte budgets.
+fn read_pass(targets: &[TopicTarget], max_bytes: usize) -> Pass {
+    let mut remaining = max_bytes;
+    // KIP-74: until something is returned, one whole batch is returned even
+    // if it is larger than the limits, so that consumers always progress.
+    let mut min_one = true;
+    let mut pass = Pass {
+        topics: Vec::with_capacity(targets.len()),
+        bytes: 0,
+        has_error: false,
+    };
+    for topic in targets {
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for t in &topic.partitions {
+            let data = PartitionData::default().with_partition_index(t.index);
+            let partition = match &t.partition {
+                Ok(p) => p,
+                Err(code) => {
+                    pass.has_error = true;
+                    partitions.push(error_data(data, *code));
+                    continue;
+                }
+            };
+            let marks = partition.watermarks();
+            let limit = t.partition_max_bytes.min(remaining);
+            let records = if limit == 0 && !min_one {
+                Ok(Bytes::new())
+            } else {
+                partition.read(t.fetch_offset, limit)
+            };
+            match records {
+                Ok(mut records) => {
+                    if !min_one && records.len() > limit {
+                        records = Bytes::new();
+                    }
+                    if !records.is_empty() {
+                        min_one = false;
+                        remaining = remaining.saturating_sub(records.len());
+                        pass.bytes += records.len();
+                    }
+                    partitions.push(
+                        data.with_high_watermark(marks.high_watermark)
+                            .with_last_stable_offset(marks.last_stable_offset)
+                            .with_log_start_offset(marks.log_start_offset)
+                            .with_aborted_transactions(None)
+                            .with_records(Some(records)),
+                    );
+                }
+                Err(e) => {
+                    pass.has_error = true;
+                    tracing::debug!(topic = %partition.topic, partition = t.index, error = %e, "fetch refused");
+                    partitions.push(error_data(data, e.code()));
+                }
+            }
+        }
+        pass.topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(topic.name.clone())
+                .with_topic_id(topic.id)
+                .with_partitions(partitions),
+        );
+    }
+    pass
+}
+
+fn error_data(data: PartitionData, code: i16) -> PartitionData {
+    data.with_error_code(code)
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_aborted_transactions(None)
+        .with_records(Some(Bytes::new()))
+}
+
+fn response(pass: Pass) -> FetchResponse {
+    FetchResponse::default().with_session_id(0).with_responses(pass.topics)
+}

@@ -1,0 +1,101 @@
+//! Metadata (key 3), v0–v13.
+//!
+//! One broker (this node) that leads every partition, is its only replica and
+//! its whole ISR, and is the controller. A null topic list (v1+; an empty one
+//! in v0) means all topics. Unknown topics are created when the request
+//! allows it (always before v4) and the broker's auto-create is on; they are
+//! returned ready to use. Topics can be asked for by id (v10+).
+//! Not implemented: authorized operations (always "not requested"), racks.
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{ErrorCode, TopicError};
+use crate::metadata::{validate_topic_name, TopicMeta};
+use crate::partitions::LEADER_EPOCH;
+
+pub const VERSIONS: (i16, i16) = (0, 13);
+
+pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<MetadataResponse> {
+    let state = &ctx.state;
+    let node_id = state.config.node_id;
+    let allow_auto_create = ctx.api_version < 4 || req.allow_auto_topic_creation;
+    let all_topics = match &req.topics {
+        None => true,
+        Some(list) => ctx.api_version == 0 && list.is_empty(),
+    };
+    let mut topics = Vec::new();
+    if all_topics {
+        for meta in state.metadata.topics() {
+            topics.push(describe(&meta, node_id));
+        }
+    } else {
+        for requested in req.topics.iter().flatten() {
+            let topic = match &requested.name {
+                Some(name) => by_name(&ctx, name.as_str(), allow_auto_create),
+                None => match state.metadata.topic_by_id(&requested.topic_id) {
+                    Some(meta) => Ok(meta),
+                    None => Err(TopicError::UnknownTopicId),
+                },
+            };
+            topics.push(match topic {
+                Ok(meta) => describe(&meta, node_id),
+                Err(e) => MetadataResponseTopic::default()
+                    .with_error_code(e.code())
+                    .with_name(requested.name.clone())
+                    .with_topic_id(if requested.name.is_some() { Uuid::nil() } else { requested.topic_id }),
+            });
+        }
+    }
+    let (host, port) = &state.advertised;
+    let broker = MetadataResponseBroker::default()
+        .with_node_id(BrokerId(node_id))
+        .with_host(StrBytes::from_string(host.clone()))
+        .with_port(i32::from(*port));
+    HandlerReply::Respond(
+        MetadataResponse::default()
+            .with_brokers(vec![broker])
+            .with_cluster_id(Some(StrBytes::from_string(state.metadata.cluster_id().to_string())))
+            .with_controller_id(BrokerId(node_id))
+            .with_topics(topics),
+    )
+}
+
+fn by_name(
+    ctx: &RequestContext,
+    name: &str,
+    allow_auto_create: bool,
+) -> Result<std::sync::Arc<TopicMeta>, TopicError> {
+    let state = &ctx.state;
+    if let Some(meta) = state.metadata.topic(name) {
+        return Ok(meta);
+    }
+    validate_topic_name(name)?;
+    if allow_auto_create && state.config.auto_create_topics {
+        return state.auto_create_topic(name);
+    }
+    Err(TopicError::UnknownTopicOrPartition)
+}
+
+fn describe(meta: &TopicMeta, node_id: i32) -> MetadataResponseTopic {
+    let partitions = (0..meta.partitions)
+        .map(|index| {
+            MetadataResponsePartition::default()
+                .with_partition_index(index)
+                .with_leader_id(BrokerId(node_id))
+                .with_leader_epoch(LEADER_EPOCH)
+                .with_replica_nodes(vec![BrokerId(node_id)])
+                .with_isr_nodes(vec![BrokerId(node_id)])
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(meta.name.clone()))))
+        .with_topic_id(meta.id)
+        .with_is_internal(meta.internal)
+        .with_partitions(partitions)
+}

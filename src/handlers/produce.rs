@@ -1,0 +1,174 @@
+//! Produce (key 0), v3–v13.
+//!
+//! acks 0 (no response), 1 and -1 (both answered once the batch is in the
+//! log; there are no followers to wait for). Each partition must carry
+//! exactly one v2 record batch, as Kafka requires since v3. The batch is
+//! validated (framing, CRC-32C, offsets vs record count, size against
+//! `max.message.bytes`, timestamps against `message.timestamp.*.max.ms`),
+//! given its offsets and stored as it came, or stamped with broker time for
+//! `message.timestamp.type=LogAppendTime` topics. v13 names topics by id.
+//! Not implemented yet: idempotent sequence checks and transactional batches
+//! (refused), per-record error lists.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::produce_request::PartitionProduceData;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use sluice_protocol::records;
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{ErrorCode, PartitionError};
+use crate::metadata::TopicMeta;
+use crate::partitions::AppendInfo;
+use crate::BrokerState;
+
+pub const VERSIONS: (i16, i16) = (3, 13);
+
+pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<ProduceResponse> {
+    let state = &ctx.state;
+    let now = now_ms();
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    for topic in &req.topic_data {
+        let meta = if ctx.api_version >= 13 {
+            state.metadata.topic_by_id(&topic.topic_id).ok_or(PartitionError::UnknownTopicId)
+        } else {
+            state
+                .metadata
+                .topic(topic.name.as_str())
+                .ok_or(PartitionError::UnknownTopicOrPartition)
+        };
+        let partition_responses = topic
+            .partition_data
+            .iter()
+            .map(|p| {
+                let outcome = if !matches!(req.acks, -1..=1) {
+                    Err(PartitionError::InvalidRequiredAcks(req.acks))
+                } else {
+                    match &meta {
+                        Ok(meta) => append(state, meta, p, now),
+                        Err(PartitionError::UnknownTopicId) => Err(PartitionError::UnknownTopicId),
+                        Err(_) => Err(PartitionError::UnknownTopicOrPartition),
+                    }
+                };
+                partition_response(p.index, outcome)
+            })
+            .collect();
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic.name.clone())
+                .with_topic_id(topic.topic_id)
+                .with_partition_responses(partition_responses),
+        );
+    }
+    if req.acks == 0 {
+        return HandlerReply::NoResponse;
+    }
+    HandlerReply::Respond(ProduceResponse::default().with_responses(responses))
+}
+
+fn append(
+    state: &BrokerState,
+    meta: &Arc<TopicMeta>,
+    data: &PartitionProduceData,
+    now: i64,
+) -> Result<AppendInfo, PartitionError> {
+    let partition = state
+        .partitions
+        .get(&meta.name, data.index)
+        .ok_or(PartitionError::UnknownTopicOrPartition)?;
+    let records = data.records.as_ref().filter(|r| !r.is_empty()).ok_or_else(|| {
+        PartitionError::InvalidRecord("a produce request must carry one record batch".into())
+    })?;
+    let max_message_bytes = topic_number(state, meta, "max.message.bytes").unwrap_or(i64::MAX);
+    // A batch that large is refused before its CRC is computed. (More than
+    // one batch is refused below anyway, so the whole input is the batch.)
+    if records.len() as i64 > max_message_bytes {
+        return Err(PartitionError::MessageTooLarge {
+            size: records.len(),
+            max: max_message_bytes as usize,
+        });
+    }
+    let batches = records::split_batches(records)?;
+    let [batch] = batches.as_slice() else {
+        return Err(PartitionError::InvalidRecord(format!(
+            "a produce request must carry exactly one record batch per partition, got {}",
+            batches.len()
+        )));
+    };
+    let header = &batch.header;
+    if header.is_control() {
+        return Err(PartitionError::InvalidRecord("clients may not write control batches".into()));
+    }
+    if header.is_transactional() {
+        return Err(PartitionError::InvalidRecord("transactions are not supported yet".into()));
+    }
+    let log_append_time = topic_config(state, meta, "message.timestamp.type") == Some("LogAppendTime");
+    if !log_append_time {
+        check_timestamps(state, meta, header.base_timestamp, header.max_timestamp, now)?;
+    }
+    let bytes: &Bytes = records;
+    let range = batch.range.clone();
+    let Some(slice) = bytes.get(range) else {
+        return Err(PartitionError::CorruptMessage("batch range outside the request".into()));
+    };
+    let owned = BytesMut::from(slice);
+    partition.append(owned, header, log_append_time.then_some(now))
+}
+
+/// CreateTime records must lie within `message.timestamp.before.max.ms`
+/// before and `message.timestamp.after.max.ms` after the broker's clock.
+fn check_timestamps(
+    state: &BrokerState,
+    meta: &TopicMeta,
+    first: i64,
+    max: i64,
+    now: i64,
+) -> Result<(), PartitionError> {
+    let before = topic_number(state, meta, "message.timestamp.before.max.ms").unwrap_or(i64::MAX);
+    let after = topic_number(state, meta, "message.timestamp.after.max.ms").unwrap_or(i64::MAX);
+    if max > now.saturating_add(after) {
+        return Err(PartitionError::InvalidTimestamp { timestamp: max });
+    }
+    if first >= 0 && first < now.saturating_sub(before) {
+        return Err(PartitionError::InvalidTimestamp { timestamp: first });
+    }
+    Ok(())
+}
+
+fn topic_config<'a>(state: &'a BrokerState, meta: &'a TopicMeta, key: &str) -> Option<&'a str> {
+    meta.config(key, &state.topic_defaults)
+}
+
+fn topic_number(state: &BrokerState, meta: &TopicMeta, key: &str) -> Option<i64> {
+    topic_config(state, meta, key)?.parse().ok()
+}
+
+fn partition_response(index: i32, outcome: Result<AppendInfo, PartitionError>) -> PartitionProduceResponse {
+    let resp = PartitionProduceResponse::default().with_index(index);
+    match outcome {
+        Ok(info) => resp
+            .with_base_offset(info.base_offset)
+            .with_log_append_time_ms(info.log_append_time)
+            .with_log_start_offset(info.log_start_offset),
+        Err(e) => {
+            tracing::debug!(partition = index, error = %e, "produce refused");
+            resp.with_error_code(e.code())
+                .with_error_message(Some(StrBytes::from_string(e.to_string())))
+                .with_base_offset(-1)
+                .with_log_append_time_ms(-1)
+                .with_log_start_offset(-1)
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch by the broker's clock.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,240 @@
+//! Sluice: a broker that speaks the Kafka wire protocol.
+//!
+//! [`Broker::start`] runs one in-process (tests, embedding); `main.rs` runs
+//! it from the command line. [`BrokerState`] is what every request handler
+//! sees: configuration, topic metadata and the partition registry.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod error;
+pub mod handlers;
+pub mod metadata;
+pub mod partitions;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+pub use config::Config;
+use error::TopicError;
+use metadata::{BrokerDefaults, Metadata, TopicMeta};
+use partitions::Partitions;
+
+/// Shared state of a running broker.
+pub struct BrokerState {
+    pub config: Config,
+    pub metadata: Metadata,
+    pub partitions: Partitions,
+    pub topic_defaults: BrokerDefaults,
+    /// Host and port given to clients in Metadata responses.
+    pub advertised: (String, u16),
+}
+
+/// What to create: a validated topic request.
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    pub name: String,
+    pub partitions: i32,
+    pub configs: std::collections::BTreeMap<String, String>,
+}
+
+impl BrokerState {
+    /// Validates a topic without creating it.
+    pub fn validate_new_topic(&self, topic: &NewTopic) -> Result<(), TopicError> {
+        metadata::validate_topic_name(&topic.name)?;
+        if topic.partitions < 1 {
+            return Err(TopicError::InvalidPartitions(format!(
+                "number of partitions must be at least 1, got {}",
+                topic.partitions
+            )));
+        }
+        for (k, v) in &topic.configs {
+            metadata::validate_topic_config(k, v)?;
+        }
+        if self.metadata.topic(&topic.name).is_some() {
+            return Err(TopicError::AlreadyExists);
+        }
+        Ok(())
+    }
+
+    /// Creates a topic: durably records it, then opens its partitions.
+    pub fn create_topic(&self, topic: NewTopic) -> Result<Arc<TopicMeta>, TopicError> {
+        self.validate_new_topic(&topic)?;
+        let meta = TopicMeta {
+            name: topic.name,
+            id: Uuid::new_v4(),
+            partitions: topic.partitions,
+            configs: topic.configs,
+            internal: false,
+        };
+        // Leftover directories of a deleted topic with the same name must not
+        // be mistaken for this topic's data.
+        for index in 0..meta.partitions {
+            let dir = self.config.data_dir.join(format!("{}-{}", meta.name, index));
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| TopicError::Storage(e.to_string()))?;
+            }
+        }
+        let meta = self.metadata.create(meta)?;
+        self.partitions
+            .open_topic(&meta, &self.topic_defaults)
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        tracing::info!(topic = %meta.name, id = %meta.id, partitions = meta.partitions, "topic created");
+        Ok(meta)
+    }
+
+    /// Deletes a topic and its data.
+    pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
+        let meta = self.metadata.topic(name).ok_or(TopicError::UnknownTopicOrPartition)?;
+        if meta.internal {
+            return Err(TopicError::TopicDeletionDisabled);
+        }
+        let meta = self.metadata.delete(name)?;
+        self.partitions
+            .delete_topic(&meta)
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        tracing::info!(topic = %meta.name, id = %meta.id, "topic deleted");
+        Ok(meta)
+    }
+
+    /// Creates `name` with default settings if auto-creation is on.
+    pub fn auto_create_topic(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
+        let topic = NewTopic {
+            name: name.to_string(),
+            partitions: self.config.default_partitions,
+            configs: Default::default(),
+        };
+        match self.create_topic(topic) {
+            // Two clients raced to create it: both see the topic.
+            Err(TopicError::AlreadyExists) => self
+                .metadata
+                .topic(name)
+                .ok_or(TopicError::UnknownTopicOrPartition),
+            other => other,
+        }
+    }
+}
+
+/// Failure to start the broker.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot use data directory {dir}: {source}")]
+    DataDir {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open topic {topic}: {message}")]
+    Topic { topic: String, message: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+}
+
+/// A running broker.
+pub struct Broker {
+    server: server::Server,
+    state: Arc<BrokerState>,
+}
+
+impl Broker {
+    /// Opens the data directory, loads every topic and starts listening.
+    /// Returns once the listener accepts connections.
+    pub async fn start(config: Config) -> Result<Broker, StartError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            dir: config.data_dir.clone(),
+            source,
+        })?;
+        let metadata = Metadata::open(&config.data_dir).map_err(|source| StartError::DataDir {
+            dir: config.data_dir.clone(),
+            source,
+        })?;
+        let topic_defaults = BrokerDefaults::new(&[
+            ("max.message.bytes", config.max_message_bytes.to_string()),
+            ("segment.bytes", config.segment_bytes.to_string()),
+            (
+                "segment.ms",
+                config
+                    .segment_ms
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| i64::MAX.to_string()),
+            ),
+        ]);
+        let partitions = Partitions::new(&config.data_dir);
+        for topic in metadata.topics() {
+            partitions
+                .open_topic(&topic, &topic_defaults)
+                .map_err(|e| StartError::Topic {
+                    topic: topic.name.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        let listener = server::bind(&config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
+        let advertised = advertised_address(&config, local)?;
+        let state = Arc::new(BrokerState {
+            config,
+            metadata,
+            partitions,
+            topic_defaults,
+            advertised,
+        });
+        tracing::info!(
+            listen = %local,
+            advertised = %format!("{}:{}", state.advertised.0, state.advertised.1),
+            data_dir = %state.config.data_dir.display(),
+            version = env!("CARGO_PKG_VERSION"),
+            "sluice started"
+        );
+        let server = server::Server::start(listener, Arc::clone(&state));
+        Ok(Broker { server, state })
+    }
+
+    /// The address the listener is bound to (the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Shared state, for embedding and tests.
+    pub fn state(&self) -> &Arc<BrokerState> {
+        &self.state
+    }
+
+    /// Stops accepting, closes connections and waits for their tasks.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+fn advertised_address(config: &Config, local: SocketAddr) -> Result<(String, u16), StartError> {
+    if let Some(adv) = &config.advertised_listener {
+        return config::split_host_port(adv).map_err(|message| {
+            StartError::Config(config::ConfigError::Invalid {
+                option: "advertised-listener",
+                message,
+            })
+        });
+    }
+    let host = if local.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on an unspecified address; advertising 127.0.0.1 (set --advertised-listener)"
+        );
+        "127.0.0.1".to_string()
+    } else {
+        local.ip().to_string()
+    };
+    Ok((host, local.port()))
+}

@@ -1,0 +1,545 @@
+//! Topics, their ids, partition counts and configs; node identity.
+//!
+//! The topic set is persisted as a small append-only metadata log,
+//! `<data-dir>/__sluice_metadata/topics.log`, one record a line:
+//!
+//! ```text
+//! create <topic-id uuid> <name> <partitions> <config-key>=<pct-encoded value> ...
+//! delete <topic-id uuid>
+//! ```
+//!
+//! Fields are separated by single spaces; topic names cannot contain spaces
+//! (Kafka allows only `[a-zA-Z0-9._-]`) and config values are percent-encoded.
+//! A line is only acted on when it ends in `\n`, so a torn last line from a
+//! crash mid-write is ignored (and cut off on the next append). The log is
+//! fsynced after every change, before the change is acknowledged.
+//! The cluster id is kept in `<data-dir>/__sluice_metadata/cluster.id`.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use dashmap::DashMap;
+use uuid::Uuid;
+
+use crate::error::TopicError;
+
+/// Topic configs Sluice knows, with Kafka's defaults where the broker has no
+/// setting of its own. Anything else is refused with INVALID_CONFIG.
+pub const KNOWN_TOPIC_CONFIGS: &[(&str, &str)] = &[
+    ("cleanup.policy", "delete"),
+    ("compression.type", "producer"),
+    ("delete.retention.ms", "86400000"),
+    ("file.delete.delay.ms", "60000"),
+    ("flush.messages", "9223372036854775807"),
+    ("flush.ms", "9223372036854775807"),
+    ("index.interval.bytes", "4096"),
+    ("max.compaction.lag.ms", "9223372036854775807"),
+    ("max.message.bytes", "1048588"),
+    ("message.timestamp.after.max.ms", "3600000"),
+    ("message.timestamp.before.max.ms", "9223372036854775807"),
+    ("message.timestamp.type", "CreateTime"),
+    ("min.cleanable.dirty.ratio", "0.5"),
+    ("min.compaction.lag.ms", "0"),
+    ("min.insync.replicas", "1"),
+    ("preallocate", "false"),
+    ("retention.bytes", "-1"),
+    ("retention.ms", "604800000"),
+    ("segment.bytes", "1073741824"),
+    ("segment.index.bytes", "10485760"),
+    ("segment.jitter.ms", "0"),
+    ("segment.ms", "604800000"),
+    ("unclean.leader.election.enable", "false"),
+];
+
+/// One topic's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicMeta {
+    pub name: String,
+    pub id: Uuid,
+    pub partitions: i32,
+    /// Configs set explicitly for this topic (not defaults).
+    pub configs: BTreeMap<String, String>,
+    pub internal: bool,
+}
+
+impl TopicMeta {
+    /// The topic's value for `key`: explicit, else broker default, else Kafka default.
+    pub fn config<'a>(&'a self, key: &str, broker_defaults: &'a BrokerDefaults) -> Option<&'a str> {
+        if let Some(v) = self.configs.get(key) {
+            return Some(v.as_str());
+        }
+        broker_defaults.get(key)
+    }
+}
+
+/// Broker-wide defaults for topic configs, derived from the broker config.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerDefaults {
+    values: BTreeMap<String, String>,
+}
+
+impl BrokerDefaults {
+    /// Kafka's defaults overlaid with the broker's own settings.
+    pub fn new(overrides: &[(&str, String)]) -> Self {
+        let mut values: BTreeMap<String, String> = KNOWN_TOPIC_CONFIGS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (k, v) in overrides {
+            values.insert(k.to_string(), v.clone());
+        }
+        BrokerDefaults { values }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|s| s.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// The topic registry with its persistent log.
+pub struct Metadata {
+    topics: DashMap<String, Arc<TopicMeta>>,
+    by_id: DashMap<Uuid, String>,
+    log: Mutex<MetadataLog>,
+    cluster_id: String,
+}
+
+impl Metadata {
+    /// Loads (or starts) the metadata kept under `data_dir`.
+    pub fn open(data_dir: &Path) -> std::io::Result<Metadata> {
+        let dir = data_dir.join("__sluice_metadata");
+        std::fs::create_dir_all(&dir)?;
+        let cluster_id = load_or_create_cluster_id(&dir)?;
+        let (log, records) = MetadataLog::open(dir.join("topics.log"))?;
+        let topics = DashMap::new();
+        let by_id = DashMap::new();
+        for record in records {
+            match record {
+                Record::Create(meta) => {
+                    by_id.insert(meta.id, meta.name.clone());
+                    topics.insert(meta.name.clone(), Arc::new(meta));
+                }
+                Record::Delete(id) => {
+                    if let Some((_, name)) = by_id.remove(&id) {
+                        topics.remove(&name);
+                    }
+                }
+            }
+        }
+        Ok(Metadata {
+            topics,
+            by_id,
+            log: Mutex::new(log),
+            cluster_id,
+        })
+    }
+
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<TopicMeta>> {
+        self.topics.get(name).map(|t| Arc::clone(t.value()))
+    }
+
+    pub fn topic_by_id(&self, id: &Uuid) -> Option<Arc<TopicMeta>> {
+        let name = self.by_id.get(id)?.value().clone();
+        self.topic(&name)
+    }
+
+    /// All topics, sorted by name.
+    pub fn topics(&self) -> Vec<Arc<TopicMeta>> {
+        let mut all: Vec<_> = self.topics.iter().map(|t| Arc::clone(t.value())).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Records a new topic durably. The caller has validated it.
+    pub fn create(&self, meta: TopicMeta) -> Result<Arc<TopicMeta>, TopicError> {
+        let mut log = self.lock_log();
+        if self.topics.contains_key(&meta.name) {
+            return Err(TopicError::AlreadyExists);
+        }
+        log.append(&Record::Create(meta.clone()))
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        let meta = Arc::new(meta);
+        self.by_id.insert(meta.id, meta.name.clone());
+        self.topics.insert(meta.name.clone(), Arc::clone(&meta));
+        Ok(meta)
+    }
+
+    /// Removes a topic durably; returns what it was.
+    pub fn delete(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
+        let mut log = self.lock_log();
+        let meta = self.topic(name).ok_or(TopicError::UnknownTopicOrPartition)?;
+        log.append(&Record::Delete(meta.id))
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        self.topics.remove(name);
+        self.by_id.remove(&meta.id);
+        Ok(meta)
+    }
+
+    fn lock_log(&self) -> std::sync::MutexGuard<'_, MetadataLog> {
+        // A panic while holding this lock cannot leave the log half-written
+        // in memory (append is all-or-nothing on the file), so recover.
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Kafka's topic name rule: 1–249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
+    if name.is_empty() {
+        return Err(TopicError::InvalidTopic("topic name is empty".into()));
+    }
+    if name == "." || name == ".." {
+        return Err(TopicError::InvalidTopic(format!("{name:?} is not allowed")));
+    }
+    if name.len() > 249 {
+        return Err(TopicError::InvalidTopic(format!(
+            "topic name is {} characters, more than 249",
+            name.len()
+        )));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(TopicError::InvalidTopic(format!(
+            "topic name {name:?} contains {c:?}; only [a-zA-Z0-9._-] are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks one topic config key and value.
+pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
+    if !KNOWN_TOPIC_CONFIGS.iter().any(|(k, _)| *k == key) {
+        return Err(TopicError::InvalidConfig(format!(
+            "unknown topic config {key:?}"
+        )));
+    }
+    let bad = || TopicError::InvalidConfig(format!("invalid value {value:?} for {key}"));
+    match key {
+        "message.timestamp.type" => {
+            if value != "CreateTime" && value != "LogAppendTime" {
+                return Err(bad());
+            }
+        }
+        "cleanup.policy" => {
+            if !value
+                .split(',')
+                .all(|p| matches!(p.trim(), "delete" | "compact"))
+            {
+                return Err(bad());
+            }
+        }
+        "compression.type" => {
+            if !matches!(
+                value,
+                "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
+            ) {
+                return Err(bad());
+            }
+        }
+        "preallocate" | "unclean.leader.election.enable" => {
+            if value != "true" && value != "false" {
+                return Err(bad());
+            }
+        }
+        "min.cleanable.dirty.ratio" => {
+            let v: f64 = value.parse().map_err(|_| bad())?;
+            if !(0.0..=1.0).contains(&v) {
+                return Err(bad());
+            }
+        }
+        "max.message.bytes" | "segment.bytes" | "index.interval.bytes" | "segment.index.bytes"
+        | "min.insync.replicas" => {
+            let v: i64 = value.parse().map_err(|_| bad())?;
+            let min = if key == "segment.bytes" { 14 } else { 0 };
+            if v < min || v > i32::MAX as i64 {
+                return Err(bad());
+            }
+        }
+        "retention.ms" | "retention.bytes" => {
+            let v: i64 = value.parse().map_err(|_| bad())?;
+            if v < -1 {
+                return Err(bad());
+            }
+        }
+        _ => {
+            let v: i64 = value.parse().map_err(|_| bad())?;
+            if v < 0 {
+                return Err(bad());
+            }
+        }
+    }
+    Ok(())
+}
+
+enum Record {
+    Create(TopicMeta),
+    Delete(Uuid),
+}
+
+struct MetadataLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl MetadataLog {
+    fn open(path: PathBuf) -> std::io::Result<(MetadataLog, Vec<Record>)> {
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let mut records = Vec::new();
+        let mut complete_len = 0usize;
+        let mut start = 0usize;
+        while let Some(nl) = text.iter().skip(start).position(|b| *b == b'\n') {
+            let end = start + nl;
+            let line = String::from_utf8_lossy(text.get(start..end).unwrap_or_default());
+            match parse_record(&line) {
+                Some(r) => records.push(r),
+                None => tracing::warn!(path = %path.display(), line = %line, "ignoring unreadable metadata record"),
+            }
+            start = end + 1;
+            complete_len = start;
+        }
+        if complete_len < text.len() {
+            tracing::warn!(
+                path = %path.display(),
+                bytes = text.len() - complete_len,
+                "cutting a torn last metadata record"
+            );
+            let f = OpenOptions::new().write(true).open(&path)?;
+            f.set_len(complete_len as u64)?;
+            f.sync_all()?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        if let Some(parent) = path.parent() {
+            sync_dir(parent);
+        }
+        Ok((MetadataLog { path, file }, records))
+    }
+
+    fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        let line = format_record(record);
+        self.file.write_all(line.as_bytes())?;
+        self.file.sync_data()?;
+        tracing::debug!(path = %self.path.display(), record = %line.trim_end(), "metadata record written");
+        Ok(())
+    }
+}
+
+fn format_record(record: &Record) -> String {
+    match record {
+        Record::Create(m) => {
+            let mut line = format!(
+                "create {} {} {}{}",
+                m.id,
+                m.name,
+                m.partitions,
+                if m.internal { " !internal" } else { "" }
+            );
+            for (k, v) in &m.configs {
+                line.push(' ');
+                line.push_str(&pct_encode(k));
+                line.push('=');
+                line.push_str(&pct_encode(v));
+            }
+            line.push('\n');
+            line
+        }
+        Record::Delete(id) => format!("delete {id}\n"),
+    }
+}
+
+fn parse_record(line: &str) -> Option<Record> {
+    let mut parts = line.split(' ');
+    match parts.next()? {
+        "create" => {
+            let id = Uuid::parse_str(parts.next()?).ok()?;
+            let name = parts.next()?.to_string();
+            let partitions: i32 = parts.next()?.parse().ok()?;
+            let mut configs = BTreeMap::new();
+            let mut internal = false;
+            for kv in parts {
+                if kv == "!internal" {
+                    internal = true;
+                    continue;
+                }
+                let (k, v) = kv.split_once('=')?;
+                configs.insert(pct_decode(k)?, pct_decode(v)?);
+            }
+            Some(Record::Create(TopicMeta {
+                name,
+                id,
+                partitions,
+                configs,
+                internal,
+            }))
+        }
+        "delete" => Some(Record::Delete(Uuid::parse_str(parts.next()?).ok()?)),
+        _ => None,
+    }
+}
+
+fn pct_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b',') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn pct_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = *bytes.get(i)?;
+        if b == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn load_or_create_cluster_id(dir: &Path) -> std::io::Result<String> {
+    let path = dir.join("cluster.id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim().to_string();
+        if !id.is_empty() {
+            return Ok(id);
+        }
+    }
+    // Kafka cluster ids are 22-character url-safe base64 of a UUID.
+    let id = base64_url(Uuid::new_v4().as_bytes());
+    let tmp = dir.join("cluster.id.tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(id.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    sync_dir(dir);
+    Ok(id)
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b0 = chunk.first().copied().unwrap_or(0) as u32;
+        let b1 = chunk.get(1).copied().unwrap_or(0) as u32;
+        let b2 = chunk.get(2).copied().unwrap_or(0) as u32;
+        let n = (b0 << 16) | (b1 << 8) | b2;
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            let idx = ((n >> (18 - 6 * i)) & 63) as usize;
+            out.push(ALPHABET[idx] as char);
+        }
+    }
+    out
+}
+
+/// fsyncs a directory so that a created or renamed entry survives a crash.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        if let Err(e) = d.sync_all() {
+            tracing::warn!(dir = %dir.display(), error = %e, "directory fsync failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str) -> TopicMeta {
+        let mut configs = BTreeMap::new();
+        configs.insert("retention.ms".to_string(), "1000".to_string());
+        configs.insert("x y".to_string(), "a=b c%".to_string());
+        TopicMeta {
+            name: name.to_string(),
+            id: Uuid::new_v4(),
+            partitions: 3,
+            configs,
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn topics_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = meta("a");
+        let cluster;
+        {
+            let m = Metadata::open(dir.path()).unwrap();
+            cluster = m.cluster_id().to_string();
+            m.create(a.clone()).unwrap();
+            m.create(meta("b")).unwrap();
+            m.delete("b").unwrap();
+            assert_eq!(m.create(meta("a")), Err(TopicError::AlreadyExists));
+        }
+        let m = Metadata::open(dir.path()).unwrap();
+        assert_eq!(m.cluster_id(), cluster);
+        assert_eq!(cluster.len(), 22);
+        assert_eq!(*m.topic("a").unwrap(), a);
+        assert_eq!(m.topic_by_id(&a.id).unwrap().name, "a");
+        assert!(m.topic("b").is_none());
+    }
+
+    #[test]
+    fn torn_last_record_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let m = Metadata::open(dir.path()).unwrap();
+            m.create(meta("a")).unwrap();
+        }
+        let path = dir.path().join("__sluice_metadata/topics.log");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"create 1234 half").unwrap();
+        drop(f);
+        let m = Metadata::open(dir.path()).unwrap();
+        assert_eq!(m.topics().len(), 1);
+        m.create(meta("c")).unwrap();
+        drop(m);
+        let m = Metadata::open(dir.path()).unwrap();
+        assert_eq!(m.topics().len(), 2);
+    }
+
+    #[test]
+    fn topic_names() {
+        assert!(validate_topic_name("ok.topic_1-x").is_ok());
+        assert!(validate_topic_name("").is_err());
+        assert!(validate_topic_name("..").is_err());
+        assert!(validate_topic_name("a b").is_err());
+        assert!(validate_topic_name(&"x".repeat(250)).is_err());
+    }
+
+    #[test]
+    fn topic_configs() {
+        assert!(validate_topic_config("retention.ms", "-1").is_ok());
+        assert!(validate_topic_config("retention.ms", "soon").is_err());
+        assert!(validate_topic_config("message.timestamp.type", "LogAppendTime").is_ok());
+        assert!(validate_topic_config("no.such", "1").is_err());
+    }
+}

@@ -1,0 +1,282 @@
+//! The topic-partition registry: each partition owns its storage log.
+//!
+//! Ownership: a [`Partition`]'s log sits behind its own mutex (never a global
+//! lock). With one broker and no followers the high watermark equals the log
+//! end offset as soon as an append returns; the last stable offset equals the
+//! high watermark until transactions exist. Fetch long-polls register a
+//! [`Notify`] with every partition they read; an append wakes them all.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::{Bytes, BytesMut};
+use dashmap::DashMap;
+use sluice_protocol::records::{self, BatchHeader};
+use sluice_storage::{BatchMeta, Log, LogConfig};
+use tokio::sync::Notify;
+
+use crate::error::PartitionError;
+use crate::metadata::{BrokerDefaults, TopicMeta};
+
+/// This broker is always the leader, at this epoch.
+pub const LEADER_EPOCH: i32 = 0;
+
+/// Where a produced batch landed.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    /// The broker time written into the batch, or -1 for CreateTime topics.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+}
+
+/// Offsets a fetch needs besides the records.
+#[derive(Debug, Clone, Copy)]
+pub struct Watermarks {
+    pub high_watermark: i64,
+    pub last_stable_offset: i64,
+    pub log_start_offset: i64,
+}
+
+/// One partition of one topic.
+pub struct Partition {
+    pub topic: String,
+    pub index: i32,
+    log: Mutex<Log>,
+    high_watermark: AtomicI64,
+    log_start_offset: AtomicI64,
+    poisoned: AtomicBool,
+    waiters: Mutex<Vec<Arc<Notify>>>,
+}
+
+impl Partition {
+    fn open(topic: &str, index: i32, dir: &Path, config: LogConfig) -> Result<Self, PartitionError> {
+        let log = Log::open(dir, config)?;
+        Ok(Partition {
+            topic: topic.to_string(),
+            index,
+            high_watermark: AtomicI64::new(log.log_end_offset()),
+            log_start_offset: AtomicI64::new(log.log_start_offset()),
+            log: Mutex::new(log),
+            poisoned: AtomicBool::new(false),
+            waiters: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn lock_log(&self) -> MutexGuard<'_, Log> {
+        // The log's in-memory state is only changed after its file writes
+        // succeed, so a panic elsewhere while holding the lock leaves it usable.
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn watermarks(&self) -> Watermarks {
+        let hw = self.high_watermark.load(Ordering::Acquire);
+        Watermarks {
+            high_watermark: hw,
+            last_stable_offset: hw,
+            log_start_offset: self.log_start_offset.load(Ordering::Acquire),
+        }
+    }
+
+    /// Assigns offsets to one validated batch and appends it.
+    ///
+    /// `batch` holds exactly the batch described by `header`. With
+    /// `log_append_time = Some(now)` the batch is stamped with broker time.
+    pub fn append(
+        &self,
+        mut batch: BytesMut,
+        header: &BatchHeader,
+        log_append_time: Option<i64>,
+    ) -> Result<AppendInfo, PartitionError> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(PartitionError::LogPoisoned);
+        }
+        let info = {
+            let mut log = self.lock_log();
+            let base_offset = log.log_end_offset();
+            records::set_base_offset(&mut batch, base_offset)?;
+            records::set_partition_leader_epoch(&mut batch, LEADER_EPOCH)?;
+            let mut max_timestamp = header.max_timestamp;
+            if let Some(now) = log_append_time {
+                records::set_log_append_time(&mut batch, now)?;
+                max_timestamp = now;
+            }
+            let last_offset = base_offset + i64::from(header.last_offset_delta);
+            let meta = BatchMeta {
+                base_offset,
+                last_offset,
+                max_timestamp,
+            };
+            if let Err(e) = log.append(&batch, meta) {
+                self.poisoned.store(true, Ordering::Release);
+                tracing::error!(topic = %self.topic, partition = self.index, error = %e,
+                    "append failed; partition refuses further writes");
+                return Err(e.into());
+            }
+            self.high_watermark.store(last_offset + 1, Ordering::Release);
+            AppendInfo {
+                base_offset,
+                log_append_time: log_append_time.unwrap_or(-1),
+                log_start_offset: self.log_start_offset.load(Ordering::Acquire),
+            }
+        };
+        self.wake_fetchers();
+        Ok(info)
+    }
+
+    /// Whole batches starting with the one that holds `offset`, up to the
+    /// high watermark; at least one batch when any is there.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, PartitionError> {
+        let marks = self.watermarks();
+        if offset < marks.log_start_offset || offset > marks.high_watermark {
+            return Err(PartitionError::OffsetOutOfRange {
+                offset,
+                log_start: marks.log_start_offset,
+                log_end: marks.high_watermark,
+            });
+        }
+        if offset == marks.high_watermark {
+            return Ok(Bytes::new());
+        }
+        Ok(self.lock_log().read(offset, max_bytes)?)
+    }
+
+    /// Offset and timestamp of the first record with timestamp >= `ts`.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, PartitionError> {
+        let found = self.lock_log().offset_for_timestamp(ts)?;
+        let Some((base_offset, max_timestamp, batch)) = found else {
+            return Ok(None);
+        };
+        // Refine to the exact record when the batch can be read record by
+        // record (uncompressed, CreateTime); otherwise the batch start is
+        // the first offset that can hold such a record.
+        if let Some((offset, timestamp)) = exact_record(&batch, |t| t >= ts) {
+            return Ok(Some((offset, timestamp)));
+        }
+        Ok(Some((base_offset, max_timestamp)))
+    }
+
+    /// Offset and timestamp of the record with the largest timestamp.
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, PartitionError> {
+        let log = self.lock_log();
+        let Some((timestamp, last_offset)) = log.max_timestamp() else {
+            return Ok(None);
+        };
+        let batch = log.read(last_offset, 1)?;
+        drop(log);
+        if let Some(found) = exact_record(&batch, |t| t == timestamp) {
+            return Ok(Some((found.0, timestamp)));
+        }
+        Ok(Some((last_offset, timestamp)))
+    }
+
+    /// Registers a long-poll fetch to be woken by the next append.
+    pub fn register_waiter(&self, waiter: &Arc<Notify>) {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        // Fetches that timed out left their Notify here; drop those.
+        waiters.retain(|w| Arc::strong_count(w) > 1);
+        waiters.push(Arc::clone(waiter));
+    }
+
+    fn wake_fetchers(&self) {
+        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        for w in waiters {
+            w.notify_one();
+        }
+    }
+
+    /// Closes the log and removes its files.
+    fn delete_files(self) -> Result<(), PartitionError> {
+        let log = self.log.into_inner().unwrap_or_else(|e| e.into_inner());
+        log.delete()?;
+        Ok(())
+    }
+}
+
+/// Finds the first record in `batch` whose timestamp matches `pred`,
+/// returning (offset, timestamp). `None` if the batch cannot be iterated
+/// (compressed) or no record matches.
+fn exact_record(batch: &[u8], pred: impl Fn(i64) -> bool) -> Option<(i64, i64)> {
+    let header = records::parse_header(batch).ok()?;
+    if header.timestamp_type_is_log_append() {
+        return pred(header.max_timestamp).then_some((header.base_offset, header.max_timestamp));
+    }
+    let iter = records::records(batch).ok()?;
+    for record in iter {
+        let record = record.ok()?;
+        let ts = header.base_timestamp.saturating_add(record.timestamp_delta);
+        if pred(ts) {
+            return Some((header.base_offset + i64::from(record.offset_delta), ts));
+        }
+    }
+    None
+}
+
+/// All partitions of all topics.
+pub struct Partitions {
+    data_dir: PathBuf,
+    map: DashMap<(String, i32), Arc<Partition>>,
+}
+
+impl Partitions {
+    pub fn new(data_dir: &Path) -> Self {
+        Partitions {
+            data_dir: data_dir.to_path_buf(),
+            map: DashMap::new(),
+        }
+    }
+
+    pub fn get(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        self.map
+            .get(&(topic.to_string(), index))
+            .map(|p| Arc::clone(p.value()))
+    }
+
+    /// Opens (creating when new) every partition of `topic`.
+    pub fn open_topic(&self, topic: &TopicMeta, defaults: &BrokerDefaults) -> Result<(), PartitionError> {
+        let config = log_config(topic, defaults);
+        for index in 0..topic.partitions {
+            let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
+            let partition = Partition::open(&topic.name, index, &dir, config.clone())?;
+            self.map
+                .insert((topic.name.clone(), index), Arc::new(partition));
+        }
+        Ok(())
+    }
+
+    /// Removes every partition of `topic` and its files.
+    pub fn delete_topic(&self, topic: &TopicMeta) -> Result<(), PartitionError> {
+        for index in 0..topic.partitions {
+            if let Some((_, partition)) = self.map.remove(&(topic.name.clone(), index)) {
+                partition.wake_fetchers();
+                match Arc::try_unwrap(partition) {
+                    Ok(p) => p.delete_files()?,
+                    Err(shared) => {
+                        // A request still holds it; remove the files by path.
+                        let dir = self.data_dir.join(format!("{}-{}", shared.topic, index));
+                        std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
+                    }
+                }
+            } else {
+                // Never opened (e.g. half-created before a crash): remove leftovers.
+                let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The storage settings for a topic: its configs over broker defaults.
+pub fn log_config(topic: &TopicMeta, defaults: &BrokerDefaults) -> LogConfig {
+    let num = |key: &str| -> Option<u64> { topic.config(key, defaults)?.parse::<u64>().ok() };
+    let base = LogConfig::default();
+    LogConfig {
+        segment_bytes: num("segment.bytes").unwrap_or(base.segment_bytes),
+        segment_ms: num("segment.ms").or(base.segment_ms),
+        index_interval_bytes: num("index.interval.bytes").unwrap_or(base.index_interval_bytes),
+    }
+}

@@ -1,0 +1,67 @@
+//! ApiVersions: every version we advertise answers, and an unknown version
+//! gets UNSUPPORTED_VERSION with a v0 body listing our ranges (KIP-511).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use bytes::{Buf, BufMut, BytesMut};
+use common::raw::Raw;
+use common::*;
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_version_answers_and_lists_what_dispatch_serves() {
+    let broker = TestBroker::start().await;
+    let addr = broker.bootstrap();
+    tokio::task::spawn_blocking(move || {
+        let mut raw = Raw::connect(&addr);
+        for v in 0..=4 {
+            let req = ApiVersionsRequest::default()
+                .with_client_software_name(StrBytes::from_static_str("sluice-test"))
+                .with_client_software_version(StrBytes::from_static_str("1.0"));
+            let resp = raw.call(v, &req);
+            assert_eq!(resp.error_code, 0, "v{v}");
+            let produce = resp.api_keys.iter().find(|k| k.api_key == ApiKey::Produce as i16).unwrap();
+            assert_eq!((produce.min_version, produce.max_version), (3, 13));
+            let fetch = resp.api_keys.iter().find(|k| k.api_key == ApiKey::Fetch as i16).unwrap();
+            assert_eq!((fetch.min_version, fetch.max_version), (4, 18));
+            assert!(resp.api_keys.iter().all(|k| k.api_key != ApiKey::JoinGroup as i16), "nothing unimplemented is advertised");
+            assert!(resp.supported_features.is_empty() && resp.finalized_features.is_empty());
+            assert!(resp.unknown_tagged_fields.is_empty(), "no tagged fields (librdkafka < 2.2)");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_api_versions_version_gets_v0_fallback() {
+    let broker = TestBroker::start().await;
+    let addr = broker.bootstrap();
+    tokio::task::spawn_blocking(move || {
+        let mut raw = Raw::connect(&addr);
+        // ApiVersions v99 with a body we cannot know: header v2 + garbage.
+        let mut frame = BytesMut::new();
+        frame.put_i32(0);
+        frame.put_i16(ApiKey::ApiVersions as i16);
+        frame.put_i16(99);
+        frame.put_i32(4242);
+        frame.put_i16(-1);
+        frame.put_slice(&[0, 1, 2, 3, 4, 5]);
+        let len = (frame.len() - 4) as i32;
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        raw.write(&frame).unwrap();
+        let mut body = raw.read_frame().expect("an answer, not a closed connection");
+        assert_eq!(body.get_i32(), 4242, "header v0: just the correlation id");
+        let resp = ApiVersionsResponse::decode(&mut body, 0).unwrap();
+        assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
+        let av = resp.api_keys.iter().find(|k| k.api_key == ApiKey::ApiVersions as i16).unwrap();
+        assert_eq!((av.min_version, av.max_version), (0, 4));
+        // The connection stays usable for the downgraded request.
+        let resp = raw.call(3, &ApiVersionsRequest::default());
+        assert_eq!(resp.error_code, 0);
+    })
+    .await
+    .unwrap();
+}

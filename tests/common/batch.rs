@@ -1,0 +1,54 @@
+//! Builds small, valid v2 record batches by hand for raw-protocol tests.
+#![allow(dead_code)]
+
+use bytes::BufMut;
+
+fn varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    loop {
+        if z < 0x80 {
+            out.push(z as u8);
+            return;
+        }
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+}
+
+/// One uncompressed batch holding one record with `key` and `value`.
+pub fn one_record_batch(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let now = 1_700_000_000_000i64;
+    let mut record = Vec::new();
+    record.push(0); // attributes
+    varint(&mut record, 0); // timestamp delta
+    varint(&mut record, 0); // offset delta
+    varint(&mut record, key.len() as i64);
+    record.extend_from_slice(key);
+    varint(&mut record, value.len() as i64);
+    record.extend_from_slice(value);
+    varint(&mut record, 0); // headers
+    let mut records = Vec::new();
+    varint(&mut records, record.len() as i64);
+    records.extend_from_slice(&record);
+
+    // Everything the CRC covers: attributes .. end.
+    let mut tail = Vec::new();
+    tail.put_i16(0); // attributes
+    tail.put_i32(0); // last offset delta
+    tail.put_i64(now); // base timestamp
+    tail.put_i64(now); // max timestamp
+    tail.put_i64(-1); // producer id
+    tail.put_i16(-1); // producer epoch
+    tail.put_i32(-1); // base sequence
+    tail.put_i32(1); // records
+    tail.extend_from_slice(&records);
+
+    let mut batch = Vec::new();
+    batch.put_i64(0); // base offset
+    batch.put_i32((4 + 1 + 4 + tail.len()) as i32); // batch length
+    batch.put_i32(-1); // partition leader epoch
+    batch.put_i8(2); // magic
+    batch.put_u32(crc32c::crc32c(&tail));
+    batch.extend_from_slice(&tail);
+    batch
+}
