@@ -192,3 +192,28 @@ pub fn encode_frame<R: Encodable>(
     frame[..4].copy_from_slice(&len.to_be_bytes());
     Ok(frame)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_advertised_version_has_a_bounds_schema() {
+        for (key, min, max) in SUPPORTED {
+            for v in *min..=*max {
+                assert!(
+                    bounds::has_schema(*key as i16, v),
+                    "{key:?} v{v} is advertised but the bounds walker has no schema"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn advertised_versions_are_within_the_codec() {
+        for (key, min, max) in SUPPORTED {
+            let codec = key.valid_versions();
+            assert!(*min >= codec.min && *max <= codec.max, "{key:?}");
+        }
+    }
+}

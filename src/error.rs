@@ -43,8 +43,8 @@ pub enum PartitionError {
     UnknownLeaderEpoch { requested: i32, current: i32 },
     #[error("leader epoch {requested} is older than the leader's {current}")]
     FencedLeaderEpoch { requested: i32, current: i32 },
-    #[error("transactional and idempotent produce is not supported yet")]
-    UnsupportedForMessageFormat,
+    #[error("compression codec {0} is not allowed here")]
+    UnsupportedCompressionType(String),
     #[error("storage failure: {0}")]
     Storage(#[from] StorageError),
     #[error("the partition's log can no longer be written after an earlier failure")]
@@ -64,7 +64,7 @@ impl ErrorCode for PartitionError {
             PartitionError::InvalidRequiredAcks(_) => K::InvalidRequiredAcks.code(),
             PartitionError::UnknownLeaderEpoch { .. } => K::UnknownLeaderEpoch.code(),
             PartitionError::FencedLeaderEpoch { .. } => K::FencedLeaderEpoch.code(),
-            PartitionError::UnsupportedForMessageFormat => K::UnsupportedForMessageFormat.code(),
+            PartitionError::UnsupportedCompressionType(_) => K::UnsupportedCompressionType.code(),
             PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
                 K::OffsetOutOfRange.code()
             }
@@ -80,10 +80,16 @@ impl From<RecordsError> for PartitionError {
     /// breaks the rules of produce (magic, offsets, counts, control batches)
     /// is INVALID_RECORD, as Kafka's log validator decides.
     fn from(e: RecordsError) -> Self {
-        if e.is_corruption() {
-            PartitionError::CorruptMessage(e.to_string())
-        } else {
-            PartitionError::InvalidRecord(e.to_string())
+        match e {
+            RecordsError::Truncated { .. }
+            | RecordsError::InvalidBatchLength(_)
+            | RecordsError::CrcMismatch { .. }
+            | RecordsError::UnknownCompression(_) => PartitionError::CorruptMessage(e.to_string()),
+            RecordsError::Empty
+            | RecordsError::UnsupportedMagic(_)
+            | RecordsError::InvalidRecordCount { .. }
+            | RecordsError::Compressed(_)
+            | RecordsError::Corrupt(_) => PartitionError::InvalidRecord(e.to_string()),
         }
     }
 }

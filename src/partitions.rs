@@ -199,7 +199,7 @@ impl Partition {
 /// (compressed) or no record matches.
 fn exact_record(batch: &[u8], pred: impl Fn(i64) -> bool) -> Option<(i64, i64)> {
     let header = records::parse_header(batch).ok()?;
-    if header.timestamp_type_is_log_append() {
+    if header.timestamp_type() == records::TimestampType::LogAppendTime {
         return pred(header.max_timestamp).then_some((header.base_offset, header.max_timestamp));
     }
     let iter = records::records(batch).ok()?;

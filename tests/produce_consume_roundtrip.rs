@@ -80,7 +80,7 @@ async fn ten_thousand_keyed_messages_round_trip_and_survive_restart() {
     check("after restart", got);
 
     // The restarted log keeps accepting writes at the next offsets.
-    let producer = producer(&broker.bootstrap(), &[]);
+    let producer = common::producer(&broker.bootstrap(), &[]);
     let d = producer
         .send(FutureRecord::to(&topic).key("key-0").payload("after"), Duration::from_secs(30))
         .await

@@ -60,7 +60,7 @@ async fn admin_create_and_delete_topics() {
         .unwrap();
     assert_eq!(res[0], Err((bad_cfg, RDKafkaErrorCode::InvalidConfig)));
 
-    let consumer = consumer_from_start(&broker.bootstrap(), &t, 0, &[]);
+    let consumer: rdkafka::consumer::BaseConsumer = client_config(&broker.bootstrap()).create().unwrap();
     let md = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(&t), Duration::from_secs(10))).unwrap();
     assert_eq!(md.topics()[0].partitions().len(), 4);
     assert_eq!(md.topics()[0].partitions()[3].leader(), 0);
@@ -97,8 +97,13 @@ async fn validate_only_configs_delete_by_id_and_persistence() {
         );
         assert_eq!(resp.topics[0].error_code, 0);
         assert_eq!(resp.topics[0].num_partitions, 3, "-1 means the broker default");
-        let md = raw.call(12, &MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(name(&t2)))])));
-        assert_eq!(md.topics[0].error_code, 3, "validate_only created nothing (and v12 does not auto-create by default)");
+        let md = raw.call(
+            12,
+            &MetadataRequest::default()
+                .with_allow_auto_topic_creation(false)
+                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(name(&t2)))])),
+        );
+        assert_eq!(md.topics[0].error_code, 3, "validate_only created nothing");
 
         let resp = raw.call(7, &CreateTopicsRequest::default().with_topics(vec![topic(&t2)]).with_timeout_ms(5000));
         let result = &resp.topics[0];

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -49,7 +49,7 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
                     Err(PartitionError::InvalidRequiredAcks(req.acks))
                 } else {
                     match &meta {
-                        Ok(meta) => append(state, meta, p, now),
+                        Ok(meta) => append(state, meta, p, now, ctx.api_version),
                         Err(PartitionError::UnknownTopicId) => Err(PartitionError::UnknownTopicId),
                         Err(_) => Err(PartitionError::UnknownTopicOrPartition),
                     }
@@ -75,6 +75,7 @@ fn append(
     meta: &Arc<TopicMeta>,
     data: &PartitionProduceData,
     now: i64,
+    version: i16,
 ) -> Result<AppendInfo, PartitionError> {
     let partition = state
         .partitions
@@ -106,16 +107,16 @@ fn append(
     if header.is_transactional() {
         return Err(PartitionError::InvalidRecord("transactions are not supported yet".into()));
     }
+    if header.compression() == records::Compression::Zstd && version < 7 {
+        return Err(PartitionError::UnsupportedCompressionType(
+            "zstd needs Produce v7 or later".into(),
+        ));
+    }
     let log_append_time = topic_config(state, meta, "message.timestamp.type") == Some("LogAppendTime");
     if !log_append_time {
         check_timestamps(state, meta, header.base_timestamp, header.max_timestamp, now)?;
     }
-    let bytes: &Bytes = records;
-    let range = batch.range.clone();
-    let Some(slice) = bytes.get(range) else {
-        return Err(PartitionError::CorruptMessage("batch range outside the request".into()));
-    };
-    let owned = BytesMut::from(slice);
+    let owned = BytesMut::from(batch.bytes);
     partition.append(owned, header, log_append_time.then_some(now))
 }
 

@@ -87,7 +87,10 @@ pub fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
 /// A consumer without a group, assigned to `partitions` of `topic` from the start.
 pub fn consumer_from_start(bootstrap: &str, topic: &str, partitions: i32, extra: &[(&str, &str)]) -> BaseConsumer {
     let mut c = client_config(bootstrap);
-    c.set("enable.auto.commit", "false")
+    // librdkafka's assign() needs a group.id, though no group is joined and
+    // nothing is committed: partitions are assigned by hand.
+    c.set("group.id", "sluice-tests-no-group")
+        .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("fetch.wait.max.ms", "100");
     for (k, v) in extra {

@@ -1,1 +1,30 @@
-//! (being written)
+//! Record batches (magic v2) handled as raw bytes.
+//!
+//! The broker never re-encodes a producer's batch. It checks it
+//! ([`split_batches`] / [`validate_batch`]: header, CRC-32C, offsets and, for
+//! uncompressed batches, every record), assigns offsets by rewriting header
+//! fields in place ([`rewrite`]), and stores and serves the bytes as they came.
+//! [`records`] reads the records of an uncompressed batch without copying.
+//!
+//! Compressed batches are checked at the batch level only; this crate does
+//! not decompress.
+//!
+//! Everything here takes untrusted bytes: sizes and counts from the input are
+//! checked against the bytes actually present before they are used, and no
+//! input makes these functions panic.
+
+pub mod batch;
+mod error;
+pub mod record;
+pub mod rewrite;
+pub mod validate;
+mod varint;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod builder;
+
+pub use batch::{compute_crc, parse_header, BatchHeader, Compression, TimestampType};
+pub use error::RecordsError;
+pub use record::{records, Record, RecordIter};
+pub use rewrite::{set_base_offset, set_log_append_time, set_partition_leader_epoch};
+pub use validate::{split_batches, validate_batch, BatchRef};

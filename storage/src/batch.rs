@@ -1,0 +1,354 @@
+//! The minimal framing of a Kafka record batch (magic v2) that storage needs.
+//!
+//! Storage never interprets records. To find batches in a `.log` file and to describe
+//! them to the indexes it reads only these header fields (all big-endian):
+//!
+//! ```text
+//! offset size field
+//!      0    8 base_offset          i64
+//!      8    4 batch_length         i32, bytes AFTER this field: the batch is 12 + batch_length bytes
+//!     12    4 partition_leader_epoch
+//!     16    1 magic                must be 2
+//!     17    4 crc                  not checked here (see recovery.rs)
+//!     21    2 attributes
+//!     23    4 last_offset_delta    i32, last offset = base_offset + last_offset_delta
+//!     27    8 base_timestamp
+//!     35    8 max_timestamp        i64
+//!     43   18 producer id, producer epoch, base sequence, record count
+//! ```
+//!
+//! Everything here is bounds-checked: bytes that come from a file never cause a panic.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+/// Size of a v2 batch header; no batch is shorter.
+pub(crate) const HEADER_LEN: usize = 61;
+/// Bytes before (and including) the `batch_length` field.
+const LENGTH_PREFIX: u64 = 12;
+const MAGIC_V2: i8 = 2;
+
+/// What storage knows about one batch, read from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchHeader {
+    pub(crate) base_offset: i64,
+    pub(crate) last_offset: i64,
+    pub(crate) max_timestamp: i64,
+    /// Whole batch size in bytes, `12 + batch_length`.
+    pub(crate) size: u64,
+}
+
+/// Why bytes do not frame a valid batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FramingError {
+    #[error("only {available} bytes left, a batch header needs {HEADER_LEN}")]
+    ShortHeader { available: u64 },
+    #[error("batch length {0} is shorter than a v2 batch header")]
+    BadLength(i32),
+    #[error("magic byte {0}, expected 2")]
+    BadMagic(i8),
+    #[error("negative base offset {0}")]
+    NegativeBaseOffset(i64),
+    #[error("bad last offset delta {0}")]
+    BadLastOffsetDelta(i32),
+    #[error("batch of {size} bytes but only {available} bytes left")]
+    Incomplete { size: u64, available: u64 },
+}
+
+impl BatchHeader {
+    /// Parses the header at the start of `buf` (which may hold more than one batch).
+    /// Does not check that the whole batch is present; see [`Self::size`].
+    pub(crate) fn parse(buf: &[u8]) -> Result<Self, FramingError> {
+        let short = || FramingError::ShortHeader {
+            available: buf.len() as u64,
+        };
+        let header = buf.get(..HEADER_LEN).ok_or_else(short)?;
+        let base_offset = be_i64(header, 0).ok_or_else(short)?;
+        let batch_length = be_i32(header, 8).ok_or_else(short)?;
+        let magic = header.get(16).map(|b| *b as i8).ok_or_else(short)?;
+        let last_offset_delta = be_i32(header, 23).ok_or_else(short)?;
+        let max_timestamp = be_i64(header, 35).ok_or_else(short)?;
+
+        if magic != MAGIC_V2 {
+            return Err(FramingError::BadMagic(magic));
+        }
+        let size = u64::try_from(batch_length)
+            .ok()
+            .map(|len| len + LENGTH_PREFIX)
+            .filter(|size| *size >= HEADER_LEN as u64)
+            .ok_or(FramingError::BadLength(batch_length))?;
+        if base_offset < 0 {
+            return Err(FramingError::NegativeBaseOffset(base_offset));
+        }
+        // The last offset must leave room for a next offset (last + 1).
+        let last_offset = (last_offset_delta >= 0)
+            .then(|| base_offset.checked_add(i64::from(last_offset_delta)))
+            .flatten()
+            .filter(|last| *last < i64::MAX)
+            .ok_or(FramingError::BadLastOffsetDelta(last_offset_delta))?;
+        Ok(BatchHeader {
+            base_offset,
+            last_offset,
+            max_timestamp,
+            size,
+        })
+    }
+}
+
+fn be_i64(buf: &[u8], at: usize) -> Option<i64> {
+    let bytes: [u8; 8] = buf.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(i64::from_be_bytes(bytes))
+}
+
+fn be_i32(buf: &[u8], at: usize) -> Option<i32> {
+    let bytes: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(i32::from_be_bytes(bytes))
+}
+
+/// One step of a [`Scanner`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scanned {
+    /// A batch whose header parsed and whose bytes are all before the scan end.
+    Batch { position: u64, header: BatchHeader },
+    /// The scan reached its end exactly on a batch boundary.
+    End,
+    /// The bytes at `position` do not frame a whole batch. The scanner must not be
+    /// advanced further.
+    Invalid { position: u64, error: FramingError },
+}
+
+/// Walks batch headers in a file from `start` up to `end`, reading through a small
+/// window with positional reads (no seeking, so a shared `&File` is enough).
+pub(crate) struct Scanner<'f> {
+    file: &'f File,
+    position: u64,
+    end: u64,
+    window: usize,
+    buf: Vec<u8>,
+    buf_start: u64,
+}
+
+impl<'f> Scanner<'f> {
+    /// `start` must be a batch boundary; `end` is the end of valid bytes (the scan
+    /// never reads past it). `window` is how many bytes to read at a time.
+    pub(crate) fn new(file: &'f File, start: u64, end: u64, window: usize) -> Self {
+        Scanner {
+            file,
+            position: start,
+            end,
+            window: window.max(HEADER_LEN),
+            buf: Vec::new(),
+            buf_start: start,
+        }
+    }
+
+    /// Reads the next batch header. I/O errors are returned as such; bad framing is
+    /// [`Scanned::Invalid`].
+    pub(crate) fn next_batch(&mut self) -> io::Result<Scanned> {
+        let position = self.position;
+        let available = self.end.saturating_sub(position);
+        if available == 0 {
+            return Ok(Scanned::End);
+        }
+        let invalid = |error| Ok(Scanned::Invalid { position, error });
+        if available < HEADER_LEN as u64 {
+            return invalid(FramingError::ShortHeader { available });
+        }
+        let header = match self.header_bytes(position, available)? {
+            Some(bytes) => BatchHeader::parse(bytes),
+            None => return invalid(FramingError::ShortHeader { available }),
+        };
+        let header = match header {
+            Ok(header) => header,
+            Err(error) => return invalid(error),
+        };
+        if header.size > available {
+            return invalid(FramingError::Incomplete {
+                size: header.size,
+                available,
+            });
+        }
+        self.position = position + header.size;
+        Ok(Scanned::Batch { position, header })
+    }
+
+    /// The `HEADER_LEN` bytes at `position`, refilling the window when they are not in it.
+    fn header_bytes(&mut self, position: u64, available: u64) -> io::Result<Option<&[u8]>> {
+        let in_window = position
+            .checked_sub(self.buf_start)
+            .and_then(|off| usize::try_from(off).ok())
+            .filter(|off| off.saturating_add(HEADER_LEN) <= self.buf.len());
+        let offset = match in_window {
+            Some(offset) => offset,
+            None => {
+                let len = usize::try_from(available)
+                    .unwrap_or(usize::MAX)
+                    .min(self.window);
+                self.buf.resize(len, 0);
+                self.file.read_exact_at(&mut self.buf, position)?;
+                self.buf_start = position;
+                0
+            }
+        };
+        Ok(self.buf.get(offset..offset.saturating_add(HEADER_LEN)))
+    }
+}
+
+/// Length of the longest prefix of `buf` made of whole batches (by framing only).
+pub(crate) fn whole_batches_len(buf: &[u8]) -> usize {
+    let mut len = 0usize;
+    while let Some(rest) = buf.get(len..) {
+        let Ok(header) = BatchHeader::parse(rest) else {
+            break;
+        };
+        match usize::try_from(header.size) {
+            Ok(size) if size <= rest.len() => len += size,
+            _ => break,
+        }
+    }
+    len
+}
+
+#[cfg(test)]
+pub(crate) mod test_batch {
+    //! Builds syntactically valid v2 batches for tests (CRC left zero).
+
+    /// A batch of `count` fake records starting at `base_offset`, with `payload` bytes
+    /// of record data and the given max timestamp.
+    pub(crate) fn batch(
+        base_offset: i64,
+        count: i32,
+        max_timestamp: i64,
+        payload: usize,
+    ) -> Vec<u8> {
+        let mut b = Vec::with_capacity(super::HEADER_LEN + payload);
+        b.extend_from_slice(&base_offset.to_be_bytes());
+        let batch_length = i32::try_from(super::HEADER_LEN - 12 + payload).unwrap();
+        b.extend_from_slice(&batch_length.to_be_bytes());
+        b.extend_from_slice(&0i32.to_be_bytes()); // partition leader epoch
+        b.push(2); // magic
+        b.extend_from_slice(&0u32.to_be_bytes()); // crc
+        b.extend_from_slice(&0i16.to_be_bytes()); // attributes
+        b.extend_from_slice(&(count - 1).to_be_bytes()); // last offset delta
+        b.extend_from_slice(&max_timestamp.to_be_bytes()); // base timestamp
+        b.extend_from_slice(&max_timestamp.to_be_bytes()); // max timestamp
+        b.extend_from_slice(&(-1i64).to_be_bytes()); // producer id
+        b.extend_from_slice(&(-1i16).to_be_bytes()); // producer epoch
+        b.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
+        b.extend_from_slice(&count.to_be_bytes()); // record count
+        b.extend((0..payload).map(|i| (i % 251) as u8));
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_batch::batch;
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn parses_header_fields() {
+        let b = batch(42, 5, 1_000, 10);
+        let h = BatchHeader::parse(&b).unwrap();
+        assert_eq!(
+            h,
+            BatchHeader {
+                base_offset: 42,
+                last_offset: 46,
+                max_timestamp: 1_000,
+                size: 71
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_bad_framing_without_panicking() {
+        let good = batch(0, 1, 0, 0);
+        for len in 0..HEADER_LEN {
+            assert!(BatchHeader::parse(&good[..len]).is_err());
+        }
+        let mut bad = good.clone();
+        bad[16] = 1;
+        assert_eq!(BatchHeader::parse(&bad), Err(FramingError::BadMagic(1)));
+        let mut bad = good.clone();
+        bad[8..12].copy_from_slice(&(-5i32).to_be_bytes());
+        assert_eq!(BatchHeader::parse(&bad), Err(FramingError::BadLength(-5)));
+        let mut bad = good.clone();
+        bad[8..12].copy_from_slice(&10i32.to_be_bytes());
+        assert_eq!(BatchHeader::parse(&bad), Err(FramingError::BadLength(10)));
+        let mut bad = good.clone();
+        bad[23..27].copy_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(
+            BatchHeader::parse(&bad),
+            Err(FramingError::BadLastOffsetDelta(-1))
+        );
+        let mut bad = good;
+        bad[0..8].copy_from_slice(&i64::MAX.to_be_bytes());
+        bad[23..27].copy_from_slice(&1i32.to_be_bytes());
+        assert_eq!(
+            BatchHeader::parse(&bad),
+            Err(FramingError::BadLastOffsetDelta(1))
+        );
+    }
+
+    #[test]
+    fn whole_batches_len_stops_at_partial_batch() {
+        let mut buf = batch(0, 1, 0, 5);
+        buf.extend(batch(1, 1, 0, 7));
+        let two = buf.len();
+        buf.extend(&batch(2, 1, 0, 9)[..30]);
+        assert_eq!(whole_batches_len(&buf), two);
+        assert_eq!(whole_batches_len(&buf[..two - 1]), 66);
+        assert_eq!(whole_batches_len(&[]), 0);
+    }
+
+    #[test]
+    fn scanner_walks_batches_and_reports_torn_tail() {
+        let mut file = tempfile::tempfile().unwrap();
+        let mut sizes = Vec::new();
+        for i in 0..20 {
+            let b = batch(i, 1, i, (i as usize) * 37);
+            sizes.push(b.len() as u64);
+            file.write_all(&b).unwrap();
+        }
+        file.write_all(&batch(20, 1, 0, 100)[..80]).unwrap();
+        let end = file.metadata().unwrap().len();
+        // A tiny window forces many refills, including headers that straddle windows.
+        let mut scanner = Scanner::new(&file, 0, end, 100);
+        let mut position = 0;
+        for (i, size) in sizes.iter().enumerate() {
+            match scanner.next_batch().unwrap() {
+                Scanned::Batch {
+                    position: p,
+                    header,
+                } => {
+                    assert_eq!(p, position);
+                    assert_eq!(header.base_offset, i as i64);
+                    assert_eq!(header.size, *size);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            position += size;
+        }
+        assert_eq!(
+            scanner.next_batch().unwrap(),
+            Scanned::Invalid {
+                position,
+                error: FramingError::Incomplete {
+                    size: 161,
+                    available: 80
+                }
+            }
+        );
+        let mut scanner = Scanner::new(&file, 0, position, 4096);
+        for _ in 0..20 {
+            assert!(matches!(
+                scanner.next_batch().unwrap(),
+                Scanned::Batch { .. }
+            ));
+        }
+        assert_eq!(scanner.next_batch().unwrap(), Scanned::End);
+    }
+}

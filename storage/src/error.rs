@@ -1,0 +1,35 @@
+//! The one error type of `sluice-storage`. Mapping to Kafka error codes is the broker's
+//! business (`src/error.rs`).
+
+/// Everything that can go wrong in a partition log.
+#[derive(thiserror::Error, Debug)]
+pub enum StorageError {
+    #[error("storage I/O error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// An append whose base offset is not the log end offset.
+    #[error("batch base offset {got} does not follow the log end offset {expected}")]
+    NonMonotonicOffset { expected: i64, got: i64 },
+
+    /// A read or offset change outside `[log_start_offset, log_end_offset]`.
+    #[error("offset {offset} is outside the log range [{log_start_offset}, {log_end_offset}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    },
+
+    /// The batch handed to `append` is not a whole v2 batch or disagrees with its
+    /// `BatchMeta`. Nothing was written.
+    #[error("invalid batch: {0}")]
+    InvalidBatch(String),
+
+    /// Files on disk (or data already accepted) are not what this crate wrote.
+    #[error("corrupt log: {0}")]
+    Corrupt(String),
+
+    /// An earlier write or fsync failed, so the log refuses further writes: a write
+    /// that might be lost must never be acknowledged. Reopen the log to recover.
+    #[error("log is poisoned by an earlier write or fsync failure")]
+    Poisoned,
+}

@@ -1,0 +1,425 @@
+//! Opening an existing segment: check its index files against its `.log`, truncate a
+//! torn tail, rebuild indexes that do not match.
+//!
+//! Procedure for one segment:
+//!
+//! 1. Load both index files and check their structure (`OffsetIndex::check`,
+//!    `TimeIndex::check`): whole entries, strictly increasing, inside the log, and not
+//!    empty while the log is not (a missing file counts as empty).
+//! 2. Fast path, when they pass: scan batch headers from the offset-index entry at or
+//!    before the last time-index entry to the end of the file. Usually that is the last
+//!    offset-index entry, so the scan covers about `index_interval_bytes`. It checks
+//!    framing (magic, sane length, batch wholly present), that base offsets increase,
+//!    that every offset-index entry in the range is a batch start with that base
+//!    offset, and that the last time-index entry names a batch with that max
+//!    timestamp. Starting at the last time-index entry rather than the last
+//!    offset-index entry makes the segment's max timestamp exact even if the time
+//!    index lost trailing entries (see the promise in [`crate::index`]).
+//! 3. If an index disagrees with the log, both are rebuilt by scanning the whole `.log`
+//!    and replaying every batch through `Segment::track_appended`, the same code that
+//!    decides index entries on append, so recovery and live appends cannot drift.
+//! 4. The first bytes that do not frame a valid batch end the segment: everything from
+//!    there is cut off (`tracing::warn!` says how many bytes).
+//!
+//! TODO(crc): also validate the CRC32C of the batches in the scanned tail, so that a
+//! torn write inside a batch whose length field survived is caught too.
+
+use std::fs::Metadata;
+use std::iter::Peekable;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::batch::{BatchHeader, Scanned, Scanner};
+use crate::index::OffsetPosition;
+use crate::segment::{MaxTimestamp, Segment};
+use crate::{BatchMeta, LogConfig, StorageError};
+
+/// How many bytes a recovery scan reads at a time.
+const RECOVERY_WINDOW: usize = 256 * 1024;
+
+/// A segment ready for use, and how many bytes of torn tail were cut from its `.log`.
+pub(crate) struct Recovered {
+    pub(crate) segment: Segment,
+    pub(crate) truncated_bytes: u64,
+}
+
+/// Opens and recovers the segment whose log file is `log_path`.
+pub(crate) fn recover_segment(
+    log_path: PathBuf,
+    base_offset: i64,
+    config: &LogConfig,
+) -> Result<Recovered, StorageError> {
+    let mut segment = Segment::open_unrecovered(log_path, base_offset)?;
+    let metadata = segment.log_file().metadata()?;
+    let file_len = metadata.len();
+    let created_at_ms = file_time_ms(&metadata);
+
+    let checked = index_problem(&segment, file_len)
+        .map_or_else(|| scan_tail(&segment, file_len), |problem| Ok(Err(problem)))?;
+    let torn = match checked {
+        Ok(tail) => {
+            segment.restore(
+                tail.valid_end,
+                tail.next_offset,
+                tail.max_timestamp,
+                Some(created_at_ms),
+            );
+            tail.torn
+        }
+        Err(problem) => {
+            tracing::warn!(segment = %segment.log_path().display(), %problem,
+                "index files do not match the log; rebuilding them from the log");
+            rebuild(&mut segment, file_len, config, created_at_ms)?
+        }
+    };
+
+    let mut truncated_bytes = 0;
+    if let Some(Torn { position, reason }) = torn {
+        truncated_bytes = file_len - position;
+        tracing::warn!(segment = %segment.log_path().display(), position, bytes_cut = truncated_bytes,
+            %reason, "truncating torn tail of log segment");
+        segment.set_log_len(position)?;
+    }
+    Ok(Recovered {
+        segment,
+        truncated_bytes,
+    })
+}
+
+/// Recomputes the segment's max timestamp after `Segment::cut`, by the same tail scan
+/// as the fast path of recovery.
+pub(crate) fn rescan_max_timestamp(segment: &mut Segment) -> Result<(), StorageError> {
+    match scan_tail(segment, segment.size())? {
+        Ok(Tail {
+            torn: None,
+            max_timestamp,
+            ..
+        }) => {
+            let (size, next_offset) = (segment.size(), segment.next_offset());
+            let created = segment.created_at_ms();
+            segment.restore(size, next_offset, max_timestamp, created);
+            Ok(())
+        }
+        Ok(Tail { torn: Some(t), .. }) => Err(StorageError::Corrupt(format!(
+            "{} at byte {}: {}",
+            segment.log_path().display(),
+            t.position,
+            t.reason
+        ))),
+        Err(problem) => Err(StorageError::Corrupt(format!(
+            "{}: {problem}",
+            segment.log_path().display()
+        ))),
+    }
+}
+
+/// Where valid data ends and why.
+struct Torn {
+    position: u64,
+    reason: String,
+}
+
+/// What a fast-path scan learned.
+struct Tail {
+    valid_end: u64,
+    next_offset: i64,
+    max_timestamp: Option<MaxTimestamp>,
+    torn: Option<Torn>,
+}
+
+/// Structural problems of the index files, if any.
+fn index_problem(segment: &Segment, log_len: u64) -> Option<String> {
+    let offsets = segment.offset_index();
+    if let Err(problem) = offsets.check(log_len) {
+        return Some(format!("offset index: {problem}"));
+    }
+    let last_indexed = offsets.last().map(|e| e.offset);
+    segment
+        .time_index()
+        .check(log_len, last_indexed)
+        .err()
+        .map(|problem| format!("time index: {problem}"))
+}
+
+/// The fast path (step 2 of the module doc). The outer error is I/O; the inner one
+/// says how the indexes disagree with the log.
+fn scan_tail(segment: &Segment, end: u64) -> Result<Result<Tail, String>, StorageError> {
+    let time_last = segment.time_index().last();
+    let start = match time_last {
+        None => OffsetPosition {
+            offset: segment.base_offset(),
+            position: 0,
+        },
+        Some(t) => match segment.offset_index().lookup(t.offset) {
+            Some(start) => start,
+            None => {
+                return Ok(Err(format!(
+                    "time index entry {t:?} precedes the offset index"
+                )))
+            }
+        },
+    };
+    let mut entries = segment
+        .offset_index()
+        .entries_from(start.position)
+        .peekable();
+    let mut scanner = Scanner::new(segment.log_file(), start.position, end, RECOVERY_WINDOW);
+    let mut order = OrderCheck::new(segment.base_offset());
+    let mut max_timestamp: Option<MaxTimestamp> = None;
+    let mut time_entry_found = time_last.is_none();
+    let mut next_offset = segment.base_offset();
+    let (valid_end, torn) = loop {
+        let (position, header) = match scanner.next_batch()? {
+            Scanned::Batch { position, header } => (position, header),
+            Scanned::End => break (end, None),
+            Scanned::Invalid { position, error } => {
+                let reason = error.to_string();
+                break (position, Some(Torn { position, reason }));
+            }
+        };
+        if let Err(reason) = order.check(position, &header) {
+            break (position, Some(Torn { position, reason }));
+        }
+        if let Err(problem) = match_index_entry(&mut entries, position, &header) {
+            return Ok(Err(problem));
+        }
+        if let Some(t) = time_last.filter(|t| t.offset == header.base_offset) {
+            if t.timestamp != header.max_timestamp {
+                return Ok(Err(format!(
+                    "time index entry {t:?} but the batch has max timestamp {}",
+                    header.max_timestamp
+                )));
+            }
+            time_entry_found = true;
+        }
+        if max_timestamp.map_or(true, |m| header.max_timestamp > m.timestamp) {
+            max_timestamp = Some(MaxTimestamp {
+                timestamp: header.max_timestamp,
+                base_offset: header.base_offset,
+                last_offset: header.last_offset,
+            });
+        }
+        next_offset = header.last_offset + 1;
+    };
+    if let Some(e) = entries.next() {
+        return Ok(Err(format!(
+            "offset index entry {e:?} is past the valid end {valid_end}"
+        )));
+    }
+    if !time_entry_found {
+        return Ok(Err(format!(
+            "no batch at the last time index entry {time_last:?}"
+        )));
+    }
+    Ok(Ok(Tail {
+        valid_end,
+        next_offset,
+        max_timestamp,
+        torn,
+    }))
+}
+
+/// Checks the next unmatched offset-index entry against the batch at `position`.
+fn match_index_entry(
+    entries: &mut Peekable<impl Iterator<Item = OffsetPosition>>,
+    position: u64,
+    header: &BatchHeader,
+) -> Result<(), String> {
+    match entries.peek() {
+        Some(e) if e.position < position => {
+            Err(format!("offset index entry {e:?} is not at a batch start"))
+        }
+        Some(e) if e.position == position => {
+            if e.offset != header.base_offset {
+                return Err(format!(
+                    "offset index entry {e:?} but the batch there starts at {}",
+                    header.base_offset
+                ));
+            }
+            entries.next();
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Rebuilds both indexes from the whole `.log` (step 3). Returns where valid data ends
+/// if it ends before `end`.
+fn rebuild(
+    segment: &mut Segment,
+    end: u64,
+    config: &LogConfig,
+    created_at_ms: u64,
+) -> Result<Option<Torn>, StorageError> {
+    segment.reset_for_rebuild()?;
+    let file = segment.log_file().try_clone()?;
+    let mut scanner = Scanner::new(&file, 0, end, RECOVERY_WINDOW);
+    let mut order = OrderCheck::new(segment.base_offset());
+    loop {
+        let (position, header) = match scanner.next_batch()? {
+            Scanned::Batch { position, header } => (position, header),
+            Scanned::End => return Ok(None),
+            Scanned::Invalid { position, error } => {
+                let reason = error.to_string();
+                return Ok(Some(Torn { position, reason }));
+            }
+        };
+        if let Err(reason) = order.check(position, &header) {
+            return Ok(Some(Torn { position, reason }));
+        }
+        let meta = BatchMeta {
+            base_offset: header.base_offset,
+            last_offset: header.last_offset,
+            max_timestamp: header.max_timestamp,
+        };
+        segment.track_appended(
+            position,
+            header.size,
+            &meta,
+            config.index_interval_bytes,
+            created_at_ms,
+        )?;
+    }
+}
+
+/// The ordering rules batches in one segment obey beyond their own framing.
+struct OrderCheck {
+    segment_base: i64,
+    previous_last: Option<i64>,
+}
+
+impl OrderCheck {
+    fn new(segment_base: i64) -> Self {
+        OrderCheck {
+            segment_base,
+            previous_last: None,
+        }
+    }
+
+    fn check(&mut self, position: u64, header: &BatchHeader) -> Result<(), String> {
+        let floor = self
+            .previous_last
+            .map_or(self.segment_base, |last| last + 1);
+        if header.base_offset < floor {
+            return Err(format!(
+                "base offset {} where at least {floor} was expected",
+                header.base_offset
+            ));
+        }
+        if header.last_offset - self.segment_base > i64::from(u32::MAX) {
+            return Err(format!(
+                "last offset {} too far from the segment base",
+                header.last_offset
+            ));
+        }
+        if position > u64::from(u32::MAX) {
+            return Err("batch beyond the 4 GiB a segment can index".into());
+        }
+        self.previous_last = Some(header.last_offset);
+        Ok(())
+    }
+}
+
+/// The file's creation time (or, where unsupported, modification time) in ms since
+/// the epoch: the best guess at when a reopened segment got its first append.
+fn file_time_ms(metadata: &Metadata) -> u64 {
+    metadata
+        .created()
+        .or_else(|_| metadata.modified())
+        .unwrap_or_else(|_| SystemTime::now())
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::test_batch::batch;
+    use crate::segment::log_file_name;
+    use std::fs;
+    use std::io::Write;
+
+    const CONFIG: LogConfig = LogConfig {
+        segment_bytes: 1 << 30,
+        segment_ms: None,
+        index_interval_bytes: 250,
+    };
+
+    /// Writes a segment at base 0 with 100-byte batches of the given max timestamps,
+    /// through the append path, and returns its log path.
+    fn write_segment(dir: &std::path::Path, timestamps: &[i64]) -> PathBuf {
+        let mut seg = Segment::create(dir, 0).unwrap();
+        for (i, ts) in timestamps.iter().enumerate() {
+            let b = batch(i as i64, 1, *ts, 39);
+            let meta = BatchMeta {
+                base_offset: i as i64,
+                last_offset: i as i64,
+                max_timestamp: *ts,
+            };
+            seg.write_batch(&b).unwrap();
+            seg.track_appended(seg.size(), 100, &meta, CONFIG.index_interval_bytes, 0)
+                .unwrap();
+        }
+        seg.log_path().to_path_buf()
+    }
+
+    #[test]
+    fn clean_segment_recovers_by_scanning_the_tail_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_segment(dir.path(), &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        // Garbage in the first batch is not seen: the fast path starts at the last entry.
+        let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&file, &[0xff; 20], 0).unwrap();
+        let r = recover_segment(path, 0, &CONFIG).unwrap();
+        assert_eq!(r.truncated_bytes, 0);
+        assert_eq!(r.segment.size(), 1_000);
+        assert_eq!(r.segment.next_offset(), 10);
+        assert_eq!(r.segment.max_timestamp().unwrap().last_offset, 9);
+    }
+
+    #[test]
+    fn lagging_time_index_still_gives_the_exact_max() {
+        let dir = tempfile::tempdir().unwrap();
+        // Index points at batches 0, 3, 6, 9; time entries (1,0), (40,2), (70,5).
+        let path = write_segment(dir.path(), &[1, 2, 40, 4, 5, 70, 6, 7, 8, 9]);
+        let [_, time_path] = crate::segment::index_paths(&path);
+        let full = fs::read(&time_path).unwrap();
+        assert_eq!(full.len(), 36);
+        // Lose the last time entry, as if its write never reached the disk.
+        fs::write(&time_path, &full[..24]).unwrap();
+        let r = recover_segment(path, 0, &CONFIG).unwrap();
+        let max = r.segment.max_timestamp().unwrap();
+        assert_eq!((max.timestamp, max.base_offset), (70, 5));
+    }
+
+    #[test]
+    fn misplaced_index_entry_triggers_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_segment(dir.path(), &[1, 2, 3, 4, 5, 6, 7]);
+        let [index_path, _] = crate::segment::index_paths(&path);
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(&index_path)
+            .unwrap();
+        // (relative offset 6, position 650): not a batch start.
+        f.write_all(&[0, 0, 0, 6, 0, 0, 2, 0x8a]).unwrap();
+        drop(f);
+        let r = recover_segment(path, 0, &CONFIG).unwrap();
+        assert_eq!(r.segment.offset_index().last().unwrap().position, 600);
+        assert_eq!(fs::metadata(&index_path).unwrap().len(), 24);
+        assert_eq!(r.segment.next_offset(), 7);
+    }
+
+    #[test]
+    fn overlapping_offsets_end_the_valid_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(log_file_name(0));
+        let mut data = batch(0, 5, 0, 39);
+        data.extend(batch(3, 1, 0, 39)); // overlaps the first batch
+        fs::write(&path, &data).unwrap();
+        let r = recover_segment(path.clone(), 0, &CONFIG).unwrap();
+        assert_eq!(r.truncated_bytes, 100);
+        assert_eq!(r.segment.next_offset(), 5);
+        assert_eq!(fs::metadata(&path).unwrap().len(), 100);
+    }
+}

@@ -1,0 +1,531 @@
+//! One segment of a partition log: `<base>.log` with its `<base>.index` and
+//! `<base>.timeindex`, where `<base>` is the segment's base offset zero-padded to 20
+//! digits (`00000000000000000000.log`).
+//!
+//! `.log` on disk: whole record batches concatenated exactly as appended; no header,
+//! padding or trailer. Invariants of a segment in use (established by `recovery.rs` at
+//! open and kept by every method here):
+//!
+//! - `size` bytes of the file are whole batches; nothing follows them.
+//! - batch base offsets strictly increase; every offset of every batch lies in
+//!   `[base_offset, base_offset + u32::MAX]` and below `next_offset`.
+//! - `size` fits in a u32 before the last batch (index positions are u32).
+//! - the in-memory indexes equal the index files and follow the rules documented in
+//!   [`crate::index`].
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use crate::batch::{self, BatchHeader, Scanned, Scanner};
+use crate::index::{OffsetIndex, TimeIndex};
+use crate::{BatchMeta, LogConfig, StorageError};
+
+pub(crate) const LOG_SUFFIX: &str = ".log";
+const INDEX_EXTENSION: &str = "index";
+const TIME_INDEX_EXTENSION: &str = "timeindex";
+
+/// How many bytes a read-path header scan reads at a time.
+const SEARCH_WINDOW: usize = 16 * 1024;
+
+/// `<20-digit base offset>.log`
+pub(crate) fn log_file_name(base_offset: i64) -> String {
+    format!("{base_offset:020}{LOG_SUFFIX}")
+}
+
+/// The batch holding a segment's largest max_timestamp (the first such batch on ties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MaxTimestamp {
+    pub(crate) timestamp: i64,
+    pub(crate) base_offset: i64,
+    pub(crate) last_offset: i64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Segment {
+    base_offset: i64,
+    log_path: PathBuf,
+    log: File,
+    /// Bytes of whole batches in `.log`.
+    size: u64,
+    /// Last offset of the last batch + 1, or `base_offset` when empty.
+    next_offset: i64,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    max_timestamp: Option<MaxTimestamp>,
+    /// Wall clock (ms since the epoch) of the first append, for `segment_ms` rolls.
+    created_at_ms: Option<u64>,
+}
+
+impl Segment {
+    /// Creates a new empty segment, replacing any stray files of the same name.
+    pub(crate) fn create(dir: &Path, base_offset: i64) -> Result<Segment, StorageError> {
+        let log_path = dir.join(log_file_name(base_offset));
+        let log = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&log_path)?;
+        let mut segment = Self::with_log(log_path, log, base_offset)?;
+        segment.offset_index.clear()?;
+        segment.time_index.clear()?;
+        Ok(segment)
+    }
+
+    /// Opens the files of an existing segment without looking at them: the segment is
+    /// empty in memory until `recovery.rs` has scanned it and called [`Self::restore`]
+    /// or replayed its batches through [`Self::track_appended`].
+    pub(crate) fn open_unrecovered(
+        log_path: PathBuf,
+        base_offset: i64,
+    ) -> Result<Segment, StorageError> {
+        let log = OpenOptions::new().read(true).write(true).open(&log_path)?;
+        Self::with_log(log_path, log, base_offset)
+    }
+
+    fn with_log(log_path: PathBuf, log: File, base_offset: i64) -> Result<Segment, StorageError> {
+        let offset_index =
+            OffsetIndex::open(&log_path.with_extension(INDEX_EXTENSION), base_offset)?;
+        let time_index =
+            TimeIndex::open(&log_path.with_extension(TIME_INDEX_EXTENSION), base_offset)?;
+        Ok(Segment {
+            base_offset,
+            log_path,
+            log,
+            size: 0,
+            next_offset: base_offset,
+            offset_index,
+            time_index,
+            max_timestamp: None,
+            created_at_ms: None,
+        })
+    }
+
+    pub(crate) fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    pub(crate) fn max_timestamp(&self) -> Option<MaxTimestamp> {
+        self.max_timestamp
+    }
+
+    pub(crate) fn created_at_ms(&self) -> Option<u64> {
+        self.created_at_ms
+    }
+
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    pub(crate) fn log_file(&self) -> &File {
+        &self.log
+    }
+
+    pub(crate) fn offset_index(&self) -> &OffsetIndex {
+        &self.offset_index
+    }
+
+    pub(crate) fn time_index(&self) -> &TimeIndex {
+        &self.time_index
+    }
+
+    /// Sets the in-memory state found by a recovery scan of an already indexed segment.
+    pub(crate) fn restore(
+        &mut self,
+        size: u64,
+        next_offset: i64,
+        max_timestamp: Option<MaxTimestamp>,
+        created_at_ms: Option<u64>,
+    ) {
+        self.size = size;
+        self.next_offset = next_offset;
+        self.max_timestamp = max_timestamp;
+        self.created_at_ms = created_at_ms.filter(|_| size > 0);
+    }
+
+    /// Forgets all batches and index entries (in memory and in the index files, not in
+    /// `.log`) so that they can be replayed through [`Self::track_appended`].
+    pub(crate) fn reset_for_rebuild(&mut self) -> io::Result<()> {
+        self.offset_index.clear()?;
+        self.time_index.clear()?;
+        self.restore(0, self.base_offset, None, None);
+        Ok(())
+    }
+
+    /// Whether a batch of `batch_size` bytes ending at `last_offset` must go to a new
+    /// segment. An empty segment takes any batch.
+    pub(crate) fn should_roll(
+        &self,
+        batch_size: u64,
+        last_offset: i64,
+        config: &LogConfig,
+        now_ms: u64,
+    ) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let size_limit = config.segment_bytes.min(u64::from(u32::MAX));
+        let too_big = self.size.saturating_add(batch_size) > size_limit;
+        let offsets_overflow = last_offset - self.base_offset > i64::from(u32::MAX);
+        let too_old = match (config.segment_ms, self.created_at_ms) {
+            (Some(segment_ms), Some(created)) => now_ms.saturating_sub(created) > segment_ms,
+            _ => false,
+        };
+        too_big || offsets_overflow || too_old
+    }
+
+    /// Writes `batch` after the last whole batch. The segment's state is not changed
+    /// until [`Self::track_appended`]; on error, [`Self::discard_unaccounted`] removes
+    /// whatever part was written.
+    pub(crate) fn write_batch(&self, batch: &[u8]) -> io::Result<()> {
+        self.log.write_all_at(batch, self.size)
+    }
+
+    /// Cuts `.log` back to the last accounted batch.
+    pub(crate) fn discard_unaccounted(&self) -> io::Result<()> {
+        self.log.set_len(self.size)
+    }
+
+    /// Accounts for a batch of `size` bytes now in `.log` at `position` (the current
+    /// end): size, next offset, running max timestamp and index entries. This is the
+    /// one place where index entries are decided, used by appends and by index
+    /// rebuilds at open alike:
+    ///
+    /// - offset index: an entry for the segment's first batch, then for each batch that
+    ///   starts at least `index_interval_bytes` after the last entry's batch;
+    /// - time index: at those same batches, (running max timestamp, base offset of the
+    ///   batch that reached it) when the running max exceeds the last entry.
+    pub(crate) fn track_appended(
+        &mut self,
+        position: u64,
+        size: u64,
+        meta: &BatchMeta,
+        index_interval_bytes: u64,
+        now_ms: u64,
+    ) -> Result<(), StorageError> {
+        if position != self.size {
+            return Err(StorageError::Corrupt(format!(
+                "{}: batch at {position} does not follow the segment end {}",
+                self.log_path.display(),
+                self.size
+            )));
+        }
+        let index_point = self.offset_index.last().map_or(true, |last| {
+            position - last.position >= index_interval_bytes
+        });
+        self.size = position + size;
+        self.next_offset = meta.last_offset + 1;
+        self.created_at_ms.get_or_insert(now_ms);
+        if self
+            .max_timestamp
+            .map_or(true, |max| meta.max_timestamp > max.timestamp)
+        {
+            self.max_timestamp = Some(MaxTimestamp {
+                timestamp: meta.max_timestamp,
+                base_offset: meta.base_offset,
+                last_offset: meta.last_offset,
+            });
+        }
+        if index_point {
+            self.offset_index.append(meta.base_offset, position)?;
+            if let Some(max) = self.max_timestamp {
+                if self
+                    .time_index
+                    .last()
+                    .map_or(true, |t| max.timestamp > t.timestamp)
+                {
+                    self.time_index.append(max.timestamp, max.base_offset)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The first batch whose last offset is `>= offset` (the batch containing it, or
+    /// the next one if `offset` falls in a gap), found by an offset-index lookup and a
+    /// header scan from the indexed position.
+    pub(crate) fn find_batch(
+        &self,
+        offset: i64,
+    ) -> Result<Option<(u64, BatchHeader)>, StorageError> {
+        let start = self.offset_index.lookup(offset).map_or(0, |e| e.position);
+        self.scan_from(start, |h| h.last_offset >= offset)
+    }
+
+    /// Whole batches from the one [`Self::find_batch`] returns for `offset`: as many as
+    /// fit in `max_bytes`, but always the first one. `None` if no batch qualifies.
+    pub(crate) fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<Option<Bytes>, StorageError> {
+        let Some((position, first)) = self.find_batch(offset)? else {
+            return Ok(None);
+        };
+        let available = self.size.saturating_sub(position);
+        let want = u64::try_from(max_bytes)
+            .unwrap_or(u64::MAX)
+            .max(first.size)
+            .min(available);
+        let mut buf =
+            vec![0u8; usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?];
+        self.log.read_exact_at(&mut buf, position)?;
+        let len = batch::whole_batches_len(&buf);
+        if len == 0 {
+            return Err(self.corrupt(position, "batch changed under the reader"));
+        }
+        buf.truncate(len);
+        Ok(Some(Bytes::from(buf)))
+    }
+
+    /// The first batch with max_timestamp `>= timestamp` and last offset
+    /// `>= min_offset`, with its bytes. Starts scanning where the time index proves
+    /// nothing earlier qualifies (see [`crate::index`]).
+    pub(crate) fn find_by_timestamp(
+        &self,
+        timestamp: i64,
+        min_offset: i64,
+    ) -> Result<Option<(BatchHeader, Bytes)>, StorageError> {
+        let from = self
+            .time_index
+            .lookup_before(timestamp)
+            .map_or(self.base_offset, |e| e.offset)
+            .max(min_offset);
+        let start = self.offset_index.lookup(from).map_or(0, |e| e.position);
+        let found = self.scan_from(start, |h| {
+            h.max_timestamp >= timestamp && h.last_offset >= min_offset
+        })?;
+        let Some((position, header)) = found else {
+            return Ok(None);
+        };
+        let mut buf = vec![
+            0u8;
+            usize::try_from(header.size)
+                .map_err(|_| self.corrupt(position, "batch too large"))?
+        ];
+        self.log.read_exact_at(&mut buf, position)?;
+        Ok(Some((header, Bytes::from(buf))))
+    }
+
+    /// Removes the batch at `position` and everything after it, leaving `next_offset`
+    /// as the log end. The running max timestamp must be recomputed afterwards (see
+    /// `recovery::rescan_tail`).
+    pub(crate) fn cut(&mut self, position: u64, next_offset: i64) -> Result<(), StorageError> {
+        self.log.set_len(position)?;
+        self.offset_index.truncate_to_position(position)?;
+        self.time_index.truncate_to_offset(next_offset)?;
+        self.size = position;
+        self.next_offset = next_offset;
+        if position == 0 {
+            self.created_at_ms = None;
+        }
+        Ok(())
+    }
+
+    /// Makes `.log` end at `len` bytes (recovery, before the segment is in use).
+    pub(crate) fn set_log_len(&self, len: u64) -> io::Result<()> {
+        self.log.set_len(len)
+    }
+
+    /// fsyncs `.log`, then both indexes.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        self.log.sync_data()?;
+        self.offset_index.sync()?;
+        self.time_index.sync()
+    }
+
+    /// Closes and removes the segment's three files.
+    pub(crate) fn delete_files(self) -> io::Result<()> {
+        let log_path = self.log_path.clone();
+        drop(self);
+        remove_files(&log_path)
+    }
+
+    fn scan_from(
+        &self,
+        start: u64,
+        mut found: impl FnMut(&BatchHeader) -> bool,
+    ) -> Result<Option<(u64, BatchHeader)>, StorageError> {
+        let mut scanner = Scanner::new(&self.log, start, self.size, SEARCH_WINDOW);
+        loop {
+            match scanner.next_batch()? {
+                Scanned::Batch { position, header } => {
+                    if found(&header) {
+                        return Ok(Some((position, header)));
+                    }
+                }
+                Scanned::End => return Ok(None),
+                Scanned::Invalid { position, error } => {
+                    return Err(self.corrupt(position, &error.to_string()))
+                }
+            }
+        }
+    }
+
+    fn corrupt(&self, position: u64, what: &str) -> StorageError {
+        StorageError::Corrupt(format!(
+            "{} at byte {position}: {what}",
+            self.log_path.display()
+        ))
+    }
+}
+
+/// Index and time-index file paths that belong to the segment `log_path`.
+pub(crate) fn index_paths(log_path: &Path) -> [PathBuf; 2] {
+    [
+        log_path.with_extension(INDEX_EXTENSION),
+        log_path.with_extension(TIME_INDEX_EXTENSION),
+    ]
+}
+
+/// Removes a segment's three files by path (also while they are open: Unix keeps the
+/// open file alive). Missing files are fine.
+pub(crate) fn remove_files(log_path: &Path) -> io::Result<()> {
+    let [index, time_index] = index_paths(log_path);
+    for path in [index.as_path(), time_index.as_path(), log_path] {
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::test_batch::batch;
+
+    fn meta(b: &[u8]) -> BatchMeta {
+        let h = BatchHeader::parse(b).unwrap();
+        BatchMeta {
+            base_offset: h.base_offset,
+            last_offset: h.last_offset,
+            max_timestamp: h.max_timestamp,
+        }
+    }
+
+    fn append(seg: &mut Segment, b: &[u8], interval: u64) {
+        seg.write_batch(b).unwrap();
+        seg.track_appended(seg.size(), b.len() as u64, &meta(b), interval, 0)
+            .unwrap();
+    }
+
+    #[test]
+    fn index_entries_follow_the_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        // 100-byte batches, an entry at least every 250 bytes: batches 0, 3, 6, ...
+        for i in 0..10 {
+            append(&mut seg, &batch(i, 1, 10 * i, 39), 250);
+        }
+        assert_eq!(seg.offset_index.len(), 4);
+        assert_eq!(seg.offset_index.lookup(5).unwrap().position, 300);
+        assert_eq!(seg.time_index.len(), 4);
+        assert_eq!(seg.find_batch(5).unwrap().unwrap().1.base_offset, 5);
+        assert_eq!(seg.find_batch(10).unwrap(), None);
+        assert_eq!(seg.max_timestamp().unwrap().timestamp, 90);
+    }
+
+    #[test]
+    fn time_index_records_where_the_running_max_was_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        // Index every second batch (100 bytes each, interval 200).
+        let timestamps = [5, 50, 7, 8, 9, 10, 60, 61];
+        for (i, ts) in timestamps.iter().enumerate() {
+            append(&mut seg, &batch(i as i64, 1, *ts, 39), 200);
+        }
+        // Points at batches 0, 2, 4, 6: (5,0), (50,1) at 2, nothing at 4, (60,6) at 6.
+        assert_eq!(seg.time_index.len(), 3);
+        assert_eq!(seg.time_index.last().unwrap().offset, 6);
+        assert_eq!(
+            seg.find_by_timestamp(8, 0).unwrap().unwrap().0.base_offset,
+            1
+        );
+        assert_eq!(
+            seg.find_by_timestamp(51, 0).unwrap().unwrap().0.base_offset,
+            6
+        );
+        assert_eq!(
+            seg.find_by_timestamp(61, 0).unwrap().unwrap().0.base_offset,
+            7
+        );
+        assert_eq!(seg.find_by_timestamp(62, 0).unwrap(), None);
+        assert_eq!(
+            seg.find_by_timestamp(8, 2).unwrap().unwrap().0.base_offset,
+            3
+        );
+    }
+
+    #[test]
+    fn should_roll_on_size_offsets_and_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let config = LogConfig {
+            segment_bytes: 250,
+            segment_ms: Some(1_000),
+            index_interval_bytes: 4096,
+        };
+        assert!(
+            !seg.should_roll(1_000, 0, &config, 0),
+            "empty segments take anything"
+        );
+        seg.write_batch(&batch(0, 1, 0, 39)).unwrap();
+        seg.track_appended(0, 100, &meta(&batch(0, 1, 0, 39)), 4096, 5_000)
+            .unwrap();
+        assert!(!seg.should_roll(150, 1, &config, 5_000));
+        assert!(seg.should_roll(151, 1, &config, 5_000));
+        assert!(seg.should_roll(10, 1 + i64::from(u32::MAX), &config, 5_000));
+        assert!(!seg.should_roll(10, 1, &config, 6_000));
+        assert!(seg.should_roll(10, 1, &config, 6_001));
+    }
+
+    #[test]
+    fn read_returns_whole_batches_within_max_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        for i in 0..5 {
+            append(&mut seg, &batch(i * 3, 3, 0, 39), 0);
+        }
+        assert_eq!(seg.read(4, 0).unwrap().unwrap().len(), 100);
+        assert_eq!(seg.read(4, 299).unwrap().unwrap().len(), 200);
+        assert_eq!(seg.read(4, 300).unwrap().unwrap().len(), 300);
+        assert_eq!(seg.read(4, 10_000).unwrap().unwrap().len(), 400);
+        assert_eq!(seg.read(15, 10_000).unwrap(), None);
+    }
+
+    #[test]
+    fn cut_truncates_files_and_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        for i in 0..6 {
+            append(&mut seg, &batch(i, 1, i, 39), 0);
+        }
+        seg.cut(300, 3).unwrap();
+        assert_eq!(seg.size(), 300);
+        assert_eq!(seg.offset_index.len(), 3);
+        assert_eq!(seg.time_index.len(), 3);
+        assert_eq!(std::fs::metadata(seg.log_path()).unwrap().len(), 300);
+        assert_eq!(seg.find_batch(3).unwrap(), None);
+        let paths = index_paths(seg.log_path());
+        seg.delete_files().unwrap();
+        assert!(paths.iter().all(|p| !p.exists()));
+    }
+}
