@@ -205,10 +205,16 @@ impl Config {
             return Err(invalid("node-id", "must not be negative"));
         }
         if self.max_frame_bytes < 64 || self.max_frame_bytes > i32::MAX as usize {
-            return Err(invalid("max-frame-bytes", "must be between 64 and 2147483647"));
+            return Err(invalid(
+                "max-frame-bytes",
+                "must be between 64 and 2147483647",
+            ));
         }
         if self.max_message_bytes == 0 || self.max_message_bytes > i32::MAX as usize {
-            return Err(invalid("max-message-bytes", "must be between 1 and 2147483647"));
+            return Err(invalid(
+                "max-message-bytes",
+                "must be between 1 and 2147483647",
+            ));
         }
         if self.segment_bytes < 1024 {
             return Err(invalid("segment-bytes", "must be at least 1024"));

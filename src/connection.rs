@@ -97,7 +97,11 @@ fn pending_frame_len(buf: &[u8]) -> Option<usize> {
     usize::try_from(len).ok().map(|l| l + 4)
 }
 
-async fn write_replies(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Reply>, peer: SocketAddr) {
+async fn write_replies(
+    mut writer: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Reply>,
+    peer: SocketAddr,
+) {
     while let Some(reply) = rx.recv().await {
         let bytes = match reply {
             Reply::Now(bytes) => bytes,

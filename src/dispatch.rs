@@ -49,13 +49,41 @@ pub enum Reply {
 
 /// Every API Sluice serves, with the versions it implements.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, handlers::produce::VERSIONS.0, handlers::produce::VERSIONS.1),
-    (ApiKey::Fetch, handlers::fetch::VERSIONS.0, handlers::fetch::VERSIONS.1),
-    (ApiKey::ListOffsets, handlers::list_offsets::VERSIONS.0, handlers::list_offsets::VERSIONS.1),
-    (ApiKey::Metadata, handlers::metadata::VERSIONS.0, handlers::metadata::VERSIONS.1),
-    (ApiKey::ApiVersions, handlers::api_versions::VERSIONS.0, handlers::api_versions::VERSIONS.1),
-    (ApiKey::CreateTopics, handlers::create_topics::VERSIONS.0, handlers::create_topics::VERSIONS.1),
-    (ApiKey::DeleteTopics, handlers::delete_topics::VERSIONS.0, handlers::delete_topics::VERSIONS.1),
+    (
+        ApiKey::Produce,
+        handlers::produce::VERSIONS.0,
+        handlers::produce::VERSIONS.1,
+    ),
+    (
+        ApiKey::Fetch,
+        handlers::fetch::VERSIONS.0,
+        handlers::fetch::VERSIONS.1,
+    ),
+    (
+        ApiKey::ListOffsets,
+        handlers::list_offsets::VERSIONS.0,
+        handlers::list_offsets::VERSIONS.1,
+    ),
+    (
+        ApiKey::Metadata,
+        handlers::metadata::VERSIONS.0,
+        handlers::metadata::VERSIONS.1,
+    ),
+    (
+        ApiKey::ApiVersions,
+        handlers::api_versions::VERSIONS.0,
+        handlers::api_versions::VERSIONS.1,
+    ),
+    (
+        ApiKey::CreateTopics,
+        handlers::create_topics::VERSIONS.0,
+        handlers::create_topics::VERSIONS.1,
+    ),
+    (
+        ApiKey::DeleteTopics,
+        handlers::delete_topics::VERSIONS.0,
+        handlers::delete_topics::VERSIONS.1,
+    ),
 ];
 
 /// The version range we serve for `key`, if any.
@@ -77,7 +105,10 @@ pub struct RequestContext {
 /// Handles one frame body (the bytes after the length prefix).
 pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> Reply {
     let Some(prefix) = header::peek_request_header(&body) else {
-        return Reply::Close(format!("request of {} bytes is too short for a header", body.len()));
+        return Reply::Close(format!(
+            "request of {} bytes is too short for a header",
+            body.len()
+        ));
     };
     let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
         return Reply::Close(format!("unknown api key {}", prefix.api_key));
@@ -89,10 +120,14 @@ pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> Reply {
         if api_key == ApiKey::ApiVersions {
             // KIP-511: answer an unknown ApiVersions version with a v0 body
             // listing our ranges so that newer clients can downgrade.
-            return Reply::Now(handlers::api_versions::unsupported_version_frame(prefix.correlation_id));
+            return Reply::Now(handlers::api_versions::unsupported_version_frame(
+                prefix.correlation_id,
+            ));
         }
         return Reply::Close(match supported {
-            Some((min, max)) => format!("{api_key:?} v{version} is not supported (v{min}-v{max} are)"),
+            Some((min, max)) => {
+                format!("{api_key:?} v{version} is not supported (v{min}-v{max} are)")
+            }
             None => format!("{api_key:?} is not supported"),
         });
     }
@@ -166,10 +201,17 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
     }
 }
 
-fn encode_reply<R: Encodable>(api_key: ApiKey, version: i16, correlation_id: i32, resp: &R) -> Reply {
+fn encode_reply<R: Encodable>(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    resp: &R,
+) -> Reply {
     match encode_frame(api_key, version, correlation_id, resp) {
         Ok(frame) => Reply::Now(frame),
-        Err(e) => Reply::Close(format!("cannot encode {api_key:?} v{version} response: {e}")),
+        Err(e) => Reply::Close(format!(
+            "cannot encode {api_key:?} v{version} response: {e}"
+        )),
     }
 }
 
@@ -187,8 +229,10 @@ pub fn encode_frame<R: Encodable>(
     header
         .encode(&mut frame, header_version)
         .map_err(|e| e.to_string())?;
-    resp.encode(&mut frame, version).map_err(|e| e.to_string())?;
-    let len = i32::try_from(frame.len() - 4).map_err(|_| "response larger than 2 GiB".to_string())?;
+    resp.encode(&mut frame, version)
+        .map_err(|e| e.to_string())?;
+    let len =
+        i32::try_from(frame.len() - 4).map_err(|_| "response larger than 2 GiB".to_string())?;
     frame[..4].copy_from_slice(&len.to_be_bytes());
     Ok(frame)
 }

@@ -74,7 +74,10 @@ impl BrokerState {
         // Leftover directories of a deleted topic with the same name must not
         // be mistaken for this topic's data.
         for index in 0..meta.partitions {
-            let dir = self.config.data_dir.join(format!("{}-{}", meta.name, index));
+            let dir = self
+                .config
+                .data_dir
+                .join(format!("{}-{}", meta.name, index));
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(|e| TopicError::Storage(e.to_string()))?;
             }
@@ -89,7 +92,10 @@ impl BrokerState {
 
     /// Deletes a topic and its data.
     pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
-        let meta = self.metadata.topic(name).ok_or(TopicError::UnknownTopicOrPartition)?;
+        let meta = self
+            .metadata
+            .topic(name)
+            .ok_or(TopicError::UnknownTopicOrPartition)?;
         if meta.internal {
             return Err(TopicError::TopicDeletionDisabled);
         }
@@ -132,7 +138,10 @@ pub enum StartError {
     #[error("cannot open topic {topic}: {message}")]
     Topic { topic: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// A running broker.

@@ -178,7 +178,9 @@ impl Metadata {
     /// Removes a topic durably; returns what it was.
     pub fn delete(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
         let mut log = self.lock_log();
-        let meta = self.topic(name).ok_or(TopicError::UnknownTopicOrPartition)?;
+        let meta = self
+            .topic(name)
+            .ok_or(TopicError::UnknownTopicOrPartition)?;
         log.append(&Record::Delete(meta.id))
             .map_err(|e| TopicError::Storage(e.to_string()))?;
         self.topics.remove(name);
@@ -259,7 +261,10 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
                 return Err(bad());
             }
         }
-        "max.message.bytes" | "segment.bytes" | "index.interval.bytes" | "segment.index.bytes"
+        "max.message.bytes"
+        | "segment.bytes"
+        | "index.interval.bytes"
+        | "segment.index.bytes"
         | "min.insync.replicas" => {
             let v: i64 = value.parse().map_err(|_| bad())?;
             let min = if key == "segment.bytes" { 14 } else { 0 };
@@ -308,7 +313,9 @@ impl MetadataLog {
             let line = String::from_utf8_lossy(text.get(start..end).unwrap_or_default());
             match parse_record(&line) {
                 Some(r) => records.push(r),
-                None => tracing::warn!(path = %path.display(), line = %line, "ignoring unreadable metadata record"),
+                None => {
+                    tracing::warn!(path = %path.display(), line = %line, "ignoring unreadable metadata record")
+                }
             }
             start = end + 1;
             complete_len = start;

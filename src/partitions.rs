@@ -51,7 +51,12 @@ pub struct Partition {
 }
 
 impl Partition {
-    fn open(topic: &str, index: i32, dir: &Path, config: LogConfig) -> Result<Self, PartitionError> {
+    fn open(
+        topic: &str,
+        index: i32,
+        dir: &Path,
+        config: LogConfig,
+    ) -> Result<Self, PartitionError> {
         let log = Log::open(dir, config)?;
         Ok(Partition {
             topic: topic.to_string(),
@@ -114,7 +119,8 @@ impl Partition {
                     "append failed; partition refuses further writes");
                 return Err(e.into());
             }
-            self.high_watermark.store(last_offset + 1, Ordering::Release);
+            self.high_watermark
+                .store(last_offset + 1, Ordering::Release);
             AppendInfo {
                 base_offset,
                 log_append_time: log_append_time.unwrap_or(-1),
@@ -234,7 +240,11 @@ impl Partitions {
     }
 
     /// Opens (creating when new) every partition of `topic`.
-    pub fn open_topic(&self, topic: &TopicMeta, defaults: &BrokerDefaults) -> Result<(), PartitionError> {
+    pub fn open_topic(
+        &self,
+        topic: &TopicMeta,
+        defaults: &BrokerDefaults,
+    ) -> Result<(), PartitionError> {
         let config = log_config(topic, defaults);
         for index in 0..topic.partitions {
             let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
@@ -255,7 +265,8 @@ impl Partitions {
                     Err(shared) => {
                         // A request still holds it; remove the files by path.
                         let dir = self.data_dir.join(format!("{}-{}", shared.topic, index));
-                        std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
+                        std::fs::remove_dir_all(&dir)
+                            .map_err(sluice_storage::StorageError::from)?;
                     }
                 }
             } else {

@@ -25,7 +25,9 @@ pub struct Server {
 impl Server {
     /// Starts accepting on `listener`.
     pub fn start(listener: TcpListener, state: Arc<BrokerState>) -> Server {
-        let local = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let local = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, state, shutdown_rx));
         Server {
@@ -46,7 +48,11 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<BrokerState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let limit = Arc::new(Semaphore::new(state.config.max_connections));
     let mut connections = tokio::task::JoinSet::new();
     loop {

@@ -22,13 +22,29 @@ async fn every_version_answers_and_lists_what_dispatch_serves() {
                 .with_client_software_version(StrBytes::from_static_str("1.0"));
             let resp = raw.call(v, &req);
             assert_eq!(resp.error_code, 0, "v{v}");
-            let produce = resp.api_keys.iter().find(|k| k.api_key == ApiKey::Produce as i16).unwrap();
+            let produce = resp
+                .api_keys
+                .iter()
+                .find(|k| k.api_key == ApiKey::Produce as i16)
+                .unwrap();
             assert_eq!((produce.min_version, produce.max_version), (3, 13));
-            let fetch = resp.api_keys.iter().find(|k| k.api_key == ApiKey::Fetch as i16).unwrap();
+            let fetch = resp
+                .api_keys
+                .iter()
+                .find(|k| k.api_key == ApiKey::Fetch as i16)
+                .unwrap();
             assert_eq!((fetch.min_version, fetch.max_version), (4, 18));
-            assert!(resp.api_keys.iter().all(|k| k.api_key != ApiKey::JoinGroup as i16), "nothing unimplemented is advertised");
+            assert!(
+                resp.api_keys
+                    .iter()
+                    .all(|k| k.api_key != ApiKey::JoinGroup as i16),
+                "nothing unimplemented is advertised"
+            );
             assert!(resp.supported_features.is_empty() && resp.finalized_features.is_empty());
-            assert!(resp.unknown_tagged_fields.is_empty(), "no tagged fields (librdkafka < 2.2)");
+            assert!(
+                resp.unknown_tagged_fields.is_empty(),
+                "no tagged fields (librdkafka < 2.2)"
+            );
         }
     })
     .await
@@ -52,11 +68,17 @@ async fn unknown_api_versions_version_gets_v0_fallback() {
         let len = (frame.len() - 4) as i32;
         frame[..4].copy_from_slice(&len.to_be_bytes());
         raw.write(&frame).unwrap();
-        let mut body = raw.read_frame().expect("an answer, not a closed connection");
+        let mut body = raw
+            .read_frame()
+            .expect("an answer, not a closed connection");
         assert_eq!(body.get_i32(), 4242, "header v0: just the correlation id");
         let resp = ApiVersionsResponse::decode(&mut body, 0).unwrap();
         assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
-        let av = resp.api_keys.iter().find(|k| k.api_key == ApiKey::ApiVersions as i16).unwrap();
+        let av = resp
+            .api_keys
+            .iter()
+            .find(|k| k.api_key == ApiKey::ApiVersions as i16)
+            .unwrap();
         assert_eq!((av.min_version, av.max_version), (0, 4));
         // The connection stays usable for the downgraded request.
         let resp = raw.call(3, &ApiVersionsRequest::default());

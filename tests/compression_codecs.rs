@@ -13,7 +13,10 @@ async fn round_trip(codec: &str) {
     let broker = TestBroker::start().await;
     let topic = unique_topic(&format!("codec-{codec}"));
     create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
-    let producer = producer(&broker.bootstrap(), &[("compression.codec", codec), ("linger.ms", "20")]);
+    let producer = producer(
+        &broker.bootstrap(),
+        &[("compression.codec", codec), ("linger.ms", "20")],
+    );
     let count = 500;
     let mut futures = Vec::new();
     for i in 0..count {
@@ -36,7 +39,11 @@ async fn round_trip(codec: &str) {
         assert_eq!(g.offset, i as i64);
         assert_eq!(g.key.as_deref(), Some(format!("k{i}").as_bytes()));
         let value = format!("{codec} message {i} {}", "abcdefgh".repeat(20));
-        assert_eq!(g.value.as_deref(), Some(value.as_bytes()), "{codec}: value {i}");
+        assert_eq!(
+            g.value.as_deref(),
+            Some(value.as_bytes()),
+            "{codec}: value {i}"
+        );
     }
 }
 

@@ -46,14 +46,20 @@ async fn long_poll_fetch_is_woken_by_a_produce() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let producer = producer(&broker.bootstrap(), &[("linger.ms", "0")]);
     producer
-        .send(FutureRecord::to(&topic).key("k").payload("wake up"), Duration::from_secs(10))
+        .send(
+            FutureRecord::to(&topic).key("k").payload("wake up"),
+            Duration::from_secs(10),
+        )
         .await
         .expect("delivered");
     let (elapsed, resp) = waiting.await.unwrap();
     let part = &resp.responses[0].partitions[0];
     assert_eq!(part.error_code, 0);
     assert_eq!(part.high_watermark, 1);
-    assert!(!part.records.as_ref().unwrap().is_empty(), "the new batch is in the response");
+    assert!(
+        !part.records.as_ref().unwrap().is_empty(),
+        "the new batch is in the response"
+    );
     assert!(
         elapsed < Duration::from_millis(MAX_WAIT_MS as u64 / 2),
         "answered on produce ({elapsed:?}), not after max_wait"
@@ -72,7 +78,10 @@ async fn long_poll_without_data_waits_then_answers_empty() {
         req.max_wait_ms = 300;
         let started = Instant::now();
         let resp = raw.call(11, &req);
-        assert!(started.elapsed() >= Duration::from_millis(250), "waited for max_wait");
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "waited for max_wait"
+        );
         resp
     })
     .await

@@ -55,11 +55,17 @@ async fn bad_frames_close_only_their_connection() {
         assert!(closes(&addr, &(-5i32).to_be_bytes()), "negative length");
         // Huge length: refused from the 4 length bytes, before any body.
         assert!(closes(&addr, &i32::MAX.to_be_bytes()), "huge length");
-        assert!(closes(&addr, &(2 * 1024 * 1024i32).to_be_bytes()), "over max frame size");
+        assert!(
+            closes(&addr, &(2 * 1024 * 1024i32).to_be_bytes()),
+            "over max frame size"
+        );
         // Too short for a request header.
         assert!(closes(&addr, &[0, 0, 0, 3, 0, 18, 0]), "tiny frame");
         // Unknown api key.
-        assert!(closes(&addr, &frame(9999, 0, 1, &[0, 0])), "unknown api key");
+        assert!(
+            closes(&addr, &frame(9999, 0, 1, &[0, 0])),
+            "unknown api key"
+        );
         // A known but unadvertised api (JoinGroup) and an unsupported version.
         assert!(closes(&addr, &frame(11, 5, 1, &[0, 0])), "unsupported api");
         assert!(closes(&addr, &frame(0, 2, 1, &[0, 0])), "produce v2");
@@ -73,7 +79,10 @@ async fn bad_frames_close_only_their_connection() {
         body.put_i16(-1);
         body.put_u8(0); // header tagged fields
         body.put_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
-        assert!(closes(&addr, &frame(3, 9, 1, &body)), "huge compact array count");
+        assert!(
+            closes(&addr, &frame(3, 9, 1, &body)),
+            "huge compact array count"
+        );
         // Produce v7 truncated after the acks.
         let mut body = BytesMut::new();
         body.put_i16(-1);
@@ -83,7 +92,10 @@ async fn bad_frames_close_only_their_connection() {
         // A string length larger than the frame.
         let mut body = BytesMut::new();
         body.put_i16(i16::MAX);
-        assert!(closes(&addr, &frame(3, 1, 1, &body)), "client id longer than the frame");
+        assert!(
+            closes(&addr, &frame(3, 1, 1, &body)),
+            "client id longer than the frame"
+        );
         // Half a frame, then the client goes away.
         {
             let mut raw = Raw::connect(&addr);
@@ -101,12 +113,16 @@ async fn bad_frames_close_only_their_connection() {
             f.put_i32(len as i32);
             let mut s = seed;
             for _ in 0..len {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 f.put_u8((s >> 33) as u8);
             }
             // Either answered or closed; what matters is the broker lives.
             let mut raw = Raw::connect(&addr);
-            raw.stream.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+            raw.stream
+                .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                .unwrap();
             let _ = raw.write(&f);
             let _ = raw.read_frame();
         }
@@ -125,11 +141,14 @@ async fn bad_record_batches_get_error_codes_and_keep_the_connection() {
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);
         let produce = |records: Vec<u8>, partition: i32| {
-            ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_string(topic.clone())))
-                .with_partition_data(vec![PartitionProduceData::default()
-                    .with_index(partition)
-                    .with_records(Some(records.into()))])])
+            ProduceRequest::default()
+                .with_acks(-1)
+                .with_timeout_ms(5000)
+                .with_topic_data(vec![TopicProduceData::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.clone())))
+                    .with_partition_data(vec![PartitionProduceData::default()
+                        .with_index(partition)
+                        .with_records(Some(records.into()))])])
         };
         let good = common::batch::one_record_batch(b"key", b"value");
 
@@ -138,7 +157,10 @@ async fn bad_record_batches_get_error_codes_and_keep_the_connection() {
         let last = corrupt.len() - 2;
         corrupt[last] ^= 0xff;
         let resp = raw.call(9, &produce(corrupt, 0));
-        assert_eq!(resp.responses[0].partition_responses[0].error_code, 2, "CORRUPT_MESSAGE");
+        assert_eq!(
+            resp.responses[0].partition_responses[0].error_code, 2,
+            "CORRUPT_MESSAGE"
+        );
 
         // Garbage that is not a batch at all.
         let resp = raw.call(9, &produce(vec![1, 2, 3, 4, 5], 0));
@@ -158,7 +180,10 @@ async fn bad_record_batches_get_error_codes_and_keep_the_connection() {
         let mut req = produce(good.clone(), 0);
         req.acks = 7;
         let resp = raw.call(9, &req);
-        assert_eq!(resp.responses[0].partition_responses[0].error_code, 21, "INVALID_REQUIRED_ACKS");
+        assert_eq!(
+            resp.responses[0].partition_responses[0].error_code, 21,
+            "INVALID_REQUIRED_ACKS"
+        );
 
         // After all that the good batch lands at offset 0: nothing bad was stored.
         let resp = raw.call(9, &produce(good, 0));

@@ -29,7 +29,12 @@ async fn earliest_latest_and_by_time_are_right() {
         let value = format!("v{i}");
         futures.push(
             producer
-                .send_result(FutureRecord::to(&topic).key("k").payload(&value).timestamp(T0 + i * 1000))
+                .send_result(
+                    FutureRecord::to(&topic)
+                        .key("k")
+                        .payload(&value)
+                        .timestamp(T0 + i * 1000),
+                )
                 .expect("queued"),
         );
     }
@@ -38,19 +43,29 @@ async fn earliest_latest_and_by_time_are_right() {
     }
     let consumer = consumer_from_start(&broker.bootstrap(), &topic, 1, &[]);
     let (low, high) = tokio::task::block_in_place(|| {
-        consumer.fetch_watermarks(&topic, 0, Duration::from_secs(10)).unwrap()
+        consumer
+            .fetch_watermarks(&topic, 0, Duration::from_secs(10))
+            .unwrap()
     });
     assert_eq!((low, high), (0, 100));
 
     let lookup = |ts: i64| -> Offset {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&topic, 0, Offset::Offset(ts)).unwrap();
-        let res = tokio::task::block_in_place(|| consumer.offsets_for_times(tpl, Duration::from_secs(10))).unwrap();
+        tpl.add_partition_offset(&topic, 0, Offset::Offset(ts))
+            .unwrap();
+        let res = tokio::task::block_in_place(|| {
+            consumer.offsets_for_times(tpl, Duration::from_secs(10))
+        })
+        .unwrap();
         res.find_partition(&topic, 0).unwrap().offset()
     };
     assert_eq!(lookup(T0), Offset::Offset(0));
     assert_eq!(lookup(T0 + 50_000), Offset::Offset(50));
-    assert_eq!(lookup(T0 + 49_500), Offset::Offset(50), "first record at or after the time");
+    assert_eq!(
+        lookup(T0 + 49_500),
+        Offset::Offset(50),
+        "first record at or after the time"
+    );
     assert_eq!(lookup(T0 - 1_000_000), Offset::Offset(0));
     assert_eq!(lookup(T0 + 99_000), Offset::Offset(99));
     assert_eq!(lookup(T0 + 100_000), Offset::End, "nothing that late");
@@ -59,24 +74,39 @@ async fn earliest_latest_and_by_time_are_right() {
     let addr = broker.bootstrap();
     let resp = tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);
-        let req = ListOffsetsRequest::default().with_replica_id((-1).into()).with_topics(vec![
-            ListOffsetsTopic::default()
+        let req = ListOffsetsRequest::default()
+            .with_replica_id((-1).into())
+            .with_topics(vec![ListOffsetsTopic::default()
                 .with_name(TopicName(StrBytes::from_string(topic)))
                 .with_partitions(vec![
-                    ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-3),
-                    ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-2),
-                    ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-1),
-                    ListOffsetsPartition::default().with_partition_index(7).with_timestamp(-1),
-                ]),
-        ]);
+                    ListOffsetsPartition::default()
+                        .with_partition_index(0)
+                        .with_timestamp(-3),
+                    ListOffsetsPartition::default()
+                        .with_partition_index(0)
+                        .with_timestamp(-2),
+                    ListOffsetsPartition::default()
+                        .with_partition_index(0)
+                        .with_timestamp(-1),
+                    ListOffsetsPartition::default()
+                        .with_partition_index(7)
+                        .with_timestamp(-1),
+                ])]);
         raw.call(8, &req)
     })
     .await
     .unwrap();
     let parts = &resp.topics[0].partitions;
-    assert_eq!((parts[0].offset, parts[0].timestamp), (99, T0 + 99_000), "max timestamp");
+    assert_eq!(
+        (parts[0].offset, parts[0].timestamp),
+        (99, T0 + 99_000),
+        "max timestamp"
+    );
     assert_eq!(parts[0].leader_epoch, 0);
     assert_eq!(parts[1].offset, 0, "earliest");
     assert_eq!(parts[2].offset, 100, "latest");
-    assert_eq!(parts[3].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist");
+    assert_eq!(
+        parts[3].error_code, 3,
+        "UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist"
+    );
 }

@@ -18,7 +18,10 @@ async fn a_900_kib_message_round_trips() {
     let value: Vec<u8> = (0..900 * 1024).map(|i| (i % 251) as u8).collect();
     let producer = producer(&broker.bootstrap(), &[]);
     let d = producer
-        .send(FutureRecord::to(&topic).key("big").payload(&value), Duration::from_secs(30))
+        .send(
+            FutureRecord::to(&topic).key("big").payload(&value),
+            Duration::from_secs(30),
+        )
         .await
         .expect("delivered");
     assert_eq!(d.offset, 0);
@@ -32,16 +35,29 @@ async fn a_900_kib_message_round_trips() {
 async fn a_batch_over_max_message_bytes_is_refused_with_message_too_large() {
     let broker = TestBroker::start().await;
     let topic = unique_topic("limit");
-    create_topic(&broker.bootstrap(), &topic, 1, &[("max.message.bytes", "10000")]).await;
+    create_topic(
+        &broker.bootstrap(),
+        &topic,
+        1,
+        &[("max.message.bytes", "10000")],
+    )
+    .await;
     // The client's own limit is well above the topic's, so the refusal can
     // only come from the broker.
     let producer = producer(
         &broker.bootstrap(),
-        &[("message.max.bytes", "2000000"), ("retries", "0"), ("compression.codec", "none")],
+        &[
+            ("message.max.bytes", "2000000"),
+            ("retries", "0"),
+            ("compression.codec", "none"),
+        ],
     );
     let value = vec![7u8; 20_000];
     let err = producer
-        .send(FutureRecord::to(&topic).key("k").payload(&value), Duration::from_secs(30))
+        .send(
+            FutureRecord::to(&topic).key("k").payload(&value),
+            Duration::from_secs(30),
+        )
         .await
         .expect_err("refused");
     assert_eq!(
@@ -51,7 +67,10 @@ async fn a_batch_over_max_message_bytes_is_refused_with_message_too_large() {
     );
     // A small message still goes through afterwards.
     let d = producer
-        .send(FutureRecord::to(&topic).key("k").payload("small"), Duration::from_secs(30))
+        .send(
+            FutureRecord::to(&topic).key("k").payload("small"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("small message delivered");
     assert_eq!(d.offset, 0, "the refused batch took no offset");

@@ -29,14 +29,25 @@ async fn ten_thousand_keyed_messages_round_trip_and_survive_restart() {
         let value = format!("value-{i}");
         let ts = base_ts + i as i64;
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "seq", value: Some(&i.to_string()) })
-            .insert(Header { key: "empty", value: None::<&[u8]> });
+            .insert(Header {
+                key: "seq",
+                value: Some(&i.to_string()),
+            })
+            .insert(Header {
+                key: "empty",
+                value: None::<&[u8]>,
+            });
         let record = FutureRecord::to(&topic)
             .key(&key)
             .payload(&value)
             .timestamp(ts)
             .headers(headers);
-        pending.push((key.clone(), value.clone(), ts, producer.send_result(record).expect("queued")));
+        pending.push((
+            key.clone(),
+            value.clone(),
+            ts,
+            producer.send_result(record).expect("queued"),
+        ));
     }
     for (key, value, ts, fut) in pending {
         let delivery = fut.await.expect("delivered").expect("acknowledged");
@@ -44,14 +55,22 @@ async fn ten_thousand_keyed_messages_round_trip_and_survive_restart() {
     }
     assert_eq!(sent.len(), COUNT, "every message got its own offset");
     let partitions_used: std::collections::HashSet<i32> = sent.keys().map(|(p, _)| *p).collect();
-    assert_eq!(partitions_used.len(), 3, "keys spread over all 3 partitions");
+    assert_eq!(
+        partitions_used.len(),
+        3,
+        "keys spread over all 3 partitions"
+    );
 
     let check = |label: &str, got: Vec<Got>| {
         assert_eq!(got.len(), COUNT, "{label}: consumed everything");
         let mut last: HashMap<i32, i64> = HashMap::new();
         for g in &got {
             let prev = last.insert(g.partition, g.offset);
-            assert_eq!(prev.map_or(0, |p| p + 1), g.offset, "{label}: offsets contiguous and in order");
+            assert_eq!(
+                prev.map_or(0, |p| p + 1),
+                g.offset,
+                "{label}: offsets contiguous and in order"
+            );
             let (key, value, ts) = sent.get(&(g.partition, g.offset)).expect("was produced");
             assert_eq!(g.key.as_deref(), Some(key.as_bytes()), "{label}: key");
             assert_eq!(g.value.as_deref(), Some(value.as_bytes()), "{label}: value");
@@ -82,7 +101,10 @@ async fn ten_thousand_keyed_messages_round_trip_and_survive_restart() {
     // The restarted log keeps accepting writes at the next offsets.
     let producer = common::producer(&broker.bootstrap(), &[]);
     let d = producer
-        .send(FutureRecord::to(&topic).key("key-0").payload("after"), Duration::from_secs(30))
+        .send(
+            FutureRecord::to(&topic).key("key-0").payload("after"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("delivered after restart");
     let (p, o) = (d.partition, d.offset);

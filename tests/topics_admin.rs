@@ -12,7 +12,9 @@ use common::*;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, TopicName};
+use kafka_protocol::messages::{
+    CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::Consumer;
@@ -29,7 +31,10 @@ async fn admin_create_and_delete_topics() {
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let t = unique_topic("admin");
     let res = admin
-        .create_topics(&[NewTopic::new(&t, 4, TopicReplication::Fixed(1)).set("retention.ms", "12345")], &opts)
+        .create_topics(
+            &[NewTopic::new(&t, 4, TopicReplication::Fixed(1)).set("retention.ms", "12345")],
+            &opts,
+        )
         .await
         .unwrap();
     assert_eq!(res[0], Ok(t.clone()));
@@ -38,37 +43,61 @@ async fn admin_create_and_delete_topics() {
         .create_topics(&[NewTopic::new(&t, 4, TopicReplication::Fixed(1))], &opts)
         .await
         .unwrap();
-    assert_eq!(again[0], Err((t.clone(), RDKafkaErrorCode::TopicAlreadyExists)));
+    assert_eq!(
+        again[0],
+        Err((t.clone(), RDKafkaErrorCode::TopicAlreadyExists))
+    );
 
     let bad_rf = unique_topic("admin-rf");
     let res = admin
-        .create_topics(&[NewTopic::new(&bad_rf, 1, TopicReplication::Fixed(3))], &opts)
+        .create_topics(
+            &[NewTopic::new(&bad_rf, 1, TopicReplication::Fixed(3))],
+            &opts,
+        )
         .await
         .unwrap();
-    assert_eq!(res[0], Err((bad_rf, RDKafkaErrorCode::InvalidReplicationFactor)));
+    assert_eq!(
+        res[0],
+        Err((bad_rf, RDKafkaErrorCode::InvalidReplicationFactor))
+    );
 
     let res = admin
-        .create_topics(&[NewTopic::new("bad name!", 1, TopicReplication::Fixed(1))], &opts)
+        .create_topics(
+            &[NewTopic::new("bad name!", 1, TopicReplication::Fixed(1))],
+            &opts,
+        )
         .await
         .unwrap();
-    assert_eq!(res[0], Err(("bad name!".to_string(), RDKafkaErrorCode::InvalidTopic)));
+    assert_eq!(
+        res[0],
+        Err(("bad name!".to_string(), RDKafkaErrorCode::InvalidTopic))
+    );
 
     let bad_cfg = unique_topic("admin-cfg");
     let res = admin
-        .create_topics(&[NewTopic::new(&bad_cfg, 1, TopicReplication::Fixed(1)).set("no.such.config", "1")], &opts)
+        .create_topics(
+            &[NewTopic::new(&bad_cfg, 1, TopicReplication::Fixed(1)).set("no.such.config", "1")],
+            &opts,
+        )
         .await
         .unwrap();
     assert_eq!(res[0], Err((bad_cfg, RDKafkaErrorCode::InvalidConfig)));
 
-    let consumer: rdkafka::consumer::BaseConsumer = client_config(&broker.bootstrap()).create().unwrap();
-    let md = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(&t), Duration::from_secs(10))).unwrap();
+    let consumer: rdkafka::consumer::BaseConsumer =
+        client_config(&broker.bootstrap()).create().unwrap();
+    let md =
+        tokio::task::block_in_place(|| consumer.fetch_metadata(Some(&t), Duration::from_secs(10)))
+            .unwrap();
     assert_eq!(md.topics()[0].partitions().len(), 4);
     assert_eq!(md.topics()[0].partitions()[3].leader(), 0);
 
     let res = admin.delete_topics(&[&t], &opts).await.unwrap();
     assert_eq!(res[0], Ok(t.clone()));
     let res = admin.delete_topics(&[&t], &opts).await.unwrap();
-    assert_eq!(res[0], Err((t.clone(), RDKafkaErrorCode::UnknownTopicOrPartition)));
+    assert_eq!(
+        res[0],
+        Err((t.clone(), RDKafkaErrorCode::UnknownTopicOrPartition))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,21 +125,34 @@ async fn validate_only_configs_delete_by_id_and_persistence() {
                 .with_timeout_ms(5000),
         );
         assert_eq!(resp.topics[0].error_code, 0);
-        assert_eq!(resp.topics[0].num_partitions, 3, "-1 means the broker default");
+        assert_eq!(
+            resp.topics[0].num_partitions, 3,
+            "-1 means the broker default"
+        );
         let md = raw.call(
             12,
             &MetadataRequest::default()
                 .with_allow_auto_topic_creation(false)
-                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(name(&t2)))])),
+                .with_topics(Some(vec![
+                    MetadataRequestTopic::default().with_name(Some(name(&t2)))
+                ])),
         );
         assert_eq!(md.topics[0].error_code, 3, "validate_only created nothing");
 
-        let resp = raw.call(7, &CreateTopicsRequest::default().with_topics(vec![topic(&t2)]).with_timeout_ms(5000));
+        let resp = raw.call(
+            7,
+            &CreateTopicsRequest::default()
+                .with_topics(vec![topic(&t2)])
+                .with_timeout_ms(5000),
+        );
         let result = &resp.topics[0];
         assert_eq!(result.error_code, 0);
         assert!(!result.topic_id.is_nil());
         let configs = result.configs.as_ref().unwrap();
-        let ts_type = configs.iter().find(|c| c.name.as_str() == "message.timestamp.type").unwrap();
+        let ts_type = configs
+            .iter()
+            .find(|c| c.name.as_str() == "message.timestamp.type")
+            .unwrap();
         assert_eq!(ts_type.value.as_ref().unwrap().as_str(), "LogAppendTime");
         assert_eq!(ts_type.config_source, 1, "set on the topic");
         result.topic_id
@@ -125,17 +167,34 @@ async fn validate_only_configs_delete_by_id_and_persistence() {
         let mut raw = Raw::connect(&addr);
         let md = raw.call(
             12,
-            &MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default().with_topic_id(created_id).with_name(None)])),
+            &MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
+                .with_topic_id(created_id)
+                .with_name(None)])),
         );
         assert_eq!(md.topics[0].error_code, 0);
         assert_eq!(md.topics[0].name.as_ref().unwrap().as_str(), t);
         assert_eq!(md.topics[0].partitions.len(), 3);
 
-        let resp = raw.call(6, &DeleteTopicsRequest::default().with_topics(vec![DeleteTopicState::default().with_name(None).with_topic_id(created_id)]).with_timeout_ms(5000));
+        let resp = raw.call(
+            6,
+            &DeleteTopicsRequest::default()
+                .with_topics(vec![DeleteTopicState::default()
+                    .with_name(None)
+                    .with_topic_id(created_id)])
+                .with_timeout_ms(5000),
+        );
         assert_eq!(resp.responses[0].error_code, 0);
         assert_eq!(resp.responses[0].name.as_ref().unwrap().as_str(), t);
-        let md = raw.call(12, &MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default().with_topic_id(created_id).with_name(None)])));
-        assert_eq!(md.topics[0].error_code, 100, "UNKNOWN_TOPIC_ID after deletion");
+        let md = raw.call(
+            12,
+            &MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
+                .with_topic_id(created_id)
+                .with_name(None)])),
+        );
+        assert_eq!(
+            md.topics[0].error_code, 100,
+            "UNKNOWN_TOPIC_ID after deletion"
+        );
     })
     .await
     .unwrap();
@@ -151,7 +210,9 @@ async fn metadata_auto_creates_with_default_partitions() {
             12,
             &MetadataRequest::default()
                 .with_allow_auto_topic_creation(true)
-                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(name("auto-made")))])),
+                .with_topics(Some(vec![
+                    MetadataRequestTopic::default().with_name(Some(name("auto-made")))
+                ])),
         );
         assert_eq!(md.topics[0].error_code, 0);
         assert_eq!(md.topics[0].partitions.len(), 5);
@@ -160,12 +221,17 @@ async fn metadata_auto_creates_with_default_partitions() {
         assert!(md.cluster_id.is_some());
         // v0: an empty list means every topic.
         let all = raw.call(0, &MetadataRequest::default().with_topics(Some(vec![])));
-        assert!(all.topics.iter().any(|t| t.name.as_ref().unwrap().as_str() == "auto-made"));
+        assert!(all
+            .topics
+            .iter()
+            .any(|t| t.name.as_ref().unwrap().as_str() == "auto-made"));
         let invalid = raw.call(
             12,
             &MetadataRequest::default()
                 .with_allow_auto_topic_creation(true)
-                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(name("no/slashes")))])),
+                .with_topics(Some(vec![
+                    MetadataRequestTopic::default().with_name(Some(name("no/slashes")))
+                ])),
         );
         assert_eq!(invalid.topics[0].error_code, 17, "INVALID_TOPIC_EXCEPTION");
     })

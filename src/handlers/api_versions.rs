@@ -14,7 +14,10 @@ use crate::error;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-pub async fn handle(_ctx: RequestContext, _req: ApiVersionsRequest) -> HandlerReply<ApiVersionsResponse> {
+pub async fn handle(
+    _ctx: RequestContext,
+    _req: ApiVersionsRequest,
+) -> HandlerReply<ApiVersionsResponse> {
     HandlerReply::Respond(listing(0))
 }
 

@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
@@ -25,7 +27,10 @@ pub const VERSIONS: (i16, i16) = (2, 7);
 const SOURCE_TOPIC: i8 = 1;
 const SOURCE_DEFAULT: i8 = 5;
 
-pub async fn handle(ctx: RequestContext, req: CreateTopicsRequest) -> HandlerReply<CreateTopicsResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: CreateTopicsRequest,
+) -> HandlerReply<CreateTopicsResponse> {
     let state = &ctx.state;
     let mut results = Vec::with_capacity(req.topics.len());
     let mut seen = std::collections::HashSet::new();
@@ -38,7 +43,9 @@ pub async fn handle(ctx: RequestContext, req: CreateTopicsRequest) -> HandlerRep
     for topic in &req.topics {
         let name = topic.name.as_str().to_string();
         let outcome = if duplicates.contains(&name) {
-            Err(TopicError::InvalidRequest(format!("topic {name} is listed more than once")))
+            Err(TopicError::InvalidRequest(format!(
+                "topic {name} is listed more than once"
+            )))
         } else {
             new_topic(state, topic).and_then(|new| {
                 if req.validate_only {
@@ -89,14 +96,22 @@ fn new_topic(state: &BrokerState, topic: &CreatableTopic) -> Result<NewTopic, To
                 "with manual assignments, num_partitions and replication_factor must be -1".into(),
             ));
         }
-        let mut indexes: Vec<i32> = topic.assignments.iter().map(|a| a.partition_index).collect();
+        let mut indexes: Vec<i32> = topic
+            .assignments
+            .iter()
+            .map(|a| a.partition_index)
+            .collect();
         indexes.sort_unstable();
         if indexes.iter().enumerate().any(|(i, p)| *p != i as i32) {
             return Err(TopicError::InvalidReplicaAssignment(
                 "partitions must be numbered 0..n without gaps".into(),
             ));
         }
-        if let Some(a) = topic.assignments.iter().find(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node) {
+        if let Some(a) = topic
+            .assignments
+            .iter()
+            .find(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != node)
+        {
             return Err(TopicError::InvalidReplicaAssignment(format!(
                 "partition {} must be assigned to broker {node} alone",
                 a.partition_index
@@ -107,7 +122,10 @@ fn new_topic(state: &BrokerState, topic: &CreatableTopic) -> Result<NewTopic, To
     let mut configs = BTreeMap::new();
     for c in &topic.configs {
         let Some(value) = &c.value else {
-            return Err(TopicError::InvalidConfig(format!("config {} has a null value", c.name.as_str())));
+            return Err(TopicError::InvalidConfig(format!(
+                "config {} has a null value",
+                c.name.as_str()
+            )));
         };
         configs.insert(c.name.as_str().to_string(), value.as_str().to_string());
     }

@@ -13,11 +13,17 @@ use crate::error::{ErrorCode, TopicError};
 
 pub const VERSIONS: (i16, i16) = (1, 6);
 
-pub async fn handle(ctx: RequestContext, req: DeleteTopicsRequest) -> HandlerReply<DeleteTopicsResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: DeleteTopicsRequest,
+) -> HandlerReply<DeleteTopicsResponse> {
     let state = &ctx.state;
     // (name given, id given) per topic, whichever version carried them.
-    let mut wanted: Vec<(Option<TopicName>, Uuid)> =
-        req.topic_names.iter().map(|n| (Some(n.clone()), Uuid::nil())).collect();
+    let mut wanted: Vec<(Option<TopicName>, Uuid)> = req
+        .topic_names
+        .iter()
+        .map(|n| (Some(n.clone()), Uuid::nil()))
+        .collect();
     wanted.extend(req.topics.iter().map(|t| (t.name.clone(), t.topic_id)));
     let mut responses = Vec::with_capacity(wanted.len());
     for (name, id) in wanted {
@@ -26,11 +32,18 @@ pub async fn handle(ctx: RequestContext, req: DeleteTopicsRequest) -> HandlerRep
                 .metadata
                 .topic(n.as_str())
                 .ok_or(TopicError::UnknownTopicOrPartition),
-            (None, false) => state.metadata.topic_by_id(&id).ok_or(TopicError::UnknownTopicId),
-            (None, true) => Err(TopicError::InvalidRequest("neither topic name nor id given".into())),
+            (None, false) => state
+                .metadata
+                .topic_by_id(&id)
+                .ok_or(TopicError::UnknownTopicId),
+            (None, true) => Err(TopicError::InvalidRequest(
+                "neither topic name nor id given".into(),
+            )),
         };
         let outcome = target.and_then(|meta| state.delete_topic(&meta.name));
-        let mut result = DeletableTopicResult::default().with_name(name.clone()).with_topic_id(id);
+        let mut result = DeletableTopicResult::default()
+            .with_name(name.clone())
+            .with_topic_id(id);
         match outcome {
             Ok(meta) => {
                 result = result

@@ -78,7 +78,10 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
             if pass.has_error || pass.bytes >= min_bytes {
                 return response(pass);
             }
-            if tokio::time::timeout_at(deadline, waiter.notified()).await.is_err() {
+            if tokio::time::timeout_at(deadline, waiter.notified())
+                .await
+                .is_err()
+            {
                 return response(read_pass(&targets, max_bytes));
             }
         }
@@ -91,7 +94,10 @@ fn resolve(ctx: &RequestContext, req: &FetchRequest) -> Vec<TopicTarget> {
         .iter()
         .map(|topic| {
             let meta = if ctx.api_version >= 13 {
-                state.metadata.topic_by_id(&topic.topic_id).ok_or(PartitionError::UnknownTopicId)
+                state
+                    .metadata
+                    .topic_by_id(&topic.topic_id)
+                    .ok_or(PartitionError::UnknownTopicId)
             } else {
                 state
                     .metadata
@@ -104,11 +110,13 @@ fn resolve(ctx: &RequestContext, req: &FetchRequest) -> Vec<TopicTarget> {
                 .map(|p| {
                     let partition = match &meta {
                         Err(e) => Err(e.code()),
-                        Ok(_) if p.current_leader_epoch > LEADER_EPOCH => Err(PartitionError::UnknownLeaderEpoch {
-                            requested: p.current_leader_epoch,
-                            current: LEADER_EPOCH,
+                        Ok(_) if p.current_leader_epoch > LEADER_EPOCH => {
+                            Err(PartitionError::UnknownLeaderEpoch {
+                                requested: p.current_leader_epoch,
+                                current: LEADER_EPOCH,
+                            }
+                            .code())
                         }
-                        .code()),
                         Ok(meta) => state
                             .partitions
                             .get(&meta.name, p.partition)
@@ -206,5 +214,7 @@ fn error_data(data: PartitionData, code: i16) -> PartitionData {
 }
 
 fn response(pass: Pass) -> FetchResponse {
-    FetchResponse::default().with_session_id(0).with_responses(pass.topics)
+    FetchResponse::default()
+        .with_session_id(0)
+        .with_responses(pass.topics)
 }

@@ -28,7 +28,10 @@ const EARLIEST_PENDING_UPLOAD: i64 = -5;
 /// isolation_level 1 = read_committed.
 const READ_COMMITTED: i8 = 1;
 
-pub async fn handle(ctx: RequestContext, req: ListOffsetsRequest) -> HandlerReply<ListOffsetsResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: ListOffsetsRequest,
+) -> HandlerReply<ListOffsetsResponse> {
     let state = &ctx.state;
     let topics = req
         .topics
@@ -39,24 +42,35 @@ pub async fn handle(ctx: RequestContext, req: ListOffsetsRequest) -> HandlerRepl
                 .partitions
                 .iter()
                 .map(|p| {
-                    let resp = ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
+                    let resp = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index);
                     let outcome = match &meta {
                         None => Err(PartitionError::UnknownTopicOrPartition),
-                        Some(_) if p.current_leader_epoch > LEADER_EPOCH => Err(PartitionError::UnknownLeaderEpoch {
-                            requested: p.current_leader_epoch,
-                            current: LEADER_EPOCH,
-                        }),
+                        Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
+                            Err(PartitionError::UnknownLeaderEpoch {
+                                requested: p.current_leader_epoch,
+                                current: LEADER_EPOCH,
+                            })
+                        }
                         Some(meta) => state
                             .partitions
                             .get(&meta.name, p.partition_index)
                             .ok_or(PartitionError::UnknownTopicOrPartition)
-                            .and_then(|part| lookup(&part, p.timestamp, req.isolation_level, ctx.api_version)),
+                            .and_then(|part| {
+                                lookup(&part, p.timestamp, req.isolation_level, ctx.api_version)
+                            }),
                     };
                     match outcome {
+                        // The leader epoch exists from v4; older versions
+                        // cannot carry it (the codec refuses a set value).
                         Ok((offset, timestamp)) => resp
                             .with_offset(offset)
                             .with_timestamp(timestamp)
-                            .with_leader_epoch(if offset >= 0 { LEADER_EPOCH } else { -1 }),
+                            .with_leader_epoch(if offset >= 0 && ctx.api_version >= 4 {
+                                LEADER_EPOCH
+                            } else {
+                                -1
+                            }),
                         Err(e) => resp
                             .with_error_code(e.code())
                             .with_offset(-1)
@@ -74,7 +88,12 @@ pub async fn handle(ctx: RequestContext, req: ListOffsetsRequest) -> HandlerRepl
 }
 
 /// (offset, timestamp) for one partition; (-1, -1) when there is none.
-fn lookup(partition: &Partition, timestamp: i64, isolation: i8, version: i16) -> Result<(i64, i64), PartitionError> {
+fn lookup(
+    partition: &Partition,
+    timestamp: i64,
+    isolation: i8,
+    version: i16,
+) -> Result<(i64, i64), PartitionError> {
     let marks = partition.watermarks();
     let not_found = (-1, -1);
     Ok(match timestamp {
@@ -83,7 +102,9 @@ fn lookup(partition: &Partition, timestamp: i64, isolation: i8, version: i16) ->
         EARLIEST_PENDING_UPLOAD if version >= 9 => not_found,
         LATEST if isolation == READ_COMMITTED => (marks.last_stable_offset, -1),
         LATEST => (marks.high_watermark, -1),
-        MAX_TIMESTAMP if version >= 7 => partition.max_timestamp()?.map_or(not_found, |(o, t)| (o, t)),
+        MAX_TIMESTAMP if version >= 7 => partition
+            .max_timestamp()?
+            .map_or(not_found, |(o, t)| (o, t)),
         ts if ts >= 0 => partition.offset_for_timestamp(ts)?.unwrap_or(not_found),
         _ => not_found,
     })

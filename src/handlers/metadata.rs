@@ -48,7 +48,11 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
                 Err(e) => MetadataResponseTopic::default()
                     .with_error_code(e.code())
                     .with_name(requested.name.clone())
-                    .with_topic_id(if requested.name.is_some() { Uuid::nil() } else { requested.topic_id }),
+                    .with_topic_id(if requested.name.is_some() {
+                        Uuid::nil()
+                    } else {
+                        requested.topic_id
+                    }),
             });
         }
     }
@@ -60,7 +64,9 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
     HandlerReply::Respond(
         MetadataResponse::default()
             .with_brokers(vec![broker])
-            .with_cluster_id(Some(StrBytes::from_string(state.metadata.cluster_id().to_string())))
+            .with_cluster_id(Some(StrBytes::from_string(
+                state.metadata.cluster_id().to_string(),
+            )))
             .with_controller_id(BrokerId(node_id))
             .with_topics(topics),
     )

@@ -34,7 +34,10 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for topic in &req.topic_data {
         let meta = if ctx.api_version >= 13 {
-            state.metadata.topic_by_id(&topic.topic_id).ok_or(PartitionError::UnknownTopicId)
+            state
+                .metadata
+                .topic_by_id(&topic.topic_id)
+                .ok_or(PartitionError::UnknownTopicId)
         } else {
             state
                 .metadata
@@ -81,9 +84,13 @@ fn append(
         .partitions
         .get(&meta.name, data.index)
         .ok_or(PartitionError::UnknownTopicOrPartition)?;
-    let records = data.records.as_ref().filter(|r| !r.is_empty()).ok_or_else(|| {
-        PartitionError::InvalidRecord("a produce request must carry one record batch".into())
-    })?;
+    let records = data
+        .records
+        .as_ref()
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            PartitionError::InvalidRecord("a produce request must carry one record batch".into())
+        })?;
     let max_message_bytes = topic_number(state, meta, "max.message.bytes").unwrap_or(i64::MAX);
     // A batch that large is refused before its CRC is computed. (More than
     // one batch is refused below anyway, so the whole input is the batch.)
@@ -102,19 +109,30 @@ fn append(
     };
     let header = &batch.header;
     if header.is_control() {
-        return Err(PartitionError::InvalidRecord("clients may not write control batches".into()));
+        return Err(PartitionError::InvalidRecord(
+            "clients may not write control batches".into(),
+        ));
     }
     if header.is_transactional() {
-        return Err(PartitionError::InvalidRecord("transactions are not supported yet".into()));
+        return Err(PartitionError::InvalidRecord(
+            "transactions are not supported yet".into(),
+        ));
     }
     if header.compression() == records::Compression::Zstd && version < 7 {
         return Err(PartitionError::UnsupportedCompressionType(
             "zstd needs Produce v7 or later".into(),
         ));
     }
-    let log_append_time = topic_config(state, meta, "message.timestamp.type") == Some("LogAppendTime");
+    let log_append_time =
+        topic_config(state, meta, "message.timestamp.type") == Some("LogAppendTime");
     if !log_append_time {
-        check_timestamps(state, meta, header.base_timestamp, header.max_timestamp, now)?;
+        check_timestamps(
+            state,
+            meta,
+            header.base_timestamp,
+            header.max_timestamp,
+            now,
+        )?;
     }
     let owned = BytesMut::from(batch.bytes);
     partition.append(owned, header, log_append_time.then_some(now))
@@ -148,7 +166,10 @@ fn topic_number(state: &BrokerState, meta: &TopicMeta, key: &str) -> Option<i64>
     topic_config(state, meta, key)?.parse().ok()
 }
 
-fn partition_response(index: i32, outcome: Result<AppendInfo, PartitionError>) -> PartitionProduceResponse {
+fn partition_response(
+    index: i32,
+    outcome: Result<AppendInfo, PartitionError>,
+) -> PartitionProduceResponse {
     let resp = PartitionProduceResponse::default().with_index(index);
     match outcome {
         Ok(info) => resp

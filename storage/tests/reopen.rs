@@ -244,7 +244,9 @@ fn open_and_read_all(dir: &Path) {
     let mut offset = log.log_start_offset();
     while offset < log.log_end_offset() {
         match log.read(offset, 1_000) {
-            Ok(bytes) if !bytes.is_empty() => offset = common::batches_in(&bytes).last().unwrap().1 + 1,
+            Ok(bytes) if !bytes.is_empty() => {
+                offset = common::batches_in(&bytes).last().unwrap().1 + 1
+            }
             _ => offset += 1,
         }
     }

@@ -85,7 +85,12 @@ pub fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> FutureProducer {
 }
 
 /// A consumer without a group, assigned to `partitions` of `topic` from the start.
-pub fn consumer_from_start(bootstrap: &str, topic: &str, partitions: i32, extra: &[(&str, &str)]) -> BaseConsumer {
+pub fn consumer_from_start(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    extra: &[(&str, &str)],
+) -> BaseConsumer {
     let mut c = client_config(bootstrap);
     // librdkafka's assign() needs a group.id, though no group is joined and
     // nothing is committed: partitions are assigned by hand.
@@ -99,7 +104,8 @@ pub fn consumer_from_start(bootstrap: &str, topic: &str, partitions: i32, extra:
     let consumer: BaseConsumer = c.create().expect("consumer");
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
     }
     consumer.assign(&tpl).unwrap();
     consumer
@@ -116,7 +122,10 @@ pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs:
         topic = topic.set(k, v);
     }
     let res = admin
-        .create_topics(&[topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .create_topics(
+            &[topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
         .await
         .expect("create_topics");
     for r in res {
@@ -170,5 +179,9 @@ pub fn consume(consumer: &BaseConsumer, count: usize, timeout: Duration) -> Vec<
 pub fn unique_topic(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -18,7 +18,9 @@ pub struct Raw {
 impl Raw {
     pub fn connect(addr: &str) -> Raw {
         let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
         stream.set_nodelay(true).unwrap();
         Raw {
             stream,
@@ -38,7 +40,9 @@ impl Raw {
             .with_client_id(Some(StrBytes::from_static_str("raw-test")));
         let mut buf = BytesMut::new();
         buf.put_i32(0);
-        header.encode(&mut buf, key.request_header_version(version)).unwrap();
+        header
+            .encode(&mut buf, key.request_header_version(version))
+            .unwrap();
         req.encode(&mut buf, version).unwrap();
         let len = (buf.len() - 4) as i32;
         buf[..4].copy_from_slice(&len.to_be_bytes());
@@ -69,8 +73,12 @@ impl Raw {
     pub fn recv<R: Request>(&mut self, version: i16, correlation_id: i32) -> R::Response {
         let mut body = self.read_frame().expect("response frame");
         let key = ApiKey::try_from(R::KEY).unwrap();
-        let header = ResponseHeader::decode(&mut body, key.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, correlation_id, "responses in request order");
+        let header =
+            ResponseHeader::decode(&mut body, key.response_header_version(version)).unwrap();
+        assert_eq!(
+            header.correlation_id, correlation_id,
+            "responses in request order"
+        );
         R::Response::decode(&mut body, version).unwrap()
     }
 

@@ -101,9 +101,11 @@ impl OffsetIndex {
 
     /// The last entry whose offset is `<= offset`: where a scan for `offset` starts.
     pub(crate) fn lookup(&self, offset: i64) -> Option<OffsetPosition> {
-        let after = self
-            .entries
-            .partition_point(|e| self.base_offset.saturating_add(i64::from(e.relative_offset)) <= offset);
+        let after = self.entries.partition_point(|e| {
+            self.base_offset
+                .saturating_add(i64::from(e.relative_offset))
+                <= offset
+        });
         let index = after.checked_sub(1)?;
         self.entries.get(index).map(|e| self.absolute(*e))
     }
@@ -178,7 +180,9 @@ impl OffsetIndex {
 
     fn absolute(&self, e: Entry) -> OffsetPosition {
         OffsetPosition {
-            offset: self.base_offset.saturating_add(i64::from(e.relative_offset)),
+            offset: self
+                .base_offset
+                .saturating_add(i64::from(e.relative_offset)),
             position: u64::from(e.position),
         }
     }

@@ -153,9 +153,11 @@ impl TimeIndex {
 
     /// Drops entries whose offset is `>= offset`.
     pub(crate) fn truncate_to_offset(&mut self, offset: i64) -> io::Result<()> {
-        let keep = self
-            .entries
-            .partition_point(|e| self.base_offset.saturating_add(i64::from(e.relative_offset)) < offset);
+        let keep = self.entries.partition_point(|e| {
+            self.base_offset
+                .saturating_add(i64::from(e.relative_offset))
+                < offset
+        });
         self.entries.truncate(keep);
         self.trailing_bytes = 0;
         self.file.truncate(keep as u64)
@@ -174,7 +176,9 @@ impl TimeIndex {
     fn absolute(&self, e: Entry) -> TimestampOffset {
         TimestampOffset {
             timestamp: e.timestamp,
-            offset: self.base_offset.saturating_add(i64::from(e.relative_offset)),
+            offset: self
+                .base_offset
+                .saturating_add(i64::from(e.relative_offset)),
         }
     }
 }
