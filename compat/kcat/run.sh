@@ -14,7 +14,11 @@ T=(timeout 60)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
 
-echo "kcat: $("$KCAT" -V 2>&1 | head -1)"
+VERSION="$("$KCAT" -V 2>&1 | grep -o 'Version .*librdkafka [0-9.]*' || true)"
+echo "kcat: $VERSION"
+if [ -n "${KCAT_EXPECT_LIBRDKAFKA:-}" ] && ! echo "$VERSION" | grep -q "librdkafka $KCAT_EXPECT_LIBRDKAFKA"; then
+  fail "kcat runs on another librdkafka than $KCAT_EXPECT_LIBRDKAFKA (LD_LIBRARY_PATH?)"
+fi
 
 # 1. Metadata: the broker is listed.
 "${T[@]}" "$KCAT" -b "$BOOTSTRAP" -L > "$WORK/list.txt"
