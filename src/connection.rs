@@ -27,6 +27,8 @@ use crate::BrokerState;
 const MAX_IN_FLIGHT: usize = 64;
 /// The most the reader asks the socket for at once.
 const READ_CHUNK: usize = 256 * 1024;
+/// Buffer kept for a connection between frames (idle connections stay small).
+const IDLE_CHUNK: usize = 4 * 1024;
 
 /// Serves one client until it disconnects, misbehaves or the broker stops.
 pub async fn run(
@@ -40,7 +42,7 @@ pub async fn run(
     let (tx, rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
     let writer_task = tokio::spawn(write_replies(writer, rx, peer));
     let max_frame = state.config.max_frame_bytes;
-    let mut buf = BytesMut::with_capacity(8 * 1024);
+    let mut buf = BytesMut::with_capacity(IDLE_CHUNK);
     'conn: loop {
         // Handle every whole frame already buffered.
         loop {
@@ -63,7 +65,7 @@ pub async fn run(
         }
         // Grow the buffer by what the pending frame still needs, bounded, so
         // a declared size is never allocated before its bytes arrive.
-        let want = pending_frame_len(&buf).map_or(READ_CHUNK, |total| {
+        let want = pending_frame_len(&buf).map_or(IDLE_CHUNK, |total| {
             total.saturating_sub(buf.len()).clamp(1, READ_CHUNK)
         });
         buf.reserve(want);
