@@ -47,8 +47,6 @@ pub enum PartitionError {
     UnsupportedCompressionType(String),
     #[error("storage failure: {0}")]
     Storage(#[from] StorageError),
-    #[error("the partition's log can no longer be written after an earlier failure")]
-    LogPoisoned,
 }
 
 impl ErrorCode for PartitionError {

@@ -7,7 +7,7 @@
 //! [`Notify`] with every partition they read; an append wakes them all.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
@@ -46,7 +46,6 @@ pub struct Partition {
     log: Mutex<Log>,
     high_watermark: AtomicI64,
     log_start_offset: AtomicI64,
-    poisoned: AtomicBool,
     waiters: Mutex<Vec<Arc<Notify>>>,
 }
 
@@ -64,7 +63,6 @@ impl Partition {
             high_watermark: AtomicI64::new(log.log_end_offset()),
             log_start_offset: AtomicI64::new(log.log_start_offset()),
             log: Mutex::new(log),
-            poisoned: AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
         })
     }
@@ -94,9 +92,6 @@ impl Partition {
         header: &BatchHeader,
         log_append_time: Option<i64>,
     ) -> Result<AppendInfo, PartitionError> {
-        if self.poisoned.load(Ordering::Acquire) {
-            return Err(PartitionError::LogPoisoned);
-        }
         let info = {
             let mut log = self.lock_log();
             let base_offset = log.log_end_offset();
@@ -114,9 +109,12 @@ impl Partition {
                 max_timestamp,
             };
             if let Err(e) = log.append(&batch, meta) {
-                self.poisoned.store(true, Ordering::Release);
-                tracing::error!(topic = %self.topic, partition = self.index, error = %e,
-                    "append failed; partition refuses further writes");
+                // A failed write or fsync poisons the log inside storage: no
+                // later write is acknowledged that might be lost.
+                if log.is_poisoned() {
+                    tracing::error!(topic = %self.topic, partition = self.index, error = %e,
+                        "append failed; the partition refuses further writes");
+                }
                 return Err(e.into());
             }
             self.high_watermark

@@ -9,7 +9,7 @@
 //! - `size` bytes of the file are whole batches; nothing follows them.
 //! - batch base offsets strictly increase; every offset of every batch lies in
 //!   `[base_offset, base_offset + u32::MAX]` and below `next_offset`.
-//! - `size` fits in a u32 before the last batch (index positions are u32).
+//! - every batch starts at a byte position that fits in a u32 (index positions are u32).
 //! - the in-memory indexes equal the index files and follow the rules documented in
 //!   [`crate::index`].
 

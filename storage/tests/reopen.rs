@@ -247,7 +247,9 @@ fn open_and_read_all(dir: &Path) {
             Ok(bytes) if !bytes.is_empty() => {
                 offset = common::batches_in(&bytes).last().unwrap().1 + 1
             }
-            _ => offset += 1,
+            // An error (corruption that recovery's tail scan could not see) or
+            // nothing further: either way this walk is over.
+            _ => break,
         }
     }
     let _ = log.max_timestamp();

@@ -1,0 +1,262 @@
+"""Shared harness for the Python client scenarios (scenarios_*.py).
+
+Each scenario runs in its own forked process with a hard timeout, so a hung or crashed
+client cannot stop the scenarios after it. The parent prints exactly one line per
+scenario on stdout:
+
+    RESULT|python|<client>|<client version>|<scenario>|PASS|<note>
+
+and exits non-zero if a scenario on the allowlist (compat/python/allow) did not pass.
+Everything else (progress, client debug logs of failed scenarios) goes to stderr.
+
+Usage of a scenario script: scenarios_x.py HOST:PORT [scenario ...]
+Environment: PY_COMPAT_LOG_DIR (keep client logs there; default a temp dir),
+PY_COMPAT_DEBUG=1 (also turn on librdkafka's protocol debug log; the Python clients
+always log at DEBUG into the per-scenario log file).
+"""
+import logging
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import traceback
+
+SUITE = "python"
+HERE = os.path.dirname(os.path.abspath(__file__))
+N_KEYED = 500
+N_CODEC = 200
+CODECS = ("gzip", "snappy", "lz4", "zstd")
+
+
+def clean(text):
+    """One-line note without '|' (the RESULT field separator)."""
+    return " ".join(str(text).replace("|", "/").split())[:400]
+
+
+def load_allow():
+    allowed = set()
+    try:
+        with open(os.path.join(HERE, "allow")) as f:
+            for line in f:
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    allowed.add(line)
+    except OSError:
+        pass
+    return allowed
+
+
+class ScenarioError(Exception):
+    """A check failed; the message is the RESULT note."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise ScenarioError(msg)
+
+
+class Ctx:
+    """What a scenario function gets: the bootstrap address, unique names and progress notes."""
+
+    def __init__(self, bootstrap, client, scenario, conn, log_path):
+        self.bootstrap = bootstrap
+        self.host, port = bootstrap.rsplit(":", 1)
+        self.port = int(port)
+        self.client = client
+        self.scenario = scenario
+        self.log_path = log_path
+        self.debug = os.environ.get("PY_COMPAT_DEBUG") == "1"
+        self._conn = conn
+        self.log = logging.getLogger("compat")
+
+    def name(self, what="t"):
+        """A topic or group name no other run or suite uses."""
+        short = self.client.replace("-", "")[:6]
+        return "py-%s-%s-%s-%d-%d" % (short, self.scenario, what, os.getpid(), time.time_ns() % 10**12)
+
+    def step(self, text):
+        """Record what the scenario is doing, so that a timeout says where it hung."""
+        self.log.info("STEP %s", text)
+        try:
+            self._conn.send(("step", text))
+        except (OSError, ValueError):
+            pass
+
+
+# --- expected data for the produce/consume scenarios ---------------------------------
+
+def keyed_record(i, client):
+    """(key, value, headers) of record i. Every 100th value is null (a tombstone); the repeated
+    header key and the arbitrary bytes check that header order and bytes survive."""
+    key = ("key-%d" % (i % 17)).encode()
+    value = None if i % 100 == 99 else ("value %d from %s " % (i, client)).encode() + b"x" * (i % 50)
+    headers = [
+        ("idx", str(i).encode()),
+        ("client", client.encode()),
+        ("bin", bytes([0, 255, i % 256, 10, 124])),
+        ("dup", b"first"),
+        ("dup", b"second"),
+    ]
+    return key, value, headers
+
+
+def codec_record(i, codec):
+    """(key, value) of record i for the compression scenarios: compressible values."""
+    return ("k%d" % i).encode(), ("%s record %05d " % (codec, i)).encode() * 20
+
+
+def verify_keyed(sent, got, n):
+    """sent: idx -> (partition, offset); got: list of (partition, offset, key, value, headers)
+    in consumption order. Checks every record once, bytes, headers, and per-partition order."""
+    check(len(sent) == n, "only %d of %d deliveries acknowledged" % (len(sent), n))
+    seen = set()
+    last = {}
+    key_partition = {}
+    for partition, offset, key, value, headers in got:
+        hdr = [(k, bytes(v) if v is not None else None) for k, v in (headers or [])]
+        idx_values = [v for k, v in hdr if k == "idx"]
+        check(len(idx_values) == 1, "record p%d@%d has no single idx header: %r" % (partition, offset, hdr))
+        i = int(idx_values[0])
+        check(i not in seen, "record %d consumed twice" % i)
+        seen.add(i)
+        ekey, evalue, eheaders = keyed_record(i, _client_of(hdr))
+        check(key == ekey, "record %d: key %r, want %r" % (i, key, ekey))
+        check(value == evalue, "record %d: value %r, want %r" % (i, (value or b"")[:40] if value is not None else None,
+                                                                    (evalue or b"")[:40] if evalue is not None else None))
+        check(hdr == eheaders, "record %d: headers %r, want %r" % (i, hdr, eheaders))
+        check((partition, offset) == sent[i], "record %d at p%d@%d, acknowledged at p%d@%d" % (
+            i, partition, offset, sent[i][0], sent[i][1]))
+        if partition in last:
+            check(offset > last[partition][0] and i > last[partition][1],
+                  "partition %d out of order: record %d@%d after %d@%d" % (
+                      partition, i, offset, last[partition][1], last[partition][0]))
+        last[partition] = (offset, i)
+        check(key_partition.setdefault(key, partition) == partition, "key %r in two partitions" % key)
+    check(len(seen) == n, "consumed %d distinct records of %d" % (len(seen), n))
+    return "%d records over partitions %s" % (n, ",".join("%d" % p for p in sorted(last)))
+
+
+def _client_of(headers):
+    for k, v in headers:
+        if k == "client":
+            return v.decode()
+    return "?"
+
+
+def verify_codec(sent, got, n, codec):
+    """sent: idx -> offset; got: list of (offset, key, value)."""
+    check(len(sent) == n, "only %d of %d deliveries acknowledged" % (len(sent), n))
+    check(len(got) == n, "consumed %d records, want %d" % (len(got), n))
+    for pos, (offset, key, value) in enumerate(got):
+        ekey, evalue = codec_record(pos, codec)
+        check(offset == sent[pos], "record %d at offset %d, acknowledged at %d" % (pos, offset, sent[pos]))
+        check(key == ekey and value == evalue, "record %d differs: key %r value %r..." % (pos, key, (value or b"")[:30]))
+    return "%d %s records" % (n, codec)
+
+
+# --- the runner -----------------------------------------------------------------------
+
+def _child(fn, bootstrap, client, scenario, conn, log_path):
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG)
+    ctx = Ctx(bootstrap, client, scenario, conn, log_path)
+    try:
+        note = fn(ctx) or "ok"
+        conn.send(("done", "PASS", clean(note)))
+    except ScenarioError as e:
+        logging.getLogger("compat").error("FAIL %s", e)
+        conn.send(("done", "FAIL", clean(e)))
+    except BaseException as e:  # noqa: BLE001 - any client error is a FAIL with its reason
+        logging.getLogger("compat").error("EXCEPTION\n%s", traceback.format_exc())
+        conn.send(("done", "FAIL", clean("%s: %s" % (type(e).__name__, e))))
+    finally:
+        handler.flush()
+        conn.close()
+        # Skip interpreter teardown: client destructors must not hang a finished scenario.
+        os._exit(0)
+
+
+class Runner:
+    def __init__(self, client, version):
+        if len(sys.argv) < 2:
+            sys.exit("usage: %s HOST:PORT [scenario ...]" % sys.argv[0])
+        self.bootstrap = sys.argv[1]
+        self.only = set(sys.argv[2:])
+        self.client = client
+        self.version = version
+        self.allow = load_allow()
+        self.failed_allowed = []
+        self.log_dir = os.environ.get("PY_COMPAT_LOG_DIR") or tempfile.mkdtemp(prefix="py-compat-")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.mp = multiprocessing.get_context("fork")
+        print("== %s %s against %s (logs in %s)" % (client, version, self.bootstrap, self.log_dir),
+              file=sys.stderr, flush=True)
+
+    def run(self, scenario, fn, timeout=60):
+        if self.only and scenario not in self.only:
+            return
+        log_path = os.path.join(self.log_dir, "%s.%s.log" % (self.client, scenario))
+        parent, child = self.mp.Pipe(duplex=False)
+        start = time.monotonic()
+        proc = self.mp.Process(target=_child, args=(fn, self.bootstrap, self.client, scenario, child, log_path))
+        proc.start()
+        child.close()
+        outcome, note, last_step = None, None, "starting"
+        deadline = start + timeout
+        while outcome is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                outcome, note = "FAIL", "timeout after %ds while %s" % (timeout, last_step)
+                break
+            if parent.poll(min(left, 0.5)):
+                try:
+                    msg = parent.recv()
+                except EOFError:
+                    proc.join(2)
+                    outcome, note = "FAIL", "scenario process died (exit %s) while %s" % (proc.exitcode, last_step)
+                    break
+                if msg[0] == "step":
+                    last_step = msg[1]
+                else:
+                    outcome, note = msg[1], msg[2]
+        if proc.is_alive():
+            proc.join(3)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(3)
+        secs = time.monotonic() - start
+        self.result(scenario, outcome, clean(note), secs, log_path)
+
+    def result(self, scenario, outcome, note, secs, log_path=None):
+        print("RESULT|%s|%s|%s|%s|%s|%s" % (SUITE, self.client, self.version, scenario, outcome, note), flush=True)
+        print("   %s %s %s in %.1fs" % (self.client, scenario, outcome, secs), file=sys.stderr, flush=True)
+        if outcome != "PASS":
+            if "%s|%s" % (self.client, scenario) in self.allow:
+                self.failed_allowed.append(scenario)
+            if log_path and os.path.exists(log_path):
+                print("   --- last lines of %s" % log_path, file=sys.stderr)
+                with open(log_path, errors="replace") as f:
+                    for line in f.readlines()[-25:]:
+                        print("   | " + line.rstrip()[:300], file=sys.stderr)
+                sys.stderr.flush()
+
+    def finish(self):
+        if self.failed_allowed:
+            print("FAIL: allowlisted %s scenarios failed: %s" % (self.client, " ".join(self.failed_allowed)),
+                  file=sys.stderr)
+            sys.exit(1)
+        sys.exit(0)
+
+
+def wait_until(pred, timeout, interval=0.2):
+    """Polls pred() until it returns a truthy value or the timeout passes; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
