@@ -66,7 +66,7 @@ impl ErrorCode for PartitionError {
             PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
                 K::OffsetOutOfRange.code()
             }
-            PartitionError::Storage(_) | PartitionError::LogPoisoned => K::KafkaStorageError.code(),
+            PartitionError::Storage(_) => K::KafkaStorageError.code(),
         }
     }
 }
