@@ -1,5 +1,6 @@
 """confluent-kafka (librdkafka bundled in the wheel) against a running Sluice broker.
 Usage: scenarios_confluent.py HOST:PORT [scenario ...]"""
+import functools
 import logging
 import time
 
@@ -10,7 +11,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, Resourc
 import compat_common as cc
 
 CLIENT = "confluent-kafka"
-VERSION = "%s (librdkafka %s)" % (confluent_kafka.version()[0], confluent_kafka.libversion()[0])
+VERSION = "%s (librdkafka %s)" % (confluent_kafka.__version__, confluent_kafka.libversion()[0])
 
 
 def conf(ctx, **extra):
@@ -123,16 +124,17 @@ def produce_keyed(ctx, topic, n, **extra):
     p = Producer(conf(ctx, **{"linger.ms": 5, "acks": "all", **extra}))
     sent, errors = {}, []
 
-    def on_delivery(err, msg):
+    def on_delivery(i, err, msg):
+        # Delivery reports carry no headers, so the record index is bound here.
         if err is not None:
             errors.append(str(err))
         else:
-            sent[int(dict(msg.headers())["idx"])] = (msg.partition(), msg.offset())
+            sent[i] = (msg.partition(), msg.offset())
 
     ctx.step("producing %d keyed records" % n)
     for i in range(n):
         key, value, headers = cc.keyed_record(i, CLIENT)
-        p.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
+        p.produce(topic, value=value, key=key, headers=headers, on_delivery=functools.partial(on_delivery, i))
         p.poll(0)
     left = p.flush(30)
     cc.check(not errors, "delivery failed: %s (%d errors)" % (errors[0] if errors else "", len(errors)))

@@ -1,0 +1,399 @@
+// kafkajs scenarios against a running Sluice broker.
+//
+//   node scenarios.js HOST:PORT SCENARIO
+//
+// Runs one scenario. On success prints a one-line note on stdout and exits 0; on failure
+// prints the reason on stdout and exits 1. kafkajs' own log goes to stderr as JSON lines
+// (level WARN; KAFKAJS_LOG=debug for every request and response).
+'use strict'
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+
+const { Kafka, logLevel, CompressionTypes } = require('kafkajs')
+const { registerCodecs } = require('./codecs')
+
+const [bootstrap, scenario] = process.argv.slice(2)
+if (!bootstrap || !scenario) {
+  console.error('usage: node scenarios.js HOST:PORT SCENARIO')
+  process.exit(2)
+}
+const [bootstrapHost, bootstrapPort] = bootstrap.split(':')
+
+const LEVEL = process.env.KAFKAJS_LOG === 'debug' ? logLevel.DEBUG : logLevel.WARN
+const stderrLogger = () => ({ namespace, label, log }) => {
+  process.stderr.write(`${JSON.stringify({ level: label, namespace, ...log })}\n`)
+}
+const kafkaConfig = {
+  clientId: 'sluice-compat-node',
+  brokers: [bootstrap],
+  logLevel: LEVEL,
+  logCreator: stderrLogger,
+  connectionTimeout: 3000,
+  requestTimeout: 10000,
+  // Few, short retries: a broker bug should fail the scenario quickly, not after minutes.
+  retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+}
+const kafka = new Kafka(kafkaConfig)
+
+const unique = name => `node-${name}-${process.pid}-${Date.now()}`
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+class Failure extends Error {}
+function check(condition, message) {
+  if (!condition) throw new Failure(message)
+}
+
+// Closes every client a scenario opened, whatever happened.
+const openClients = []
+async function open(client) {
+  openClients.push(client)
+  await client.connect()
+  return client
+}
+
+async function createTopic(admin, topic, numPartitions) {
+  const created = await admin.createTopics({
+    topics: [{ topic, numPartitions, replicationFactor: 1 }],
+    waitForLeaders: true,
+  })
+  check(created === true, `createTopics(${topic}) returned ${created}, want true`)
+}
+
+// Reads every record of the given partitions from offset 0 up to the high watermark with
+// plain Fetch requests through kafkajs' own Cluster and Broker (the code its consumer uses
+// under a group), so that reading works without consumer groups. Bounded in requests and time.
+async function fetchAll(topic, partitions) {
+  const Cluster = require('kafkajs/src/cluster')
+  const { createLogger } = require('kafkajs/src/loggers')
+  const socketFactory = require('kafkajs/src/network/socketFactory')()
+  const cluster = new Cluster({
+    logger: createLogger({ level: LEVEL, logCreator: stderrLogger }),
+    socketFactory,
+    brokers: [bootstrap],
+    clientId: 'sluice-compat-node-fetch',
+    connectionTimeout: 3000,
+    requestTimeout: 10000,
+    retry: kafkaConfig.retry,
+    allowAutoTopicCreation: false,
+  })
+  await cluster.connect()
+  try {
+    await cluster.addTargetTopic(topic)
+    const leaders = cluster.findLeaderForPartitions(topic, partitions)
+    const out = new Map(partitions.map(p => [p, []]))
+    const next = new Map(partitions.map(p => [p, 0]))
+    const high = new Map()
+    const deadline = Date.now() + 20000
+    for (let round = 0; round < 200 && Date.now() < deadline; round++) {
+      const pending = partitions.filter(p => !high.has(p) || next.get(p) < high.get(p))
+      if (pending.length === 0) break
+      for (const [leaderId, leaderPartitions] of Object.entries(leaders)) {
+        const wanted = leaderPartitions.filter(p => pending.includes(p))
+        if (wanted.length === 0) continue
+        const broker = await cluster.findBroker({ nodeId: leaderId })
+        const response = await broker.fetch({
+          replicaId: -1,
+          isolationLevel: 1,
+          maxWaitTime: 200,
+          minBytes: 1,
+          maxBytes: 1 << 20,
+          topics: [
+            {
+              topic,
+              partitions: wanted.map(p => ({ partition: p, fetchOffset: String(next.get(p)), maxBytes: 1 << 20 })),
+            },
+          ],
+        })
+        for (const t of response.responses) {
+          for (const pr of t.partitions) {
+            check(pr.errorCode === 0, `Fetch ${topic}/${pr.partition} at ${next.get(pr.partition)}: error code ${pr.errorCode}`)
+            high.set(pr.partition, Number(pr.highWatermark))
+            for (const m of pr.messages) {
+              const offset = Number(m.offset)
+              // A fetch from inside a batch returns the whole batch; skip what we already have.
+              if (offset < next.get(pr.partition)) continue
+              check(offset === next.get(pr.partition), `Fetch ${topic}/${pr.partition}: offset ${offset} follows ${next.get(pr.partition) - 1}`)
+              out.get(pr.partition).push(m)
+              next.set(pr.partition, offset + 1)
+            }
+          }
+        }
+      }
+    }
+    for (const p of partitions) {
+      check(high.has(p) && next.get(p) >= high.get(p), `Fetch ${topic}/${p}: read up to ${next.get(p)}, high watermark ${high.get(p)}`)
+    }
+    return out
+  } finally {
+    await cluster.disconnect()
+  }
+}
+
+const headerString = (headers, name) => (headers && headers[name] != null ? headers[name].toString() : undefined)
+
+// Produces `count` keyed messages with headers in batches of `batchSize` to `topic`, then
+// reads them back with Fetch and compares keys, values, headers, partitions and per-key order.
+async function produceAndReadBack({ topic, partitions, count, batchSize, compression, origin }) {
+  const admin = await open(kafka.admin())
+  await createTopic(admin, topic, partitions)
+  const producer = await open(kafka.producer({ allowAutoTopicCreation: false }))
+  const sent = []
+  const expectedPerPartition = new Map()
+  const partitionOfKey = new Map()
+  for (let start = 0; start < count; start += batchSize) {
+    const messages = []
+    for (let i = start; i < Math.min(count, start + batchSize); i++) {
+      const m = {
+        key: `key-${i % 17}`,
+        value: `value ${i} ${'x'.repeat(i % 50)}`,
+        headers: { origin, seq: String(i), empty: '' },
+      }
+      messages.push(m)
+      sent.push(m)
+    }
+    const metadata = await producer.send({ topic, messages, acks: -1, compression })
+    for (const rm of metadata) {
+      check(rm.errorCode === 0, `produce to ${rm.topicName}/${rm.partition}: error code ${rm.errorCode}`)
+    }
+  }
+  // The same key always goes to the same partition (kafkajs' murmur2 partitioner).
+  const offsets = await admin.fetchTopicOffsets(topic)
+  check(offsets.length === partitions, `fetchTopicOffsets: ${offsets.length} partitions, want ${partitions}`)
+  const total = offsets.reduce((n, o) => n + Number(o.high), 0)
+  check(total === count, `fetchTopicOffsets: high watermarks sum to ${total}, want ${count}`)
+  for (const o of offsets) {
+    check(o.low === '0', `fetchTopicOffsets: partition ${o.partition} low ${o.low}, want 0`)
+    expectedPerPartition.set(o.partition, Number(o.high))
+  }
+
+  const byPartition = await fetchAll(topic, offsets.map(o => o.partition))
+  const got = []
+  for (const [partition, messages] of byPartition) {
+    check(messages.length === expectedPerPartition.get(partition),
+      `partition ${partition}: read ${messages.length} records, high watermark ${expectedPerPartition.get(partition)}`)
+    for (const m of messages) {
+      const key = m.key.toString()
+      if (partitionOfKey.has(key)) {
+        check(partitionOfKey.get(key) === partition, `key ${key} found in partitions ${partitionOfKey.get(key)} and ${partition}`)
+      }
+      partitionOfKey.set(key, partition)
+      got.push(m)
+    }
+  }
+  check(got.length === count, `read ${got.length} records, produced ${count}`)
+  // Per key, records come back in the order produced, with their values and headers.
+  const sentByKey = new Map()
+  for (const m of sent) sentByKey.set(m.key, [...(sentByKey.get(m.key) || []), m])
+  const gotByKey = new Map()
+  for (const m of got) gotByKey.set(m.key.toString(), [...(gotByKey.get(m.key.toString()) || []), m])
+  for (const [key, list] of sentByKey) {
+    const back = gotByKey.get(key) || []
+    check(back.length === list.length, `key ${key}: read ${back.length} records, sent ${list.length}`)
+    list.forEach((m, i) => {
+      const b = back[i]
+      check(b.value.toString() === m.value, `key ${key} #${i}: value '${b.value}' , want '${m.value}'`)
+      check(headerString(b.headers, 'origin') === origin, `key ${key} #${i}: header origin '${headerString(b.headers, 'origin')}'`)
+      check(headerString(b.headers, 'seq') === m.headers.seq, `key ${key} #${i}: header seq '${headerString(b.headers, 'seq')}', want ${m.headers.seq}`)
+      check(headerString(b.headers, 'empty') === '', `key ${key} #${i}: empty header lost`)
+    })
+  }
+  return { partitionsUsed: [...byPartition.values()].filter(l => l.length > 0).length }
+}
+
+const scenarios = {
+  async metadata() {
+    const admin = await open(kafka.admin())
+    const cluster = await admin.describeCluster()
+    check(cluster.brokers.length === 1, `describeCluster: ${cluster.brokers.length} brokers, want 1`)
+    const [b] = cluster.brokers
+    check(b.nodeId === 0 && b.host === bootstrapHost && String(b.port) === bootstrapPort,
+      `describeCluster: broker ${b.nodeId} at ${b.host}:${b.port}, want 0 at ${bootstrap}`)
+    check(cluster.controller === 0, `describeCluster: controller ${cluster.controller}, want 0`)
+    check(typeof cluster.clusterId === 'string' && cluster.clusterId.length > 0, 'describeCluster: no cluster id')
+    const topic = unique('metadata')
+    await createTopic(admin, topic, 2)
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
+    check(topics.length === 1 && topics[0].name === topic, `fetchTopicMetadata: got ${JSON.stringify(topics.map(t => t.name))}`)
+    const parts = topics[0].partitions.sort((x, y) => x.partitionId - y.partitionId)
+    check(parts.length === 2, `fetchTopicMetadata: ${parts.length} partitions, want 2`)
+    for (const p of parts) {
+      check(p.partitionErrorCode === 0 && p.leader === 0 && JSON.stringify(p.replicas) === '[0]' && JSON.stringify(p.isr) === '[0]',
+        `fetchTopicMetadata: partition ${JSON.stringify(p)}`)
+    }
+    // Unknown topics: the admin client does not auto-create, and reports the topic unknown.
+    const missing = unique('missing')
+    try {
+      await admin.fetchTopicMetadata({ topics: [missing] })
+      throw new Failure(`fetchTopicMetadata(${missing}) succeeded for a topic that does not exist`)
+    } catch (e) {
+      if (e instanceof Failure) throw e
+      check(e.type === 'UNKNOWN_TOPIC_OR_PARTITION', `fetchTopicMetadata(missing topic): ${e.type || e.message}, want UNKNOWN_TOPIC_OR_PARTITION`)
+    }
+    return `1 broker (node 0 at ${bootstrap}), cluster ${cluster.clusterId}, topic metadata with leader/replicas/isr`
+  },
+
+  async 'admin-create-topic'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('create')
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
+    })
+    check(created === true, `createTopics returned ${created}, want true`)
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
+    check(topics[0].partitions.length === 3, `new topic has ${topics[0].partitions.length} partitions, want 3`)
+    // Creating it again: kafkajs turns TOPIC_ALREADY_EXISTS into `false`.
+    const again = await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] })
+    check(again === false, `createTopics of an existing topic returned ${again}, want false`)
+    // validateOnly creates nothing.
+    const dry = unique('dry')
+    await admin.createTopics({ validateOnly: true, topics: [{ topic: dry, numPartitions: 1 }] })
+    const list = await admin.listTopics()
+    check(!list.includes(dry), 'validateOnly created the topic')
+    // Defaults: numPartitions/replicationFactor -1 take the broker's defaults.
+    const dflt = unique('default')
+    check(await admin.createTopics({ topics: [{ topic: dflt }] }) === true, 'createTopics with broker defaults failed')
+    // Errors come back per topic.
+    const expectError = async (topicSpec, want) => {
+      try {
+        await admin.createTopics({ topics: [topicSpec] })
+      } catch (e) {
+        const types = (e.errors || [e]).map(x => x.type)
+        check(types.includes(want), `createTopics(${JSON.stringify(topicSpec)}): ${types.join(',') || e.message}, want ${want}`)
+        return
+      }
+      throw new Failure(`createTopics(${JSON.stringify(topicSpec)}) succeeded, want ${want}`)
+    }
+    await expectError({ topic: unique('rf3'), numPartitions: 1, replicationFactor: 3 }, 'INVALID_REPLICATION_FACTOR')
+    await expectError({ topic: unique('badcfg'), numPartitions: 1, configEntries: [{ name: 'no.such.config', value: '1' }] }, 'INVALID_CONFIG')
+    await expectError({ topic: 'bad/name', numPartitions: 1 }, 'INVALID_TOPIC_EXCEPTION')
+    return 'created 3 partitions with a config; exists -> false; validateOnly; broker defaults; RF 3, bad config, bad name refused'
+  },
+
+  async 'admin-delete-topic'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('delete')
+    await createTopic(admin, topic, 2)
+    const producer = await open(kafka.producer({ allowAutoTopicCreation: false }))
+    await producer.send({ topic, messages: [{ value: 'before delete' }, { value: 'before delete 2' }] })
+    await admin.deleteTopics({ topics: [topic] })
+    check(!(await admin.listTopics()).includes(topic), 'listTopics still lists the deleted topic')
+    try {
+      await admin.deleteTopics({ topics: [unique('never-created')] })
+      throw new Failure('deleteTopics of an unknown topic succeeded')
+    } catch (e) {
+      if (e instanceof Failure) throw e
+      const types = [e.type, ...(e.errors || []).map(x => x.type)]
+      check(types.includes('UNKNOWN_TOPIC_OR_PARTITION'), `deleteTopics(unknown): ${types.join(',') || e.message}, want UNKNOWN_TOPIC_OR_PARTITION`)
+    }
+    // Recreated under the same name, the topic starts empty.
+    await createTopic(admin, topic, 1)
+    const offsets = await admin.fetchTopicOffsets(topic)
+    check(offsets.length === 1 && offsets[0].high === '0', `recreated topic offsets ${JSON.stringify(offsets)}, want one empty partition`)
+    return 'deleted; gone from listTopics; unknown topic refused; recreated empty'
+  },
+
+  async 'admin-list-topics'() {
+    const admin = await open(kafka.admin())
+    const a = unique('list-a')
+    const b = unique('list-b')
+    await createTopic(admin, a, 1)
+    await createTopic(admin, b, 2)
+    const list = await admin.listTopics()
+    check(list.includes(a) && list.includes(b), `listTopics lacks ${[a, b].filter(t => !list.includes(t)).join(' ')}`)
+    return `listTopics shows both new topics (${list.length} topics)`
+  },
+
+  async 'produce-consume-keyed-headers'() {
+    const topic = unique('keyed')
+    const { partitionsUsed } = await produceAndReadBack({ topic, partitions: 3, count: 300, batchSize: 50, origin: 'kafkajs' })
+    check(partitionsUsed === 3, `17 keys landed in only ${partitionsUsed} of 3 partitions`)
+    return '300 keyed records with headers over 3 partitions; offsets via fetchTopicOffsets; read back with raw Fetch (no group)'
+  },
+
+  async 'admin-fetch-offsets-by-timestamp'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('bytime')
+    await createTopic(admin, topic, 1)
+    const producer = await open(kafka.producer({ allowAutoTopicCreation: false }))
+    const batch = (from, n) => Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` }))
+    await producer.send({ topic, messages: batch(0, 20), acks: -1 })
+    await producer.send({ topic, messages: batch(20, 20), acks: -1 })
+    await sleep(300)
+    const mid = Date.now()
+    await sleep(300)
+    await producer.send({ topic, messages: batch(40, 10), acks: -1 })
+    const at = async ts => {
+      const r = await admin.fetchTopicOffsetsByTimestamp(topic, ts)
+      check(r.length === 1 && r[0].partition === 0, `fetchTopicOffsetsByTimestamp: ${JSON.stringify(r)}`)
+      return r[0].offset
+    }
+    let got = await at(mid)
+    check(got === '40', `offset at a time between the sends: ${got}, want 40`)
+    got = await at(0)
+    check(got === '0', `offset at time 0: ${got}, want 0`)
+    // After the last record the broker answers -1 and kafkajs substitutes the high watermark.
+    got = await at(Date.now() + 3600000)
+    check(got === '50', `offset at a future time: ${got}, want 50 (the high watermark)`)
+    return 'offset at a mid timestamp 40, at 0 -> 0, future -> high watermark 50'
+  },
+
+  async 'consumer-group'() {
+    const topic = unique('group')
+    const groupId = unique('group-id')
+    const admin = await open(kafka.admin())
+    await createTopic(admin, topic, 2)
+    const producer = await open(kafka.producer({ allowAutoTopicCreation: false }))
+    const count = 50
+    await producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ key: `k${i % 5}`, value: `v${i}` })), acks: -1 })
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 1000, retry: { retries: 1 } })
+    openClients.push(consumer)
+    let crashed = null
+    consumer.on(consumer.events.CRASH, e => { crashed = e.payload.error })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const seen = new Set()
+    await consumer.run({ eachMessage: async ({ partition, message }) => { seen.add(`${partition}/${message.offset}`) } })
+    const deadline = Date.now() + 30000
+    while (Date.now() < deadline && seen.size < count && !crashed) await sleep(100)
+    check(!crashed, `consumer crashed: ${crashed && (crashed.type || crashed.name)}: ${crashed && crashed.message}`)
+    check(seen.size === count, `consumed ${seen.size} of ${count} records in 30 s`)
+    // Committed offsets are visible to the admin client.
+    await consumer.commitOffsets([])
+    const committed = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const sum = committed[0].partitions.reduce((n, p) => n + Number(p.offset), 0)
+    check(sum === count, `committed offsets sum to ${sum}, want ${count}`)
+    return `group consumer read ${count} records from 2 partitions and committed`
+  },
+}
+
+for (const [codec, type] of [['gzip', CompressionTypes.GZIP], ['snappy', CompressionTypes.Snappy], ['lz4', CompressionTypes.LZ4], ['zstd', CompressionTypes.ZSTD]]) {
+  scenarios[`compression-${codec}`] = async () => {
+    registerCodecs()
+    const topic = unique(codec)
+    await produceAndReadBack({ topic, partitions: 1, count: 500, batchSize: 250, compression: type, origin: `kafkajs-${codec}` })
+    return `500 keyed records in ${codec} batches of 250; read back with raw Fetch and decompressed`
+  }
+}
+
+async function main() {
+  const run = scenarios[scenario]
+  if (!run) {
+    console.log(`unknown scenario ${scenario}`)
+    return 2
+  }
+  let status = 0
+  try {
+    console.log(await run())
+  } catch (e) {
+    const kind = e instanceof Failure ? '' : `${e.name}${e.type ? ` ${e.type}` : ''}: `
+    console.log(`${kind}${e.message}`.replace(/[|\n]/g, ' '))
+    if (!(e instanceof Failure)) process.stderr.write(`${e.stack}\n`)
+    status = 1
+  }
+  for (const c of openClients.reverse()) {
+    await Promise.race([c.disconnect().catch(() => {}), sleep(3000)])
+  }
+  return status
+}
+
+main().then(code => process.exit(code))
