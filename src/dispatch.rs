@@ -47,43 +47,28 @@ pub enum Reply {
     Close(String),
 }
 
+/// One registry entry: the API key and the versions its handler declares.
+macro_rules! api {
+    ($key:ident, $handler:ident) => {
+        (
+            ApiKey::$key,
+            handlers::$handler::VERSIONS.0,
+            handlers::$handler::VERSIONS.1,
+        )
+    };
+}
+
 /// Every API Sluice serves, with the versions it implements.
+#[rustfmt::skip]
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (
-        ApiKey::Produce,
-        handlers::produce::VERSIONS.0,
-        handlers::produce::VERSIONS.1,
-    ),
-    (
-        ApiKey::Fetch,
-        handlers::fetch::VERSIONS.0,
-        handlers::fetch::VERSIONS.1,
-    ),
-    (
-        ApiKey::ListOffsets,
-        handlers::list_offsets::VERSIONS.0,
-        handlers::list_offsets::VERSIONS.1,
-    ),
-    (
-        ApiKey::Metadata,
-        handlers::metadata::VERSIONS.0,
-        handlers::metadata::VERSIONS.1,
-    ),
-    (
-        ApiKey::ApiVersions,
-        handlers::api_versions::VERSIONS.0,
-        handlers::api_versions::VERSIONS.1,
-    ),
-    (
-        ApiKey::CreateTopics,
-        handlers::create_topics::VERSIONS.0,
-        handlers::create_topics::VERSIONS.1,
-    ),
-    (
-        ApiKey::DeleteTopics,
-        handlers::delete_topics::VERSIONS.0,
-        handlers::delete_topics::VERSIONS.1,
-    ),
+    api!(Produce, produce),
+    api!(Fetch, fetch),
+    api!(ListOffsets, list_offsets),
+    api!(Metadata, metadata),
+    api!(ApiVersions, api_versions),
+    api!(CreateTopics, create_topics),
+    api!(DeleteRecords, delete_records),
+    api!(DeleteTopics, delete_topics),
 ];
 
 /// The version range we serve for `key`, if any.
@@ -197,6 +182,7 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
         ApiKey::ApiVersions => call!(api_versions, m::ApiVersionsRequest),
         ApiKey::CreateTopics => call!(create_topics, m::CreateTopicsRequest),
         ApiKey::DeleteTopics => call!(delete_topics, m::DeleteTopicsRequest),
+        ApiKey::DeleteRecords => call!(delete_records, m::DeleteRecordsRequest),
         other => Reply::Close(format!("{other:?} is not supported")),
     }
 }

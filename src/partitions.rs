@@ -175,6 +175,28 @@ impl Partition {
         Ok(Some((last_offset, timestamp)))
     }
 
+    /// DeleteRecords: moves the log start offset up to `offset` (-1 = the
+    /// high watermark) and returns the resulting log start offset.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, PartitionError> {
+        let mut log = self.lock_log();
+        let hw = self.high_watermark.load(Ordering::Acquire);
+        let target = if offset == -1 { hw } else { offset };
+        let start = log.log_start_offset();
+        if target < 0 || target > hw {
+            return Err(PartitionError::OffsetOutOfRange {
+                offset: target,
+                log_start: start,
+                log_end: hw,
+            });
+        }
+        if target > start {
+            log.set_log_start_offset(target)?;
+        }
+        let start = log.log_start_offset();
+        self.log_start_offset.store(start, Ordering::Release);
+        Ok(start)
+    }
+
     /// Registers a long-poll fetch to be woken by the next append.
     pub fn register_waiter(&self, waiter: &Arc<Notify>) {
         let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());

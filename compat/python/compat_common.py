@@ -158,7 +158,13 @@ def verify_codec(sent, got, n, codec):
 # --- the runner -----------------------------------------------------------------------
 
 def _child(fn, bootstrap, client, scenario, conn, log_path):
-    handler = logging.FileHandler(log_path)
+    # The scenario's stderr (C libraries such as librdkafka log there) and Python logging both go
+    # to the scenario's log file, which the parent shows when the scenario fails.
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.stderr = os.fdopen(2, "w", buffering=1, errors="replace")
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,7 +1,6 @@
 """confluent-kafka (librdkafka bundled in the wheel) against a running Sluice broker.
 Usage: scenarios_confluent.py HOST:PORT [scenario ...]"""
 import functools
-import logging
 import time
 
 import confluent_kafka
@@ -15,7 +14,7 @@ VERSION = "%s (librdkafka %s)" % (confluent_kafka.__version__, confluent_kafka.l
 
 
 def conf(ctx, **extra):
-    c = {"bootstrap.servers": ctx.bootstrap, "logger": logging.getLogger("librdkafka")}
+    c = {"bootstrap.servers": ctx.bootstrap}
     if ctx.debug:
         c["debug"] = "broker,protocol,topic,msg,admin,consumer,cgrp,fetch"
     c.update(extra)

@@ -1,0 +1,219 @@
+"""kafka-python against a running Sluice broker.
+Usage: scenarios_kafka_python.py HOST:PORT [scenario ...]"""
+import time
+
+import kafka
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+
+import compat_common as cc
+
+CLIENT = "kafka-python"
+VERSION = kafka.__version__
+
+
+def admin(ctx):
+    return KafkaAdminClient(bootstrap_servers=ctx.bootstrap, client_id="compat-" + ctx.scenario,
+                            request_timeout_ms=15000)
+
+
+def create_topic(ctx, a, name, partitions, configs=None):
+    ctx.step("creating topic %s with %d partitions" % (name, partitions))
+    a.create_topics([NewTopic(name, partitions, 1, topic_configs=configs or {})], timeout_ms=15000)
+
+
+def describe(a, name):
+    """(error_code, sorted [(partition, leader, replicas)]) of one topic, from Metadata."""
+    topics = a.describe_topics([name])
+    cc.check(len(topics) == 1, "describe_topics returned %d topics for one name" % len(topics))
+    t = topics[0]
+    parts = sorted((p["partition"], p["leader"], list(p["replicas"])) for p in t["partitions"])
+    return t["error_code"], parts
+
+
+def expect_raise(fn, exc, what):
+    try:
+        fn()
+    except exc:
+        return
+    except Exception as e:  # noqa: BLE001
+        raise cc.ScenarioError("%s: got %s: %s, want %s" % (what, type(e).__name__, e, exc.__name__))
+    raise cc.ScenarioError("%s: succeeded, want %s" % (what, exc.__name__))
+
+
+def s_metadata(ctx):
+    ctx.step("describe_cluster (Metadata)")
+    a = admin(ctx)
+    md = a.describe_cluster()
+    brokers = {b["node_id"]: "%s:%d" % (b["host"], b["port"]) for b in md["brokers"]}
+    cc.check(brokers == {0: ctx.bootstrap}, "brokers %r, want {0: %s}" % (brokers, ctx.bootstrap))
+    cc.check(md.get("controller_id") == 0, "controller %r, want 0" % md.get("controller_id"))
+    topics = a.list_topics()
+    a.close()
+    return "1 broker (node 0), controller 0, cluster %s, %d topics, broker version guessed %s" % (
+        md.get("cluster_id"), len(topics), ".".join(map(str, a.config["api_version"])))
+
+
+def s_create_topic(ctx):
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 3, {"retention.ms": "3600000", "cleanup.policy": "delete"})
+    err, parts = describe(a, name)
+    cc.check(err == 0 and parts == [(0, 0, [0]), (1, 0, [0]), (2, 0, [0])],
+             "metadata after create: error %d, partitions %r" % (err, parts))
+    ctx.step("creating it again")
+    expect_raise(lambda: create_topic(ctx, a, name, 3), TopicAlreadyExistsError, "second create")
+    ctx.step("creating with replication factor 3")
+    expect_raise(lambda: a.create_topics([NewTopic(ctx.name("rf3"), 1, 3)]), InvalidReplicationFactorError,
+                 "replication factor 3")
+    a.close()
+    return "created 3 partitions with configs, TOPIC_ALREADY_EXISTS and INVALID_REPLICATION_FACTOR as expected"
+
+
+def s_delete_topic(ctx):
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 2)
+    cc.check(name in a.list_topics(), "created topic not listed")
+    ctx.step("delete_topics")
+    a.delete_topics([name], timeout_ms=15000)
+    cc.check(cc.wait_until(lambda: name not in a.list_topics(), 10), "deleted topic still listed")
+    ctx.step("deleting it again")
+    expect_raise(lambda: a.delete_topics([name], timeout_ms=15000), UnknownTopicOrPartitionError, "second delete")
+    a.close()
+    return "deleted, gone from metadata, second delete UNKNOWN_TOPIC_OR_PARTITION"
+
+
+def s_describe_topic(ctx):
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 2)
+    ctx.step("describe_topics (Metadata)")
+    err, parts = describe(a, name)
+    cc.check(err == 0 and parts == [(0, 0, [0]), (1, 0, [0])], "error %d, partitions %r" % (err, parts))
+    err, parts = describe(a, ctx.name("missing"))
+    cc.check(err == 3 and parts == [], "missing topic: error %d partitions %r, want 3 (UNKNOWN_TOPIC_OR_PARTITION)"
+             % (err, parts))
+    a.close()
+    return "2 partitions led by node 0; missing topic error 3"
+
+
+def s_describe_configs(ctx):
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1, {"retention.ms": "3600000"})
+    ctx.step("describe_configs (DescribeConfigs, key 32)")
+    responses = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+    configs = {}
+    for r in responses:
+        for res in r.resources:
+            cc.check(res[0] == 0, "resource error %r" % (res[:2],))
+            configs.update({c[0]: c[1] for c in res[4]})
+    cc.check(configs.get("retention.ms") == "3600000", "retention.ms = %r" % configs.get("retention.ms"))
+    a.close()
+    return "%d configs, retention.ms=3600000" % len(configs)
+
+
+def consume_assigned(ctx, topic, partitions, n, timeout=30):
+    """Reads n records from the beginning of the given partitions with assign() (no group)."""
+    c = KafkaConsumer(bootstrap_servers=ctx.bootstrap, group_id=None, enable_auto_commit=False,
+                      auto_offset_reset="earliest")
+    tps = [TopicPartition(topic, p) for p in partitions]
+    c.assign(tps)
+    c.seek_to_beginning(*tps)
+    got = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < n and time.monotonic() < deadline:
+            ctx.step("consuming (%d of %d so far)" % (len(got), n))
+            batches = c.poll(timeout_ms=1000, max_records=500)
+            # poll() groups by partition; order within a partition is what matters.
+            for tp in sorted(batches, key=lambda t: t.partition):
+                got.extend(batches[tp])
+    finally:
+        c.close()
+    return got
+
+
+def produce(ctx, topic, records, **cfg):
+    """records: list of (key, value, headers); returns the list of RecordMetadata."""
+    p = KafkaProducer(bootstrap_servers=ctx.bootstrap, acks="all", linger_ms=5, **cfg)
+    ctx.step("producing %d records %r" % (len(records), cfg))
+    futures = [p.send(topic, key=k, value=v, headers=h) for k, v, h in records]
+    p.flush(timeout=30)
+    metas = [f.get(timeout=10) for f in futures]
+    p.close(timeout=10)
+    return metas
+
+
+def s_produce_consume(ctx):
+    a = admin(ctx)
+    topic = ctx.name()
+    create_topic(ctx, a, topic, 3)
+    a.close()
+    records = [cc.keyed_record(i, CLIENT) for i in range(cc.N_KEYED)]
+    metas = produce(ctx, topic, records)
+    sent = {i: (m.partition, m.offset) for i, m in enumerate(metas)}
+    got = consume_assigned(ctx, topic, [0, 1, 2], cc.N_KEYED)
+    rows = [(r.partition, r.offset, r.key, r.value, r.headers) for r in got]
+    return cc.verify_keyed(sent, rows, cc.N_KEYED)
+
+
+def compression(codec):
+    def scenario(ctx):
+        a = admin(ctx)
+        topic = ctx.name()
+        create_topic(ctx, a, topic, 1)
+        a.close()
+        records = [cc.codec_record(i, codec) + ([],) for i in range(cc.N_CODEC)]
+        metas = produce(ctx, topic, records, compression_type=codec, batch_size=16384)
+        sent = {i: m.offset for i, m in enumerate(metas)}
+        got = consume_assigned(ctx, topic, [0], cc.N_CODEC)
+        return cc.verify_codec(sent, [(r.offset, r.key, r.value) for r in got], cc.N_CODEC, codec)
+    return scenario
+
+
+def s_consumer_group(ctx):
+    a = admin(ctx)
+    topic = ctx.name()
+    group = ctx.name("group")
+    create_topic(ctx, a, topic, 1)
+    a.close()
+    produce(ctx, topic, [(b"k%d" % i, b"group record %d" % i, []) for i in range(10)])
+    ctx.step("subscribing as group %s" % group)
+    c = KafkaConsumer(topic, bootstrap_servers=ctx.bootstrap, group_id=group, enable_auto_commit=False,
+                      auto_offset_reset="earliest", session_timeout_ms=10000, heartbeat_interval_ms=3000)
+    got = []
+    deadline = time.monotonic() + 25
+    try:
+        while len(got) < 10 and time.monotonic() < deadline:
+            ctx.step("subscribed as group %s, consumed %d of 10" % (group, len(got)))
+            for recs in c.poll(timeout_ms=1000).values():
+                got.extend(recs)
+        cc.check(len(got) == 10, "consumed %d of 10 with subscribe() in 25s" % len(got))
+        ctx.step("committing")
+        c.commit()
+        tp = TopicPartition(topic, 0)
+        cc.check(c.committed(tp) == 10, "committed offset %r, want 10" % c.committed(tp))
+    finally:
+        c.close(autocommit=False)
+    return "consumed 10 as a group member, committed offset 10"
+
+
+def main():
+    r = cc.Runner(CLIENT, VERSION)
+    r.run("metadata", s_metadata, 30)
+    r.run("admin-create-topic", s_create_topic, 45)
+    r.run("admin-delete-topic", s_delete_topic, 45)
+    r.run("admin-describe-topic", s_describe_topic, 45)
+    r.run("admin-describe-configs", s_describe_configs, 30)
+    r.run("produce-consume-keyed-headers", s_produce_consume, 90)
+    for codec in cc.CODECS:
+        r.run("compression-" + codec, compression(codec), 60)
+    r.run("consumer-group", s_consumer_group, 45)
+    r.finish()
+
+
+if __name__ == "__main__":
+    main()
