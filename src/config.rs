@@ -41,6 +41,62 @@ pub struct Config {
     pub segment_ms: Option<u64>,
     /// Most concurrent client connections.
     pub max_connections: usize,
+    /// When appended data is fsynced, and so when a produce is acknowledged.
+    pub fsync: FsyncMode,
+    /// Keep every log and all metadata in memory; write nothing to disk.
+    pub ephemeral: bool,
+    /// Broker-wide default for the topic config `retention.ms` (-1 = forever).
+    pub retention_ms: i64,
+    /// Broker-wide default for the topic config `retention.bytes` (-1 = no limit).
+    pub retention_bytes: i64,
+    /// How often retention looks for segments to delete.
+    pub retention_check_interval_ms: u64,
+}
+
+/// Durability of acknowledged writes (`--fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncMode {
+    /// A produce with acks=1 or -1 is answered only after its data is
+    /// fsynced; concurrent producers share one fsync (group commit).
+    Always,
+    /// A background task fsyncs every partition with new data this often;
+    /// a crash can lose up to that much acknowledged data.
+    Interval(u64),
+    /// Never fsync explicitly (the OS writes back on its own schedule, and
+    /// at clean shutdown); a crash of the machine can lose acknowledged data.
+    Never,
+}
+
+impl std::str::FromStr for FsyncMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "always" => Ok(FsyncMode::Always),
+            "never" => Ok(FsyncMode::Never),
+            other => {
+                let ms = other
+                    .strip_prefix("interval=")
+                    .ok_or_else(|| format!("{other:?} is not always, interval=<ms> or never"))?;
+                let ms: u64 = ms
+                    .parse()
+                    .map_err(|_| format!("{other:?}: the interval must be milliseconds"))?;
+                if ms == 0 {
+                    return Err("the fsync interval must be at least 1 ms".into());
+                }
+                Ok(FsyncMode::Interval(ms))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for FsyncMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FsyncMode::Always => f.write_str("always"),
+            FsyncMode::Interval(ms) => write!(f, "interval={ms}"),
+            FsyncMode::Never => f.write_str("never"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -57,6 +113,11 @@ impl Default for Config {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             segment_ms: Some(7 * 24 * 60 * 60 * 1000),
             max_connections: 10_000,
+            fsync: FsyncMode::Always,
+            ephemeral: false,
+            retention_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_bytes: -1,
+            retention_check_interval_ms: 30_000,
         }
     }
 }
@@ -103,6 +164,21 @@ pub struct Cli {
     /// Most concurrent client connections [default: 10000]
     #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// When data is fsynced: always (before acknowledging acks=1/all), interval=<ms>, or never [default: always]
+    #[arg(long, env = "SLUICE_FSYNC", value_name = "MODE")]
+    pub fsync: Option<FsyncMode>,
+    /// Keep logs and metadata in memory only; nothing is written to disk
+    #[arg(long, env = "SLUICE_EPHEMERAL")]
+    pub ephemeral: bool,
+    /// Default topic retention.ms; -1 keeps data forever [default: 604800000]
+    #[arg(long, env = "SLUICE_RETENTION_MS", value_name = "MS", allow_hyphen_values = true)]
+    pub retention_ms: Option<i64>,
+    /// Default topic retention.bytes per partition; -1 means no limit [default: -1]
+    #[arg(long, env = "SLUICE_RETENTION_BYTES", value_name = "BYTES", allow_hyphen_values = true)]
+    pub retention_bytes: Option<i64>,
+    /// How often retention deletes expired segments, in ms [default: 30000]
+    #[arg(long, env = "SLUICE_RETENTION_CHECK_INTERVAL_MS", value_name = "MS")]
+    pub retention_check_interval_ms: Option<u64>,
     /// TOML file with any of the options above
     #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -134,6 +210,14 @@ struct FileConfig {
     segment_ms: Option<u64>,
     #[serde(alias = "max_connections")]
     max_connections: Option<usize>,
+    fsync: Option<String>,
+    ephemeral: Option<bool>,
+    #[serde(alias = "retention_ms")]
+    retention_ms: Option<i64>,
+    #[serde(alias = "retention_bytes")]
+    retention_bytes: Option<i64>,
+    #[serde(alias = "retention_check_interval_ms")]
+    retention_check_interval_ms: Option<u64>,
 }
 
 /// A configuration that cannot be used.
@@ -191,6 +275,27 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            fsync: match (cli.fsync, file.fsync) {
+                (Some(mode), _) => mode,
+                (None, Some(text)) => text.parse().map_err(|message| ConfigError::Invalid {
+                    option: "fsync",
+                    message,
+                })?,
+                (None, None) => d.fsync,
+            },
+            ephemeral: cli.ephemeral || file.ephemeral.unwrap_or(d.ephemeral),
+            retention_ms: cli
+                .retention_ms
+                .or(file.retention_ms)
+                .unwrap_or(d.retention_ms),
+            retention_bytes: cli
+                .retention_bytes
+                .or(file.retention_bytes)
+                .unwrap_or(d.retention_bytes),
+            retention_check_interval_ms: cli
+                .retention_check_interval_ms
+                .or(file.retention_check_interval_ms)
+                .unwrap_or(d.retention_check_interval_ms),
         };
         config.validate()?;
         Ok(config)
@@ -218,6 +323,15 @@ impl Config {
         }
         if self.segment_bytes < 1024 {
             return Err(invalid("segment-bytes", "must be at least 1024"));
+        }
+        if self.retention_ms < -1 {
+            return Err(invalid("retention-ms", "must be -1 or more"));
+        }
+        if self.retention_bytes < -1 {
+            return Err(invalid("retention-bytes", "must be -1 or more"));
+        }
+        if self.retention_check_interval_ms == 0 {
+            return Err(invalid("retention-check-interval-ms", "must be at least 1"));
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
@@ -321,6 +435,18 @@ mod tests {
         assert!(Config::from_cli(cli).is_err());
         let cli = Cli::parse_from(["sluice", "--listen", "nohost"]);
         assert!(Config::from_cli(cli).is_err());
+    }
+
+    #[test]
+    fn fsync_modes_parse() {
+        assert_eq!("always".parse::<FsyncMode>(), Ok(FsyncMode::Always));
+        assert_eq!("never".parse::<FsyncMode>(), Ok(FsyncMode::Never));
+        assert_eq!("interval=250".parse::<FsyncMode>(), Ok(FsyncMode::Interval(250)));
+        assert!("interval=0".parse::<FsyncMode>().is_err());
+        assert!("sometimes".parse::<FsyncMode>().is_err());
+        let c = Config::from_cli(Cli::parse_from(["sluice", "--fsync", "interval=5", "--ephemeral"])).unwrap();
+        assert_eq!(c.fsync, FsyncMode::Interval(5));
+        assert!(c.ephemeral);
     }
 
     #[test]

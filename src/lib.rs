@@ -10,6 +10,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod error;
 pub mod handlers;
+pub mod maintenance;
 pub mod metadata;
 pub mod partitions;
 pub mod server;
@@ -148,6 +149,8 @@ pub enum StartError {
 pub struct Broker {
     server: server::Server,
     state: Arc<BrokerState>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    stop_background: tokio::sync::watch::Sender<bool>,
 }
 
 impl Broker {
@@ -208,8 +211,15 @@ impl Broker {
             version = env!("CARGO_PKG_VERSION"),
             "sluice started"
         );
+        let (stop_background, background_rx) = tokio::sync::watch::channel(false);
+        let background = maintenance::start(&state, &background_rx);
         let server = server::Server::start(listener, Arc::clone(&state));
-        Ok(Broker { server, state })
+        Ok(Broker {
+            server,
+            state,
+            background,
+            stop_background,
+        })
     }
 
     /// The address the listener is bound to (the real port when 0 was asked).
@@ -222,9 +232,17 @@ impl Broker {
         &self.state
     }
 
-    /// Stops accepting, closes connections and waits for their tasks.
+    /// Stops accepting, closes connections and waits for their tasks, stops
+    /// background work, then fsyncs every partition.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
+        let _ = self.stop_background.send(true);
+        for task in self.background {
+            let _ = task.await;
+        }
+        let state = Arc::clone(&self.state);
+        let _ = tokio::task::spawn_blocking(move || maintenance::flush_all(&state)).await;
+        tracing::info!("sluice stopped");
     }
 }
 

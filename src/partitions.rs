@@ -26,6 +26,8 @@ pub const LEADER_EPOCH: i32 = 0;
 #[derive(Debug, Clone, Copy)]
 pub struct AppendInfo {
     pub base_offset: i64,
+    /// The offset after the batch: durable once `durable_offset` reaches it.
+    pub end_offset: i64,
     /// The broker time written into the batch, or -1 for CreateTime topics.
     pub log_append_time: i64,
     pub log_start_offset: i64,
@@ -46,6 +48,11 @@ pub struct Partition {
     log: Mutex<Log>,
     high_watermark: AtomicI64,
     log_start_offset: AtomicI64,
+    /// Everything below this offset is fsynced.
+    durable_offset: AtomicI64,
+    /// Held by the one fsync in progress; later callers whose data it
+    /// covered return without their own fsync (group commit).
+    flush_lock: tokio::sync::Mutex<()>,
     waiters: Mutex<Vec<Arc<Notify>>>,
 }
 
@@ -62,6 +69,8 @@ impl Partition {
             index,
             high_watermark: AtomicI64::new(log.log_end_offset()),
             log_start_offset: AtomicI64::new(log.log_start_offset()),
+            durable_offset: AtomicI64::new(log.log_end_offset()),
+            flush_lock: tokio::sync::Mutex::new(()),
             log: Mutex::new(log),
             waiters: Mutex::new(Vec::new()),
         })
@@ -121,6 +130,7 @@ impl Partition {
                 .store(last_offset + 1, Ordering::Release);
             AppendInfo {
                 base_offset,
+                end_offset: last_offset + 1,
                 log_append_time: log_append_time.unwrap_or(-1),
                 log_start_offset: self.log_start_offset.load(Ordering::Acquire),
             }
@@ -173,6 +183,47 @@ impl Partition {
             return Ok(Some((found.0, timestamp)));
         }
         Ok(Some((last_offset, timestamp)))
+    }
+
+    /// Waits until everything below `end` is fsynced, fsyncing if no one
+    /// else's fsync covers it. Producers that arrive while an fsync runs
+    /// share the next one.
+    pub async fn make_durable(self: &Arc<Self>, end: i64) -> Result<(), PartitionError> {
+        if self.durable_offset.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        let _flushing = self.flush_lock.lock().await;
+        if self.durable_offset.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        let partition = Arc::clone(self);
+        match tokio::task::spawn_blocking(move || partition.flush_now()).await {
+            Ok(result) => result,
+            Err(e) => Err(PartitionError::Storage(sluice_storage::StorageError::Io(
+                std::io::Error::other(e.to_string()),
+            ))),
+        }
+    }
+
+    /// fsyncs everything appended so far (blocking).
+    pub fn flush_now(&self) -> Result<(), PartitionError> {
+        let mut log = self.lock_log();
+        let end = log.log_end_offset();
+        if self.durable_offset.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        if let Err(e) = log.flush() {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e,
+                "fsync failed; the partition refuses further writes");
+            return Err(e.into());
+        }
+        self.durable_offset.fetch_max(end, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// True when appended data is not fsynced yet.
+    pub fn has_unflushed_data(&self) -> bool {
+        self.durable_offset.load(Ordering::Acquire) < self.high_watermark.load(Ordering::Acquire)
     }
 
     /// DeleteRecords: moves the log start offset up to `offset` (-1 = the
@@ -257,6 +308,11 @@ impl Partitions {
         self.map
             .get(&(topic.to_string(), index))
             .map(|p| Arc::clone(p.value()))
+    }
+
+    /// Every open partition.
+    pub fn all(&self) -> Vec<Arc<Partition>> {
+        self.map.iter().map(|p| Arc::clone(p.value())).collect()
     }
 
     /// Opens (creating when new) every partition of `topic`.

@@ -107,6 +107,22 @@ def s_describe_topic(ctx):
     return "2 partitions led by node 0 (topic id %s); missing topic UNKNOWN_TOPIC_OR_PART" % d.topic_id
 
 
+def s_authorized_operations(ctx):
+    """describe_topics asking for authorized operations (Metadata include_topic_authorized_operations).
+    Without an authorizer Kafka answers every operation a topic supports."""
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1)
+    ctx.step("describe_topics with include_authorized_operations")
+    d = a.describe_topics(TopicCollection([name]), include_authorized_operations=True,
+                          request_timeout=15)[name].result(timeout=20)
+    got = sorted(op.name for op in d.authorized_operations or [])
+    want = sorted(["READ", "WRITE", "CREATE", "DELETE", "ALTER", "DESCRIBE", "DESCRIBE_CONFIGS", "ALTER_CONFIGS"])
+    cc.check(got == want, "topic authorized operations %r, want %s (Kafka without an authorizer)" % (
+        d.authorized_operations, ",".join(want)))
+    return "topic authorized operations: " + ",".join(got)
+
+
 def s_describe_configs(ctx):
     a = admin(ctx)
     name = ctx.name()
@@ -141,11 +157,12 @@ def produce_keyed(ctx, topic, n, **extra):
     return sent
 
 
-def consume_assigned(ctx, topic, partitions, n, timeout=30):
-    """Reads n records from the beginning of the given partitions with assign() (no group)."""
+def consume_assigned(ctx, topic, partitions, n, timeout=30, start=confluent_kafka.OFFSET_BEGINNING):
+    """Reads n records from the given partitions with assign() (no group; librdkafka insists on a
+    group.id, but assign() without commits never needs the group coordinator)."""
     c = Consumer(conf(ctx, **{"group.id": ctx.name("unused-group"), "enable.auto.commit": False,
                               "enable.auto.offset.store": False}))
-    c.assign([TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in partitions])
+    c.assign([TopicPartition(topic, p, start) for p in partitions])
     got = []
     deadline = time.monotonic() + timeout
     try:
@@ -196,7 +213,11 @@ def compression(codec):
         cc.check(not errors, "delivery failed: %s" % (errors[0] if errors else ""))
         cc.check(left == 0, "%d records not delivered" % left)
         got = consume_assigned(ctx, topic, [0], cc.N_CODEC)
-        return cc.verify_codec(sent, [(m.offset(), m.key(), m.value()) for m in got], cc.N_CODEC, codec)
+        note = cc.verify_codec(sent, [(m.offset(), m.key(), m.value()) for m in got], cc.N_CODEC, codec)
+        ctx.step("consuming from offset %d" % cc.MID_BATCH)
+        got = consume_assigned(ctx, topic, [0], cc.N_CODEC - cc.MID_BATCH, start=cc.MID_BATCH)
+        cc.verify_codec(sent, [(m.offset(), m.key(), m.value()) for m in got], cc.N_CODEC, codec, cc.MID_BATCH)
+        return note + ", and from offset %d" % cc.MID_BATCH
     return scenario
 
 
@@ -244,6 +265,7 @@ def main():
     r.run("admin-delete-topic", s_delete_topic, 45)
     r.run("admin-describe-topic", s_describe_topic, 45)
     r.run("admin-describe-configs", s_describe_configs, 30)
+    r.run("admin-authorized-operations", s_authorized_operations, 30)
     r.run("produce-consume-keyed-headers", s_produce_consume, 90)
     for codec in cc.CODECS:
         r.run("compression-" + codec, compression(codec), 60)

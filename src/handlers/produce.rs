@@ -23,7 +23,8 @@ use sluice_protocol::records;
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 use crate::metadata::TopicMeta;
-use crate::partitions::AppendInfo;
+use crate::config::FsyncMode;
+use crate::partitions::{AppendInfo, Partition};
 use crate::BrokerState;
 
 pub const VERSIONS: (i16, i16) = (3, 13);
@@ -31,8 +32,11 @@ pub const VERSIONS: (i16, i16) = (3, 13);
 pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<ProduceResponse> {
     let state = &ctx.state;
     let now = now_ms();
+    let wait_for_fsync = req.acks != 0 && state.config.fsync == FsyncMode::Always;
+    // (topic index, partition index, partition, offset that must be durable)
+    let mut pending_fsync = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());
-    for topic in &req.topic_data {
+    for (ti, topic) in req.topic_data.iter().enumerate() {
         let meta = if ctx.api_version >= 13 {
             state
                 .metadata
@@ -44,22 +48,22 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
                 .topic(topic.name.as_str())
                 .ok_or(PartitionError::UnknownTopicOrPartition)
         };
-        let partition_responses = topic
-            .partition_data
-            .iter()
-            .map(|p| {
-                let outcome = if !matches!(req.acks, -1..=1) {
-                    Err(PartitionError::InvalidRequiredAcks(req.acks))
-                } else {
-                    match &meta {
-                        Ok(meta) => append(state, meta, p, now, ctx.api_version),
-                        Err(PartitionError::UnknownTopicId) => Err(PartitionError::UnknownTopicId),
-                        Err(_) => Err(PartitionError::UnknownTopicOrPartition),
-                    }
-                };
-                partition_response(p.index, outcome)
-            })
-            .collect();
+        let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
+        for (pi, p) in topic.partition_data.iter().enumerate() {
+            let outcome = if !matches!(req.acks, -1..=1) {
+                Err(PartitionError::InvalidRequiredAcks(req.acks))
+            } else {
+                match &meta {
+                    Ok(meta) => append(state, meta, p, now, ctx.api_version),
+                    Err(PartitionError::UnknownTopicId) => Err(PartitionError::UnknownTopicId),
+                    Err(_) => Err(PartitionError::UnknownTopicOrPartition),
+                }
+            };
+            if let (true, Ok((partition, info))) = (wait_for_fsync, &outcome) {
+                pending_fsync.push((ti, pi, Arc::clone(partition), info.end_offset));
+            }
+            partition_responses.push(partition_response(p.index, outcome.map(|(_, info)| info)));
+        }
         responses.push(
             TopicProduceResponse::default()
                 .with_name(topic.name.clone())
@@ -70,7 +74,29 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
     if req.acks == 0 {
         return HandlerReply::NoResponse;
     }
-    HandlerReply::Respond(ProduceResponse::default().with_responses(responses))
+    let response = ProduceResponse::default().with_responses(responses);
+    if pending_fsync.is_empty() {
+        return HandlerReply::Respond(response);
+    }
+    // The batches are in the log, in request order; the answer waits for
+    // their fsync so that nothing is acknowledged that a crash could lose.
+    // Later requests on this connection are appended meanwhile and share
+    // the next fsync.
+    HandlerReply::Later(Box::pin(async move {
+        let mut response = response;
+        for (ti, pi, partition, end) in pending_fsync {
+            if let Err(e) = partition.make_durable(end).await {
+                if let Some(r) = response
+                    .responses
+                    .get_mut(ti)
+                    .and_then(|t| t.partition_responses.get_mut(pi))
+                {
+                    *r = partition_response(r.index, Err(e));
+                }
+            }
+        }
+        response
+    }))
 }
 
 fn append(
@@ -79,7 +105,7 @@ fn append(
     data: &PartitionProduceData,
     now: i64,
     version: i16,
-) -> Result<AppendInfo, PartitionError> {
+) -> Result<(Arc<Partition>, AppendInfo), PartitionError> {
     let partition = state
         .partitions
         .get(&meta.name, data.index)
@@ -135,7 +161,8 @@ fn append(
         )?;
     }
     let owned = BytesMut::from(batch.bytes);
-    partition.append(owned, header, log_append_time.then_some(now))
+    let info = partition.append(owned, header, log_append_time.then_some(now))?;
+    Ok((partition, info))
 }
 
 /// CreateTime records must lie within `message.timestamp.before.max.ms`
