@@ -143,7 +143,7 @@ run_one() { # NNNN
   start=$(date +%s)
   (cd "$WORK" && env -u CI TESTS="$num" TEST_KAFKA_VERSION="$BROKER_VERSION" \
       RDKAFKA_TEST_CONF="$WORK/test.conf" \
-      timeout -k 5 "$PER_TEST_TIMEOUT" "$RUNNER" -L -Q -p1 ) > "$log" 2>&1
+      timeout -k 5 "$PER_TEST_TIMEOUT" "$RUNNER" -L -p1 ) > "$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
   rm -f "$WORK"/stats_*.json "$WORK"/test_report_*.json

@@ -1,0 +1,476 @@
+package main
+
+// Scenarios for github.com/Shopify/sarama as packaged by Debian bookworm (1.22.1).
+//
+// Sarama picks request versions from config.Version, not from ApiVersions. 1.22.1 knows
+// Kafka versions up to 2.2.0; with Version = V2_2_0_0 it sends Produce v3, Fetch v4,
+// ListOffsets v1, Metadata v5 (v0 in ClusterAdmin.ListTopics), CreateTopics v2,
+// DeleteTopics v1, FindCoordinator v0 and JoinGroup v1 for groups, all of them inside what
+// Sluice advertises except the group APIs (see ../FINDINGS.md).
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/Shopify/sarama"
+)
+
+var saramaScenarios = map[string]scenario{
+	"metadata":                      saramaMetadata,
+	"admin-create-topic":            saramaCreateTopic,
+	"admin-delete-topic":            saramaDeleteTopic,
+	"admin-list-topics":             saramaListTopics,
+	"produce-consume-keyed-headers": saramaProduceConsume,
+	"compression-gzip":              saramaCompression(sarama.CompressionGZIP),
+	"compression-snappy":            saramaCompression(sarama.CompressionSnappy),
+	"compression-lz4":               saramaCompression(sarama.CompressionLZ4),
+	"compression-zstd":              saramaCompression(sarama.CompressionZSTD),
+	"consumer-group":                saramaConsumerGroup,
+}
+
+func init() {
+	sarama.Logger = log.New(os.Stderr, "[sarama] ", log.Ltime|log.Lmicroseconds)
+}
+
+// saramaVersion is the Kafka version sarama is told the broker runs: the newest 1.22.1 knows.
+var saramaVersion = sarama.V2_2_0_0
+
+func saramaConfig() *sarama.Config {
+	c := sarama.NewConfig()
+	c.Version = saramaVersion
+	c.ClientID = "sluice-compat-go"
+	c.Net.DialTimeout = 5 * time.Second
+	c.Net.ReadTimeout = 15 * time.Second
+	c.Net.WriteTimeout = 15 * time.Second
+	c.Metadata.Retry.Max = 3
+	c.Metadata.Retry.Backoff = 200 * time.Millisecond
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Retry.Max = 2
+	c.Producer.Flush.Frequency = 10 * time.Millisecond
+	c.Consumer.Return.Errors = true
+	c.Admin.Timeout = 10 * time.Second
+	return c
+}
+
+func withSarama(bootstrap string, body func(sarama.Client, sarama.ClusterAdmin) (string, error)) (string, error) {
+	client, err := sarama.NewClient([]string{bootstrap}, saramaConfig())
+	if err != nil {
+		return "", fail("NewClient: %v", err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdmin([]string{bootstrap}, saramaConfig())
+	if err != nil {
+		return "", fail("NewClusterAdmin: %v", err)
+	}
+	defer admin.Close()
+	return body(client, admin)
+}
+
+func saramaCreate(admin sarama.ClusterAdmin, topic string, partitions int32) error {
+	if err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false); err != nil {
+		return fail("CreateTopic(%s): %v", topic, err)
+	}
+	return nil
+}
+
+func saramaMetadata(bootstrap string) (string, error) {
+	return withSarama(bootstrap, func(client sarama.Client, admin sarama.ClusterAdmin) (string, error) {
+		brokers := client.Brokers()
+		if len(brokers) != 1 || brokers[0].ID() != 0 || brokers[0].Addr() != bootstrap {
+			return "", fail("client.Brokers(): %d brokers, first %v, want node 0 at %s", len(brokers), brokerDesc(brokers), bootstrap)
+		}
+		controller, err := client.Controller()
+		if err != nil || controller.ID() != 0 {
+			return "", fail("client.Controller(): %v %v, want node 0", brokerDesc([]*sarama.Broker{controller}), err)
+		}
+		topic := unique("metadata")
+		if err := saramaCreate(admin, topic, 2); err != nil {
+			return "", err
+		}
+		md, err := admin.DescribeTopics([]string{topic})
+		if err != nil || len(md) != 1 || md[0].Err != sarama.ErrNoError || len(md[0].Partitions) != 2 {
+			return "", fail("DescribeTopics(%s): %v %v", topic, topicDesc(md), err)
+		}
+		for _, p := range md[0].Partitions {
+			if p.Err != sarama.ErrNoError || p.Leader != 0 || fmt.Sprint(p.Replicas) != "[0]" || fmt.Sprint(p.Isr) != "[0]" {
+				return "", fail("DescribeTopics(%s): partition %d err %v leader %d replicas %v isr %v", topic, p.ID, p.Err, p.Leader, p.Replicas, p.Isr)
+			}
+		}
+		missing := unique("missing")
+		md, err = admin.DescribeTopics([]string{missing})
+		if err != nil || len(md) != 1 || md[0].Err != sarama.ErrUnknownTopicOrPartition {
+			return "", fail("DescribeTopics(unknown topic): %v %v, want UNKNOWN_TOPIC_OR_PARTITION", topicDesc(md), err)
+		}
+		// The client's metadata requests allow auto-creation: the topic appears.
+		auto := unique("auto")
+		if err := client.RefreshMetadata(auto); err != nil {
+			return "", fail("RefreshMetadata(%s) with auto-create: %v", auto, err)
+		}
+		parts, err := client.Partitions(auto)
+		if err != nil || len(parts) < 1 {
+			return "", fail("auto-created topic: partitions %v %v", parts, err)
+		}
+		leader, err := client.Leader(auto, parts[0])
+		if err != nil || leader.ID() != 0 {
+			return "", fail("auto-created topic: leader %v %v", brokerDesc([]*sarama.Broker{leader}), err)
+		}
+		return fmt.Sprintf("1 broker (node 0 at %s), controller 0, topic metadata v5, unknown topic refused, auto-create (%d partitions)", bootstrap, len(parts)), nil
+	})
+}
+
+func brokerDesc(bs []*sarama.Broker) string {
+	out := ""
+	for _, b := range bs {
+		if b == nil {
+			out += "<nil> "
+			continue
+		}
+		out += fmt.Sprintf("%d@%s ", b.ID(), b.Addr())
+	}
+	return out
+}
+
+func topicDesc(md []*sarama.TopicMetadata) string {
+	out := ""
+	for _, t := range md {
+		out += fmt.Sprintf("%s err=%v partitions=%d ", t.Name, t.Err, len(t.Partitions))
+	}
+	return out
+}
+
+func saramaCreateTopic(bootstrap string) (string, error) {
+	return withSarama(bootstrap, func(client sarama.Client, admin sarama.ClusterAdmin) (string, error) {
+		topic := unique("create")
+		retention := "3600000"
+		detail := &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1, ConfigEntries: map[string]*string{"retention.ms": &retention}}
+		if err := admin.CreateTopic(topic, detail, false); err != nil {
+			return "", fail("CreateTopic: %v", err)
+		}
+		md, err := admin.DescribeTopics([]string{topic})
+		if err != nil || len(md) != 1 || len(md[0].Partitions) != 3 {
+			return "", fail("new topic: %v %v, want 3 partitions", topicDesc(md), err)
+		}
+		if err := admin.CreateTopic(topic, detail, false); !isKError(err, sarama.ErrTopicAlreadyExists) {
+			return "", fail("CreateTopic of an existing topic: %v, want TOPIC_ALREADY_EXISTS", err)
+		}
+		dry := unique("dry")
+		if err := admin.CreateTopic(dry, &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, true); err != nil {
+			return "", fail("CreateTopic validateOnly: %v", err)
+		}
+		md, err = admin.DescribeTopics([]string{dry})
+		if err != nil || len(md) != 1 || md[0].Err != sarama.ErrUnknownTopicOrPartition {
+			return "", fail("validateOnly created the topic: %v %v", topicDesc(md), err)
+		}
+		if err := admin.CreateTopic(unique("rf3"), &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 3}, false); !isKError(err, sarama.ErrInvalidReplicationFactor) {
+			return "", fail("CreateTopic with replication factor 3: %v, want INVALID_REPLICATION_FACTOR", err)
+		}
+		bad := "1"
+		if err := admin.CreateTopic(unique("badcfg"), &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1, ConfigEntries: map[string]*string{"no.such.config": &bad}}, false); !isKError(err, sarama.ErrInvalidConfig) {
+			return "", fail("CreateTopic with an unknown config: %v, want INVALID_CONFIG", err)
+		}
+		return "created 3 partitions with a config; exists, RF 3 and bad config refused; validateOnly creates nothing", nil
+	})
+}
+
+// isKError tells whether err is, or wraps as sarama's admin does, the Kafka error code want.
+func isKError(err error, want sarama.KError) bool {
+	switch e := err.(type) {
+	case sarama.KError:
+		return e == want
+	case *sarama.TopicError:
+		return e.Err == want
+	}
+	return false
+}
+
+func saramaDeleteTopic(bootstrap string) (string, error) {
+	return withSarama(bootstrap, func(client sarama.Client, admin sarama.ClusterAdmin) (string, error) {
+		topic := unique("delete")
+		if err := saramaCreate(admin, topic, 2); err != nil {
+			return "", err
+		}
+		if err := admin.DeleteTopic(topic); err != nil {
+			return "", fail("DeleteTopic: %v", err)
+		}
+		md, err := admin.DescribeTopics([]string{topic})
+		if err != nil || len(md) != 1 || md[0].Err != sarama.ErrUnknownTopicOrPartition {
+			return "", fail("deleted topic still described: %v %v", topicDesc(md), err)
+		}
+		if err := admin.DeleteTopic(unique("never-created")); !isKError(err, sarama.ErrUnknownTopicOrPartition) {
+			return "", fail("DeleteTopic of an unknown topic: %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
+		}
+		if err := saramaCreate(admin, topic, 1); err != nil {
+			return "", fail("recreate: %v", err)
+		}
+		if err := client.RefreshMetadata(topic); err != nil {
+			return "", fail("RefreshMetadata: %v", err)
+		}
+		newest, err := client.GetOffset(topic, 0, sarama.OffsetNewest)
+		if err != nil || newest != 0 {
+			return "", fail("recreated topic: newest offset %d %v, want 0", newest, err)
+		}
+		return "deleted; unknown afterwards; unknown topic refused; recreated empty", nil
+	})
+}
+
+// ListTopics in sarama 1.22.1 sends Metadata v0 for all topics, then DescribeConfigs.
+func saramaListTopics(bootstrap string) (string, error) {
+	return withSarama(bootstrap, func(client sarama.Client, admin sarama.ClusterAdmin) (string, error) {
+		a, b := unique("list-a"), unique("list-b")
+		if err := saramaCreate(admin, a, 1); err != nil {
+			return "", err
+		}
+		if err := saramaCreate(admin, b, 2); err != nil {
+			return "", err
+		}
+		topics, err := admin.ListTopics()
+		if err != nil {
+			return "", fail("ListTopics (Metadata v0 + DescribeConfigs v0): %v", err)
+		}
+		if topics[a].NumPartitions != 1 || topics[b].NumPartitions != 2 {
+			return "", fail("ListTopics: %s %+v, %s %+v", a, topics[a], b, topics[b])
+		}
+		return fmt.Sprintf("ListTopics shows both new topics with their partitions (%d topics)", len(topics)), nil
+	})
+}
+
+// saramaProduceRead produces records with a SyncProducer and reads every partition back
+// with partition consumers (no group) up to the high watermark.
+func saramaProduceRead(bootstrap, topic string, partitions int32, records []sent, codec sarama.CompressionCodec, origin string) ([]got, error) {
+	cfg := saramaConfig()
+	cfg.Producer.Compression = codec
+	var all []got
+	client, err := sarama.NewClient([]string{bootstrap}, cfg)
+	if err != nil {
+		return nil, fail("NewClient: %v", err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdmin([]string{bootstrap}, saramaConfig())
+	if err != nil {
+		return nil, fail("NewClusterAdmin: %v", err)
+	}
+	defer admin.Close()
+	if err := saramaCreate(admin, topic, partitions); err != nil {
+		return nil, err
+	}
+	producer, err := sarama.NewSyncProducerFromClient(client)
+	if err != nil {
+		return nil, fail("NewSyncProducer: %v", err)
+	}
+	defer producer.Close()
+	msgs := make([]*sarama.ProducerMessage, len(records))
+	for i, r := range records {
+		msgs[i] = &sarama.ProducerMessage{
+			Topic: topic, Key: sarama.StringEncoder(r.key), Value: sarama.StringEncoder(r.value),
+			Headers: []sarama.RecordHeader{
+				{Key: []byte("origin"), Value: []byte(origin)},
+				{Key: []byte("seq"), Value: []byte(fmt.Sprint(r.seq))},
+				{Key: []byte("empty"), Value: []byte{}},
+			},
+		}
+	}
+	if err := producer.SendMessages(msgs); err != nil {
+		return nil, fail("SendMessages: %v", err)
+	}
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return nil, fail("NewConsumer: %v", err)
+	}
+	defer consumer.Close()
+	for p := int32(0); p < partitions; p++ {
+		oldest, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			return nil, fail("GetOffset(%d, oldest): %v", p, err)
+		}
+		newest, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return nil, fail("GetOffset(%d, newest): %v", p, err)
+		}
+		if oldest != 0 {
+			return nil, fail("partition %d: oldest offset %d, want 0", p, oldest)
+		}
+		if newest == 0 {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			return nil, fail("ConsumePartition(%d): %v", p, err)
+		}
+		deadline := time.After(20 * time.Second)
+		for next := int64(0); next < newest; {
+			select {
+			case m := <-pc.Messages():
+				if m.Offset != next {
+					pc.Close()
+					return nil, fail("partition %d: offset %d after %d", p, m.Offset, next-1)
+				}
+				h := map[string]string{}
+				for _, rh := range m.Headers {
+					h[string(rh.Key)] = string(rh.Value)
+				}
+				all = append(all, got{partition: p, offset: m.Offset, key: string(m.Key), value: string(m.Value), headers: h})
+				next++
+			case e := <-pc.Errors():
+				pc.Close()
+				return nil, fail("partition %d at %d: %v", p, next, e.Err)
+			case <-deadline:
+				pc.Close()
+				return nil, fail("partition %d: read %d of %d records in 20 s", p, next, newest)
+			}
+		}
+		pc.Close()
+	}
+	return all, nil
+}
+
+func saramaProduceConsume(bootstrap string) (string, error) {
+	records := makeRecords(300)
+	have, err := saramaProduceRead(bootstrap, unique("keyed"), 3, records, sarama.CompressionNone, "sarama")
+	if err != nil {
+		return "", err
+	}
+	if err := compareRecords(records, have, true, "sarama"); err != nil {
+		return "", err
+	}
+	used := map[int32]bool{}
+	for _, g := range have {
+		used[g.partition] = true
+	}
+	if len(used) != 3 {
+		return "", fail("17 keys landed in %d of 3 partitions", len(used))
+	}
+	return "300 keyed records with headers over 3 partitions (SyncProducer, Produce v3); read back with ConsumePartition (Fetch v4, no group)", nil
+}
+
+func saramaCompression(codec sarama.CompressionCodec) scenario {
+	return func(bootstrap string) (string, error) {
+		records := makeRecords(500)
+		topic := unique(fmt.Sprint(codec))
+		origin := "sarama-" + fmt.Sprint(codec)
+		have, err := saramaProduceRead(bootstrap, topic, 1, records, codec, origin)
+		if err != nil {
+			return "", err
+		}
+		if err := compareRecords(records, have, true, origin); err != nil {
+			return "", err
+		}
+		codecs, err := saramaBatchCodecs(bootstrap, topic)
+		if err != nil {
+			return "", err
+		}
+		for _, c := range codecs {
+			if c != codec {
+				return "", fail("stored batches have codecs %v, want all %v", codecs, codec)
+			}
+		}
+		return fmt.Sprintf("500 keyed records with headers in %d %v batches, read back with ConsumePartition", len(codecs), codec), nil
+	}
+}
+
+// saramaBatchCodecs fetches partition 0 from offset 0 with a plain Fetch v4 and returns
+// the compression codec of each record batch, to show the batches really are compressed.
+func saramaBatchCodecs(bootstrap, topic string) ([]sarama.CompressionCodec, error) {
+	b := sarama.NewBroker(bootstrap)
+	if err := b.Open(saramaConfig()); err != nil {
+		return nil, fail("Broker.Open: %v", err)
+	}
+	defer b.Close()
+	req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 100, MinBytes: 1, MaxBytes: 1 << 24}
+	req.AddBlock(topic, 0, 0, 1<<24)
+	resp, err := b.Fetch(req)
+	if err != nil {
+		return nil, fail("raw Fetch v4: %v", err)
+	}
+	block := resp.GetBlock(topic, 0)
+	if block == nil || block.Err != sarama.ErrNoError {
+		return nil, fail("raw Fetch v4: block %+v", block)
+	}
+	var out []sarama.CompressionCodec
+	for _, rs := range block.RecordsSet {
+		if rs.RecordBatch != nil {
+			out = append(out, rs.RecordBatch.Codec)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fail("raw Fetch v4: no record batches")
+	}
+	return out, nil
+}
+
+type groupHandler struct {
+	seen map[string]bool
+	msgs chan string
+}
+
+func (h *groupHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	for m := range c.Messages() {
+		s.MarkMessage(m, "")
+		h.msgs <- fmt.Sprintf("%d/%d", m.Partition, m.Offset)
+	}
+	return nil
+}
+
+func saramaConsumerGroup(bootstrap string) (string, error) {
+	topic, group := unique("group"), unique("group-id")
+	const count = 50
+	records := makeRecords(count)
+	if _, err := saramaProduceRead(bootstrap, topic, 2, records, sarama.CompressionNone, "sarama"); err != nil {
+		return "", fail("producing: %v", err)
+	}
+	cfg := saramaConfig()
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Group.Session.Timeout = 10 * time.Second
+	cfg.Consumer.Group.Heartbeat.Interval = time.Second
+	cg, err := sarama.NewConsumerGroup([]string{bootstrap}, group, cfg)
+	if err != nil {
+		return "", fail("NewConsumerGroup: %v", err)
+	}
+	defer cg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h := &groupHandler{seen: map[string]bool{}, msgs: make(chan string, count)}
+	done := make(chan error, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if err := cg.Consume(ctx, []string{topic}, h); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var firstErr error
+	for len(h.seen) < count {
+		select {
+		case m := <-h.msgs:
+			h.seen[m] = true
+		case err := <-cg.Errors():
+			if firstErr == nil {
+				firstErr = err
+			}
+		case err := <-done:
+			if err != nil {
+				return "", fail("ConsumerGroup.Consume: %v", err)
+			}
+			return "", fail("consumed %d of %d records in 30 s (first error: %v)", len(h.seen), count, firstErr)
+		case <-ctx.Done():
+			return "", fail("consumed %d of %d records in 30 s (first error: %v)", len(h.seen), count, firstErr)
+		}
+	}
+	cancel()
+	<-done
+	seen := make([]string, 0, len(h.seen))
+	for k := range h.seen {
+		seen = append(seen, k)
+	}
+	sort.Strings(seen)
+	return fmt.Sprintf("group consumer read %d records from 2 partitions", len(seen)), nil
+}

@@ -1,0 +1,64 @@
+//! The `sluice` binary as a child process, for tests that kill it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ChildBroker {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl ChildBroker {
+    /// Starts `sluice` on a free port with `dir` as data dir and `args`.
+    pub fn start(dir: &Path, args: &[&str]) -> ChildBroker {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .env("SLUICE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn sluice");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            assert!(Instant::now() < deadline, "broker did not start");
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break addr.trim().to_string();
+                    }
+                }
+                _ => panic!("broker exited before listening"),
+            }
+        };
+        ChildBroker { child, addr }
+    }
+
+    /// SIGKILL: no shutdown, no final flush.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "clean shutdown: {status}");
+    }
+}
+
+impl Drop for ChildBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
