@@ -141,6 +141,19 @@ impl Metadata {
         })
     }
 
+    /// Metadata that lives only in memory (`--ephemeral`): nothing is written.
+    pub fn in_memory() -> Metadata {
+        Metadata {
+            topics: DashMap::new(),
+            by_id: DashMap::new(),
+            log: Mutex::new(MetadataLog {
+                path: PathBuf::new(),
+                file: None,
+            }),
+            cluster_id: base64_url(Uuid::new_v4().as_bytes()),
+        }
+    }
+
     pub fn cluster_id(&self) -> &str {
         &self.cluster_id
     }
@@ -295,7 +308,8 @@ enum Record {
 
 struct MetadataLog {
     path: PathBuf,
-    file: File,
+    /// None in memory-only mode.
+    file: Option<File>,
 }
 
 impl MetadataLog {
@@ -334,13 +348,22 @@ impl MetadataLog {
         if let Some(parent) = path.parent() {
             sync_dir(parent);
         }
-        Ok((MetadataLog { path, file }, records))
+        Ok((
+            MetadataLog {
+                path,
+                file: Some(file),
+            },
+            records,
+        ))
     }
 
     fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
         let line = format_record(record);
-        self.file.write_all(line.as_bytes())?;
-        self.file.sync_data()?;
+        file.write_all(line.as_bytes())?;
+        file.sync_data()?;
         tracing::debug!(path = %self.path.display(), record = %line.trim_end(), "metadata record written");
         Ok(())
     }
