@@ -17,6 +17,8 @@ always log at DEBUG into the per-scenario log file).
 import logging
 import multiprocessing
 import os
+import socket
+import struct
 import sys
 import tempfile
 import time
@@ -109,7 +111,7 @@ def codec_record(i, codec):
     return ("k%d" % i).encode(), ("%s record %05d " % (codec, i)).encode() * 20
 
 
-def verify_keyed(sent, got, n):
+def verify_keyed(sent, got, n, client):
     """sent: idx -> (partition, offset); got: list of (partition, offset, key, value, headers)
     in consumption order. Checks every record once, bytes, headers, and per-partition order."""
     check(len(sent) == n, "only %d of %d deliveries acknowledged" % (len(sent), n))
@@ -123,10 +125,9 @@ def verify_keyed(sent, got, n):
         i = int(idx_values[0])
         check(i not in seen, "record %d consumed twice" % i)
         seen.add(i)
-        ekey, evalue, eheaders = keyed_record(i, _client_of(hdr))
+        ekey, evalue, eheaders = keyed_record(i, client)
         check(key == ekey, "record %d: key %r, want %r" % (i, key, ekey))
-        check(value == evalue, "record %d: value %r, want %r" % (i, (value or b"")[:40] if value is not None else None,
-                                                                    (evalue or b"")[:40] if evalue is not None else None))
+        check(value == evalue, "record %d: value %r, want %r" % (i, value and value[:40], evalue and evalue[:40]))
         check(hdr == eheaders, "record %d: headers %r, want %r" % (i, hdr, eheaders))
         check((partition, offset) == sent[i], "record %d at p%d@%d, acknowledged at p%d@%d" % (
             i, partition, offset, sent[i][0], sent[i][1]))
@@ -138,13 +139,6 @@ def verify_keyed(sent, got, n):
         check(key_partition.setdefault(key, partition) == partition, "key %r in two partitions" % key)
     check(len(seen) == n, "consumed %d distinct records of %d" % (len(seen), n))
     return "%d records over partitions %s" % (n, ",".join("%d" % p for p in sorted(last)))
-
-
-def _client_of(headers):
-    for k, v in headers:
-        if k == "client":
-            return v.decode()
-    return "?"
 
 
 def verify_codec(sent, got, n, codec, first=0):
@@ -161,6 +155,80 @@ def verify_codec(sent, got, n, codec, first=0):
         check(key == ekey and value == evalue, "%srecord %d differs: key %r value %r..." % (
             what, pos, key, (value or b"")[:30]))
     return "%d %s records" % (n - first, codec)
+
+
+# --- raw Fetch: which codec did the client really use? --------------------------------
+# Clients may silently fall back to no compression when they think the broker lacks a
+# feature, and consuming gives no sign of it. So the compression scenarios read the stored
+# batches with a hand-written Fetch v4 (not flexible, any broker with Fetch >= 4 serves it)
+# and look at each record batch's attributes (codec = attributes & 7).
+
+CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+
+def _fetch_v4(sock, corr, topic, partition, offset):
+    t = topic.encode()
+    body = struct.pack(">iiiib", -1, 0, 0, 8 << 20, 0)
+    body += struct.pack(">i", 1) + struct.pack(">h", len(t)) + t
+    body += struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, 8 << 20)
+    cid = b"compat-raw-fetch"
+    header = struct.pack(">hhi", 1, 4, corr) + struct.pack(">h", len(cid)) + cid
+    msg = header + body
+    sock.sendall(struct.pack(">i", len(msg)) + msg)
+    size = struct.unpack(">i", _recv_exact(sock, 4))[0]
+    buf = _recv_exact(sock, size)
+    got_corr, _throttle, n_topics = struct.unpack(">iii", buf[:12])
+    check(got_corr == corr and n_topics == 1, "raw Fetch v4: correlation %d topics %d" % (got_corr, n_topics))
+    pos = 12
+    tlen = struct.unpack(">h", buf[pos:pos + 2])[0]
+    pos += 2 + tlen
+    _n_parts, _part, error, high_watermark, _lso, n_aborted = struct.unpack(">iihqqi", buf[pos:pos + 30])
+    pos += 30 + max(n_aborted, 0) * 16
+    check(error == 0, "raw Fetch v4: error code %d" % error)
+    rlen = struct.unpack(">i", buf[pos:pos + 4])[0]
+    records = buf[pos + 4:pos + 4 + max(rlen, 0)]
+    return high_watermark, records
+
+
+def _recv_exact(sock, n):
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            raise ScenarioError("raw Fetch v4: connection closed by the broker")
+        out += chunk
+    return out
+
+
+def batch_codecs(bootstrap, topic, partition=0):
+    """{codec name: number of batches} of everything stored in topic-partition."""
+    host, port = bootstrap.rsplit(":", 1)
+    counts = {}
+    offset = 0
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        for corr in range(1, 50):
+            high_watermark, records = _fetch_v4(sock, corr, topic, partition, offset)
+            pos = 0
+            while pos + 61 <= len(records):
+                base, blen = struct.unpack(">qi", records[pos:pos + 12])
+                if pos + 12 + blen > len(records):
+                    break  # a partial batch at the end of the response
+                attributes, = struct.unpack(">h", records[pos + 21:pos + 23])
+                last_delta, = struct.unpack(">i", records[pos + 23:pos + 27])
+                name = CODEC_NAMES.get(attributes & 7, "codec%d" % (attributes & 7))
+                counts[name] = counts.get(name, 0) + 1
+                offset = base + last_delta + 1
+                pos += 12 + blen
+            if offset >= high_watermark or pos == 0:
+                break
+    return counts
+
+
+def check_codec_on_wire(bootstrap, topic, codec, client):
+    counts = batch_codecs(bootstrap, topic)
+    check(counts and set(counts) == {codec}, "%s stored the batches as %s, not %s: the client did not compress" % (
+        client, ", ".join("%d %s" % (n, c) for c, n in sorted(counts.items())) or "nothing", codec))
+    return "%d %s batches" % (counts[codec], codec)
 
 
 # --- the runner -----------------------------------------------------------------------
@@ -237,8 +305,8 @@ class Runner:
                     last_step = msg[1]
                 else:
                     outcome, note = msg[1], msg[2]
-        if proc.is_alive():
-            proc.join(3)
+        if proc.is_alive() and not note.startswith("timeout"):
+            proc.join(3)  # it has reported and is exiting
         if proc.is_alive():
             proc.kill()
             proc.join(3)

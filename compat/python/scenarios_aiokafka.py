@@ -192,7 +192,7 @@ async def s_produce_consume(ctx):
     sent = {i: (m.partition, m.offset) for i, m in enumerate(metas)}
     got = await consume_assigned(ctx, topic, [0, 1, 2], cc.N_KEYED)
     rows = [(r.partition, r.offset, r.key, r.value, list(r.headers)) for r in got]
-    return cc.verify_keyed(sent, rows, cc.N_KEYED)
+    return cc.verify_keyed(sent, rows, cc.N_KEYED, CLIENT)
 
 
 def compression(codec):
@@ -209,7 +209,9 @@ def compression(codec):
         ctx.step("consuming from offset %d" % cc.MID_BATCH)
         got = await consume_assigned(ctx, topic, [0], cc.N_CODEC - cc.MID_BATCH, start=cc.MID_BATCH)
         cc.verify_codec(sent, [(r.offset, r.key, r.value) for r in got], cc.N_CODEC, codec, cc.MID_BATCH)
-        return note + ", and from offset %d" % cc.MID_BATCH
+        ctx.step("reading the stored batches with a raw Fetch")
+        wire = cc.check_codec_on_wire(ctx.bootstrap, topic, codec, CLIENT)
+        return "%s, and from offset %d, %s" % (note, cc.MID_BATCH, wire)
     return scenario
 
 
@@ -226,12 +228,12 @@ async def s_consumer_group(ctx):
     await c.start()
     got = []
     try:
-        deadline = time.monotonic() + 25
+        deadline = time.monotonic() + 20
         while len(got) < 10 and time.monotonic() < deadline:
             ctx.step("subscribed as group %s, consumed %d of 10" % (group, len(got)))
             for recs in (await c.getmany(timeout_ms=1000)).values():
                 got.extend(recs)
-        cc.check(len(got) == 10, "consumed %d of 10 with subscribe() in 25s" % len(got))
+        cc.check(len(got) == 10, "consumed %d of 10 with subscribe() in 20s" % len(got))
         ctx.step("committing")
         await c.commit()
         committed = await c.committed(TopicPartition(topic, 0))

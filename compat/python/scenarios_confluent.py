@@ -16,7 +16,7 @@ VERSION = "%s (librdkafka %s)" % (confluent_kafka.__version__, confluent_kafka.l
 def conf(ctx, **extra):
     c = {"bootstrap.servers": ctx.bootstrap}
     if ctx.debug:
-        c["debug"] = "broker,protocol,topic,msg,admin,consumer,cgrp,fetch"
+        c["debug"] = "broker,feature,protocol,topic,msg,admin,consumer,cgrp,fetch"
     c.update(extra)
     return c
 
@@ -187,7 +187,7 @@ def s_produce_consume(ctx):
     sent = produce_keyed(ctx, topic, cc.N_KEYED)
     got = consume_assigned(ctx, topic, [0, 1, 2], cc.N_KEYED)
     rows = [(m.partition(), m.offset(), m.key(), m.value(), m.headers()) for m in got]
-    return cc.verify_keyed(sent, rows, cc.N_KEYED)
+    return cc.verify_keyed(sent, rows, cc.N_KEYED, CLIENT)
 
 
 def compression(codec):
@@ -217,8 +217,20 @@ def compression(codec):
         ctx.step("consuming from offset %d" % cc.MID_BATCH)
         got = consume_assigned(ctx, topic, [0], cc.N_CODEC - cc.MID_BATCH, start=cc.MID_BATCH)
         cc.verify_codec(sent, [(m.offset(), m.key(), m.value()) for m in got], cc.N_CODEC, codec, cc.MID_BATCH)
-        return note + ", and from offset %d" % cc.MID_BATCH
+        ctx.step("reading the stored batches with a raw Fetch")
+        wire = cc.check_codec_on_wire(ctx.bootstrap, topic, codec, CLIENT)
+        return "%s, and from offset %d, %s" % (note, cc.MID_BATCH, wire)
     return scenario
+
+
+def last_log_line(ctx, tags):
+    """The message of librdkafka's last log line (in this scenario's log file) with one of tags."""
+    try:
+        with open(ctx.log_path, errors="replace") as f:
+            lines = [line for line in f if any("|%s|" % t in line for t in tags)]
+    except OSError:
+        return ""
+    return lines[-1].split("]: ", 1)[-1].strip() if lines else ""
 
 
 def s_consumer_group(ctx):
@@ -231,12 +243,13 @@ def s_consumer_group(ctx):
     for i in range(10):
         p.produce(topic, value=b"group record %d" % i, key=b"k%d" % i)
     cc.check(p.flush(20) == 0, "produce did not complete")
+    extra = {} if ctx.debug else {"debug": "cgrp"}  # so that a failure can say what the group did
     c = Consumer(conf(ctx, **{"group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                              "session.timeout.ms": 10000}))
+                              "session.timeout.ms": 10000, **extra}))
     errors = []
     c.subscribe([topic], on_assign=lambda c_, parts: ctx.step("assigned %s" % parts))
     got = []
-    deadline = time.monotonic() + 25
+    deadline = time.monotonic() + 20
     try:
         while len(got) < 10 and time.monotonic() < deadline:
             ctx.step("subscribed as group %s, consumed %d of 10" % (group, len(got)))
@@ -247,8 +260,11 @@ def s_consumer_group(ctx):
                 errors.append(str(m.error()))
                 continue
             got.append(m)
-        cc.check(len(got) == 10, "consumed %d of 10 with subscribe() in %ds%s" % (
-            len(got), 25, "; errors: " + "; ".join(sorted(set(errors))[:3]) if errors else ""))
+        if len(got) < 10:
+            state = last_log_line(ctx, ("CGRPQUERY", "CGRPSTATE"))
+            raise cc.ScenarioError("consumed %d of 10 with subscribe() in 20s%s%s" % (
+                len(got), "; errors: " + "; ".join(sorted(set(errors))[:3]) if errors else "",
+                "; last group log: " + state if state else ""))
         ctx.step("committing")
         c.commit(asynchronous=False)
         committed = c.committed([TopicPartition(topic, 0)], timeout=10)

@@ -195,7 +195,7 @@ def s_produce_consume(ctx):
     sent = {i: (m.partition, m.offset) for i, m in enumerate(metas)}
     got = consume_assigned(ctx, topic, [0, 1, 2], cc.N_KEYED)
     rows = [(r.partition, r.offset, r.key, r.value, r.headers) for r in got]
-    return cc.verify_keyed(sent, rows, cc.N_KEYED)
+    return cc.verify_keyed(sent, rows, cc.N_KEYED, CLIENT)
 
 
 def compression(codec):
@@ -212,7 +212,9 @@ def compression(codec):
         ctx.step("consuming from offset %d" % cc.MID_BATCH)
         got = consume_assigned(ctx, topic, [0], cc.N_CODEC - cc.MID_BATCH, start=cc.MID_BATCH)
         cc.verify_codec(sent, [(r.offset, r.key, r.value) for r in got], cc.N_CODEC, codec, cc.MID_BATCH)
-        return note + ", and from offset %d" % cc.MID_BATCH
+        ctx.step("reading the stored batches with a raw Fetch")
+        wire = cc.check_codec_on_wire(ctx.bootstrap, topic, codec, CLIENT)
+        return "%s, and from offset %d, %s" % (note, cc.MID_BATCH, wire)
     return scenario
 
 
@@ -227,13 +229,13 @@ def s_consumer_group(ctx):
     c = KafkaConsumer(topic, bootstrap_servers=ctx.bootstrap, group_id=group, enable_auto_commit=False,
                       auto_offset_reset="earliest", session_timeout_ms=10000, heartbeat_interval_ms=3000)
     got = []
-    deadline = time.monotonic() + 25
+    deadline = time.monotonic() + 20
     try:
         while len(got) < 10 and time.monotonic() < deadline:
             ctx.step("subscribed as group %s, consumed %d of 10" % (group, len(got)))
             for recs in c.poll(timeout_ms=1000).values():
                 got.extend(recs)
-        cc.check(len(got) == 10, "consumed %d of 10 with subscribe() in 25s" % len(got))
+        cc.check(len(got) == 10, "consumed %d of 10 with subscribe() in 20s" % len(got))
         ctx.step("committing")
         c.commit()
         tp = TopicPartition(topic, 0)

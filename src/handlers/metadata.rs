@@ -5,7 +5,9 @@
 //! in v0) means all topics. Unknown topics are created when the request
 //! allows it (always before v4) and the broker's auto-create is on; they are
 //! returned ready to use. Topics can be asked for by id (v10+).
-//! Not implemented: authorized operations (always "not requested"), racks.
+//! Authorized operations (v8+), when asked for, are every operation the
+//! resource supports, as Kafka reports without an authorizer.
+//! Not implemented: racks.
 
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -21,6 +23,15 @@ use crate::partitions::LEADER_EPOCH;
 
 pub const VERSIONS: (i16, i16) = (0, 13);
 
+/// Kafka's ACL operation bits a topic supports: READ, WRITE, CREATE, DELETE,
+/// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+const TOPIC_OPERATIONS: i32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+/// The cluster's: CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
+/// IDEMPOTENT_WRITE, ALTER, DESCRIBE.
+const CLUSTER_OPERATIONS: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+/// "Not requested" in Kafka's encoding.
+const NOT_REQUESTED: i32 = i32::MIN;
+
 pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<MetadataResponse> {
     let state = &ctx.state;
     let node_id = state.config.node_id;
@@ -29,10 +40,15 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
         None => true,
         Some(list) => ctx.api_version == 0 && list.is_empty(),
     };
+    let topic_ops = if ctx.api_version >= 8 && req.include_topic_authorized_operations {
+        TOPIC_OPERATIONS
+    } else {
+        NOT_REQUESTED
+    };
     let mut topics = Vec::new();
     if all_topics {
         for meta in state.metadata.topics() {
-            topics.push(describe(&meta, node_id));
+            topics.push(describe(&meta, node_id).with_topic_authorized_operations(topic_ops));
         }
     } else {
         for requested in req.topics.iter().flatten() {
@@ -44,8 +60,11 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
                 },
             };
             topics.push(match topic {
-                Ok(meta) => describe(&meta, node_id),
+                Ok(meta) => describe(&meta, node_id).with_topic_authorized_operations(topic_ops),
+                // Kafka sets the operations on unknown-topic entries too
+                // (kafka-python decodes them either way).
                 Err(e) => MetadataResponseTopic::default()
+                    .with_topic_authorized_operations(topic_ops)
                     .with_error_code(e.code())
                     .with_name(requested.name.clone())
                     .with_topic_id(if requested.name.is_some() {
@@ -61,8 +80,15 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
         .with_node_id(BrokerId(node_id))
         .with_host(StrBytes::from_string(host.clone()))
         .with_port(i32::from(*port));
+    // The cluster field exists in v8-v10 only.
+    let cluster_ops = if (8..=10).contains(&ctx.api_version) && req.include_cluster_authorized_operations {
+        CLUSTER_OPERATIONS
+    } else {
+        NOT_REQUESTED
+    };
     HandlerReply::Respond(
         MetadataResponse::default()
+            .with_cluster_authorized_operations(cluster_ops)
             .with_brokers(vec![broker])
             .with_cluster_id(Some(StrBytes::from_string(
                 state.metadata.cluster_id().to_string(),
