@@ -149,6 +149,16 @@ fn append(
             "zstd needs Produce v7 or later".into(),
         ));
     }
+    // Kafka takes a batch's max timestamp from its records, not from the
+    // header (sarama, for one, leaves the header's at -1).
+    let mut owned = BytesMut::from(batch.bytes);
+    let mut header = *header;
+    let max_timestamp = record_max_timestamp(&owned, &header);
+    if max_timestamp != header.max_timestamp {
+        records::set_max_timestamp(&mut owned, max_timestamp)?;
+        header.max_timestamp = max_timestamp;
+    }
+    let header = &header;
     let log_append_time =
         topic_config(state, meta, "message.timestamp.type") == Some("LogAppendTime");
     if !log_append_time {
@@ -160,9 +170,29 @@ fn append(
             now,
         )?;
     }
-    let owned = BytesMut::from(batch.bytes);
     let info = partition.append(owned, header, log_append_time.then_some(now))?;
     Ok((partition, info))
+}
+
+/// The largest record timestamp: exact for uncompressed batches; for
+/// compressed ones (not decompressed) the larger of the header's max and
+/// first timestamps.
+fn record_max_timestamp(batch: &[u8], header: &records::BatchHeader) -> i64 {
+    if header.compression() != records::Compression::None {
+        return header.max_timestamp.max(header.base_timestamp);
+    }
+    let Ok(iter) = records::records(batch) else {
+        return header.max_timestamp;
+    };
+    let mut max = None;
+    for record in iter {
+        let Ok(record) = record else {
+            return header.max_timestamp;
+        };
+        let ts = header.base_timestamp.saturating_add(record.timestamp_delta);
+        max = Some(max.map_or(ts, |m: i64| m.max(ts)));
+    }
+    max.unwrap_or(header.max_timestamp)
 }
 
 /// CreateTime records must lie within `message.timestamp.before.max.ms`

@@ -18,29 +18,38 @@ fn varint(out: &mut Vec<u8>, v: i64) {
 /// One uncompressed batch holding one record with `key` and `value`.
 pub fn one_record_batch(key: &[u8], value: &[u8]) -> Vec<u8> {
     let now = 1_700_000_000_000i64;
-    let mut record = Vec::new();
-    record.push(0); // attributes
-    varint(&mut record, 0); // timestamp delta
-    varint(&mut record, 0); // offset delta
-    varint(&mut record, key.len() as i64);
-    record.extend_from_slice(key);
-    varint(&mut record, value.len() as i64);
-    record.extend_from_slice(value);
-    varint(&mut record, 0); // headers
+    batch_with(now, now, &[(0, key, value)])
+}
+
+/// An uncompressed batch with first timestamp `base_ts`, the header's max
+/// timestamp set to `header_max_ts` (whatever the records say), and records
+/// of (timestamp delta, key, value).
+pub fn batch_with(base_ts: i64, header_max_ts: i64, recs: &[(i64, &[u8], &[u8])]) -> Vec<u8> {
     let mut records = Vec::new();
-    varint(&mut records, record.len() as i64);
-    records.extend_from_slice(&record);
+    for (i, (ts_delta, key, value)) in recs.iter().enumerate() {
+        let mut record = Vec::new();
+        record.push(0); // attributes
+        varint(&mut record, *ts_delta);
+        varint(&mut record, i as i64); // offset delta
+        varint(&mut record, key.len() as i64);
+        record.extend_from_slice(key);
+        varint(&mut record, value.len() as i64);
+        record.extend_from_slice(value);
+        varint(&mut record, 0); // headers
+        varint(&mut records, record.len() as i64);
+        records.extend_from_slice(&record);
+    }
 
     // Everything the CRC covers: attributes .. end.
     let mut tail = Vec::new();
     tail.put_i16(0); // attributes
-    tail.put_i32(0); // last offset delta
-    tail.put_i64(now); // base timestamp
-    tail.put_i64(now); // max timestamp
+    tail.put_i32(recs.len() as i32 - 1); // last offset delta
+    tail.put_i64(base_ts); // base timestamp
+    tail.put_i64(header_max_ts); // max timestamp
     tail.put_i64(-1); // producer id
     tail.put_i16(-1); // producer epoch
     tail.put_i32(-1); // base sequence
-    tail.put_i32(1); // records
+    tail.put_i32(recs.len() as i32); // records
     tail.extend_from_slice(&records);
 
     let mut batch = Vec::new();

@@ -86,6 +86,18 @@ type got struct {
 	key       string
 	value     string
 	headers   map[string]string
+	timestamp time.Time
+}
+
+// checkTimestamps checks that every record carries a create time between from and to
+// (with a second of slack): the producer stamps it and the broker must hand it back.
+func checkTimestamps(have []got, from, to time.Time) error {
+	for _, g := range have {
+		if g.timestamp.Before(from.Add(-time.Second)) || g.timestamp.After(to.Add(time.Second)) {
+			return fail("partition %d offset %d: timestamp %v outside the produce window %v..%v", g.partition, g.offset, g.timestamp, from, to)
+		}
+	}
+	return nil
 }
 
 // compareRecords checks that every produced record came back once, each key from one

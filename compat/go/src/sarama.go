@@ -14,22 +14,24 @@ import (
 	"log"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/Shopify/sarama"
 )
 
 var saramaScenarios = map[string]scenario{
-	"metadata":                      saramaMetadata,
-	"admin-create-topic":            saramaCreateTopic,
-	"admin-delete-topic":            saramaDeleteTopic,
-	"admin-list-topics":             saramaListTopics,
-	"produce-consume-keyed-headers": saramaProduceConsume,
-	"compression-gzip":              saramaCompression(sarama.CompressionGZIP),
-	"compression-snappy":            saramaCompression(sarama.CompressionSnappy),
-	"compression-lz4":               saramaCompression(sarama.CompressionLZ4),
-	"compression-zstd":              saramaCompression(sarama.CompressionZSTD),
-	"consumer-group":                saramaConsumerGroup,
+	"metadata":                         saramaMetadata,
+	"admin-create-topic":               saramaCreateTopic,
+	"admin-delete-topic":               saramaDeleteTopic,
+	"admin-list-topics":                saramaListTopics,
+	"produce-consume-keyed-headers":    saramaProduceConsume,
+	"admin-fetch-offsets-by-timestamp": saramaOffsetsByTimestamp,
+	"compression-gzip":                 saramaCompression(sarama.CompressionGZIP),
+	"compression-snappy":               saramaCompression(sarama.CompressionSnappy),
+	"compression-lz4":                  saramaCompression(sarama.CompressionLZ4),
+	"compression-zstd":                 saramaCompression(sarama.CompressionZSTD),
+	"consumer-group":                   saramaConsumerGroup,
 }
 
 func init() {
@@ -102,6 +104,20 @@ func saramaMetadata(bootstrap string) (string, error) {
 				return "", fail("DescribeTopics(%s): partition %d err %v leader %d replicas %v isr %v", topic, p.ID, p.Err, p.Leader, p.Replicas, p.Isr)
 			}
 		}
+		// "All topics" at every Metadata version sarama knows (v0: empty array, v1+: null).
+		for v := int16(0); v <= 5; v++ {
+			resp, err := controller.GetMetadata(&sarama.MetadataRequest{Version: v})
+			if err != nil {
+				return "", fail("Metadata v%d for all topics: %v", v, err)
+			}
+			found := false
+			for _, t := range resp.Topics {
+				found = found || (t.Name == topic && len(t.Partitions) == 2)
+			}
+			if !found {
+				return "", fail("Metadata v%d for all topics: %d topics, %s not among them with 2 partitions", v, len(resp.Topics), topic)
+			}
+		}
 		missing := unique("missing")
 		md, err = admin.DescribeTopics([]string{missing})
 		if err != nil || len(md) != 1 || md[0].Err != sarama.ErrUnknownTopicOrPartition {
@@ -120,7 +136,7 @@ func saramaMetadata(bootstrap string) (string, error) {
 		if err != nil || leader.ID() != 0 {
 			return "", fail("auto-created topic: leader %v %v", brokerDesc([]*sarama.Broker{leader}), err)
 		}
-		return fmt.Sprintf("1 broker (node 0 at %s), controller 0, topic metadata v5, unknown topic refused, auto-create (%d partitions)", bootstrap, len(parts)), nil
+		return fmt.Sprintf("1 broker (node 0 at %s), controller 0, topic metadata v5, all topics at v0-v5, unknown topic refused, auto-create (%d partitions)", bootstrap, len(parts)), nil
 	})
 }
 
@@ -231,7 +247,7 @@ func saramaListTopics(bootstrap string) (string, error) {
 		}
 		topics, err := admin.ListTopics()
 		if err != nil {
-			return "", fail("ListTopics (Metadata v0 + DescribeConfigs v0): %v", err)
+			return "", fail("ListTopics (Metadata v0 for all topics, then DescribeConfigs v0): %s; %s", describeConnErr(err), probeDescribeConfigs(bootstrap, a))
 		}
 		if topics[a].NumPartitions != 1 || topics[b].NumPartitions != 2 {
 			return "", fail("ListTopics: %s %+v, %s %+v", a, topics[a], b, topics[b])
@@ -276,6 +292,9 @@ func saramaProduceRead(bootstrap, topic string, partitions int32, records []sent
 		}
 	}
 	if err := producer.SendMessages(msgs); err != nil {
+		if perrs, ok := err.(sarama.ProducerErrors); ok && len(perrs) > 0 {
+			return nil, fail("SendMessages: %d of %d failed, first: %v", len(perrs), len(msgs), perrs[0].Err)
+		}
 		return nil, fail("SendMessages: %v", err)
 	}
 	consumer, err := sarama.NewConsumerFromClient(client)
@@ -314,7 +333,7 @@ func saramaProduceRead(bootstrap, topic string, partitions int32, records []sent
 				for _, rh := range m.Headers {
 					h[string(rh.Key)] = string(rh.Value)
 				}
-				all = append(all, got{partition: p, offset: m.Offset, key: string(m.Key), value: string(m.Value), headers: h})
+				all = append(all, got{partition: p, offset: m.Offset, key: string(m.Key), value: string(m.Value), headers: h, timestamp: m.Timestamp})
 				next++
 			case e := <-pc.Errors():
 				pc.Close()
@@ -331,11 +350,15 @@ func saramaProduceRead(bootstrap, topic string, partitions int32, records []sent
 
 func saramaProduceConsume(bootstrap string) (string, error) {
 	records := makeRecords(300)
+	start := time.Now()
 	have, err := saramaProduceRead(bootstrap, unique("keyed"), 3, records, sarama.CompressionNone, "sarama")
 	if err != nil {
 		return "", err
 	}
 	if err := compareRecords(records, have, true, "sarama"); err != nil {
+		return "", err
+	}
+	if err := checkTimestamps(have, start, time.Now()); err != nil {
 		return "", err
 	}
 	used := map[int32]bool{}
@@ -351,13 +374,21 @@ func saramaProduceConsume(bootstrap string) (string, error) {
 func saramaCompression(codec sarama.CompressionCodec) scenario {
 	return func(bootstrap string) (string, error) {
 		records := makeRecords(500)
+		start := time.Now()
 		topic := unique(fmt.Sprint(codec))
 		origin := "sarama-" + fmt.Sprint(codec)
 		have, err := saramaProduceRead(bootstrap, topic, 1, records, codec, origin)
+		if err != nil && codec == sarama.CompressionZSTD && strings.Contains(err.Error(), sarama.ErrUnsupportedCompressionType.Error()) {
+			// KIP-110: zstd needs Produce v7; sarama 1.22.1 always sends Produce v3.
+			return "", fail("%v = UNSUPPORTED_COMPRESSION_TYPE (76): sarama 1.22.1 sends zstd batches in Produce v3 and Kafka (KIP-110) and Sluice require Produce v7 for zstd; client bug", err)
+		}
 		if err != nil {
 			return "", err
 		}
 		if err := compareRecords(records, have, true, origin); err != nil {
+			return "", err
+		}
+		if err := checkTimestamps(have, start, time.Now()); err != nil {
 			return "", err
 		}
 		codecs, err := saramaBatchCodecs(bootstrap, topic)
@@ -373,9 +404,23 @@ func saramaCompression(codec sarama.CompressionCodec) scenario {
 	}
 }
 
-// saramaBatchCodecs fetches partition 0 from offset 0 with a plain Fetch v4 and returns
-// the compression codec of each record batch, to show the batches really are compressed.
+// saramaBatchCodecs returns the compression codec of each stored record batch of partition
+// 0, to show the batches really are compressed.
 func saramaBatchCodecs(bootstrap, topic string) ([]sarama.CompressionCodec, error) {
+	batches, err := saramaStoredBatches(bootstrap, topic)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sarama.CompressionCodec, len(batches))
+	for i, b := range batches {
+		out[i] = b.Codec
+	}
+	return out, nil
+}
+
+// saramaStoredBatches fetches partition 0 from offset 0 with a plain Fetch v4 and returns
+// the record batches as the broker serves them.
+func saramaStoredBatches(bootstrap, topic string) ([]*sarama.RecordBatch, error) {
 	b := sarama.NewBroker(bootstrap)
 	if err := b.Open(saramaConfig()); err != nil {
 		return nil, fail("Broker.Open: %v", err)
@@ -391,16 +436,24 @@ func saramaBatchCodecs(bootstrap, topic string) ([]sarama.CompressionCodec, erro
 	if block == nil || block.Err != sarama.ErrNoError {
 		return nil, fail("raw Fetch v4: block %+v", block)
 	}
-	var out []sarama.CompressionCodec
+	var out []*sarama.RecordBatch
 	for _, rs := range block.RecordsSet {
 		if rs.RecordBatch != nil {
-			out = append(out, rs.RecordBatch.Codec)
+			out = append(out, rs.RecordBatch)
 		}
 	}
 	if len(out) == 0 {
 		return nil, fail("raw Fetch v4: no record batches")
 	}
 	return out, nil
+}
+
+// wireMillis is a batch timestamp as it was on the wire (sarama decodes -1 as the zero time).
+func wireMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return -1
+	}
+	return t.UnixNano() / 1e6
 }
 
 type groupHandler struct {
@@ -429,18 +482,21 @@ func saramaConsumerGroup(bootstrap string) (string, error) {
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Group.Session.Timeout = 10 * time.Second
 	cfg.Consumer.Group.Heartbeat.Interval = time.Second
+	cfg.Consumer.Group.Rebalance.Retry.Max = 1
 	cg, err := sarama.NewConsumerGroup([]string{bootstrap}, group, cfg)
 	if err != nil {
 		return "", fail("NewConsumerGroup: %v", err)
 	}
 	defer cg.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	h := &groupHandler{seen: map[string]bool{}, msgs: make(chan string, count)}
 	done := make(chan error, 1)
 	go func() {
 		for ctx.Err() == nil {
-			if err := cg.Consume(ctx, []string{topic}, h); err != nil {
+			err := cg.Consume(ctx, []string{topic}, h)
+			sarama.Logger.Printf("compat: ConsumerGroup.Consume returned %v", err)
+			if err != nil {
 				done <- err
 				return
 			}
@@ -458,11 +514,12 @@ func saramaConsumerGroup(bootstrap string) (string, error) {
 			}
 		case err := <-done:
 			if err != nil {
-				return "", fail("ConsumerGroup.Consume: %v", err)
+				return "", fail("ConsumerGroup.Consume: %v; %s", err, probeFindCoordinator(bootstrap, group))
 			}
-			return "", fail("consumed %d of %d records in 30 s (first error: %v)", len(h.seen), count, firstErr)
+			return "", fail("consumed %d of %d records in 15 s (first error: %v); %s", len(h.seen), count, firstErr, probeFindCoordinator(bootstrap, group))
 		case <-ctx.Done():
-			return "", fail("consumed %d of %d records in 30 s (first error: %v)", len(h.seen), count, firstErr)
+			// sarama 1.22.1 retries a failing RefreshCoordinator forever, ignoring ctx.
+			return "", fail("consumed %d of %d records in 15 s (first error: %v); %s", len(h.seen), count, firstErr, probeFindCoordinator(bootstrap, group))
 		}
 	}
 	cancel()
@@ -473,4 +530,93 @@ func saramaConsumerGroup(bootstrap string) (string, error) {
 	}
 	sort.Strings(seen)
 	return fmt.Sprintf("group consumer read %d records from 2 partitions", len(seen)), nil
+}
+
+// probeFindCoordinator sends one FindCoordinator v0 for group and says what came back, to
+// explain a group consumer that never starts.
+func probeFindCoordinator(bootstrap, group string) string {
+	b := sarama.NewBroker(bootstrap)
+	if err := b.Open(saramaConfig()); err != nil {
+		return fmt.Sprintf("probe: Broker.Open: %v", err)
+	}
+	defer b.Close()
+	resp, err := b.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 0, CoordinatorKey: group, CoordinatorType: sarama.CoordinatorGroup})
+	if err != nil {
+		return fmt.Sprintf("a direct FindCoordinator v0 gets %s", describeConnErr(err))
+	}
+	if resp.Err != sarama.ErrNoError {
+		return fmt.Sprintf("a direct FindCoordinator v0 gets error %v", resp.Err)
+	}
+	return fmt.Sprintf("a direct FindCoordinator v0 finds coordinator %d", resp.Coordinator.ID())
+}
+
+// saramaOffsetsByTimestamp looks offsets up by time with client.GetOffset (ListOffsets v1).
+func saramaOffsetsByTimestamp(bootstrap string) (string, error) {
+	return withSarama(bootstrap, func(client sarama.Client, admin sarama.ClusterAdmin) (string, error) {
+		topic := unique("bytime")
+		if err := saramaCreate(admin, topic, 1); err != nil {
+			return "", err
+		}
+		producer, err := sarama.NewSyncProducerFromClient(client)
+		if err != nil {
+			return "", fail("NewSyncProducer: %v", err)
+		}
+		defer producer.Close()
+		send := func(from, n int) error {
+			msgs := make([]*sarama.ProducerMessage, n)
+			for i := range msgs {
+				msgs[i] = &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(fmt.Sprint("k", from+i)), Value: sarama.StringEncoder(fmt.Sprint("v", from+i))}
+			}
+			return producer.SendMessages(msgs)
+		}
+		if err := send(0, 40); err != nil {
+			return "", fail("SendMessages: %v", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		mid := time.Now()
+		time.Sleep(300 * time.Millisecond)
+		if err := send(40, 10); err != nil {
+			return "", fail("SendMessages: %v", err)
+		}
+		at := func(ms int64) (int64, error) { return client.GetOffset(topic, 0, ms) }
+		for _, c := range []struct {
+			what string
+			ms   int64
+			want int64
+		}{
+			{"a time between the sends", mid.UnixNano() / 1e6, 40},
+			{"time 0", 0, 0},
+			{"a future time", time.Now().Add(time.Hour).UnixNano() / 1e6, -1},
+			{"latest (-1)", sarama.OffsetNewest, 50},
+			{"earliest (-2)", sarama.OffsetOldest, 0},
+		} {
+			got, err := at(c.ms)
+			if err != nil || got != c.want {
+				// sarama 1.22.1 leaves max_timestamp at -1 in the batches it produces; say
+				// whether the broker stored and used that header field as it came.
+				stored := ""
+				if batches, berr := saramaStoredBatches(bootstrap, topic); berr == nil {
+					for _, b := range batches {
+						stored += fmt.Sprintf(" [first_timestamp %d max_timestamp %d]", wireMillis(b.FirstTimestamp), wireMillis(b.MaxTimestamp))
+					}
+				}
+				return "", fail("GetOffset (ListOffsets v1) at %s: %d %v, want %d; stored batches as served by Fetch:%s", c.what, got, err, c.want, stored)
+			}
+		}
+		return "ListOffsets v1: mid timestamp 40, time 0 -> 0, future -> -1, latest 50, earliest 0", nil
+	})
+}
+
+// probeDescribeConfigs sends one DescribeConfigs v0 for a topic and says what came back.
+func probeDescribeConfigs(bootstrap, topic string) string {
+	b := sarama.NewBroker(bootstrap)
+	if err := b.Open(saramaConfig()); err != nil {
+		return fmt.Sprintf("probe: Broker.Open: %v", err)
+	}
+	defer b.Close()
+	_, err := b.DescribeConfigs(&sarama.DescribeConfigsRequest{Resources: []*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic}}})
+	if err != nil {
+		return fmt.Sprintf("a direct DescribeConfigs v0 gets %s", describeConnErr(err))
+	}
+	return "a direct DescribeConfigs v0 is answered"
 }

@@ -42,6 +42,15 @@ pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) -> Result<(), RecordsE
     put(batch, CRC_OFFSET, &crc.to_be_bytes())
 }
 
+/// Sets the batch's max timestamp (CreateTime batches whose producer left
+/// it unset or wrong) and recomputes the CRC.
+pub fn set_max_timestamp(batch: &mut [u8], max_timestamp: i64) -> Result<(), RecordsError> {
+    exactly_one(batch)?;
+    put(batch, MAX_TIMESTAMP_OFFSET, &max_timestamp.to_be_bytes())?;
+    let crc = compute_crc(batch)?;
+    put(batch, CRC_OFFSET, &crc.to_be_bytes())
+}
+
 fn exactly_one(batch: &[u8]) -> Result<BatchHeader, RecordsError> {
     let header = parse_header(batch)?;
     let total = header.total_len();
