@@ -1,4 +1,5 @@
-//! Builds uncompressed v2 record batches, for tests (feature `test-util`).
+//! Builds uncompressed v2 record batches: for tests, and for the broker's
+//! own records (`__consumer_offsets`).
 //!
 //! ```
 //! use sluice_protocol::records::builder::BatchBuilder;

@@ -20,11 +20,12 @@ pub mod rewrite;
 pub mod validate;
 mod varint;
 
-#[cfg(any(test, feature = "test-util"))]
 pub mod builder;
 
 pub use batch::{compute_crc, parse_header, BatchHeader, Compression, TimestampType};
 pub use error::RecordsError;
 pub use record::{records, Record, RecordIter};
-pub use rewrite::{set_base_offset, set_log_append_time, set_partition_leader_epoch};
+pub use rewrite::{
+    set_base_offset, set_log_append_time, set_max_timestamp, set_partition_leader_epoch,
+};
 pub use validate::{split_batches, validate_batch, BatchRef};

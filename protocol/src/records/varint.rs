@@ -115,18 +115,15 @@ pub(crate) fn nullable_bytes(input: &[u8]) -> WireResult<'_, Option<&[u8]>> {
 }
 
 /// Appends `value` as a zigzag varint.
-#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn put_varint(out: &mut Vec<u8>, value: i32) {
     put_unsigned(out, ((value << 1) ^ (value >> 31)) as u32 as u64);
 }
 
 /// Appends `value` as a zigzag varlong.
-#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn put_varlong(out: &mut Vec<u8>, value: i64) {
     put_unsigned(out, ((value << 1) ^ (value >> 63)) as u64);
 }
 
-#[cfg(any(test, feature = "test-util"))]
 fn put_unsigned(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8 & 0x7f) | 0x80);
