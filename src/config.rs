@@ -51,6 +51,17 @@ pub struct Config {
     pub retention_bytes: i64,
     /// How often retention looks for segments to delete.
     pub retention_check_interval_ms: u64,
+    /// How long a group that was empty waits for more members before its
+    /// first rebalance completes (Kafka's group.initial.rebalance.delay.ms).
+    pub group_initial_rebalance_delay_ms: u64,
+    /// Smallest session timeout a group member may ask for.
+    pub group_min_session_timeout_ms: i32,
+    /// Largest session timeout a group member may ask for.
+    pub group_max_session_timeout_ms: i32,
+    /// How long an empty group's committed offsets are kept.
+    pub offsets_retention_minutes: u64,
+    /// Partitions of `__consumer_offsets` when it is created.
+    pub offsets_topic_partitions: i32,
 }
 
 /// Durability of acknowledged writes (`--fsync`).
@@ -118,6 +129,11 @@ impl Default for Config {
             retention_ms: 7 * 24 * 60 * 60 * 1000,
             retention_bytes: -1,
             retention_check_interval_ms: 30_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
+            offsets_retention_minutes: 10_080,
+            offsets_topic_partitions: 1,
         }
     }
 }
@@ -171,14 +187,43 @@ pub struct Cli {
     #[arg(long, env = "SLUICE_EPHEMERAL")]
     pub ephemeral: bool,
     /// Default topic retention.ms; -1 keeps data forever [default: 604800000]
-    #[arg(long, env = "SLUICE_RETENTION_MS", value_name = "MS", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        env = "SLUICE_RETENTION_MS",
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
     pub retention_ms: Option<i64>,
     /// Default topic retention.bytes per partition; -1 means no limit [default: -1]
-    #[arg(long, env = "SLUICE_RETENTION_BYTES", value_name = "BYTES", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        env = "SLUICE_RETENTION_BYTES",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
     pub retention_bytes: Option<i64>,
     /// How often retention deletes expired segments, in ms [default: 30000]
     #[arg(long, env = "SLUICE_RETENTION_CHECK_INTERVAL_MS", value_name = "MS")]
     pub retention_check_interval_ms: Option<u64>,
+    /// How long a new group waits for more members before its first rebalance, in ms [default: 3000]
+    #[arg(
+        long,
+        env = "SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        value_name = "MS"
+    )]
+    pub group_initial_rebalance_delay_ms: Option<u64>,
+    /// Smallest session timeout a consumer group member may use, in ms [default: 6000]
+    #[arg(long, env = "SLUICE_GROUP_MIN_SESSION_TIMEOUT_MS", value_name = "MS")]
+    pub group_min_session_timeout_ms: Option<i32>,
+    /// Largest session timeout a consumer group member may use, in ms [default: 1800000]
+    #[arg(long, env = "SLUICE_GROUP_MAX_SESSION_TIMEOUT_MS", value_name = "MS")]
+    pub group_max_session_timeout_ms: Option<i32>,
+    /// How long committed offsets of an empty group are kept, in minutes [default: 10080]
+    #[arg(long, env = "SLUICE_OFFSETS_RETENTION_MINUTES", value_name = "MINUTES")]
+    pub offsets_retention_minutes: Option<u64>,
+    /// Partitions of the internal __consumer_offsets topic when it is created [default: 1]
+    #[arg(long, env = "SLUICE_OFFSETS_TOPIC_PARTITIONS", value_name = "N")]
+    pub offsets_topic_partitions: Option<i32>,
     /// TOML file with any of the options above
     #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -218,6 +263,16 @@ struct FileConfig {
     retention_bytes: Option<i64>,
     #[serde(alias = "retention_check_interval_ms")]
     retention_check_interval_ms: Option<u64>,
+    #[serde(alias = "group_initial_rebalance_delay_ms")]
+    group_initial_rebalance_delay_ms: Option<u64>,
+    #[serde(alias = "group_min_session_timeout_ms")]
+    group_min_session_timeout_ms: Option<i32>,
+    #[serde(alias = "group_max_session_timeout_ms")]
+    group_max_session_timeout_ms: Option<i32>,
+    #[serde(alias = "offsets_retention_minutes")]
+    offsets_retention_minutes: Option<u64>,
+    #[serde(alias = "offsets_topic_partitions")]
+    offsets_topic_partitions: Option<i32>,
 }
 
 /// A configuration that cannot be used.
@@ -296,6 +351,26 @@ impl Config {
                 .retention_check_interval_ms
                 .or(file.retention_check_interval_ms)
                 .unwrap_or(d.retention_check_interval_ms),
+            group_initial_rebalance_delay_ms: cli
+                .group_initial_rebalance_delay_ms
+                .or(file.group_initial_rebalance_delay_ms)
+                .unwrap_or(d.group_initial_rebalance_delay_ms),
+            group_min_session_timeout_ms: cli
+                .group_min_session_timeout_ms
+                .or(file.group_min_session_timeout_ms)
+                .unwrap_or(d.group_min_session_timeout_ms),
+            group_max_session_timeout_ms: cli
+                .group_max_session_timeout_ms
+                .or(file.group_max_session_timeout_ms)
+                .unwrap_or(d.group_max_session_timeout_ms),
+            offsets_retention_minutes: cli
+                .offsets_retention_minutes
+                .or(file.offsets_retention_minutes)
+                .unwrap_or(d.offsets_retention_minutes),
+            offsets_topic_partitions: cli
+                .offsets_topic_partitions
+                .or(file.offsets_topic_partitions)
+                .unwrap_or(d.offsets_topic_partitions),
         };
         config.validate()?;
         Ok(config)
@@ -332,6 +407,25 @@ impl Config {
         }
         if self.retention_check_interval_ms == 0 {
             return Err(invalid("retention-check-interval-ms", "must be at least 1"));
+        }
+        if self.group_min_session_timeout_ms < 1
+            || self.group_max_session_timeout_ms < self.group_min_session_timeout_ms
+        {
+            return Err(invalid(
+                "group-max-session-timeout-ms",
+                "must be at least group-min-session-timeout-ms, which must be at least 1",
+            ));
+        }
+        if self.offsets_retention_minutes == 0
+            || self.offsets_retention_minutes > i64::MAX as u64 / 60_000
+        {
+            return Err(invalid("offsets-retention-minutes", "must be at least 1"));
+        }
+        if !(1..=1000).contains(&self.offsets_topic_partitions) {
+            return Err(invalid(
+                "offsets-topic-partitions",
+                "must be between 1 and 1000",
+            ));
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
@@ -441,12 +535,57 @@ mod tests {
     fn fsync_modes_parse() {
         assert_eq!("always".parse::<FsyncMode>(), Ok(FsyncMode::Always));
         assert_eq!("never".parse::<FsyncMode>(), Ok(FsyncMode::Never));
-        assert_eq!("interval=250".parse::<FsyncMode>(), Ok(FsyncMode::Interval(250)));
+        assert_eq!(
+            "interval=250".parse::<FsyncMode>(),
+            Ok(FsyncMode::Interval(250))
+        );
         assert!("interval=0".parse::<FsyncMode>().is_err());
         assert!("sometimes".parse::<FsyncMode>().is_err());
-        let c = Config::from_cli(Cli::parse_from(["sluice", "--fsync", "interval=5", "--ephemeral"])).unwrap();
+        let c = Config::from_cli(Cli::parse_from([
+            "sluice",
+            "--fsync",
+            "interval=5",
+            "--ephemeral",
+        ]))
+        .unwrap();
         assert_eq!(c.fsync, FsyncMode::Interval(5));
         assert!(c.ephemeral);
+    }
+
+    #[test]
+    fn group_options() {
+        let c = Config::from_cli(Cli::parse_from(["sluice"])).unwrap();
+        assert_eq!(c.group_initial_rebalance_delay_ms, 3000);
+        assert_eq!(
+            (
+                c.group_min_session_timeout_ms,
+                c.group_max_session_timeout_ms
+            ),
+            (6000, 1_800_000)
+        );
+        assert_eq!(
+            (c.offsets_retention_minutes, c.offsets_topic_partitions),
+            (10_080, 1)
+        );
+        let c = Config::from_cli(Cli::parse_from([
+            "sluice",
+            "--group-initial-rebalance-delay-ms",
+            "0",
+            "--offsets-topic-partitions",
+            "4",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                c.group_initial_rebalance_delay_ms,
+                c.offsets_topic_partitions
+            ),
+            (0, 4)
+        );
+        let cli = Cli::parse_from(["sluice", "--group-max-session-timeout-ms", "10"]);
+        assert!(Config::from_cli(cli).is_err(), "max below min");
+        let cli = Cli::parse_from(["sluice", "--offsets-topic-partitions", "0"]);
+        assert!(Config::from_cli(cli).is_err());
     }
 
     #[test]

@@ -69,6 +69,17 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     api!(CreateTopics, create_topics),
     api!(DeleteRecords, delete_records),
     api!(DeleteTopics, delete_topics),
+    api!(FindCoordinator, find_coordinator),
+    api!(JoinGroup, join_group),
+    api!(SyncGroup, sync_group),
+    api!(Heartbeat, heartbeat),
+    api!(LeaveGroup, leave_group),
+    api!(OffsetCommit, offset_commit),
+    api!(OffsetFetch, offset_fetch),
+    api!(ListGroups, list_groups),
+    api!(DescribeGroups, describe_groups),
+    api!(DeleteGroups, delete_groups),
+    api!(OffsetDelete, offset_delete),
 ];
 
 /// The version range we serve for `key`, if any.
@@ -183,6 +194,17 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
         ApiKey::CreateTopics => call!(create_topics, m::CreateTopicsRequest),
         ApiKey::DeleteTopics => call!(delete_topics, m::DeleteTopicsRequest),
         ApiKey::DeleteRecords => call!(delete_records, m::DeleteRecordsRequest),
+        ApiKey::FindCoordinator => call!(find_coordinator, m::FindCoordinatorRequest),
+        ApiKey::JoinGroup => call!(join_group, m::JoinGroupRequest),
+        ApiKey::SyncGroup => call!(sync_group, m::SyncGroupRequest),
+        ApiKey::Heartbeat => call!(heartbeat, m::HeartbeatRequest),
+        ApiKey::LeaveGroup => call!(leave_group, m::LeaveGroupRequest),
+        ApiKey::OffsetCommit => call!(offset_commit, m::OffsetCommitRequest),
+        ApiKey::OffsetFetch => call!(offset_fetch, m::OffsetFetchRequest),
+        ApiKey::ListGroups => call!(list_groups, m::ListGroupsRequest),
+        ApiKey::DescribeGroups => call!(describe_groups, m::DescribeGroupsRequest),
+        ApiKey::DeleteGroups => call!(delete_groups, m::DeleteGroupsRequest),
+        ApiKey::OffsetDelete => call!(offset_delete, m::OffsetDeleteRequest),
         other => Reply::Close(format!("{other:?} is not supported")),
     }
 }

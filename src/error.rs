@@ -135,6 +135,73 @@ impl ErrorCode for TopicError {
     }
 }
 
+/// A failure of a group-coordinator operation: for a whole group, one
+/// member, or one partition's offset, as Kafka's classic group coordinator
+/// reports it.
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
+pub enum GroupError {
+    #[error("the coordinator is not available")]
+    CoordinatorNotAvailable,
+    #[error("this broker is not the coordinator")]
+    NotCoordinator,
+    #[error("invalid group id")]
+    InvalidGroupId,
+    #[error("unknown member id")]
+    UnknownMemberId,
+    #[error("illegal generation")]
+    IllegalGeneration,
+    #[error("the group is rebalancing")]
+    RebalanceInProgress,
+    #[error("inconsistent group protocol")]
+    InconsistentGroupProtocol,
+    #[error("session timeout outside the broker's allowed range")]
+    InvalidSessionTimeout,
+    #[error("a member id is required to join the group")]
+    MemberIdRequired,
+    #[error("the static member was fenced by a newer instance with the same group.instance.id")]
+    FencedInstanceId,
+    #[error("the group does not exist")]
+    GroupIdNotFound,
+    #[error("the group is not empty")]
+    NonEmptyGroup,
+    #[error("the group is subscribed to the topic")]
+    GroupSubscribedToTopic,
+    #[error("offset metadata is too large")]
+    OffsetMetadataTooLarge,
+    #[error("unknown topic or partition")]
+    UnknownTopicOrPartition,
+    #[error("invalid request")]
+    InvalidRequest,
+}
+
+impl ErrorCode for GroupError {
+    fn code(&self) -> i16 {
+        match self {
+            GroupError::CoordinatorNotAvailable => K::CoordinatorNotAvailable.code(),
+            GroupError::NotCoordinator => K::NotCoordinator.code(),
+            GroupError::InvalidGroupId => K::InvalidGroupId.code(),
+            GroupError::UnknownMemberId => K::UnknownMemberId.code(),
+            GroupError::IllegalGeneration => K::IllegalGeneration.code(),
+            GroupError::RebalanceInProgress => K::RebalanceInProgress.code(),
+            GroupError::InconsistentGroupProtocol => K::InconsistentGroupProtocol.code(),
+            GroupError::InvalidSessionTimeout => K::InvalidSessionTimeout.code(),
+            GroupError::MemberIdRequired => K::MemberIdRequired.code(),
+            GroupError::FencedInstanceId => K::FencedInstanceId.code(),
+            GroupError::GroupIdNotFound => K::GroupIdNotFound.code(),
+            GroupError::NonEmptyGroup => K::NonEmptyGroup.code(),
+            GroupError::GroupSubscribedToTopic => K::GroupSubscribedToTopic.code(),
+            GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge.code(),
+            GroupError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
+            GroupError::InvalidRequest => K::InvalidRequest.code(),
+        }
+    }
+}
+
+/// The error code of an optional group error (`None` is Kafka's NONE).
+pub fn group_code(error: Option<GroupError>) -> i16 {
+    error.map_or(NONE, |e| e.code())
+}
+
 /// Request-level error codes used by handlers for whole-request failures.
 pub mod request {
     use super::K;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod connection;
 pub mod dispatch;
 pub mod error;
+pub mod group;
 pub mod handlers;
 pub mod maintenance;
 pub mod metadata;
@@ -33,6 +34,8 @@ pub struct BrokerState {
     pub topic_defaults: BrokerDefaults,
     /// Host and port given to clients in Metadata responses.
     pub advertised: (String, u16),
+    /// The group coordinator (consumer groups and committed offsets).
+    pub groups: group::Groups,
 }
 
 /// What to create: a validated topic request.
@@ -158,17 +161,23 @@ impl Broker {
     /// Returns once the listener accepts connections.
     pub async fn start(config: Config) -> Result<Broker, StartError> {
         config.validate()?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            dir: config.data_dir.clone(),
-            source,
-        })?;
-        let metadata = Metadata::open(&config.data_dir).map_err(|source| StartError::DataDir {
-            dir: config.data_dir.clone(),
-            source,
-        })?;
+        let metadata = if config.ephemeral {
+            Metadata::in_memory()
+        } else {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+                dir: config.data_dir.clone(),
+                source,
+            })?;
+            Metadata::open(&config.data_dir).map_err(|source| StartError::DataDir {
+                dir: config.data_dir.clone(),
+                source,
+            })?
+        };
         let topic_defaults = BrokerDefaults::new(&[
             ("max.message.bytes", config.max_message_bytes.to_string()),
             ("segment.bytes", config.segment_bytes.to_string()),
+            ("retention.ms", config.retention_ms.to_string()),
+            ("retention.bytes", config.retention_bytes.to_string()),
             (
                 "segment.ms",
                 config
@@ -177,7 +186,13 @@ impl Broker {
                     .unwrap_or_else(|| i64::MAX.to_string()),
             ),
         ]);
-        let partitions = Partitions::new(&config.data_dir);
+        let partitions = Partitions::new(&config.data_dir, config.ephemeral);
+        group::service::ensure_offsets_topic(&metadata, &config).map_err(|e| {
+            StartError::Topic {
+                topic: group::OFFSETS_TOPIC.to_string(),
+                message: e.to_string(),
+            }
+        })?;
         for topic in metadata.topics() {
             partitions
                 .open_topic(&topic, &topic_defaults)
@@ -186,6 +201,12 @@ impl Broker {
                     message: e.to_string(),
                 })?;
         }
+        let groups = group::Groups::load(&config, &metadata, &partitions).map_err(|e| {
+            StartError::Topic {
+                topic: group::OFFSETS_TOPIC.to_string(),
+                message: e.to_string(),
+            }
+        })?;
         let listener = server::bind(&config.listen)
             .await
             .map_err(|source| StartError::Listen {
@@ -203,16 +224,19 @@ impl Broker {
             partitions,
             topic_defaults,
             advertised,
+            groups,
         });
         tracing::info!(
             listen = %local,
             advertised = %format!("{}:{}", state.advertised.0, state.advertised.1),
-            data_dir = %state.config.data_dir.display(),
+            data_dir = %if state.config.ephemeral { "(ephemeral: in memory)".to_string() } else { state.config.data_dir.display().to_string() },
+            fsync = %state.config.fsync,
             version = env!("CARGO_PKG_VERSION"),
             "sluice started"
         );
         let (stop_background, background_rx) = tokio::sync::watch::channel(false);
-        let background = maintenance::start(&state, &background_rx);
+        let mut background = maintenance::start(&state, &background_rx);
+        background.push(group::service::start_timer(&state, &background_rx));
         let server = server::Server::start(listener, Arc::clone(&state));
         Ok(Broker {
             server,
@@ -233,15 +257,18 @@ impl Broker {
     }
 
     /// Stops accepting, closes connections and waits for their tasks, stops
-    /// background work, then fsyncs every partition.
+    /// background work, then closes every log cleanly (flush and a
+    /// clean-shutdown marker, so the next start skips the recovery scan).
     pub async fn shutdown(self) {
+        // Parked JoinGroup/SyncGroup answers would hold their connections open.
+        self.state.groups.close();
         self.server.shutdown().await;
         let _ = self.stop_background.send(true);
         for task in self.background {
             let _ = task.await;
         }
         let state = Arc::clone(&self.state);
-        let _ = tokio::task::spawn_blocking(move || maintenance::flush_all(&state)).await;
+        let _ = tokio::task::spawn_blocking(move || state.partitions.close_all()).await;
         tracing::info!("sluice stopped");
     }
 }

@@ -1,5 +1,7 @@
 //! Background work that is not a request: the periodic fsync of
-//! `--fsync interval=<ms>` and, at shutdown, the final flush.
+//! `--fsync interval=<ms>`, and retention (whole segments past a topic's
+//! `retention.ms` / `retention.bytes`, or below its log start offset, are
+//! deleted every `--retention-check-interval-ms`).
 //!
 //! Tasks run until the broker's shutdown signal; each pass works partition
 //! by partition, never holding more than one partition's lock.
@@ -25,10 +27,57 @@ pub fn start(state: &Arc<BrokerState>, shutdown: &watch::Receiver<bool>) -> Vec<
             )));
         }
     }
+    tasks.push(tokio::spawn(retention(
+        Arc::clone(state),
+        Duration::from_millis(state.config.retention_check_interval_ms),
+        shutdown.clone(),
+    )));
     tasks
 }
 
-async fn periodic_fsync(state: Arc<BrokerState>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+async fn retention(state: Arc<BrokerState>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let state = Arc::clone(&state);
+        let _ = tokio::task::spawn_blocking(move || apply_retention(&state)).await;
+    }
+}
+
+/// One retention pass over every topic (blocking).
+pub fn apply_retention(state: &BrokerState) {
+    let now = crate::handlers::produce::now_ms();
+    for topic in state.metadata.topics() {
+        let config = |key: &str| topic.config(key, &state.topic_defaults).map(str::to_string);
+        // Compact-only topics are never trimmed by time or size.
+        let delete_policy =
+            config("cleanup.policy").map_or(true, |p| p.split(',').any(|x| x.trim() == "delete"));
+        let retention_ms = config("retention.ms")
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| *v >= 0 && delete_policy);
+        let retention_bytes = config("retention.bytes")
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| *v >= 0 && delete_policy)
+            .map(|v| v as u64);
+        for index in 0..topic.partitions {
+            if let Some(partition) = state.partitions.get(&topic.name, index) {
+                if let Err(e) = partition.apply_retention(now, retention_ms, retention_bytes) {
+                    tracing::warn!(topic = %topic.name, partition = index, error = %e, "retention failed");
+                }
+            }
+        }
+    }
+}
+
+async fn periodic_fsync(
+    state: Arc<BrokerState>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

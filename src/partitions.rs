@@ -60,10 +60,20 @@ impl Partition {
     fn open(
         topic: &str,
         index: i32,
-        dir: &Path,
+        dir: Option<&Path>,
         config: LogConfig,
     ) -> Result<Self, PartitionError> {
-        let log = Log::open(dir, config)?;
+        let log = match dir {
+            Some(dir) => {
+                let log = Log::open(dir, config)?;
+                let report = log.recovery_report();
+                if !report.clean {
+                    tracing::info!(topic, partition = index, report = ?report, "recovered partition log");
+                }
+                log
+            }
+            None => Log::open_in_memory(config),
+        };
         Ok(Partition {
             topic: topic.to_string(),
             index,
@@ -185,6 +195,36 @@ impl Partition {
         Ok(Some((last_offset, timestamp)))
     }
 
+    /// Deletes whole segments past the topic's retention; moves the log start
+    /// offset to the first remaining segment.
+    pub fn apply_retention(
+        &self,
+        now_ms: i64,
+        retention_ms: Option<i64>,
+        retention_bytes: Option<u64>,
+    ) -> Result<usize, PartitionError> {
+        let mut log = self.lock_log();
+        let outcome = log.apply_retention(now_ms, retention_ms, retention_bytes)?;
+        self.log_start_offset
+            .store(log.log_start_offset(), Ordering::Release);
+        if outcome.segments_deleted > 0 {
+            tracing::info!(topic = %self.topic, partition = self.index,
+                segments = outcome.segments_deleted, log_start_offset = outcome.new_log_start_offset,
+                "retention deleted segments");
+        }
+        Ok(outcome.segments_deleted)
+    }
+
+    /// Closes the log cleanly (flush + clean-shutdown marker). The partition
+    /// is unusable afterwards; call only at broker shutdown.
+    fn close(&self) {
+        let mut log = self.lock_log();
+        let closed = std::mem::replace(&mut *log, Log::open_in_memory(LogConfig::default()));
+        if let Err(e) = closed.close() {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e, "closing the log failed");
+        }
+    }
+
     /// Waits until everything below `end` is fsynced, fsyncing if no one
     /// else's fsync covers it. Producers that arrive while an fsync runs
     /// share the next one.
@@ -293,15 +333,26 @@ fn exact_record(batch: &[u8], pred: impl Fn(i64) -> bool) -> Option<(i64, i64)> 
 /// All partitions of all topics.
 pub struct Partitions {
     data_dir: PathBuf,
+    /// Logs in memory only (`--ephemeral`).
+    ephemeral: bool,
     map: DashMap<(String, i32), Arc<Partition>>,
 }
 
 impl Partitions {
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &Path, ephemeral: bool) -> Self {
         Partitions {
             data_dir: data_dir.to_path_buf(),
+            ephemeral,
             map: DashMap::new(),
         }
+    }
+
+    /// Closes every log cleanly (broker shutdown).
+    pub fn close_all(&self) {
+        for partition in self.all() {
+            partition.close();
+        }
+        self.map.clear();
     }
 
     pub fn get(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
@@ -324,7 +375,8 @@ impl Partitions {
         let config = log_config(topic, defaults);
         for index in 0..topic.partitions {
             let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
-            let partition = Partition::open(&topic.name, index, &dir, config.clone())?;
+            let dir = (!self.ephemeral).then_some(dir.as_path());
+            let partition = Partition::open(&topic.name, index, dir, config.clone())?;
             self.map
                 .insert((topic.name.clone(), index), Arc::new(partition));
         }
@@ -338,6 +390,7 @@ impl Partitions {
                 partition.wake_fetchers();
                 match Arc::try_unwrap(partition) {
                     Ok(p) => p.delete_files()?,
+                    Err(_) if self.ephemeral => {}
                     Err(shared) => {
                         // A request still holds it; remove the files by path.
                         let dir = self.data_dir.join(format!("{}-{}", shared.topic, index));
@@ -345,7 +398,7 @@ impl Partitions {
                             .map_err(sluice_storage::StorageError::from)?;
                     }
                 }
-            } else {
+            } else if !self.ephemeral {
                 // Never opened (e.g. half-created before a crash): remove leftovers.
                 let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
                 if dir.exists() {

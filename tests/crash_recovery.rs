@@ -71,30 +71,52 @@ async fn acknowledged_messages_survive_sigkill() {
                 acked.lock().unwrap().insert(value, d.offset);
             }
         }
-        eprintln!("round {round}: killed after {kill_after:?}, {} acknowledged in total", acked.lock().unwrap().len());
+        eprintln!(
+            "round {round}: killed after {kill_after:?}, {} acknowledged in total",
+            acked.lock().unwrap().len()
+        );
     }
 
     // Restart once more and read everything back.
     let broker = ChildBroker::start(dir.path(), &["--fsync", "always"]);
     let consumer = consumer_from_start(&broker.addr, topic, 1, &[]);
-    let (_, high) = tokio::task::block_in_place(|| consumer.fetch_watermarks(topic, 0, Duration::from_secs(30)).unwrap());
-    let got = tokio::task::block_in_place(|| consume(&consumer, high as usize, Duration::from_secs(120)));
-    assert_eq!(got.len() as i64, high, "every offset below the high watermark is readable");
+    let (_, high) = tokio::task::block_in_place(|| {
+        consumer
+            .fetch_watermarks(topic, 0, Duration::from_secs(30))
+            .unwrap()
+    });
+    let got =
+        tokio::task::block_in_place(|| consume(&consumer, high as usize, Duration::from_secs(120)));
+    assert_eq!(
+        got.len() as i64,
+        high,
+        "every offset below the high watermark is readable"
+    );
     let mut seen: HashMap<String, i64> = HashMap::new();
     for g in &got {
         let value = String::from_utf8(g.value.clone().unwrap()).unwrap();
-        assert!(seen.insert(value.clone(), g.offset).is_none(), "{value} stored twice");
+        assert!(
+            seen.insert(value.clone(), g.offset).is_none(),
+            "{value} stored twice"
+        );
     }
-    let acked = acked.lock().unwrap();
+    let acked = acked.lock().unwrap().clone();
     assert!(!acked.is_empty(), "some messages were acknowledged");
     for (value, offset) in acked.iter() {
-        assert_eq!(seen.get(value), Some(offset), "acknowledged {value} at offset {offset} is there");
+        assert_eq!(
+            seen.get(value),
+            Some(offset),
+            "acknowledged {value} at offset {offset} is there"
+        );
     }
     // Order: within each round, acknowledged messages keep send order.
     let mut by_round: HashMap<&str, Vec<(u64, i64)>> = HashMap::new();
     for (value, offset) in acked.iter() {
         let (r, m) = value.split_once('-').unwrap();
-        by_round.entry(r).or_default().push((m[1..].parse().unwrap(), *offset));
+        by_round
+            .entry(r)
+            .or_default()
+            .push((m[1..].parse().unwrap(), *offset));
     }
     for list in by_round.values_mut() {
         list.sort();
@@ -104,7 +126,10 @@ async fn acknowledged_messages_survive_sigkill() {
     // The recovered log accepts new writes after its last offset.
     let producer = crash_producer(&broker.addr);
     let d = producer
-        .send(FutureRecord::<(), _>::to(topic).payload("after"), Duration::from_secs(30))
+        .send(
+            FutureRecord::<(), _>::to(topic).payload("after"),
+            Duration::from_secs(30),
+        )
         .await
         .expect("write after recovery");
     assert_eq!(d.offset, high);

@@ -21,28 +21,49 @@ async fn delete_records_moves_the_log_start_offset() {
     let producer = producer(&broker.bootstrap(), &[]);
     for i in 0..100 {
         producer
-            .send(FutureRecord::to(&topic).key("k").payload(&format!("v{i}")), Duration::from_secs(30))
+            .send(
+                FutureRecord::to(&topic).key("k").payload(&format!("v{i}")),
+                Duration::from_secs(30),
+            )
             .await
             .unwrap();
     }
     let admin = admin(&broker.bootstrap());
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&topic, 0, Offset::Offset(40)).unwrap();
+    tpl.add_partition_offset(&topic, 0, Offset::Offset(40))
+        .unwrap();
     let res = admin
-        .delete_records(&tpl, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .delete_records(
+            &tpl,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
         .await
         .expect("delete_records");
     let p = res.find_partition(&topic, 0).unwrap();
     assert_eq!(p.offset(), Offset::Offset(40), "new low watermark");
     assert!(p.error().is_ok());
 
-    let consumer = consumer_from_start(&broker.bootstrap(), &topic, 1, &[("auto.offset.reset", "earliest")]);
-    let (low, high) = tokio::task::block_in_place(|| consumer.fetch_watermarks(&topic, 0, Duration::from_secs(10)).unwrap());
-    assert_eq!((low, high), (40, 100), "earliest follows the log start offset");
+    let consumer = consumer_from_start(
+        &broker.bootstrap(),
+        &topic,
+        1,
+        &[("auto.offset.reset", "earliest")],
+    );
+    let (low, high) = tokio::task::block_in_place(|| {
+        consumer
+            .fetch_watermarks(&topic, 0, Duration::from_secs(10))
+            .unwrap()
+    });
+    assert_eq!(
+        (low, high),
+        (40, 100),
+        "earliest follows the log start offset"
+    );
     // Assigned at offset 10 (below the start): the broker answers
     // OFFSET_OUT_OF_RANGE and the consumer resets to the earliest offset.
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&topic, 0, Offset::Offset(10)).unwrap();
+    tpl.add_partition_offset(&topic, 0, Offset::Offset(10))
+        .unwrap();
     consumer.assign(&tpl).unwrap();
     let got = tokio::task::block_in_place(|| consume(&consumer, 60, Duration::from_secs(30)));
     assert_eq!(got.len(), 60);
@@ -51,7 +72,14 @@ async fn delete_records_moves_the_log_start_offset() {
 
     // Beyond the high watermark is refused.
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&topic, 0, Offset::Offset(1000)).unwrap();
-    let res = admin.delete_records(&tpl, &AdminOptions::new()).await.expect("delete_records");
-    assert!(res.find_partition(&topic, 0).unwrap().error().is_err(), "OFFSET_OUT_OF_RANGE");
+    tpl.add_partition_offset(&topic, 0, Offset::Offset(1000))
+        .unwrap();
+    let res = admin
+        .delete_records(&tpl, &AdminOptions::new())
+        .await
+        .expect("delete_records");
+    assert!(
+        res.find_partition(&topic, 0).unwrap().error().is_err(),
+        "OFFSET_OUT_OF_RANGE"
+    );
 }

@@ -14,12 +14,12 @@ use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
 
-const T0: i64 = 1_600_000_000_000;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn earliest_latest_and_by_time_are_right() {
     let broker = TestBroker::start().await;
     let topic = unique_topic("offsets");
+    #[allow(non_snake_case)]
+    let T0 = now_ms() - 3_600_000;
     create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
     // 100 records one second apart, sent together so that several records
     // share a batch and the lookup must find the record inside it.

@@ -19,7 +19,9 @@ async fn metadata_reports_authorized_operations_when_asked() {
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);
         let topic = || {
-            Some(vec![MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_static_str("authz"))))])
+            Some(vec![MetadataRequestTopic::default().with_name(Some(
+                TopicName(StrBytes::from_static_str("authz")),
+            ))])
         };
         let asked = MetadataRequest::default()
             .with_topics(topic())
@@ -27,9 +29,17 @@ async fn metadata_reports_authorized_operations_when_asked() {
             .with_include_cluster_authorized_operations(true)
             .with_include_topic_authorized_operations(true);
         let v8 = raw.call(8, &asked);
-        assert_eq!(v8.topics[0].topic_authorized_operations, 0xDF8, "READ..ALTER_CONFIGS on the topic");
+        assert_eq!(
+            v8.topics[0].topic_authorized_operations, 0xDF8,
+            "READ..ALTER_CONFIGS on the topic"
+        );
         assert_eq!(v8.cluster_authorized_operations, 0x1FA0);
-        let v12 = raw.call(12, &asked.clone().with_include_cluster_authorized_operations(false));
+        let v12 = raw.call(
+            12,
+            &asked
+                .clone()
+                .with_include_cluster_authorized_operations(false),
+        );
         assert_eq!(v12.topics[0].topic_authorized_operations, 0xDF8);
         // Entries for unknown topics carry them too.
         let missing = raw.call(
@@ -37,13 +47,18 @@ async fn metadata_reports_authorized_operations_when_asked() {
             &MetadataRequest::default()
                 .with_allow_auto_topic_creation(false)
                 .with_include_topic_authorized_operations(true)
-                .with_topics(Some(vec![MetadataRequestTopic::default()
-                    .with_name(Some(TopicName(StrBytes::from_static_str("no-such-topic"))))])),
+                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
+                    TopicName(StrBytes::from_static_str("no-such-topic")),
+                ))])),
         );
         assert_eq!(missing.topics[0].error_code, 3);
         assert_eq!(missing.topics[0].topic_authorized_operations, 0xDF8);
         let not_asked = raw.call(12, &MetadataRequest::default().with_topics(topic()));
-        assert_eq!(not_asked.topics[0].topic_authorized_operations, i32::MIN, "not requested");
+        assert_eq!(
+            not_asked.topics[0].topic_authorized_operations,
+            i32::MIN,
+            "not requested"
+        );
     })
     .await
     .unwrap();

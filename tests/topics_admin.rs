@@ -160,8 +160,10 @@ async fn validate_only_configs_delete_by_id_and_persistence() {
     .await
     .unwrap();
 
-    // Topics, ids and configs survive a restart.
-    broker.restart().await;
+    // Topics, ids and configs survive a restart (on disk).
+    if !ephemeral_mode() {
+        broker.restart().await;
+    }
     let addr = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);

@@ -155,7 +155,8 @@ run_one() { # NNNN
   failed="$(echo "$rows" | awk -F'|' '$3 ~ /FAILED/ {gsub(/ /,"",$2); print $2}' | sort -u | tr '\n' ' ')"
   skipped="$(echo "$rows" | awk -F'|' '$3 ~ /SKIPPED/ {gsub(/ /,"",$2); print $2}' | sort -u | tr '\n' ' ')"
   # First failure message: the line after '### Test "..." failed at ...'
-  reason="$(echo "$plain" | grep -A1 -m1 '^### Test ".*" failed at' | tail -1 | clean_note 220)"
+  reason="$(echo "$plain" | grep -A1 -m1 '^### Test ".*" failed at' \
+    | sed -E 'N; s/^### Test "[^"]*" failed at ([^:]+:[0-9]+):.*###\n/\1: /' | clean_note 240)"
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     result "$name" FAIL "no result within ${PER_TEST_TIMEOUT}s (killed)${reason:+: $reason}"
   elif [ -n "$failed" ]; then

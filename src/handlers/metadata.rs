@@ -25,10 +25,12 @@ pub const VERSIONS: (i16, i16) = (0, 13);
 
 /// Kafka's ACL operation bits a topic supports: READ, WRITE, CREATE, DELETE,
 /// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
-const TOPIC_OPERATIONS: i32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+const TOPIC_OPERATIONS: i32 =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 /// The cluster's: CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
 /// IDEMPOTENT_WRITE, ALTER, DESCRIBE.
-const CLUSTER_OPERATIONS: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+const CLUSTER_OPERATIONS: i32 =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 /// "Not requested" in Kafka's encoding.
 const NOT_REQUESTED: i32 = i32::MIN;
 
@@ -81,11 +83,12 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
         .with_host(StrBytes::from_string(host.clone()))
         .with_port(i32::from(*port));
     // The cluster field exists in v8-v10 only.
-    let cluster_ops = if (8..=10).contains(&ctx.api_version) && req.include_cluster_authorized_operations {
-        CLUSTER_OPERATIONS
-    } else {
-        NOT_REQUESTED
-    };
+    let cluster_ops =
+        if (8..=10).contains(&ctx.api_version) && req.include_cluster_authorized_operations {
+            CLUSTER_OPERATIONS
+        } else {
+            NOT_REQUESTED
+        };
     HandlerReply::Respond(
         MetadataResponse::default()
             .with_cluster_authorized_operations(cluster_ops)

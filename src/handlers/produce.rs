@@ -20,10 +20,10 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use sluice_protocol::records;
 
+use crate::config::FsyncMode;
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 use crate::metadata::TopicMeta;
-use crate::config::FsyncMode;
 use crate::partitions::{AppendInfo, Partition};
 use crate::BrokerState;
 

@@ -9,13 +9,16 @@
 //!      8    4 batch_length         i32, bytes AFTER this field: the batch is 12 + batch_length bytes
 //!     12    4 partition_leader_epoch
 //!     16    1 magic                must be 2
-//!     17    4 crc                  not checked here (see recovery.rs)
+//!     17    4 crc                  u32, CRC-32C (Castagnoli) of bytes 21..end of batch
 //!     21    2 attributes
 //!     23    4 last_offset_delta    i32, last offset = base_offset + last_offset_delta
 //!     27    8 base_timestamp
 //!     35    8 max_timestamp        i64
 //!     43   18 producer id, producer epoch, base sequence, record count
 //! ```
+//!
+//! The CRC is not checked on append (the broker validated the batch) nor on reads; it
+//! is checked by recovery (see `recovery/`) through [`Scanner::checksum`].
 //!
 //! Everything here is bounds-checked: bytes that come from a file never cause a panic.
 
@@ -28,6 +31,41 @@ pub(crate) const HEADER_LEN: usize = 61;
 /// Bytes before (and including) the `batch_length` field.
 const LENGTH_PREFIX: u64 = 12;
 const MAGIC_V2: i8 = 2;
+/// Where the stored CRC is.
+const CRC_OFFSET: usize = 17;
+/// The CRC covers the batch from the attributes field to its end.
+const CRC_COVERS_FROM: u64 = 21;
+
+/// Positional reads (no cursor), so that a shared reference is enough. Implemented by
+/// files and by in-memory segment bytes.
+pub(crate) trait ReadAt {
+    /// Fills `buf` from `position`, or fails (`UnexpectedEof` past the end).
+    fn read_exact_at(&self, buf: &mut [u8], position: u64) -> io::Result<()>;
+}
+
+impl ReadAt for File {
+    fn read_exact_at(&self, buf: &mut [u8], position: u64) -> io::Result<()> {
+        FileExt::read_exact_at(self, buf, position)
+    }
+}
+
+impl ReadAt for [u8] {
+    fn read_exact_at(&self, buf: &mut [u8], position: u64) -> io::Result<()> {
+        let source = usize::try_from(position)
+            .ok()
+            .and_then(|start| self.get(start..start.checked_add(buf.len())?));
+        match source {
+            Some(source) => {
+                buf.copy_from_slice(source);
+                Ok(())
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end of an in-memory segment",
+            )),
+        }
+    }
+}
 
 /// What storage knows about one batch, read from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +75,8 @@ pub(crate) struct BatchHeader {
     pub(crate) max_timestamp: i64,
     /// Whole batch size in bytes, `12 + batch_length`.
     pub(crate) size: u64,
+    /// The CRC-32C stored in the header (not verified by parsing).
+    pub(crate) crc: u32,
 }
 
 /// Why bytes do not frame a valid batch.
@@ -67,6 +107,7 @@ impl BatchHeader {
         let base_offset = be_i64(header, 0).ok_or_else(short)?;
         let batch_length = be_i32(header, 8).ok_or_else(short)?;
         let magic = header.get(16).map(|b| *b as i8).ok_or_else(short)?;
+        let crc = be_i32(header, CRC_OFFSET).ok_or_else(short)? as u32;
         let last_offset_delta = be_i32(header, 23).ok_or_else(short)?;
         let max_timestamp = be_i64(header, 35).ok_or_else(short)?;
 
@@ -92,6 +133,7 @@ impl BatchHeader {
             last_offset,
             max_timestamp,
             size,
+            crc,
         })
     }
 }
@@ -118,10 +160,11 @@ pub(crate) enum Scanned {
     Invalid { position: u64, error: FramingError },
 }
 
-/// Walks batch headers in a file from `start` up to `end`, reading through a small
-/// window with positional reads (no seeking, so a shared `&File` is enough).
-pub(crate) struct Scanner<'f> {
-    file: &'f File,
+/// Walks batch headers in a file (or in-memory segment) from `start` up to `end`,
+/// reading through a small window with positional reads (no seeking, so a shared
+/// reference is enough).
+pub(crate) struct Scanner<'f, R: ReadAt + ?Sized> {
+    file: &'f R,
     position: u64,
     end: u64,
     window: usize,
@@ -129,10 +172,10 @@ pub(crate) struct Scanner<'f> {
     buf_start: u64,
 }
 
-impl<'f> Scanner<'f> {
+impl<'f, R: ReadAt + ?Sized> Scanner<'f, R> {
     /// `start` must be a batch boundary; `end` is the end of valid bytes (the scan
     /// never reads past it). `window` is how many bytes to read at a time.
-    pub(crate) fn new(file: &'f File, start: u64, end: u64, window: usize) -> Self {
+    pub(crate) fn new(file: &'f R, start: u64, end: u64, window: usize) -> Self {
         Scanner {
             file,
             position: start,
@@ -155,7 +198,7 @@ impl<'f> Scanner<'f> {
         if available < HEADER_LEN as u64 {
             return invalid(FramingError::ShortHeader { available });
         }
-        let header = match self.header_bytes(position, available)? {
+        let header = match self.header_bytes(position)? {
             Some(bytes) => BatchHeader::parse(bytes),
             None => return invalid(FramingError::ShortHeader { available }),
         };
@@ -173,25 +216,64 @@ impl<'f> Scanner<'f> {
         Ok(Scanned::Batch { position, header })
     }
 
+    /// Computes the CRC-32C of the batch just returned by [`Self::next_batch`] at
+    /// `position` (bytes 21 to its end), reading through the same window, so that a
+    /// scan with checksums reads every byte once. Compare with `header.crc`.
+    pub(crate) fn checksum(&mut self, position: u64, header: &BatchHeader) -> io::Result<u32> {
+        let end = position.saturating_add(header.size).min(self.end);
+        let mut at = position.saturating_add(CRC_COVERS_FROM);
+        let mut crc = 0u32;
+        while at < end {
+            let wanted = usize::try_from(end - at).unwrap_or(usize::MAX);
+            let offset = match self.window_offset(at, 1) {
+                Some(offset) => offset,
+                None => {
+                    self.refill(at)?;
+                    0
+                }
+            };
+            let window = self.buf.get(offset..).unwrap_or_default();
+            let chunk = window.get(..wanted).unwrap_or(window);
+            if chunk.is_empty() {
+                // Cannot happen (refill reads at least one byte before `end`), but a
+                // scan must never spin.
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "empty read"));
+            }
+            crc = crc32c::crc32c_append(crc, chunk);
+            at += chunk.len() as u64;
+        }
+        Ok(crc)
+    }
+
     /// The `HEADER_LEN` bytes at `position`, refilling the window when they are not in it.
-    fn header_bytes(&mut self, position: u64, available: u64) -> io::Result<Option<&[u8]>> {
-        let in_window = position
-            .checked_sub(self.buf_start)
-            .and_then(|off| usize::try_from(off).ok())
-            .filter(|off| off.saturating_add(HEADER_LEN) <= self.buf.len());
-        let offset = match in_window {
+    fn header_bytes(&mut self, position: u64) -> io::Result<Option<&[u8]>> {
+        let offset = match self.window_offset(position, HEADER_LEN) {
             Some(offset) => offset,
             None => {
-                let len = usize::try_from(available)
-                    .unwrap_or(usize::MAX)
-                    .min(self.window);
-                self.buf.resize(len, 0);
-                self.file.read_exact_at(&mut self.buf, position)?;
-                self.buf_start = position;
+                self.refill(position)?;
                 0
             }
         };
         Ok(self.buf.get(offset..offset.saturating_add(HEADER_LEN)))
+    }
+
+    /// Where `position` is in the window, if the window holds `len` bytes from there.
+    fn window_offset(&self, position: u64, len: usize) -> Option<usize> {
+        position
+            .checked_sub(self.buf_start)
+            .and_then(|off| usize::try_from(off).ok())
+            .filter(|off| off.saturating_add(len) <= self.buf.len())
+    }
+
+    /// Reads the window starting at `position` (up to `window` bytes, never past `end`).
+    fn refill(&mut self, position: u64) -> io::Result<()> {
+        let len = usize::try_from(self.end.saturating_sub(position))
+            .unwrap_or(usize::MAX)
+            .min(self.window);
+        self.buf.resize(len, 0);
+        self.file.read_exact_at(&mut self.buf, position)?;
+        self.buf_start = position;
+        Ok(())
     }
 }
 
@@ -212,7 +294,7 @@ pub(crate) fn whole_batches_len(buf: &[u8]) -> usize {
 
 #[cfg(test)]
 pub(crate) mod test_batch {
-    //! Builds syntactically valid v2 batches for tests (CRC left zero).
+    //! Builds valid v2 batches for tests (fake records, correct CRC-32C).
 
     /// A batch of `count` fake records starting at `base_offset`, with `payload` bytes
     /// of record data and the given max timestamp.
@@ -238,6 +320,8 @@ pub(crate) mod test_batch {
         b.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
         b.extend_from_slice(&count.to_be_bytes()); // record count
         b.extend((0..payload).map(|i| (i % 251) as u8));
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
         b
     }
 }
@@ -258,7 +342,8 @@ mod tests {
                 base_offset: 42,
                 last_offset: 46,
                 max_timestamp: 1_000,
-                size: 71
+                size: 71,
+                crc: crc32c::crc32c(&b[21..]),
             }
         );
     }
@@ -350,5 +435,34 @@ mod tests {
             ));
         }
         assert_eq!(scanner.next_batch().unwrap(), Scanned::End);
+    }
+
+    #[test]
+    fn checksum_matches_the_stored_crc_across_window_refills() {
+        let mut file = tempfile::tempfile().unwrap();
+        for i in 0..10 {
+            file.write_all(&batch(i, 1, i, (i as usize) * 97)).unwrap();
+        }
+        let mut bad = batch(10, 1, 0, 300);
+        bad[200] ^= 1;
+        file.write_all(&bad).unwrap();
+        let end = file.metadata().unwrap().len();
+        for window in [64, 100, 4096] {
+            let mut scanner = Scanner::new(&file, 0, end, window);
+            let mut results = Vec::new();
+            while let Scanned::Batch { position, header } = scanner.next_batch().unwrap() {
+                results.push(scanner.checksum(position, &header).unwrap() == header.crc);
+            }
+            let mut expected = vec![true; 10];
+            expected.push(false);
+            assert_eq!(results, expected, "window {window}");
+        }
+        // The same over in-memory bytes.
+        let bytes = batch(0, 3, 5, 1_000);
+        let mut scanner = Scanner::new(&bytes[..], 0, bytes.len() as u64, 128);
+        let Scanned::Batch { position, header } = scanner.next_batch().unwrap() else {
+            panic!("no batch");
+        };
+        assert_eq!(scanner.checksum(position, &header).unwrap(), header.crc);
     }
 }

@@ -4,22 +4,31 @@
 //! [`Log::append`] whole record batches (magic v2, already validated, offsets already
 //! assigned) together with a [`BatchMeta`]; they are stored exactly as given and served
 //! back by [`Log::read`] as byte ranges of whole batches, so a consumer receives the
-//! bytes the producer's batch became. Only the batch framing (base offset, length, last
-//! offset delta, max timestamp) is ever looked at, to recover and index the log.
+//! bytes the producer's batch became. Only the batch framing (base offset, length, CRC,
+//! last offset delta, max timestamp) is ever looked at, to recover and index the log.
 //!
-//! Layout of a partition directory, durability and recovery are documented in
-//! `log.rs`, `segment.rs`, `index/` and `recovery.rs`, next to the code that writes and
-//! reads each file.
+//! A log lives in a partition directory ([`Log::open`]) or in memory
+//! ([`Log::open_in_memory`]). Layout of a partition directory, durability, recovery
+//! and retention are documented in `log.rs`, `segment/`, `index/`, `recovery/`,
+//! `retention.rs` and `checkpoint.rs`, next to the code that writes and reads each
+//! file. File descriptors are bounded: one per open log plus a process-wide cache of
+//! read handles (see [`set_max_open_read_handles`]).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod batch;
+mod checkpoint;
 mod error;
+mod handles;
 mod index;
 mod log;
-mod log_start;
 mod recovery;
+mod retention;
 mod segment;
 
 pub use crate::error::StorageError;
-pub use crate::log::{BatchMeta, Log, LogConfig};
+pub use crate::handles::{
+    max_open_read_handles, set_max_open_read_handles, DEFAULT_MAX_OPEN_READ_HANDLES,
+};
+pub use crate::log::{BatchMeta, Log, LogConfig, RetentionOutcome};
+pub use crate::recovery::RecoveryReport;

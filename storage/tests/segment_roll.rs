@@ -1,21 +1,31 @@
-//! Rolling segments by size and reading across them; the offset index in use.
+//! Rolling segments by size and reading across them; the offset index in use. On disk
+//! and in memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use std::os::unix::fs::FileExt;
 
-use common::{append, batches_in, files_with_extension, small_segments, Appended, Lcg};
+use common::{
+    append, batches_in, files_with_extension, open, small_segments, Appended, Backend, Lcg,
+};
 use sluice_storage::{Log, StorageError};
 
-#[test]
-fn rolls_by_size_and_names_segments_by_base_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut log = Log::open(dir.path(), small_segments(1_000, 4096)).unwrap();
+both_backends!(
+    rolls_by_size,
+    a_batch_larger_than_a_segment_gets_a_segment_of_its_own,
+    reads_walk_the_whole_log_across_many_segments,
+);
+
+fn rolls_by_size(backend: Backend) {
+    let (mut log, dir) = open(backend, small_segments(1_000, 4096));
     for _ in 0..25 {
         append(&mut log, 4, 0, 139); // 200 bytes: five per segment
     }
     assert_eq!(log.segment_count(), 5);
+    assert_eq!(log.size_bytes(), 5_000);
+    let Some(dir) = dir else { return };
     let names: Vec<_> = files_with_extension(dir.path(), "log")
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -37,10 +47,8 @@ fn rolls_by_size_and_names_segments_by_base_offset() {
     }
 }
 
-#[test]
-fn a_batch_larger_than_a_segment_gets_a_segment_of_its_own() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut log = Log::open(dir.path(), small_segments(1_000, 4096)).unwrap();
+fn a_batch_larger_than_a_segment_gets_a_segment_of_its_own(backend: Backend) {
+    let (mut log, _dir) = open(backend, small_segments(1_000, 4096));
     append(&mut log, 1, 0, 100);
     let big = append(&mut log, 1, 0, 5_000);
     append(&mut log, 1, 0, 100);
@@ -48,10 +56,8 @@ fn a_batch_larger_than_a_segment_gets_a_segment_of_its_own() {
     assert_eq!(&log.read(1, 0).unwrap()[..], &big.bytes[..]);
 }
 
-#[test]
-fn reads_walk_the_whole_log_across_many_segments() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut log = Log::open(dir.path(), small_segments(2_000, 300)).unwrap();
+fn reads_walk_the_whole_log_across_many_segments(backend: Backend) {
+    let (mut log, _dir) = open(backend, small_segments(2_000, 300));
     let mut rng = Lcg(7);
     let appended: Vec<Appended> = (0..300)
         .map(|_| append(&mut log, 1 + rng.next(5) as i32, 0, rng.next(400) as usize))
@@ -90,6 +96,8 @@ fn reads_start_at_the_indexed_position_not_the_segment_start() {
     let mut log = Log::open(dir.path(), small_segments(1 << 30, 500)).unwrap();
     let appended: Vec<_> = (0..100).map(|_| append(&mut log, 1, 0, 139)).collect(); // 200 bytes each
     assert_eq!(log.segment_count(), 1);
+    // Index entries are buffered; a flush writes them out.
+    log.flush().unwrap();
     // 100 entries of 8 bytes would be one per batch; with 500 bytes between entries
     // there is one every third batch.
     let index = std::fs::read(dir.path().join("00000000000000000000.index")).unwrap();

@@ -1,10 +1,17 @@
-//! Finding batches by timestamp and the log's largest timestamp.
+//! Finding batches by timestamp and the log's largest timestamp, on disk and in memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
-use common::{append, small_segments, Appended, Lcg};
+use common::{append, open, small_segments, Appended, Backend, Lcg};
 use sluice_storage::Log;
+
+both_backends!(
+    offset_for_timestamp_across_segments_with_non_monotonic_timestamps,
+    offset_for_timestamp_skips_batches_below_the_log_start,
+    max_timestamp_is_the_first_batch_holding_the_largest_timestamp,
+);
 
 /// What `offset_for_timestamp` must answer, by brute force over what was appended.
 fn expected(appended: &[Appended], ts: i64, log_start: i64) -> Option<(i64, i64, Vec<u8>)> {
@@ -20,11 +27,9 @@ fn found(log: &Log, ts: i64) -> Option<(i64, i64, Vec<u8>)> {
         .map(|(o, t, b)| (o, t, b.to_vec()))
 }
 
-#[test]
-fn offset_for_timestamp_across_segments_with_non_monotonic_timestamps() {
-    let dir = tempfile::tempdir().unwrap();
+fn offset_for_timestamp_across_segments_with_non_monotonic_timestamps(backend: Backend) {
     let config = small_segments(4_000, 300);
-    let mut log = Log::open(dir.path(), config.clone()).unwrap();
+    let (mut log, dir) = open(backend, config.clone());
     let mut rng = Lcg(1);
     // A rising trend with jitter and occasional jumps back in time.
     let appended: Vec<_> = (0..400)
@@ -43,13 +48,13 @@ fn offset_for_timestamp_across_segments_with_non_monotonic_timestamps() {
     };
     check(&log);
     drop(log);
-    check(&Log::open(dir.path(), config).unwrap());
+    if let Some(dir) = dir {
+        check(&Log::open(dir.path(), config).unwrap());
+    }
 }
 
-#[test]
-fn offset_for_timestamp_skips_batches_below_the_log_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut log = Log::open(dir.path(), small_segments(1_000, 100)).unwrap();
+fn offset_for_timestamp_skips_batches_below_the_log_start(backend: Backend) {
+    let (mut log, _dir) = open(backend, small_segments(1_000, 100));
     let appended: Vec<_> = (0..30).map(|i| append(&mut log, 2, 100 - i, 100)).collect();
     assert_eq!(found(&log, 90), expected(&appended, 90, 0));
     log.set_log_start_offset(21).unwrap(); // inside the batch 20..=21
@@ -63,10 +68,8 @@ fn offset_for_timestamp_skips_batches_below_the_log_start() {
     assert_eq!(found(&log, 91), None);
 }
 
-#[test]
-fn max_timestamp_is_the_first_batch_holding_the_largest_timestamp() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut log = Log::open(dir.path(), small_segments(500, 100)).unwrap();
+fn max_timestamp_is_the_first_batch_holding_the_largest_timestamp(backend: Backend) {
+    let (mut log, _dir) = open(backend, small_segments(500, 100));
     assert_eq!(log.max_timestamp(), None);
     append(&mut log, 3, 50, 100); // 0..=2
     assert_eq!(log.max_timestamp(), Some((50, 2)));

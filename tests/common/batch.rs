@@ -17,7 +17,9 @@ fn varint(out: &mut Vec<u8>, v: i64) {
 
 /// One uncompressed batch holding one record with `key` and `value`.
 pub fn one_record_batch(key: &[u8], value: &[u8]) -> Vec<u8> {
-    let now = 1_700_000_000_000i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     batch_with(now, now, &[(0, key, value)])
 }
 

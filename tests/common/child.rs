@@ -50,7 +50,10 @@ impl ChildBroker {
 
     /// SIGTERM and wait for a clean exit.
     pub fn stop(mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "clean shutdown: {status}");
     }

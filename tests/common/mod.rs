@@ -58,10 +58,18 @@ impl TestBroker {
     }
 }
 
+/// True when the suite runs against `--ephemeral` brokers
+/// (`SLUICE_TEST_EPHEMERAL=1 cargo test`): tests about files on disk or
+/// restarts skip those parts.
+pub fn ephemeral_mode() -> bool {
+    std::env::var_os("SLUICE_TEST_EPHEMERAL").is_some_and(|v| v != "0")
+}
+
 async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Broker {
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.to_path_buf(),
+        ephemeral: ephemeral_mode(),
         ..Config::default()
     };
     tweak(&mut config);
@@ -174,6 +182,15 @@ pub fn consume(consumer: &BaseConsumer, count: usize, timeout: Duration) -> Vec<
         }
     }
     out
+}
+
+/// Milliseconds since the Unix epoch. Tests stamp records relative to now:
+/// records a week old would be deleted by the default retention.ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// A topic name no other test uses.

@@ -45,10 +45,10 @@ pub(crate) struct OffsetIndex {
 }
 
 impl OffsetIndex {
-    /// Opens (creating if missing) `path` and loads its entries. Nothing is validated
-    /// here; see [`Self::check`].
-    pub(crate) fn open(path: &Path, base_offset: i64) -> io::Result<OffsetIndex> {
-        let (file, contents) = IndexFile::open(path, ENTRY_SIZE)?;
+    /// Loads the entries of `path` (missing: none). Nothing is validated here; see
+    /// [`Self::check`]. Nothing is kept open.
+    pub(crate) fn load(path: &Path, base_offset: i64) -> io::Result<OffsetIndex> {
+        let (file, contents) = IndexFile::load(path, ENTRY_SIZE)?;
         let chunks = contents.chunks_exact(ENTRY_SIZE as usize);
         let trailing_bytes = chunks.remainder().len();
         let entries = chunks
@@ -66,6 +66,28 @@ impl OffsetIndex {
             entries,
             trailing_bytes,
         })
+    }
+
+    /// A new empty index, replacing any file at `path`.
+    pub(crate) fn create(path: &Path, base_offset: i64) -> io::Result<OffsetIndex> {
+        Ok(Self::with_file(
+            IndexFile::create(path, ENTRY_SIZE)?,
+            base_offset,
+        ))
+    }
+
+    /// A new empty index that lives in memory only; `label` names it in messages.
+    pub(crate) fn in_memory(label: &Path, base_offset: i64) -> OffsetIndex {
+        Self::with_file(IndexFile::in_memory(label, ENTRY_SIZE), base_offset)
+    }
+
+    fn with_file(file: IndexFile, base_offset: i64) -> OffsetIndex {
+        OffsetIndex {
+            file,
+            base_offset,
+            entries: Vec::new(),
+            trailing_bytes: 0,
+        }
     }
 
     /// Checks the structural invariants against a `.log` of `log_size` bytes. Whether
@@ -174,8 +196,9 @@ impl OffsetIndex {
         self.truncate_to_position(0)
     }
 
-    pub(crate) fn sync(&self) -> io::Result<()> {
-        self.file.sync()
+    /// Writes buffered entries to the file; with `sync`, also fsyncs it.
+    pub(crate) fn write_out(&mut self, sync: bool) -> io::Result<()> {
+        self.file.write_out(sync)
     }
 
     fn absolute(&self, e: Entry) -> OffsetPosition {
@@ -193,7 +216,7 @@ mod tests {
     use super::*;
 
     fn index(dir: &tempfile::TempDir) -> OffsetIndex {
-        OffsetIndex::open(&dir.path().join("x.index"), 100).unwrap()
+        OffsetIndex::load(&dir.path().join("x.index"), 100).unwrap()
     }
 
     #[test]
@@ -227,6 +250,7 @@ mod tests {
         idx.append(109, 128).unwrap();
         assert!(idx.append(109, 200).is_err());
         assert!(idx.append(200, 128).is_err());
+        idx.write_out(false).unwrap();
         drop(idx);
         let mut idx = index(&dir);
         assert_eq!(idx.len(), 3);

@@ -52,10 +52,10 @@ pub(crate) struct TimeIndex {
 }
 
 impl TimeIndex {
-    /// Opens (creating if missing) `path` and loads its entries. Nothing is validated
-    /// here; see [`Self::check`].
-    pub(crate) fn open(path: &Path, base_offset: i64) -> io::Result<TimeIndex> {
-        let (file, contents) = IndexFile::open(path, ENTRY_SIZE)?;
+    /// Loads the entries of `path` (missing: none). Nothing is validated here; see
+    /// [`Self::check`]. Nothing is kept open.
+    pub(crate) fn load(path: &Path, base_offset: i64) -> io::Result<TimeIndex> {
+        let (file, contents) = IndexFile::load(path, ENTRY_SIZE)?;
         let chunks = contents.chunks_exact(ENTRY_SIZE as usize);
         let trailing_bytes = chunks.remainder().len();
         let entries = chunks
@@ -73,6 +73,28 @@ impl TimeIndex {
             entries,
             trailing_bytes,
         })
+    }
+
+    /// A new empty index, replacing any file at `path`.
+    pub(crate) fn create(path: &Path, base_offset: i64) -> io::Result<TimeIndex> {
+        Ok(Self::with_file(
+            IndexFile::create(path, ENTRY_SIZE)?,
+            base_offset,
+        ))
+    }
+
+    /// A new empty index that lives in memory only; `label` names it in messages.
+    pub(crate) fn in_memory(label: &Path, base_offset: i64) -> TimeIndex {
+        Self::with_file(IndexFile::in_memory(label, ENTRY_SIZE), base_offset)
+    }
+
+    fn with_file(file: IndexFile, base_offset: i64) -> TimeIndex {
+        TimeIndex {
+            file,
+            base_offset,
+            entries: Vec::new(),
+            trailing_bytes: 0,
+        }
     }
 
     /// Checks the structural invariants. `last_indexed_offset` is the offset of the last
@@ -169,8 +191,9 @@ impl TimeIndex {
         self.file.truncate(0)
     }
 
-    pub(crate) fn sync(&self) -> io::Result<()> {
-        self.file.sync()
+    /// Writes buffered entries to the file; with `sync`, also fsyncs it.
+    pub(crate) fn write_out(&mut self, sync: bool) -> io::Result<()> {
+        self.file.write_out(sync)
     }
 
     fn absolute(&self, e: Entry) -> TimestampOffset {
@@ -188,7 +211,7 @@ mod tests {
     use super::*;
 
     fn index(dir: &tempfile::TempDir) -> TimeIndex {
-        TimeIndex::open(&dir.path().join("x.timeindex"), 50).unwrap()
+        TimeIndex::load(&dir.path().join("x.timeindex"), 50).unwrap()
     }
 
     #[test]
@@ -212,6 +235,7 @@ mod tests {
         let mut idx = index(&dir);
         idx.append(-1, 50).unwrap();
         idx.append(10, 52).unwrap();
+        idx.write_out(false).unwrap();
         drop(idx);
         let mut idx = index(&dir);
         assert_eq!(idx.len(), 2);

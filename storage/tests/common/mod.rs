@@ -1,8 +1,39 @@
-//! Shared helpers for the storage scenario tests: syntactically valid v2 batches (CRC
-//! left zero; storage does not check it yet) and a model of what was appended.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Shared helpers for the storage scenario tests: valid v2 batches (fake records, real
+//! CRC-32C, which recovery checks), a model of what was appended, and both backends.
+#![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)]
 
 use sluice_storage::{BatchMeta, Log, LogConfig};
+
+/// Where a scenario's log keeps its segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Disk,
+    Memory,
+}
+
+/// Opens a new empty log on `backend`. The temp dir (disk only) must outlive the log.
+pub fn open(backend: Backend, config: LogConfig) -> (Log, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Disk => {
+            let dir = tempfile::tempdir().unwrap();
+            (Log::open(dir.path(), config).unwrap(), Some(dir))
+        }
+        Backend::Memory => (Log::open_in_memory(config), None),
+    }
+}
+
+/// Runs each scenario `fn name(backend: Backend)` as two tests, `on_disk::name` and
+/// `in_memory::name`.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_disk {
+            $( #[test] fn $name() { super::$name(crate::common::Backend::Disk) } )*
+        }
+        mod in_memory {
+            $( #[test] fn $name() { super::$name(crate::common::Backend::Memory) } )*
+        }
+    };
+}
 
 pub const HEADER_LEN: usize = 61;
 
@@ -25,6 +56,8 @@ pub fn batch(base_offset: i64, count: i32, max_timestamp: i64, payload: usize) -
     b.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
     b.extend_from_slice(&count.to_be_bytes()); // record count
     b.extend((0..payload).map(|i| (i as i64 + base_offset) as u8));
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
     b
 }
 

@@ -1,5 +1,6 @@
-//! Opening an existing segment: check its index files against its `.log`, truncate a
-//! torn tail, rebuild indexes that do not match.
+//! Opening an existing segment: check its index files against its `.log`, check the
+//! CRC-32C of the batches recovery must not trust, truncate a torn tail, rebuild
+//! indexes that do not match.
 //!
 //! Procedure for one segment:
 //!
@@ -7,29 +8,32 @@
 //!    `TimeIndex::check`): whole entries, strictly increasing, inside the log, and not
 //!    empty while the log is not (a missing file counts as empty).
 //! 2. Fast path, when they pass: scan batch headers from the offset-index entry at or
-//!    before the last time-index entry to the end of the file. Usually that is the last
+//!    before the last time-index entry to the end of the file (or from further back,
+//!    to reach the recovery point, see [`CrcScope`]). Usually that is the last
 //!    offset-index entry, so the scan covers about `index_interval_bytes`. It checks
 //!    framing (magic, sane length, batch wholly present), that base offsets increase,
-//!    that every offset-index entry in the range is a batch start with that base
-//!    offset, and that the last time-index entry names a batch with that max
-//!    timestamp. Starting at the last time-index entry rather than the last
-//!    offset-index entry makes the segment's max timestamp exact even if the time
-//!    index lost trailing entries (see the promise in [`crate::index`]).
+//!    the CRC-32C of the batches in the [`CrcScope`], that every offset-index entry in
+//!    the range is a batch start with that base offset, and that the last time-index
+//!    entry names a batch with that max timestamp. Starting at the last time-index
+//!    entry rather than the last offset-index entry makes the segment's max timestamp
+//!    exact even if the time index lost trailing entries (see the promise in
+//!    [`crate::index`]).
 //! 3. If an index disagrees with the log, both are rebuilt by scanning the whole `.log`
-//!    and replaying every batch through `Segment::track_appended`, the same code that
-//!    decides index entries on append, so recovery and live appends cannot drift.
-//! 4. The first bytes that do not frame a valid batch end the segment: everything from
-//!    there is cut off (`tracing::warn!` says how many bytes).
-//!
-//! TODO(crc): also validate the CRC32C of the batches in the scanned tail, so that a
-//! torn write inside a batch whose length field survived is caught too.
+//!    (with the same framing, order and CRC checks) and replaying every batch through
+//!    `Segment::track_appended`, the same code that decides index entries on append,
+//!    so recovery and live appends cannot drift. Index files that lag the log (entries
+//!    are buffered before they are written, see [`crate::index`]) pass step 1 and only
+//!    make the fast path's scan longer.
+//! 4. The first batch that does not frame, is out of order or fails its CRC ends the
+//!    segment: everything from there is cut off (`tracing::warn!` says where, how many
+//!    bytes and why).
 
-use std::fs::Metadata;
+use std::fs::{File, Metadata};
 use std::iter::Peekable;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::batch::{BatchHeader, Scanned, Scanner};
+use crate::batch::{BatchHeader, ReadAt, Scanned, Scanner};
 use crate::index::OffsetPosition;
 use crate::segment::{MaxTimestamp, Segment};
 use crate::{BatchMeta, LogConfig, StorageError};
@@ -37,10 +41,40 @@ use crate::{BatchMeta, LogConfig, StorageError};
 /// How many bytes a recovery scan reads at a time.
 const RECOVERY_WINDOW: usize = 256 * 1024;
 
-/// A segment ready for use, and how many bytes of torn tail were cut from its `.log`.
+/// Which batches of a segment get their CRC-32C checked. Checking costs reading every
+/// byte, so recovery checks only what may not have reached the disk whole: the tail of
+/// the last segment and everything after the recovery point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CrcScope {
+    /// Every batch the scan visits: the fast path's tail, or the whole segment when
+    /// its indexes are rebuilt.
+    pub(crate) all_scanned: bool,
+    /// Every batch whose last offset is at or after this offset (the recovery point);
+    /// the fast path starts early enough to reach them.
+    pub(crate) from_offset: Option<i64>,
+}
+
+impl CrcScope {
+    /// No CRC checks (a clean shutdown, or a truncation's rescan).
+    pub(crate) const NONE: CrcScope = CrcScope {
+        all_scanned: false,
+        from_offset: None,
+    };
+
+    fn covers(&self, header: &BatchHeader) -> bool {
+        self.all_scanned || self.from_offset.is_some_and(|o| header.last_offset >= o)
+    }
+}
+
+/// A segment ready for use (sealed: no handle open) and what recovering it took.
 pub(crate) struct Recovered {
     pub(crate) segment: Segment,
+    /// Bytes of torn tail cut from its `.log`.
     pub(crate) truncated_bytes: u64,
+    /// Batches whose CRC was checked.
+    pub(crate) batches_checked: u64,
+    /// Whether its indexes were rebuilt.
+    pub(crate) rebuilt: bool,
 }
 
 /// Opens and recovers the segment whose log file is `log_path`.
@@ -48,14 +82,19 @@ pub(crate) fn recover_segment(
     log_path: PathBuf,
     base_offset: i64,
     config: &LogConfig,
+    scope: CrcScope,
 ) -> Result<Recovered, StorageError> {
     let mut segment = Segment::open_unrecovered(log_path, base_offset)?;
-    let metadata = segment.log_file().metadata()?;
-    let file_len = metadata.len();
-    let created_at_ms = file_time_ms(&metadata);
+    let metadata = segment.file_metadata()?;
+    let file_len = metadata.as_ref().map_or(0, Metadata::len);
+    let created_at_ms = metadata.as_ref().map_or_else(now_ms, file_time_ms);
 
-    let checked = index_problem(&segment, file_len)
-        .map_or_else(|| scan_tail(&segment, file_len), |problem| Ok(Err(problem)))?;
+    let mut batches_checked = 0;
+    let checked = index_problem(&segment, file_len).map_or_else(
+        || scan_tail(&segment, file_len, scope, &mut batches_checked),
+        |problem| Ok(Err(problem)),
+    )?;
+    let mut rebuilt = false;
     let torn = match checked {
         Ok(tail) => {
             segment.restore(
@@ -69,7 +108,18 @@ pub(crate) fn recover_segment(
         Err(problem) => {
             tracing::warn!(segment = %segment.log_path().display(), %problem,
                 "index files do not match the log; rebuilding them from the log");
-            rebuild(&mut segment, file_len, config, created_at_ms)?
+            rebuilt = true;
+            batches_checked = 0;
+            let torn = rebuild(
+                &mut segment,
+                file_len,
+                config,
+                created_at_ms,
+                scope,
+                &mut batches_checked,
+            )?;
+            segment.write_out_indexes(false)?;
+            torn
         }
     };
 
@@ -83,13 +133,15 @@ pub(crate) fn recover_segment(
     Ok(Recovered {
         segment,
         truncated_bytes,
+        batches_checked,
+        rebuilt,
     })
 }
 
 /// Recomputes the segment's max timestamp after `Segment::cut`, by the same tail scan
 /// as the fast path of recovery.
 pub(crate) fn rescan_max_timestamp(segment: &mut Segment) -> Result<(), StorageError> {
-    match scan_tail(segment, segment.size())? {
+    match scan_tail(segment, segment.size(), CrcScope::NONE, &mut 0)? {
         Ok(Tail {
             torn: None,
             max_timestamp,
@@ -143,9 +195,14 @@ fn index_problem(segment: &Segment, log_len: u64) -> Option<String> {
 
 /// The fast path (step 2 of the module doc). The outer error is I/O; the inner one
 /// says how the indexes disagree with the log.
-fn scan_tail(segment: &Segment, end: u64) -> Result<Result<Tail, String>, StorageError> {
+fn scan_tail(
+    segment: &Segment,
+    end: u64,
+    scope: CrcScope,
+    batches_checked: &mut u64,
+) -> Result<Result<Tail, String>, StorageError> {
     let time_last = segment.time_index().last();
-    let start = match time_last {
+    let mut start = match time_last {
         None => OffsetPosition {
             offset: segment.base_offset(),
             position: 0,
@@ -159,11 +216,24 @@ fn scan_tail(segment: &Segment, end: u64) -> Result<Result<Tail, String>, Storag
             }
         },
     };
+    if let Some(from) = scope.from_offset {
+        let reach = segment
+            .offset_index()
+            .lookup(from)
+            .unwrap_or(OffsetPosition {
+                offset: segment.base_offset(),
+                position: 0,
+            });
+        if reach.position < start.position {
+            start = reach;
+        }
+    }
     let mut entries = segment
         .offset_index()
         .entries_from(start.position)
         .peekable();
-    let mut scanner = Scanner::new(segment.log_file(), start.position, end, RECOVERY_WINDOW);
+    let reader = segment.reader()?;
+    let mut scanner = Scanner::new(&reader, start.position, end, RECOVERY_WINDOW);
     let mut order = OrderCheck::new(segment.base_offset());
     let mut max_timestamp: Option<MaxTimestamp> = None;
     let mut time_entry_found = time_last.is_none();
@@ -178,6 +248,9 @@ fn scan_tail(segment: &Segment, end: u64) -> Result<Result<Tail, String>, Storag
             }
         };
         if let Err(reason) = order.check(position, &header) {
+            break (position, Some(Torn { position, reason }));
+        }
+        if let Err(reason) = check_crc(&mut scanner, position, &header, scope, batches_checked)? {
             break (position, Some(Torn { position, reason }));
         }
         if let Err(problem) = match_index_entry(&mut entries, position, &header) {
@@ -250,9 +323,12 @@ fn rebuild(
     end: u64,
     config: &LogConfig,
     created_at_ms: u64,
+    scope: CrcScope,
+    batches_checked: &mut u64,
 ) -> Result<Option<Torn>, StorageError> {
     segment.reset_for_rebuild()?;
-    let file = segment.log_file().try_clone()?;
+    // A handle of its own: the scan runs while the segment is being changed.
+    let file = File::open(segment.log_path())?;
     let mut scanner = Scanner::new(&file, 0, end, RECOVERY_WINDOW);
     let mut order = OrderCheck::new(segment.base_offset());
     loop {
@@ -267,6 +343,9 @@ fn rebuild(
         if let Err(reason) = order.check(position, &header) {
             return Ok(Some(Torn { position, reason }));
         }
+        if let Err(reason) = check_crc(&mut scanner, position, &header, scope, batches_checked)? {
+            return Ok(Some(Torn { position, reason }));
+        }
         let meta = BatchMeta {
             base_offset: header.base_offset,
             last_offset: header.last_offset,
@@ -279,6 +358,30 @@ fn rebuild(
             config.index_interval_bytes,
             created_at_ms,
         )?;
+    }
+}
+
+/// Checks the CRC of the batch the scanner just returned, if `scope` covers it. The
+/// outer error is I/O; the inner one says why the batch is bad.
+fn check_crc<R: ReadAt + ?Sized>(
+    scanner: &mut Scanner<'_, R>,
+    position: u64,
+    header: &BatchHeader,
+    scope: CrcScope,
+    batches_checked: &mut u64,
+) -> Result<Result<(), String>, StorageError> {
+    if !scope.covers(header) {
+        return Ok(Ok(()));
+    }
+    *batches_checked += 1;
+    let computed = scanner.checksum(position, header)?;
+    if computed == header.crc {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(format!(
+            "CRC-32C mismatch in the batch at offset {}: stored {:#010x}, computed {computed:#010x}",
+            header.base_offset, header.crc
+        )))
     }
 }
 
@@ -323,11 +426,20 @@ impl OrderCheck {
 /// The file's creation time (or, where unsupported, modification time) in ms since
 /// the epoch: the best guess at when a reopened segment got its first append.
 fn file_time_ms(metadata: &Metadata) -> u64 {
-    metadata
-        .created()
-        .or_else(|_| metadata.modified())
-        .unwrap_or_else(|_| SystemTime::now())
-        .duration_since(UNIX_EPOCH)
+    ms_since_epoch(
+        metadata
+            .created()
+            .or_else(|_| metadata.modified())
+            .unwrap_or_else(|_| SystemTime::now()),
+    )
+}
+
+fn now_ms() -> u64 {
+    ms_since_epoch(SystemTime::now())
+}
+
+fn ms_since_epoch(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
@@ -335,7 +447,7 @@ fn file_time_ms(metadata: &Metadata) -> u64 {
 mod tests {
     use super::*;
     use crate::batch::test_batch::batch;
-    use crate::segment::log_file_name;
+    use crate::segment::{log_file_name, Backend};
     use std::fs;
     use std::io::Write;
 
@@ -348,7 +460,7 @@ mod tests {
     /// Writes a segment at base 0 with 100-byte batches of the given max timestamps,
     /// through the append path, and returns its log path.
     fn write_segment(dir: &std::path::Path, timestamps: &[i64]) -> PathBuf {
-        let mut seg = Segment::create(dir, 0).unwrap();
+        let mut seg = Segment::create(dir, 0, Backend::Disk).unwrap();
         for (i, ts) in timestamps.iter().enumerate() {
             let b = batch(i as i64, 1, *ts, 39);
             let meta = BatchMeta {
@@ -360,7 +472,26 @@ mod tests {
             seg.track_appended(seg.size(), 100, &meta, CONFIG.index_interval_bytes, 0)
                 .unwrap();
         }
+        seg.seal().unwrap();
         seg.log_path().to_path_buf()
+    }
+
+    const TAIL: CrcScope = CrcScope {
+        all_scanned: true,
+        from_offset: None,
+    };
+
+    /// Flips one payload byte of the batch at `offset` (100-byte batches, base 0).
+    fn damage(path: &std::path::Path, offset: u64) {
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        let at = offset * 100 + 80;
+        let mut byte = [0u8];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut byte, at).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&file, &[byte[0] ^ 0x40], at).unwrap();
     }
 
     #[test]
@@ -370,8 +501,13 @@ mod tests {
         // Garbage in the first batch is not seen: the fast path starts at the last entry.
         let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
         std::os::unix::fs::FileExt::write_all_at(&file, &[0xff; 20], 0).unwrap();
-        let r = recover_segment(path, 0, &CONFIG).unwrap();
+        let r = recover_segment(path, 0, &CONFIG, TAIL).unwrap();
         assert_eq!(r.truncated_bytes, 0);
+        assert_eq!(
+            r.batches_checked, 1,
+            "only the batch after the last index entry"
+        );
+        assert!(!r.rebuilt);
         assert_eq!(r.segment.size(), 1_000);
         assert_eq!(r.segment.next_offset(), 10);
         assert_eq!(r.segment.max_timestamp().unwrap().last_offset, 9);
@@ -387,7 +523,7 @@ mod tests {
         assert_eq!(full.len(), 36);
         // Lose the last time entry, as if its write never reached the disk.
         fs::write(&time_path, &full[..24]).unwrap();
-        let r = recover_segment(path, 0, &CONFIG).unwrap();
+        let r = recover_segment(path, 0, &CONFIG, CrcScope::NONE).unwrap();
         let max = r.segment.max_timestamp().unwrap();
         assert_eq!((max.timestamp, max.base_offset), (70, 5));
     }
@@ -404,7 +540,7 @@ mod tests {
         // (relative offset 6, position 650): not a batch start.
         f.write_all(&[0, 0, 0, 6, 0, 0, 2, 0x8a]).unwrap();
         drop(f);
-        let r = recover_segment(path, 0, &CONFIG).unwrap();
+        let r = recover_segment(path, 0, &CONFIG, CrcScope::NONE).unwrap();
         assert_eq!(r.segment.offset_index().last().unwrap().position, 600);
         assert_eq!(fs::metadata(&index_path).unwrap().len(), 24);
         assert_eq!(r.segment.next_offset(), 7);
@@ -417,9 +553,62 @@ mod tests {
         let mut data = batch(0, 5, 0, 39);
         data.extend(batch(3, 1, 0, 39)); // overlaps the first batch
         fs::write(&path, &data).unwrap();
-        let r = recover_segment(path.clone(), 0, &CONFIG).unwrap();
+        let r = recover_segment(path.clone(), 0, &CONFIG, CrcScope::NONE).unwrap();
         assert_eq!(r.truncated_bytes, 100);
         assert_eq!(r.segment.next_offset(), 5);
         assert_eq!(fs::metadata(&path).unwrap().len(), 100);
+    }
+
+    #[test]
+    fn crc_mismatch_in_the_tail_ends_the_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_segment(dir.path(), &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        damage(&path, 9);
+        let r = recover_segment(path.clone(), 0, &CONFIG, CrcScope::NONE).unwrap();
+        assert_eq!(r.truncated_bytes, 0, "not checked without a scope");
+        drop(r);
+        let r = recover_segment(path.clone(), 0, &CONFIG, TAIL).unwrap();
+        assert_eq!(r.truncated_bytes, 100);
+        assert_eq!(r.segment.next_offset(), 9);
+        assert_eq!(r.segment.max_timestamp().unwrap().timestamp, 9);
+        assert_eq!(fs::metadata(&path).unwrap().len(), 900);
+    }
+
+    #[test]
+    fn the_recovery_point_reaches_back_before_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_segment(dir.path(), &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        damage(&path, 4);
+        // A segment before the last: only what follows the recovery point is checked.
+        let after = |offset| CrcScope {
+            all_scanned: false,
+            from_offset: Some(offset),
+        };
+        // Batch 4 is before the recovery point 5: trusted.
+        let r = recover_segment(path.clone(), 0, &CONFIG, after(5)).unwrap();
+        assert_eq!((r.truncated_bytes, r.batches_checked), (0, 5));
+        drop(r);
+        let r = recover_segment(path.clone(), 0, &CONFIG, after(4)).unwrap();
+        assert_eq!(r.truncated_bytes, 600);
+        assert_eq!(r.segment.next_offset(), 4);
+        assert!(r.rebuilt, "index entries pointed past the new end");
+        assert_eq!(
+            r.batches_checked, 1,
+            "the rebuild checks from the recovery point"
+        );
+    }
+
+    #[test]
+    fn rebuilding_checks_crcs_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_segment(dir.path(), &[1, 2, 3, 4, 5, 6, 7]);
+        let [index_path, _] = crate::segment::index_paths(&path);
+        fs::remove_file(&index_path).unwrap();
+        damage(&path, 2);
+        let r = recover_segment(path, 0, &CONFIG, TAIL).unwrap();
+        assert!(r.rebuilt);
+        assert_eq!((r.truncated_bytes, r.batches_checked), (500, 3));
+        assert_eq!(r.segment.next_offset(), 2);
+        assert_eq!(fs::metadata(&index_path).unwrap().len(), 8);
     }
 }

@@ -3,24 +3,34 @@
 //! digits (`00000000000000000000.log`).
 //!
 //! `.log` on disk: whole record batches concatenated exactly as appended; no header,
-//! padding or trailer. Invariants of a segment in use (established by `recovery.rs` at
+//! padding or trailer. Invariants of a segment in use (established by `recovery/` at
 //! open and kept by every method here):
 //!
-//! - `size` bytes of the file are whole batches; nothing follows them.
+//! - `size` bytes of the data are whole batches; nothing follows them.
 //! - batch base offsets strictly increase; every offset of every batch lies in
 //!   `[base_offset, base_offset + u32::MAX]` and below `next_offset`.
 //! - every batch starts at a byte position that fits in a u32 (index positions are u32).
-//! - the in-memory indexes equal the index files and follow the rules documented in
-//!   [`crate::index`].
+//! - the in-memory indexes follow the rules documented in [`crate::index`]; the index
+//!   files hold a prefix of them (the rest is buffered, see [`crate::index`]).
+//!
+//! Backends (`data.rs`): a segment keeps its batches in its `.log` file, or in memory
+//! for in-memory logs; every method below works the same on both, only creation
+//! differs ([`Backend`]).
+//!
+//! File descriptors: the active segment keeps its `.log` open (read-write); a sealed
+//! segment keeps nothing open. Its reads borrow a handle from [`crate::handles`], and
+//! index entries are written through handles opened for the occasion.
 
-use std::fs::{self, File, OpenOptions};
+mod data;
+
+use std::fs;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::batch::{self, BatchHeader, Scanned, Scanner};
+use self::data::{Data, Reader};
+use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
 use crate::index::{OffsetIndex, TimeIndex};
 use crate::{BatchMeta, LogConfig, StorageError};
 
@@ -36,6 +46,15 @@ pub(crate) fn log_file_name(base_offset: i64) -> String {
     format!("{base_offset:020}{LOG_SUFFIX}")
 }
 
+/// Where a log keeps its segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// Files in the partition directory.
+    Disk,
+    /// Process memory only (`Log::open_in_memory`).
+    Memory,
+}
+
 /// The batch holding a segment's largest max_timestamp (the first such batch on ties).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MaxTimestamp {
@@ -47,9 +66,10 @@ pub(crate) struct MaxTimestamp {
 #[derive(Debug)]
 pub(crate) struct Segment {
     base_offset: i64,
+    /// The `.log` path; in memory, a label of the same shape for messages.
     log_path: PathBuf,
-    log: File,
-    /// Bytes of whole batches in `.log`.
+    data: Data,
+    /// Bytes of whole batches.
     size: u64,
     /// Last offset of the last batch + 1, or `base_offset` when empty.
     next_offset: i64,
@@ -61,48 +81,81 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    /// Creates a new empty segment, replacing any stray files of the same name.
-    pub(crate) fn create(dir: &Path, base_offset: i64) -> Result<Segment, StorageError> {
+    /// Creates a new empty active segment, replacing any stray files of the same name.
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        backend: Backend,
+    ) -> Result<Segment, StorageError> {
+        if backend == Backend::Memory {
+            return Ok(Self::in_memory(base_offset));
+        }
         let log_path = dir.join(log_file_name(base_offset));
-        let log = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&log_path)?;
-        let mut segment = Self::with_log(log_path, log, base_offset)?;
-        segment.offset_index.clear()?;
-        segment.time_index.clear()?;
-        Ok(segment)
+        let data = Data::create_file(log_path.clone())?;
+        let [index_path, time_index_path] = index_paths(&log_path);
+        let offset_index = OffsetIndex::create(&index_path, base_offset)?;
+        let time_index = TimeIndex::create(&time_index_path, base_offset)?;
+        Ok(Self::assemble(
+            log_path,
+            data,
+            base_offset,
+            offset_index,
+            time_index,
+        ))
     }
 
-    /// Opens the files of an existing segment without looking at them: the segment is
-    /// empty in memory until `recovery.rs` has scanned it and called [`Self::restore`]
-    /// or replayed its batches through [`Self::track_appended`].
+    /// A new empty segment of an in-memory log.
+    pub(crate) fn in_memory(base_offset: i64) -> Segment {
+        let log_path = Path::new("<memory>").join(log_file_name(base_offset));
+        let [index_label, time_index_label] = index_paths(&log_path);
+        Self::assemble(
+            log_path,
+            Data::Memory(Vec::new()),
+            base_offset,
+            OffsetIndex::in_memory(&index_label, base_offset),
+            TimeIndex::in_memory(&time_index_label, base_offset),
+        )
+    }
+
+    /// Loads the indexes of an existing segment without looking at its `.log` (which
+    /// is not opened): the segment is empty in memory until `recovery/` has scanned it
+    /// and called [`Self::restore`] or replayed its batches through
+    /// [`Self::track_appended`]. It is sealed until [`Self::activate`].
     pub(crate) fn open_unrecovered(
         log_path: PathBuf,
         base_offset: i64,
     ) -> Result<Segment, StorageError> {
-        let log = OpenOptions::new().read(true).write(true).open(&log_path)?;
-        Self::with_log(log_path, log, base_offset)
+        let [index_path, time_index_path] = index_paths(&log_path);
+        let offset_index = OffsetIndex::load(&index_path, base_offset)?;
+        let time_index = TimeIndex::load(&time_index_path, base_offset)?;
+        let data = Data::existing_file(log_path.clone())?;
+        Ok(Self::assemble(
+            log_path,
+            data,
+            base_offset,
+            offset_index,
+            time_index,
+        ))
     }
 
-    fn with_log(log_path: PathBuf, log: File, base_offset: i64) -> Result<Segment, StorageError> {
-        let offset_index =
-            OffsetIndex::open(&log_path.with_extension(INDEX_EXTENSION), base_offset)?;
-        let time_index =
-            TimeIndex::open(&log_path.with_extension(TIME_INDEX_EXTENSION), base_offset)?;
-        Ok(Segment {
+    fn assemble(
+        log_path: PathBuf,
+        data: Data,
+        base_offset: i64,
+        offset_index: OffsetIndex,
+        time_index: TimeIndex,
+    ) -> Segment {
+        Segment {
             base_offset,
             log_path,
-            log,
+            data,
             size: 0,
             next_offset: base_offset,
             offset_index,
             time_index,
             max_timestamp: None,
             created_at_ms: None,
-        })
+        }
     }
 
     pub(crate) fn base_offset(&self) -> i64 {
@@ -129,12 +182,9 @@ impl Segment {
         self.created_at_ms
     }
 
+    /// The `.log` path (in memory: a label of the same shape, for messages).
     pub(crate) fn log_path(&self) -> &Path {
         &self.log_path
-    }
-
-    pub(crate) fn log_file(&self) -> &File {
-        &self.log
     }
 
     pub(crate) fn offset_index(&self) -> &OffsetIndex {
@@ -143,6 +193,29 @@ impl Segment {
 
     pub(crate) fn time_index(&self) -> &TimeIndex {
         &self.time_index
+    }
+
+    /// Something to read the segment's bytes through (for recovery scans).
+    pub(crate) fn reader(&self) -> io::Result<impl ReadAt + '_> {
+        self.data.reader()
+    }
+
+    /// The `.log` file's metadata (`None` in memory).
+    pub(crate) fn file_metadata(&self) -> io::Result<Option<fs::Metadata>> {
+        self.data.metadata()
+    }
+
+    /// Makes this the active segment: opens its write handle.
+    pub(crate) fn activate(&mut self) -> io::Result<()> {
+        self.data.activate()
+    }
+
+    /// Makes this a sealed segment (a newer one became active): writes buffered index
+    /// entries and closes the write handle. On error nothing changed.
+    pub(crate) fn seal(&mut self) -> io::Result<()> {
+        self.write_out_indexes(false)?;
+        self.data.deactivate();
+        Ok(())
     }
 
     /// Sets the in-memory state found by a recovery scan of an already indexed segment.
@@ -190,16 +263,16 @@ impl Segment {
         too_big || offsets_overflow || too_old
     }
 
-    /// Writes `batch` after the last whole batch. The segment's state is not changed
-    /// until [`Self::track_appended`]; on error, [`Self::discard_unaccounted`] removes
-    /// whatever part was written.
-    pub(crate) fn write_batch(&self, batch: &[u8]) -> io::Result<()> {
-        self.log.write_all_at(batch, self.size)
+    /// Writes `batch` after the last whole batch (active segments only). The segment's
+    /// state is not changed until [`Self::track_appended`]; on error,
+    /// [`Self::discard_unaccounted`] removes whatever part was written.
+    pub(crate) fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+        self.data.write_at(batch, self.size)
     }
 
-    /// Cuts `.log` back to the last accounted batch.
-    pub(crate) fn discard_unaccounted(&self) -> io::Result<()> {
-        self.log.set_len(self.size)
+    /// Cuts the data back to the last accounted batch.
+    pub(crate) fn discard_unaccounted(&mut self) -> io::Result<()> {
+        self.data.set_len(self.size)
     }
 
     /// Accounts for a batch of `size` bytes now in `.log` at `position` (the current
@@ -285,7 +358,7 @@ impl Segment {
             .min(available);
         let mut buf =
             vec![0u8; usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?];
-        self.log.read_exact_at(&mut buf, position)?;
+        self.data.reader()?.read_exact_at(&mut buf, position)?;
         let len = batch::whole_batches_len(&buf);
         if len == 0 {
             return Err(self.corrupt(position, "batch changed under the reader"));
@@ -319,15 +392,16 @@ impl Segment {
             usize::try_from(header.size)
                 .map_err(|_| self.corrupt(position, "batch too large"))?
         ];
-        self.log.read_exact_at(&mut buf, position)?;
+        self.data.reader()?.read_exact_at(&mut buf, position)?;
         Ok(Some((header, Bytes::from(buf))))
     }
 
     /// Removes the batch at `position` and everything after it, leaving `next_offset`
-    /// as the log end. The running max timestamp must be recomputed afterwards (see
-    /// `recovery::rescan_tail`).
+    /// as the log end, and brings the index files up to date (truncation is rare, and
+    /// files that match make the next open cheap). The running max timestamp must be
+    /// recomputed afterwards (see `recovery::rescan_max_timestamp`).
     pub(crate) fn cut(&mut self, position: u64, next_offset: i64) -> Result<(), StorageError> {
-        self.log.set_len(position)?;
+        self.data.set_len(position)?;
         self.offset_index.truncate_to_position(position)?;
         self.time_index.truncate_to_offset(next_offset)?;
         self.size = position;
@@ -335,26 +409,46 @@ impl Segment {
         if position == 0 {
             self.created_at_ms = None;
         }
+        self.write_out_indexes(false)?;
         Ok(())
     }
 
     /// Makes `.log` end at `len` bytes (recovery, before the segment is in use).
-    pub(crate) fn set_log_len(&self, len: u64) -> io::Result<()> {
-        self.log.set_len(len)
+    pub(crate) fn set_log_len(&mut self, len: u64) -> io::Result<()> {
+        self.data.set_len(len)
     }
 
-    /// fsyncs `.log`, then both indexes.
-    pub(crate) fn sync(&self) -> io::Result<()> {
-        self.log.sync_data()?;
-        self.offset_index.sync()?;
-        self.time_index.sync()
+    /// fsyncs `.log` and writes buffered index entries without fsyncing them: what a
+    /// flush does to the active segment. Indexes can be rebuilt, so an fsync per flush
+    /// is not worth it; see [`Self::sync_all`].
+    pub(crate) fn sync_data(&mut self) -> io::Result<()> {
+        self.data.sync()?;
+        self.write_out_indexes(false)
     }
 
-    /// Closes and removes the segment's three files.
+    /// fsyncs `.log`, then both indexes: done once for a sealed segment (at the first
+    /// flush after its roll) and for the active one at a clean close, so that opening
+    /// finds indexes that match.
+    pub(crate) fn sync_all(&mut self) -> io::Result<()> {
+        self.data.sync()?;
+        self.write_out_indexes(true)
+    }
+
+    /// Writes buffered index entries (and fsyncs the index files if `sync`).
+    pub(crate) fn write_out_indexes(&mut self, sync: bool) -> io::Result<()> {
+        self.offset_index.write_out(sync)?;
+        self.time_index.write_out(sync)
+    }
+
+    /// Removes the segment's three files (in memory: just drops it).
     pub(crate) fn delete_files(self) -> io::Result<()> {
-        let log_path = self.log_path.clone();
-        drop(self);
-        remove_files(&log_path)
+        match self.data.path().map(Path::to_path_buf) {
+            Some(log_path) => {
+                drop(self);
+                remove_files(&log_path)
+            }
+            None => Ok(()),
+        }
     }
 
     fn scan_from(
@@ -362,7 +456,8 @@ impl Segment {
         start: u64,
         mut found: impl FnMut(&BatchHeader) -> bool,
     ) -> Result<Option<(u64, BatchHeader)>, StorageError> {
-        let mut scanner = Scanner::new(&self.log, start, self.size, SEARCH_WINDOW);
+        let reader: Reader<'_> = self.data.reader()?;
+        let mut scanner = Scanner::new(&reader, start, self.size, SEARCH_WINDOW);
         loop {
             match scanner.next_batch()? {
                 Scanned::Batch { position, header } => {
@@ -427,10 +522,18 @@ mod tests {
             .unwrap();
     }
 
+    const BACKENDS: [Backend; 2] = [Backend::Disk, Backend::Memory];
+
     #[test]
     fn index_entries_follow_the_interval() {
+        for backend in BACKENDS {
+            index_entries_follow_the_interval_in(backend);
+        }
+    }
+
+    fn index_entries_follow_the_interval_in(backend: Backend) {
         let dir = tempfile::tempdir().unwrap();
-        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let mut seg = Segment::create(dir.path(), 0, backend).unwrap();
         // 100-byte batches, an entry at least every 250 bytes: batches 0, 3, 6, ...
         for i in 0..10 {
             append(&mut seg, &batch(i, 1, 10 * i, 39), 250);
@@ -446,7 +549,7 @@ mod tests {
     #[test]
     fn time_index_records_where_the_running_max_was_reached() {
         let dir = tempfile::tempdir().unwrap();
-        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let mut seg = Segment::create(dir.path(), 0, Backend::Disk).unwrap();
         // Index every second batch (100 bytes each, interval 200).
         let timestamps = [5, 50, 7, 8, 9, 10, 60, 61];
         for (i, ts) in timestamps.iter().enumerate() {
@@ -477,7 +580,7 @@ mod tests {
     #[test]
     fn should_roll_on_size_offsets_and_age() {
         let dir = tempfile::tempdir().unwrap();
-        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let mut seg = Segment::create(dir.path(), 0, Backend::Disk).unwrap();
         let config = LogConfig {
             segment_bytes: 250,
             segment_ms: Some(1_000),
@@ -499,8 +602,14 @@ mod tests {
 
     #[test]
     fn read_returns_whole_batches_within_max_bytes() {
+        for backend in BACKENDS {
+            read_returns_whole_batches_within_max_bytes_in(backend);
+        }
+    }
+
+    fn read_returns_whole_batches_within_max_bytes_in(backend: Backend) {
         let dir = tempfile::tempdir().unwrap();
-        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let mut seg = Segment::create(dir.path(), 0, backend).unwrap();
         for i in 0..5 {
             append(&mut seg, &batch(i * 3, 3, 0, 39), 0);
         }
@@ -514,7 +623,7 @@ mod tests {
     #[test]
     fn cut_truncates_files_and_indexes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let mut seg = Segment::create(dir.path(), 0, Backend::Disk).unwrap();
         for i in 0..6 {
             append(&mut seg, &batch(i, 1, i, 39), 0);
         }
@@ -527,5 +636,44 @@ mod tests {
         let paths = index_paths(seg.log_path());
         seg.delete_files().unwrap();
         assert!(paths.iter().all(|p| !p.exists()));
+    }
+
+    #[test]
+    fn only_the_active_segment_holds_a_write_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0, Backend::Disk).unwrap();
+        for i in 0..4 {
+            append(&mut seg, &batch(i, 1, i, 39), 0);
+        }
+        let [index_path, _] = index_paths(seg.log_path());
+        assert_eq!(
+            fs::metadata(&index_path).unwrap().len(),
+            0,
+            "entries buffered"
+        );
+        seg.seal().unwrap();
+        assert_eq!(fs::metadata(&index_path).unwrap().len(), 32);
+        assert!(seg.write_batch(&batch(4, 1, 4, 39)).is_err());
+        // Sealed segments are still read (through the shared handle cache).
+        assert_eq!(seg.read(2, 0).unwrap().unwrap().len(), 100);
+        seg.activate().unwrap();
+        seg.write_batch(&batch(4, 1, 4, 39)).unwrap();
+        seg.sync_all().unwrap();
+    }
+
+    #[test]
+    fn memory_segments_touch_no_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::in_memory(7);
+        for i in 0..5 {
+            append(&mut seg, &batch(7 + i, 1, i, 39), 0);
+        }
+        seg.cut(200, 9).unwrap();
+        assert_eq!(seg.read(8, usize::MAX).unwrap().unwrap().len(), 100);
+        seg.sync_all().unwrap();
+        seg.seal().unwrap();
+        assert_eq!(seg.file_metadata().unwrap().map(|m| m.len()), None);
+        seg.delete_files().unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -1,18 +1,28 @@
-//! A partition's log: an ordered run of segments in one directory, the last of which
-//! (the active segment) takes appends.
+//! A partition's log: an ordered run of segments, the last of which (the active
+//! segment) takes appends.
 //!
 //! Directory contents (all owned by [`Log`]):
 //!
-//! - `<20-digit base offset>.log|.index|.timeindex` per segment, see `segment.rs` and
+//! - `<20-digit base offset>.log|.index|.timeindex` per segment, see `segment/` and
 //!   [`crate::index`];
-//! - `log-start-offset`, only once the start has been moved, see `log_start.rs`.
+//! - `log-start-offset`, `recovery-point` and `.clean-shutdown`, see `checkpoint.rs`.
+//!
+//! An in-memory log ([`Log::open_in_memory`]) has the same segments, rolls, indexes,
+//! retention and answers, with the bytes in memory; it never touches the disk.
+//!
+//! Durability: [`Log::append`] writes but does not fsync; [`Log::flush`] fsyncs the
+//! data; [`Log::close`] flushes everything and marks a clean shutdown, which spares the
+//! next open its CRC checks (see `recovery/`). A failed write or fsync poisons the log.
 //!
 //! Invariants: segments are sorted by base offset and do not overlap (each segment's
 //! `next_offset` is at most the next one's base offset); there is always an active
-//! segment; `first segment base <= log_start_offset <= log_end_offset`.
+//! segment, and only it holds a file descriptor; `first segment base <=
+//! log_start_offset <= log_end_offset`; the persisted recovery point, if any, is at
+//! most the log end offset.
+
+mod removal;
 
 use std::fs;
-use std::io;
 use std::mem;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,8 +30,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::batch::BatchHeader;
-use crate::segment::{self, Segment};
-use crate::{log_start, recovery, StorageError};
+use crate::checkpoint::{self, LOG_START, RECOVERY_POINT};
+use crate::recovery::{self, RecoveryReport};
+use crate::segment::{self, Backend, Segment};
+use crate::StorageError;
+
+/// A flush persists a new recovery point once this many bytes were appended since the
+/// last one (and at the first flush after opening): often enough that recovery after a
+/// crash checks little more than what was not flushed, rarely enough that the extra
+/// fsyncs do not matter.
+const RECOVERY_POINT_INTERVAL_BYTES: u64 = 64 << 20;
 
 /// Per-partition storage settings (Kafka's topic configs of the same names).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,11 +76,22 @@ pub struct BatchMeta {
     pub max_timestamp: i64,
 }
 
+/// What [`Log::apply_retention`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionOutcome {
+    /// Whole segments deleted (the old active segment included, if it expired).
+    pub segments_deleted: usize,
+    /// The log start offset afterwards (moved up to the first remaining segment).
+    pub new_log_start_offset: i64,
+}
+
 /// The log of one partition. Not internally synchronized: the owner serializes access
 /// (readers need `&self`, writers `&mut self`).
 #[derive(Debug)]
 pub struct Log {
+    /// The partition directory; empty for an in-memory log.
     dir: PathBuf,
+    backend: Backend,
     config: LogConfig,
     /// Segments before the active one, by base offset.
     older: Vec<Segment>,
@@ -75,55 +104,36 @@ pub struct Log {
     dir_dirty: bool,
     /// A write or fsync failed; no more writes (see [`StorageError::Poisoned`]).
     poisoned: bool,
+    /// The recovery point on disk.
+    recovery_point: Option<i64>,
+    /// Bytes appended since the recovery point was last persisted.
+    bytes_since_recovery_point: u64,
+    recovery: RecoveryReport,
 }
 
 impl Log {
-    /// Opens (creating the directory if missing) the log in `dir`, recovering every
-    /// segment (see `recovery.rs`): index files that are missing or do not match their
-    /// `.log` are rebuilt, and a torn tail is cut off with a warning. If a segment
-    /// other than the last had to be cut, the segments after it are deleted, because
-    /// the log must stay contiguous.
+    /// Opens (creating the directory if missing) the log in `dir`, recovering it (see
+    /// `recovery/`): index files that are missing or do not match their `.log` are
+    /// rebuilt; without a clean-shutdown marker, CRC-32Cs of the batches that may be
+    /// torn are checked; the first bad batch and everything after it are cut off with
+    /// a warning. [`Self::recovery_report`] tells what was found.
     ///
     /// An empty directory gives an empty log at offset 0 (or at the persisted log start
     /// offset, if only that file is there).
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log, StorageError> {
         fs::create_dir_all(dir)?;
-        let persisted_start = log_start::read(dir)?;
-        let mut found = list_segments(dir)?.into_iter();
-        let mut segments = Vec::new();
-        let mut dir_dirty = false;
-        while let Some((base_offset, log_path)) = found.next() {
-            let recovered = recovery::recover_segment(log_path, base_offset, &config)?;
-            segments.push(recovered.segment);
-            if recovered.truncated_bytes > 0 {
-                for (_, later) in found.by_ref() {
-                    tracing::warn!(segment = %later.display(),
-                        "deleting segment that follows a truncated segment");
-                    segment::remove_files(&later)?;
-                    dir_dirty = true;
-                }
-            }
-        }
-        for pair in segments.windows(2) {
-            if let [a, b] = pair {
-                if a.next_offset() > b.base_offset() {
-                    return Err(StorageError::Corrupt(format!(
-                        "{} reaches offset {} but {} starts at {}",
-                        a.log_path().display(),
-                        a.next_offset(),
-                        b.log_path().display(),
-                        b.base_offset()
-                    )));
-                }
-            }
-        }
-        let active = match segments.pop() {
+        let recovered = recovery::recover_log(dir, &config)?;
+        let mut segments = recovered.segments;
+        let mut dir_dirty = recovered.dir_dirty;
+        let persisted_start = recovered.log_start_offset;
+        let mut active = match segments.pop() {
             Some(active) => active,
             None => {
                 dir_dirty = true;
-                Segment::create(dir, persisted_start.unwrap_or(0))?
+                Segment::create(dir, persisted_start.unwrap_or(0), Backend::Disk)?
             }
         };
+        active.activate()?;
         let first_base = segments.first().unwrap_or(&active).base_offset();
         let log_end_offset = active.next_offset();
         let mut log_start_offset = persisted_start.unwrap_or(first_base).max(first_base);
@@ -132,16 +142,69 @@ impl Log {
                 "persisted log start offset is beyond the recovered log end; using the log end");
             log_start_offset = log_end_offset;
         }
+        let mut recovery_point = recovered.recovery_point;
+        if recovery_point.is_some_and(|point| point > log_end_offset) {
+            // Recovery cut below it: what will be appended there was never fsynced.
+            RECOVERY_POINT.write(dir, log_end_offset)?;
+            recovery_point = Some(log_end_offset);
+        }
+        // After a crash of the process alone, what recovery read may still be only in
+        // the page cache: segments from the recovery point on count as unflushed, so
+        // the first flush fsyncs them before it persists a new recovery point.
+        let first_unflushed = match (recovered.report.clean, recovery_point) {
+            (true, _) => segments.len(),
+            (false, Some(point)) => segments.partition_point(|s| s.next_offset() <= point),
+            (false, None) => 0,
+        };
         Ok(Log {
             dir: dir.to_path_buf(),
+            backend: Backend::Disk,
             config,
-            first_unflushed: segments.len(),
+            first_unflushed,
             older: segments,
             active,
             log_start_offset,
             dir_dirty,
             poisoned: false,
+            recovery_point,
+            // The first flush persists a fresh recovery point.
+            bytes_since_recovery_point: RECOVERY_POINT_INTERVAL_BYTES,
+            recovery: recovered.report,
         })
+    }
+
+    /// A new empty log (at offset 0) that keeps its segments in memory and writes
+    /// nothing to disk: the same API and behaviour as a log on disk, except that
+    /// [`Self::flush`] and [`Self::close`] have nothing to do, [`Self::delete`] just
+    /// drops it, and [`Self::dir`] is empty. Its data is gone when it is dropped.
+    pub fn open_in_memory(config: LogConfig) -> Log {
+        Log {
+            dir: PathBuf::new(),
+            backend: Backend::Memory,
+            config,
+            older: Vec::new(),
+            active: Segment::in_memory(0),
+            log_start_offset: 0,
+            first_unflushed: 0,
+            dir_dirty: false,
+            poisoned: false,
+            recovery_point: None,
+            bytes_since_recovery_point: 0,
+            recovery: RecoveryReport {
+                clean: true,
+                ..RecoveryReport::default()
+            },
+        }
+    }
+
+    /// What [`Self::open`] found and did.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// Whether this log was made by [`Self::open_in_memory`].
+    pub fn is_in_memory(&self) -> bool {
+        self.backend == Backend::Memory
     }
 
     /// The offset the next appended batch must start at.
@@ -156,15 +219,16 @@ impl Log {
 
     /// Raises the log start offset to `offset` and persists it (DeleteRecords). Lower
     /// or equal values are a no-op: the start never moves back, except by
-    /// [`Self::truncate_to`]. Segments wholly below the start stay on disk until
-    /// retention removes them; reads below the start fail with `OffsetOutOfRange`.
+    /// [`Self::truncate_to`]. Segments wholly below the start stay until
+    /// [`Self::apply_retention`] removes them; reads below the start fail with
+    /// `OffsetOutOfRange`.
     pub fn set_log_start_offset(&mut self, offset: i64) -> Result<(), StorageError> {
         self.check_writable()?;
         if offset > self.log_end_offset() {
             return Err(self.out_of_range(offset));
         }
         if offset > self.log_start_offset {
-            log_start::write(&self.dir, offset)?;
+            self.persist_log_start(offset)?;
             self.log_start_offset = offset;
         }
         Ok(())
@@ -219,32 +283,81 @@ impl Log {
             self.poisoned = true;
             return Err(e);
         }
+        self.bytes_since_recovery_point = self.bytes_since_recovery_point.saturating_add(size);
         Ok(())
     }
 
-    /// fsyncs the active segment's files, those of segments rolled since the last
-    /// flush, and the directory if files were created or removed. A failure poisons
-    /// the log: the data may or may not be on disk, so nothing more is accepted.
+    /// Makes everything appended so far durable: fsyncs the active segment's `.log`,
+    /// all files of the segments rolled since the last flush, and the directory if
+    /// files were created or removed. The active segment's buffered index entries are
+    /// written, not fsynced (indexes can be rebuilt). At the first flush after opening
+    /// and then after every 64 MiB appended, the log end is also persisted as the
+    /// recovery point (where a recovery after a crash starts checking CRCs). A failure poisons the log: the data may or may not be on disk, so nothing
+    /// more is accepted. A no-op for in-memory logs.
     pub fn flush(&mut self) -> Result<(), StorageError> {
         self.check_writable()?;
-        let synced = self
-            .segments()
-            .skip(self.first_unflushed)
-            .try_for_each(Segment::sync)
-            .and_then(|()| {
-                if self.dir_dirty {
-                    log_start::sync_dir(&self.dir)
-                } else {
-                    Ok(())
-                }
-            });
-        if let Err(e) = synced {
+        let flushed = self.sync_unflushed();
+        if let Err(e) = &flushed {
             tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
             self.poisoned = true;
-            return Err(e.into());
+        }
+        flushed
+    }
+
+    fn sync_unflushed(&mut self) -> Result<(), StorageError> {
+        if self.is_in_memory() {
+            return Ok(());
+        }
+        let first = self.first_unflushed.min(self.older.len());
+        for segment in self.older.get_mut(first..).unwrap_or_default() {
+            segment.sync_all()?;
+        }
+        self.active.sync_data()?;
+        if self.dir_dirty {
+            checkpoint::sync_dir(&self.dir)?;
         }
         self.first_unflushed = self.older.len();
         self.dir_dirty = false;
+        let end = self.log_end_offset();
+        let due = self.recovery_point.is_none()
+            || self.bytes_since_recovery_point >= RECOVERY_POINT_INTERVAL_BYTES;
+        if due && self.recovery_point != Some(end) {
+            RECOVERY_POINT.write(&self.dir, end)?;
+            self.recovery_point = Some(end);
+            self.bytes_since_recovery_point = 0;
+        }
+        Ok(())
+    }
+
+    /// Shuts the log down cleanly: flushes it, fsyncs the active segment's indexes,
+    /// persists the log end as the recovery point and writes the `.clean-shutdown`
+    /// marker, so that the next [`Self::open`] trusts the data without CRC checks.
+    /// Call it at broker shutdown after the last append. On error (or for a poisoned
+    /// log) no marker is written and the next open does a full recovery. For an
+    /// in-memory log it is the same as dropping it.
+    pub fn close(mut self) -> Result<(), StorageError> {
+        self.check_writable()?;
+        if self.is_in_memory() {
+            return Ok(());
+        }
+        let closed = self.close_files();
+        if let Err(e) = &closed {
+            tracing::error!(dir = %self.dir.display(), error = %e,
+                "clean shutdown failed; the next open recovers in full");
+            self.poisoned = true;
+        }
+        closed
+    }
+
+    fn close_files(&mut self) -> Result<(), StorageError> {
+        self.sync_unflushed()?;
+        self.active.sync_all()?;
+        let end = self.log_end_offset();
+        if self.recovery_point != Some(end) {
+            RECOVERY_POINT.write(&self.dir, end)?;
+            self.recovery_point = Some(end);
+        }
+        checkpoint::mark_clean_shutdown(&self.dir)?;
         Ok(())
     }
 
@@ -252,7 +365,7 @@ impl Log {
     /// batch after it, if `offset` falls in a gap): as many as fit in `max_bytes`, but
     /// always at least one when any exists at or after `offset`. Data comes from one
     /// segment per call. Empty at the log end; `OffsetOutOfRange` below the log start
-    /// or beyond the log end.
+    /// or beyond the log end; `Corrupt` if the bytes there do not frame a batch.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, StorageError> {
         let end = self.log_end_offset();
         if offset < self.log_start_offset || offset > end {
@@ -304,75 +417,12 @@ impl Log {
             .map(|m| (m.timestamp, m.last_offset))
     }
 
-    /// Removes every batch that holds an offset `>= offset`. A batch that straddles
-    /// `offset` goes entirely (batches are never split), so afterwards
-    /// `log_end_offset() <= offset`. No-op when `offset >= log_end_offset()`. If the
-    /// log start offset ends up beyond the new end, it is moved back to it (persisted).
-    pub fn truncate_to(&mut self, offset: i64) -> Result<(), StorageError> {
-        self.check_writable()?;
-        if offset >= self.log_end_offset() {
-            return Ok(());
-        }
-        if offset < 0 {
-            return Err(self.out_of_range(offset));
-        }
-        let result = self.truncate_segments(offset);
-        if result.is_err() {
-            self.poisoned = true;
-        }
-        result
-    }
-
-    fn truncate_segments(&mut self, offset: i64) -> Result<(), StorageError> {
-        if self.active.base_offset() >= offset {
-            let keep = self.older.partition_point(|s| s.base_offset() < offset);
-            let doomed = self.older.split_off(keep);
-            for segment in doomed {
-                segment.delete_files()?;
-            }
-            match self.older.pop() {
-                Some(segment) => mem::replace(&mut self.active, segment).delete_files()?,
-                None => {
-                    // Every segment starts at or after `offset`: start over, empty. The
-                    // new files may reuse the old names, so remove those first.
-                    segment::remove_files(self.active.log_path())?;
-                    drop(mem::replace(
-                        &mut self.active,
-                        Segment::create(&self.dir, offset)?,
-                    ));
-                }
-            }
-            self.dir_dirty = true;
-        }
-        if let Some((position, header)) = self.active.find_batch(offset)? {
-            self.active.cut(position, offset.min(header.base_offset))?;
-            recovery::rescan_max_timestamp(&mut self.active)?;
-        }
-        self.first_unflushed = self.first_unflushed.min(self.older.len());
-        let end = self.log_end_offset();
-        if self.log_start_offset > end {
-            log_start::write(&self.dir, end)?;
-            self.log_start_offset = end;
-        }
-        Ok(())
-    }
-
-    /// Closes the log and removes its directory with everything in it.
-    pub fn delete(self) -> Result<(), StorageError> {
-        let dir = self.dir.clone();
-        drop(self);
-        match fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
-    }
-
     /// Number of segments, the active one included (always at least 1).
     pub fn segment_count(&self) -> usize {
         self.older.len() + 1
     }
 
-    /// The partition directory.
+    /// The partition directory (empty for an in-memory log).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -387,13 +437,24 @@ impl Log {
         self.poisoned
     }
 
+    /// Makes a new empty segment at `base_offset` the active one. The old one's
+    /// buffered index entries are written first; on error nothing changed.
     fn roll(&mut self, base_offset: i64) -> Result<(), StorageError> {
-        let new = Segment::create(&self.dir, base_offset)?;
+        self.active.write_out_indexes(false)?;
+        let new = Segment::create(&self.dir, base_offset, self.backend)?;
         tracing::debug!(dir = %self.dir.display(), base_offset, "rolled a new log segment");
-        let old = mem::replace(&mut self.active, new);
+        let mut old = mem::replace(&mut self.active, new);
+        let sealed = old.seal();
         self.older.push(old);
         self.dir_dirty = true;
-        Ok(())
+        sealed.map_err(StorageError::from)
+    }
+
+    fn persist_log_start(&self, offset: i64) -> Result<(), StorageError> {
+        if self.is_in_memory() {
+            return Ok(());
+        }
+        LOG_START.write(&self.dir, offset)
     }
 
     fn segments(&self) -> impl Iterator<Item = &Segment> {
@@ -454,42 +515,6 @@ fn check_batch(batch: &[u8], meta: &BatchMeta) -> Result<(), StorageError> {
         return disagree("max timestamp", header.max_timestamp, meta.max_timestamp);
     }
     Ok(())
-}
-
-/// Segment log files in `dir` by base offset. Index files without a `.log` (left by a
-/// crash during segment deletion) are removed.
-fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>, StorageError> {
-    let mut logs = Vec::new();
-    let mut indexes = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let Some((stem, extension)) = name.split_once('.') else {
-            continue;
-        };
-        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(base_offset) = stem.parse::<i64>() else {
-            tracing::warn!(file = %path.display(), "ignoring segment file with an impossible base offset");
-            continue;
-        };
-        match extension {
-            "log" => logs.push((base_offset, path)),
-            "index" | "timeindex" => indexes.push(path),
-            _ => {}
-        }
-    }
-    for index in indexes {
-        if !index.with_extension("log").exists() {
-            tracing::info!(file = %index.display(), "removing index file without a segment");
-            fs::remove_file(&index)?;
-        }
-    }
-    logs.sort_unstable();
-    Ok(logs)
 }
 
 fn now_ms() -> u64 {
@@ -592,5 +617,46 @@ mod tests {
         assert!(!stray.exists());
         assert!(dir.path().join("notes.txt").exists());
         assert_eq!(log.segment_count(), 1);
+    }
+
+    #[test]
+    fn after_a_crash_the_first_flush_covers_the_segments_after_the_recovery_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 500,
+            ..LogConfig::default()
+        };
+        let mut log = Log::open(dir.path(), config.clone()).unwrap();
+        for i in 0..3 {
+            let b = batch(i, 1, 0, 100);
+            log.append(&b, meta_of(&b)).unwrap();
+        }
+        log.flush().unwrap(); // recovery point 3, in the first segment
+        for i in 3..12 {
+            let b = batch(i, 1, 0, 100);
+            log.append(&b, meta_of(&b)).unwrap();
+        }
+        drop(log);
+        let mut log = Log::open(dir.path(), config.clone()).unwrap();
+        assert_eq!(log.segment_count(), 4);
+        assert_eq!(log.recovery_point, Some(3));
+        // 161-byte batches, three per segment: the first segment (0..=2) is wholly
+        // below the recovery point, the others may be in the page cache only.
+        assert_eq!(log.first_unflushed, 1);
+        log.flush().unwrap();
+        assert_eq!(log.first_unflushed, 3);
+        assert_eq!(log.recovery_point, Some(12));
+        log.close().unwrap();
+        let log = Log::open(dir.path(), config).unwrap();
+        assert_eq!(
+            log.first_unflushed, 3,
+            "a clean close left nothing unflushed"
+        );
+    }
+
+    #[test]
+    fn a_log_can_be_shared_between_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<Log>();
     }
 }

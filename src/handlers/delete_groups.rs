@@ -1,0 +1,48 @@
+//! DeleteGroups (key 42), v0–v2.
+//!
+//! Deletes empty groups with all their offsets (tombstones in
+//! `__consumer_offsets`); NON_EMPTY_GROUP while members remain,
+//! GROUP_ID_NOT_FOUND for unknown groups.
+
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{group_code, GroupError};
+use crate::group::api::Reply;
+
+pub const VERSIONS: (i16, i16) = (0, 2);
+
+pub async fn handle(
+    ctx: RequestContext,
+    req: DeleteGroupsRequest,
+) -> HandlerReply<DeleteGroupsResponse> {
+    let pending: Vec<_> = req
+        .groups_names
+        .iter()
+        .map(|id| {
+            let group_id = id.to_string();
+            let pending = ctx
+                .state
+                .groups
+                .call(&group_id, |c, request| c.delete_group(request, &group_id));
+            (id.clone(), pending)
+        })
+        .collect();
+    HandlerReply::Later(Box::pin(async move {
+        let mut results = Vec::with_capacity(pending.len());
+        for (id, pending) in pending {
+            let error = match pending.wait().await {
+                Ok(Reply::DeleteGroup(error)) => error,
+                Ok(_) => Some(GroupError::NotCoordinator),
+                Err(e) => Some(e),
+            };
+            results.push(
+                DeletableGroupResult::default()
+                    .with_group_id(id)
+                    .with_error_code(group_code(error)),
+            );
+        }
+        DeleteGroupsResponse::default().with_results(results)
+    }))
+}

@@ -1,0 +1,43 @@
+//! ListGroups (key 16), v0–v5.
+//!
+//! Every classic group with its protocol type; v4+ its state and a state
+//! filter, v5 its type ("classic") and a type filter. Filters are
+//! case-insensitive, as in Kafka.
+
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::dispatch::{HandlerReply, RequestContext};
+
+pub const VERSIONS: (i16, i16) = (0, 5);
+
+pub async fn handle(
+    ctx: RequestContext,
+    req: ListGroupsRequest,
+) -> HandlerReply<ListGroupsResponse> {
+    let version = ctx.api_version;
+    let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
+    let types: Vec<String> = req.types_filter.iter().map(|s| s.to_string()).collect();
+    let mut groups = ctx.state.groups.collect(|c| c.list_groups(&states, &types));
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    let groups = groups
+        .into_iter()
+        .map(|g| {
+            let listed = ListedGroup::default()
+                .with_group_id(GroupId(StrBytes::from_string(g.group_id)))
+                .with_protocol_type(StrBytes::from_string(g.protocol_type));
+            let listed = if version >= 4 {
+                listed.with_group_state(StrBytes::from_static_str(g.state))
+            } else {
+                listed
+            };
+            if version >= 5 {
+                listed.with_group_type(StrBytes::from_static_str("classic"))
+            } else {
+                listed
+            }
+        })
+        .collect();
+    HandlerReply::Respond(ListGroupsResponse::default().with_groups(groups))
+}

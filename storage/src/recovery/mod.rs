@@ -1,0 +1,168 @@
+//! Opening a partition directory after a clean shutdown or a crash.
+//!
+//! 1. The `.clean-shutdown` marker (see `checkpoint.rs`) is looked for and, if found,
+//!    durably removed right away: from now on the directory may change, so a crash
+//!    after this open must get a full recovery.
+//! 2. Every segment is recovered in base-offset order by `segment.rs` (index checks,
+//!    a header scan of its tail, index rebuild when needed). Batch CRC-32Cs are checked
+//!    only without the marker, and only where data may not have reached the disk
+//!    whole: every batch the last segment's scan visits, and every batch at or after
+//!    the persisted recovery point (all segments from the one holding it). Without a
+//!    recovery point, just the last segment's tail.
+//! 3. The first batch that fails (framing, order or CRC) ends the log: the segment is
+//!    cut there and the segments after it are deleted, because a log has no holes.
+//!
+//! What was found is summed up in a [`RecoveryReport`].
+
+mod segment;
+
+pub(crate) use segment::rescan_max_timestamp;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use self::segment::{recover_segment, CrcScope};
+use crate::checkpoint::{self, LOG_START, RECOVERY_POINT};
+use crate::segment::{self as log_segment, Segment};
+use crate::{LogConfig, StorageError};
+
+/// What opening a log found and did, from [`crate::Log::recovery_report`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The previous owner closed the log with [`crate::Log::close`] (the
+    /// `.clean-shutdown` marker was there), so no CRC was checked. Always true for
+    /// in-memory logs.
+    pub clean: bool,
+    /// Bytes cut off torn or corrupt segment tails, plus the sizes of the segments
+    /// deleted because an earlier one was cut.
+    pub bytes_truncated: u64,
+    /// Segments deleted because an earlier segment was cut.
+    pub segments_deleted: usize,
+    /// Batches whose CRC-32C was checked.
+    pub batches_checked: u64,
+    /// Segments whose index files were rebuilt from their `.log` (missing, damaged or
+    /// pointing past a torn tail).
+    pub indexes_rebuilt: usize,
+}
+
+/// The recovered contents of a partition directory.
+pub(crate) struct RecoveredLog {
+    /// All segments, sealed (no handle open), in order; possibly none.
+    pub(crate) segments: Vec<Segment>,
+    /// The persisted log start offset.
+    pub(crate) log_start_offset: Option<i64>,
+    /// The persisted recovery point.
+    pub(crate) recovery_point: Option<i64>,
+    /// Files were removed (the directory needs an fsync).
+    pub(crate) dir_dirty: bool,
+    pub(crate) report: RecoveryReport,
+}
+
+/// Recovers the segments in `dir` (which must exist); see the module doc.
+pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog, StorageError> {
+    let clean = checkpoint::clean_shutdown_marked(dir)?;
+    if clean {
+        checkpoint::unmark_clean_shutdown(dir)?;
+    }
+    let log_start_offset = LOG_START.read(dir)?;
+    let recovery_point = match RECOVERY_POINT.read(dir) {
+        Ok(point) => point,
+        Err(StorageError::Corrupt(problem)) => {
+            tracing::warn!(dir = %dir.display(), %problem,
+                "unreadable recovery point; checking the whole log");
+            Some(0)
+        }
+        Err(e) => return Err(e),
+    };
+    let found = list_segments(dir)?;
+    let mut report = RecoveryReport {
+        clean,
+        ..RecoveryReport::default()
+    };
+    let mut segments = Vec::with_capacity(found.len());
+    let mut dir_dirty = false;
+    for (i, (base_offset, log_path)) in found.iter().enumerate() {
+        let next_base = found.get(i + 1).map(|(base, _)| *base);
+        let scope = if clean {
+            CrcScope::NONE
+        } else {
+            CrcScope {
+                all_scanned: next_base.is_none(),
+                from_offset: recovery_point.filter(|rp| next_base.map_or(true, |n| *rp < n)),
+            }
+        };
+        let recovered = recover_segment(log_path.clone(), *base_offset, config, scope)?;
+        report.batches_checked += recovered.batches_checked;
+        report.indexes_rebuilt += usize::from(recovered.rebuilt);
+        report.bytes_truncated += recovered.truncated_bytes;
+        segments.push(recovered.segment);
+        if recovered.truncated_bytes > 0 {
+            for (_, later) in found.get(i + 1..).unwrap_or_default() {
+                let size = fs::metadata(later).map_or(0, |m| m.len());
+                tracing::warn!(segment = %later.display(), bytes = size,
+                    "deleting segment that follows a truncated segment");
+                log_segment::remove_files(later)?;
+                report.bytes_truncated += size;
+                report.segments_deleted += 1;
+                dir_dirty = true;
+            }
+            break;
+        }
+    }
+    for pair in segments.windows(2) {
+        if let [a, b] = pair {
+            if a.next_offset() > b.base_offset() {
+                return Err(StorageError::Corrupt(format!(
+                    "{} reaches offset {} but {} starts at {}",
+                    a.log_path().display(),
+                    a.next_offset(),
+                    b.log_path().display(),
+                    b.base_offset()
+                )));
+            }
+        }
+    }
+    Ok(RecoveredLog {
+        segments,
+        log_start_offset,
+        recovery_point,
+        dir_dirty,
+        report,
+    })
+}
+
+/// Segment log files in `dir` by base offset. Index files without a `.log` (left by a
+/// crash during segment deletion) are removed.
+fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>, StorageError> {
+    let mut logs = Vec::new();
+    let mut indexes = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some((stem, extension)) = name.split_once('.') else {
+            continue;
+        };
+        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(base_offset) = stem.parse::<i64>() else {
+            tracing::warn!(file = %path.display(), "ignoring segment file with an impossible base offset");
+            continue;
+        };
+        match extension {
+            "log" => logs.push((base_offset, path)),
+            "index" | "timeindex" => indexes.push(path),
+            _ => {}
+        }
+    }
+    for index in indexes {
+        if !index.with_extension("log").exists() {
+            tracing::info!(file = %index.display(), "removing index file without a segment");
+            fs::remove_file(&index)?;
+        }
+    }
+    logs.sort_unstable();
+    Ok(logs)
+}
