@@ -43,6 +43,8 @@ pub enum PartitionError {
     UnknownLeaderEpoch { requested: i32, current: i32 },
     #[error("leader epoch {requested} is older than the leader's {current}")]
     FencedLeaderEpoch { requested: i32, current: i32 },
+    #[error("internal topic {0} cannot be written or trimmed by clients")]
+    InternalTopic(String),
     #[error("compression codec {0} is not allowed here")]
     UnsupportedCompressionType(String),
     #[error("storage failure: {0}")]
@@ -62,6 +64,7 @@ impl ErrorCode for PartitionError {
             PartitionError::InvalidRequiredAcks(_) => K::InvalidRequiredAcks.code(),
             PartitionError::UnknownLeaderEpoch { .. } => K::UnknownLeaderEpoch.code(),
             PartitionError::FencedLeaderEpoch { .. } => K::FencedLeaderEpoch.code(),
+            PartitionError::InternalTopic(_) => K::InvalidTopicException.code(),
             PartitionError::UnsupportedCompressionType(_) => K::UnsupportedCompressionType.code(),
             PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
                 K::OffsetOutOfRange.code()

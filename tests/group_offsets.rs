@@ -107,3 +107,73 @@ async fn committed_offsets_survive_a_broker_restart() {
     assert_eq!(resumed.len(), 40);
     assert_eq!(resumed.first().unwrap().offset, 60);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_clients_list_describe_and_delete_groups() {
+    let broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 200).await;
+    let bootstrap = broker.bootstrap();
+    let topic = unique_topic("admin");
+    create_topic(&bootstrap, &topic, 1, &[]).await;
+    produce(&bootstrap, &topic, 1, 10).await;
+    let member = Member::start(&bootstrap, "admin-active", &topic, "m", &[]);
+    assert!(wait_until(Duration::from_secs(60), || member.assignment().len() == 1).await);
+    tokio::task::block_in_place(|| {
+        let consumer = group_consumer(&bootstrap, "admin-done", &topic);
+        consume_and_commit(&consumer, &topic, 5);
+    });
+
+    // librdkafka's group listing: ListGroups, then DescribeGroups.
+    let admin = admin(&bootstrap);
+    let list = tokio::task::block_in_place(|| {
+        admin
+            .inner()
+            .fetch_group_list(None, Duration::from_secs(30))
+            .expect("group list")
+    });
+    let active = list
+        .groups()
+        .iter()
+        .find(|g| g.name() == "admin-active")
+        .expect("listed");
+    assert_eq!(
+        (active.state(), active.protocol_type(), active.protocol()),
+        ("Stable", "consumer", "range")
+    );
+    assert_eq!(active.members().len(), 1);
+    assert!(active.members()[0]
+        .assignment()
+        .is_some_and(|a| !a.is_empty()));
+    let done = list
+        .groups()
+        .iter()
+        .find(|g| g.name() == "admin-done")
+        .expect("listed");
+    assert_eq!(done.state(), "Empty");
+
+    let opts = rdkafka::admin::AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = admin
+        .delete_groups(&["admin-done", "admin-active"], &opts)
+        .await
+        .expect("delete");
+    assert!(
+        results[0].is_ok(),
+        "an empty group is deleted: {:?}",
+        results[0]
+    );
+    assert!(
+        results[1].is_err(),
+        "a group with members is not: {:?}",
+        results[1]
+    );
+    let list = tokio::task::block_in_place(|| {
+        admin
+            .inner()
+            .fetch_group_list(None, Duration::from_secs(30))
+            .expect("group list")
+    });
+    assert!(
+        list.groups().iter().all(|g| g.name() != "admin-done"),
+        "gone"
+    );
+    member.stop().await;
+}

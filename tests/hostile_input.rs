@@ -66,8 +66,8 @@ async fn bad_frames_close_only_their_connection() {
             closes(&addr, &frame(9999, 0, 1, &[0, 0])),
             "unknown api key"
         );
-        // A known but unadvertised api (JoinGroup) and an unsupported version.
-        assert!(closes(&addr, &frame(11, 5, 1, &[0, 0])), "unsupported api");
+        // A known but unadvertised api (ConsumerGroupHeartbeat) and an unsupported version.
+        assert!(closes(&addr, &frame(68, 0, 1, &[0, 0])), "unsupported api");
         assert!(closes(&addr, &frame(0, 2, 1, &[0, 0])), "produce v2");
         // Metadata v1 claiming 2^31-1 topics in a tiny body.
         let mut body = BytesMut::new();

@@ -9,7 +9,9 @@
 //!   partition as a deterministic state machine (time comes in as `now`,
 //!   records to append and answers come out), with [`join`], [`membership`],
 //!   [`offsets`] and [`rebalance`] holding its operations.
-//! - [`records`]: Kafka's key/value formats of `__consumer_offsets`.
+//! - [`records`]: Kafka's key/value formats of `__consumer_offsets` (their
+//!   primitive encodings in `wire`); [`subscription`]: the topics inside a
+//!   consumer's JoinGroup metadata.
 //! - [`service`]: [`Groups`], what the broker holds: one coordinator per
 //!   partition of `__consumer_offsets` behind its own lock, the requests
 //!   waiting for an answer, appends to the partition, startup replay and the
@@ -28,6 +30,7 @@ pub mod records;
 pub mod service;
 pub mod state;
 pub mod subscription;
+mod wire;
 
 #[cfg(test)]
 mod tests;

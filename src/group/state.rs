@@ -54,6 +54,11 @@ impl GroupState {
     }
 }
 
+/// Whether Kafka's table lets a group go from `from` to `to`.
+pub fn can_transition(from: GroupState, to: GroupState) -> bool {
+    to.valid_previous().contains(&from)
+}
+
 /// A JoinGroup request parked until the rebalance completes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JoinWaiter {
@@ -190,7 +195,7 @@ impl Group {
     /// Moves to `to`. A move Kafka's table does not allow is a bug here; it
     /// is logged (and caught by tests) rather than taking the broker down.
     pub fn transition(&mut self, to: GroupState) {
-        if !to.valid_previous().contains(&self.state) {
+        if !can_transition(self.state, to) {
             tracing::error!(group = %self.id, from = self.state.name(), to = to.name(),
                 "invalid group state transition");
             debug_assert!(

@@ -33,8 +33,16 @@ pub async fn handle(
                     let outcome = state
                         .metadata
                         .topic(topic.name.as_str())
-                        .and_then(|meta| state.partitions.get(&meta.name, p.partition_index))
                         .ok_or(PartitionError::UnknownTopicOrPartition)
+                        .and_then(|meta| {
+                            if meta.internal {
+                                return Err(PartitionError::InternalTopic(meta.name.clone()));
+                            }
+                            state
+                                .partitions
+                                .get(&meta.name, p.partition_index)
+                                .ok_or(PartitionError::UnknownTopicOrPartition)
+                        })
                         .and_then(|partition| partition.delete_records(p.offset));
                     let result = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index);

@@ -22,11 +22,14 @@ pub const VERSIONS: (i16, i16) = (0, 9);
 pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerReply<JoinGroupResponse> {
     let version = ctx.api_version;
     let client_id = ctx.client_id.clone().unwrap_or_default();
+    let group_instance_id = req.group_instance_id.as_ref().map(|s| s.to_string());
+    // Kafka's member ids: "<group.instance.id or client id>-<uuid>".
+    let prefix = group_instance_id.as_deref().unwrap_or(&client_id);
     let join = JoinRequest {
         group_id: req.group_id.to_string(),
         member_id: req.member_id.to_string(),
-        group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
-        new_member_id: format!("{client_id}-{}", Uuid::new_v4()),
+        new_member_id: format!("{prefix}-{}", Uuid::new_v4()),
+        group_instance_id,
         client_id,
         client_host: String::new(),
         session_timeout_ms: req.session_timeout_ms,

@@ -106,6 +106,10 @@ fn append(
     now: i64,
     version: i16,
 ) -> Result<(Arc<Partition>, AppendInfo), PartitionError> {
+    // Only the broker writes its internal topics (__consumer_offsets, ...).
+    if meta.internal {
+        return Err(PartitionError::InternalTopic(meta.name.clone()));
+    }
     let partition = state
         .partitions
         .get(&meta.name, data.index)

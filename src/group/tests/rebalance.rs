@@ -496,3 +496,60 @@ fn a_second_join_from_a_parked_member_supersedes_the_first() {
     h.advance(DELAY);
     assert_eq!(h.joined(second).unwrap().error, None);
 }
+
+#[test]
+fn completing_rebalance_restarts_when_a_member_leaves_or_expires() {
+    // No offset cleanup, which would remove the empty group at the end.
+    let mut h = Harness::with(GroupConfig {
+        offsets_retention_check_interval_ms: i64::MAX / 2,
+        ..config()
+    });
+    let (a, b, c) = (h.join_new(G, "a"), h.join_new(G, "b"), h.join_new(G, "c"));
+    h.advance(2 * DELAY);
+    let gen = h.joined(a).unwrap().generation_id;
+    let _ = (h.joined(b), h.joined(c));
+    assert_eq!(h.state(G), GroupState::CompletingRebalance);
+    let parked = h.sync(sync_req(G, "b", gen, &[]));
+    assert_eq!(h.leave(G, &[("c", None)]), Ok(vec![None]));
+    assert_eq!(
+        h.state(G),
+        GroupState::PreparingRebalance,
+        "CompletingRebalance -> PreparingRebalance (leave)"
+    );
+    assert_eq!(
+        h.synced(parked).unwrap().error,
+        Some(GroupError::RebalanceInProgress)
+    );
+    let (ja, jb) = (h.join(join_req(G, "a", "")), h.join(join_req(G, "b", "")));
+    let _ = (h.joined(ja).unwrap(), h.joined(jb).unwrap());
+    assert_eq!(h.state(G), GroupState::CompletingRebalance);
+    // Neither syncs nor heartbeats: their sessions run out first.
+    h.advance(i64::from(SESSION));
+    assert_eq!(
+        h.state(G),
+        GroupState::Empty,
+        "CompletingRebalance -> PreparingRebalance -> Empty (sessions expired)"
+    );
+}
+
+#[test]
+fn the_transition_table_is_kafkas() {
+    use GroupState::*;
+    let all = [Empty, PreparingRebalance, CompletingRebalance, Stable, Dead];
+    let allowed = |from: GroupState, to: GroupState| match to {
+        Empty => from == PreparingRebalance,
+        PreparingRebalance => matches!(from, Stable | CompletingRebalance | Empty),
+        CompletingRebalance => from == PreparingRebalance,
+        Stable => from == CompletingRebalance,
+        Dead => true,
+    };
+    for from in all {
+        for to in all {
+            assert_eq!(
+                super::super::state::can_transition(from, to),
+                allowed(from, to),
+                "{from:?} -> {to:?}"
+            );
+        }
+    }
+}
