@@ -76,6 +76,17 @@ scenario_offsets() {
   got="$(q $(( $(now_ms) + 3600000 )))"; [ "$got" = "-1" ] || { echo "-Q after the last record gave '$got', want -1"; return 1; }
 }
 
+# 4. Balanced consumer group (-G): consume everything, commit, resume after the commit.
+scenario_group() {
+  local group="kcat-group-$$-$(date +%s%N)" got
+  got="$("${T[@]}" "$KCAT" -b "$BOOTSTRAP" -G "$group" -X auto.offset.reset=earliest -e -q -f '%s\n' "$TOPIC" 2>"$WORK/g1.err" | wc -l)"
+  [ "$got" = "300" ] || { echo "-G consumed $got of 300 records ($(tail -1 "$WORK/g1.err"))"; return 1; }
+  for i in $(seq 301 310); do echo "key0:line $i"; done | "${T[@]}" "$KCAT" -b "$BOOTSTRAP" -P -t "$TOPIC" -K: 2>/dev/null
+  got="$("${T[@]}" "$KCAT" -b "$BOOTSTRAP" -G "$group" -X auto.offset.reset=earliest -e -q -f '%s\n' "$TOPIC" 2>"$WORK/g2.err")"
+  [ "$(echo "$got" | grep -c .)" = "10" ] || { echo "after restart -G consumed $(echo "$got" | grep -c .) records, want the 10 new ones"; return 1; }
+  echo "$got" | grep -q "line 301" || { echo "the resumed consumer did not start after its commit"; return 1; }
+}
+
 run() { # scenario function
   local note
   if note="$("$2" 2>&1)"; then result "$1" PASS "${note:-ok}"; else result "$1" FAIL "$(echo "$note" | tr '|\n' '/ ' )"; fi
@@ -86,6 +97,7 @@ run metadata scenario_metadata
 if note="$(scenario_produce_consume 2>&1)"; then result produce-consume-keyed-headers PASS ok; PRODUCED=1; else result produce-consume-keyed-headers FAIL "$(echo "$note" | tr '|\n' '/ ')"; PRODUCED=0; fi
 MID_TS="$(cat "$WORK/mid_ts" 2>/dev/null || echo "$MID_TS")"
 if [ "$PRODUCED" = 1 ]; then run offsets-by-timestamp scenario_offsets; else result offsets-by-timestamp FAIL "no data produced"; fi
+if [ "$PRODUCED" = 1 ]; then run consumer-group scenario_group; else result consumer-group FAIL "no data produced"; fi
 
 if [ "$FAILED_ALLOWED" = 0 ]; then echo "PASS: kcat allowlisted scenarios"; exit 0; fi
 echo "FAIL: an allowlisted kcat scenario failed" >&2
