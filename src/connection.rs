@@ -50,7 +50,12 @@ pub async fn run(
                 Ok(Some(len)) => {
                     buf.advance(4);
                     let body = buf.split_to(len).freeze();
-                    let reply = dispatch::dispatch(&state, body).await;
+                    let api_key = sluice_protocol::header::peek_request_header(&body)
+                        .map_or(-1, |h| h.api_key);
+                    let mut reply = dispatch::dispatch(&state, body).await;
+                    if state.faults.should_drop(api_key) {
+                        reply = Reply::Close("fault injection: dropping the connection".into());
+                    }
                     let close = matches!(reply, Reply::Close(_));
                     if tx.send(reply).await.is_err() || close {
                         break 'conn;

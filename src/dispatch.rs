@@ -67,6 +67,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     api!(Metadata, metadata),
     api!(ApiVersions, api_versions),
     api!(CreateTopics, create_topics),
+    api!(CreatePartitions, create_partitions),
     api!(DeleteRecords, delete_records),
     api!(DeleteTopics, delete_topics),
     api!(FindCoordinator, find_coordinator),
@@ -80,6 +81,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     api!(DescribeGroups, describe_groups),
     api!(DeleteGroups, delete_groups),
     api!(OffsetDelete, offset_delete),
+    api!(InitProducerId, init_producer_id),
 ];
 
 /// The version range we serve for `key`, if any.
@@ -192,6 +194,7 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
         ApiKey::Metadata => call!(metadata, m::MetadataRequest),
         ApiKey::ApiVersions => call!(api_versions, m::ApiVersionsRequest),
         ApiKey::CreateTopics => call!(create_topics, m::CreateTopicsRequest),
+        ApiKey::CreatePartitions => call!(create_partitions, m::CreatePartitionsRequest),
         ApiKey::DeleteTopics => call!(delete_topics, m::DeleteTopicsRequest),
         ApiKey::DeleteRecords => call!(delete_records, m::DeleteRecordsRequest),
         ApiKey::FindCoordinator => call!(find_coordinator, m::FindCoordinatorRequest),
@@ -205,6 +208,7 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
         ApiKey::DescribeGroups => call!(describe_groups, m::DescribeGroupsRequest),
         ApiKey::DeleteGroups => call!(delete_groups, m::DeleteGroupsRequest),
         ApiKey::OffsetDelete => call!(offset_delete, m::OffsetDeleteRequest),
+        ApiKey::InitProducerId => call!(init_producer_id, m::InitProducerIdRequest),
         other => Reply::Close(format!("{other:?} is not supported")),
     }
 }

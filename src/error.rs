@@ -47,6 +47,18 @@ pub enum PartitionError {
     InternalTopic(String),
     #[error("compression codec {0} is not allowed here")]
     UnsupportedCompressionType(String),
+    #[error("producer {producer_id}: expected sequence {expected}, got {got}")]
+    OutOfOrderSequence {
+        producer_id: i64,
+        expected: i32,
+        got: i32,
+    },
+    #[error("producer {producer_id}: epoch {epoch} is older than the current {current}")]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
     #[error("storage failure: {0}")]
     Storage(#[from] StorageError),
 }
@@ -66,6 +78,10 @@ impl ErrorCode for PartitionError {
             PartitionError::FencedLeaderEpoch { .. } => K::FencedLeaderEpoch.code(),
             PartitionError::InternalTopic(_) => K::InvalidTopicException.code(),
             PartitionError::UnsupportedCompressionType(_) => K::UnsupportedCompressionType.code(),
+            PartitionError::OutOfOrderSequence { .. } => K::OutOfOrderSequenceNumber.code(),
+            // Since Kafka 2.7 a stale epoch on produce is INVALID_PRODUCER_EPOCH
+            // (abortable), not PRODUCER_FENCED (fatal).
+            PartitionError::InvalidProducerEpoch { .. } => K::InvalidProducerEpoch.code(),
             PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
                 K::OffsetOutOfRange.code()
             }
@@ -196,6 +212,24 @@ impl ErrorCode for GroupError {
             GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge.code(),
             GroupError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
             GroupError::InvalidRequest => K::InvalidRequest.code(),
+        }
+    }
+}
+
+/// A failure of a producer-id or transaction-coordinator operation.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TxnError {
+    #[error("the transaction coordinator is not available")]
+    CoordinatorNotAvailable,
+    #[error("cannot allocate a producer id: {0}")]
+    ProducerIdAllocation(String),
+}
+
+impl ErrorCode for TxnError {
+    fn code(&self) -> i16 {
+        match self {
+            TxnError::CoordinatorNotAvailable => K::CoordinatorNotAvailable.code(),
+            TxnError::ProducerIdAllocation(_) => K::UnknownServerError.code(),
         }
     }
 }

@@ -9,12 +9,14 @@ pub mod config;
 pub mod connection;
 pub mod dispatch;
 pub mod error;
+pub mod faults;
 pub mod group;
 pub mod handlers;
 pub mod maintenance;
 pub mod metadata;
 pub mod partitions;
 pub mod server;
+pub mod txn;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +38,10 @@ pub struct BrokerState {
     pub advertised: (String, u16),
     /// The group coordinator (consumer groups and committed offsets).
     pub groups: group::Groups,
+    /// Producer id allocation (idempotent and transactional producers).
+    pub producer_ids: txn::ProducerIds,
+    /// Test-only fault injection; off unless a test turns it on.
+    pub faults: faults::Faults,
 }
 
 /// What to create: a validated topic request.
@@ -109,6 +115,40 @@ impl BrokerState {
             .map_err(|e| TopicError::Storage(e.to_string()))?;
         tracing::info!(topic = %meta.name, id = %meta.id, "topic deleted");
         Ok(meta)
+    }
+
+    /// CreatePartitions: raises `name`'s partition count to `count`.
+    pub fn create_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        validate_only: bool,
+    ) -> Result<(), TopicError> {
+        let meta = self
+            .metadata
+            .topic(name)
+            .ok_or(TopicError::UnknownTopicOrPartition)?;
+        if meta.internal {
+            return Err(TopicError::InvalidRequest(format!(
+                "internal topic {name} cannot grow"
+            )));
+        }
+        if count <= meta.partitions {
+            return Err(TopicError::InvalidPartitions(format!(
+                "topic currently has {} partitions, which is not fewer than the requested {count}",
+                meta.partitions
+            )));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let from = meta.partitions;
+        let grown = self.metadata.set_partition_count(name, count)?;
+        self.partitions
+            .open_added_partitions(&grown, from, &self.topic_defaults)
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        tracing::info!(topic = %name, partitions = count, "partitions added");
+        Ok(())
     }
 
     /// Creates `name` with default settings if auto-creation is on.
@@ -207,6 +247,16 @@ impl Broker {
                 message: e.to_string(),
             }
         })?;
+        let producer_ids = if config.ephemeral {
+            txn::ProducerIds::in_memory()
+        } else {
+            txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata")).map_err(
+                |source| StartError::DataDir {
+                    dir: config.data_dir.clone(),
+                    source,
+                },
+            )?
+        };
         let listener = server::bind(&config.listen)
             .await
             .map_err(|source| StartError::Listen {
@@ -225,6 +275,8 @@ impl Broker {
             topic_defaults,
             advertised,
             groups,
+            producer_ids,
+            faults: faults::Faults::default(),
         });
         tracing::info!(
             listen = %local,

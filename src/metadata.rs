@@ -6,6 +6,7 @@
 //! ```text
 //! create <topic-id uuid> <name> <partitions> <config-key>=<pct-encoded value> ...
 //! delete <topic-id uuid>
+//! partitions <topic-id uuid> <new partition count>
 //! ```
 //!
 //! Fields are separated by single spaces; topic names cannot contain spaces
@@ -131,6 +132,15 @@ impl Metadata {
                         topics.remove(&name);
                     }
                 }
+                Record::Partitions(id, count) => {
+                    if let Some(name) = by_id.get(&id).map(|n| n.value().clone()) {
+                        if let Some(mut meta) = topics.get_mut(&name) {
+                            let mut updated = (**meta).clone();
+                            updated.partitions = count;
+                            *meta = Arc::new(updated);
+                        }
+                    }
+                }
             }
         }
         Ok(Metadata {
@@ -199,6 +209,25 @@ impl Metadata {
         self.topics.remove(name);
         self.by_id.remove(&meta.id);
         Ok(meta)
+    }
+
+    /// Raises a topic's partition count durably (CreatePartitions).
+    pub fn set_partition_count(
+        &self,
+        name: &str,
+        count: i32,
+    ) -> Result<Arc<TopicMeta>, TopicError> {
+        let mut log = self.lock_log();
+        let meta = self
+            .topic(name)
+            .ok_or(TopicError::UnknownTopicOrPartition)?;
+        log.append(&Record::Partitions(meta.id, count))
+            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        let mut updated = (*meta).clone();
+        updated.partitions = count;
+        let updated = Arc::new(updated);
+        self.topics.insert(name.to_string(), Arc::clone(&updated));
+        Ok(updated)
     }
 
     fn lock_log(&self) -> std::sync::MutexGuard<'_, MetadataLog> {
@@ -304,6 +333,7 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
 enum Record {
     Create(TopicMeta),
     Delete(Uuid),
+    Partitions(Uuid, i32),
 }
 
 struct MetadataLog {
@@ -389,6 +419,7 @@ fn format_record(record: &Record) -> String {
             line
         }
         Record::Delete(id) => format!("delete {id}\n"),
+        Record::Partitions(id, count) => format!("partitions {id} {count}\n"),
     }
 }
 
@@ -418,6 +449,10 @@ fn parse_record(line: &str) -> Option<Record> {
             }))
         }
         "delete" => Some(Record::Delete(Uuid::parse_str(parts.next()?).ok()?)),
+        "partitions" => Some(Record::Partitions(
+            Uuid::parse_str(parts.next()?).ok()?,
+            parts.next()?.parse().ok()?,
+        )),
         _ => None,
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Ownership: a [`Partition`]'s log sits behind its own mutex (never a global
 //! lock). With one broker and no followers the high watermark equals the log
-//! end offset as soon as an append returns; the last stable offset equals the
-//! high watermark until transactions exist. Fetch long-polls register a
+//! end offset as soon as an append returns; the last stable offset is the
+//! first offset of the earliest open transaction, or the high watermark when
+//! none is open. Fetch long-polls register a
 //! [`Notify`] with every partition they read; an append wakes them all.
 
 use std::path::{Path, PathBuf};
@@ -12,12 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
-use sluice_protocol::records::{self, BatchHeader};
+use sluice_protocol::records::{self, BatchHeader, ControlType};
 use sluice_storage::{BatchMeta, Log, LogConfig};
 use tokio::sync::Notify;
 
 use crate::error::PartitionError;
 use crate::metadata::{BrokerDefaults, TopicMeta};
+use crate::txn::aborted::AbortedTxn;
+use crate::txn::producer_state::{BatchMetadata, ProducerBatch, ProducerStateTable, Verdict};
 
 /// This broker is always the leader, at this epoch.
 pub const LEADER_EPOCH: i32 = 0;
@@ -46,7 +49,12 @@ pub struct Partition {
     pub topic: String,
     pub index: i32,
     log: Mutex<Log>,
+    /// Idempotence and transaction state of the producers that wrote here.
+    /// Lock order: `producers`, then `log`.
+    producers: Mutex<ProducerStateTable>,
     high_watermark: AtomicI64,
+    /// Changed only with `producers` held.
+    last_stable_offset: AtomicI64,
     log_start_offset: AtomicI64,
     /// Everything below this offset is fsynced.
     durable_offset: AtomicI64,
@@ -74,9 +82,15 @@ impl Partition {
             }
             None => Log::open_in_memory(config),
         };
+        let producers = ProducerStateTable::load(&log);
+        let last_stable_offset = producers
+            .first_open_transaction_offset()
+            .unwrap_or(log.log_end_offset());
         Ok(Partition {
+            last_stable_offset: AtomicI64::new(last_stable_offset),
             topic: topic.to_string(),
             index,
+            producers: Mutex::new(producers),
             high_watermark: AtomicI64::new(log.log_end_offset()),
             log_start_offset: AtomicI64::new(log.log_start_offset()),
             durable_offset: AtomicI64::new(log.log_end_offset()),
@@ -96,20 +110,91 @@ impl Partition {
         let hw = self.high_watermark.load(Ordering::Acquire);
         Watermarks {
             high_watermark: hw,
-            last_stable_offset: hw,
+            last_stable_offset: self.last_stable_offset.load(Ordering::Acquire).min(hw),
             log_start_offset: self.log_start_offset.load(Ordering::Acquire),
         }
+    }
+
+    fn lock_producers(&self) -> MutexGuard<'_, ProducerStateTable> {
+        self.producers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Assigns offsets to one validated batch and appends it.
     ///
     /// `batch` holds exactly the batch described by `header`. With
     /// `log_append_time = Some(now)` the batch is stamped with broker time.
+    /// A batch of an idempotent producer is checked against its sequence
+    /// and epoch first; a retry of one of its last five batches is answered
+    /// with the original offsets and not written again.
     pub fn append(
         &self,
+        batch: BytesMut,
+        header: &BatchHeader,
+        log_append_time: Option<i64>,
+    ) -> Result<AppendInfo, PartitionError> {
+        let producer = ProducerBatch::of(header);
+        let mut producers = self.lock_producers();
+        if let Some(producer) = &producer {
+            if let Verdict::Duplicate(original) = producers.check(producer)? {
+                let end_offset = original.last_offset + 1;
+                tracing::debug!(topic = %self.topic, partition = self.index,
+                    producer_id = producer.producer_id, first_seq = producer.first_seq,
+                    base_offset = original.first_offset, "duplicate batch not written again");
+                return Ok(AppendInfo {
+                    base_offset: original.first_offset,
+                    end_offset,
+                    log_append_time: original.log_append_time,
+                    log_start_offset: self.log_start_offset.load(Ordering::Acquire),
+                });
+            }
+        }
+        let info = self.append_locked(&mut producers, batch, header, log_append_time, producer)?;
+        drop(producers);
+        self.wake_fetchers();
+        Ok(info)
+    }
+
+    /// Writes a transaction marker for `producer_id` (the transaction
+    /// coordinator's commit or abort) and ends its open transaction here.
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        control: ControlType,
+        coordinator_epoch: i32,
+        now: i64,
+    ) -> Result<AppendInfo, PartitionError> {
+        let bytes =
+            records::marker_batch(producer_id, producer_epoch, control, coordinator_epoch, now);
+        let header = records::validate_batch(&bytes)?;
+        let mut producers = self.lock_producers();
+        let info = self.append_locked(
+            &mut producers,
+            BytesMut::from(&bytes[..]),
+            &header,
+            None,
+            None,
+        )?;
+        producers.complete_transaction(producer_id, producer_epoch, control, info.base_offset);
+        self.update_last_stable_offset(&producers);
+        drop(producers);
+        self.wake_fetchers();
+        Ok(info)
+    }
+
+    fn update_last_stable_offset(&self, producers: &ProducerStateTable) {
+        let hw = self.high_watermark.load(Ordering::Acquire);
+        let lso = producers.first_open_transaction_offset().unwrap_or(hw);
+        self.last_stable_offset.store(lso, Ordering::Release);
+    }
+
+    fn append_locked(
+        &self,
+        producers: &mut ProducerStateTable,
         mut batch: BytesMut,
         header: &BatchHeader,
         log_append_time: Option<i64>,
+        producer: Option<ProducerBatch>,
     ) -> Result<AppendInfo, PartitionError> {
         let info = {
             let mut log = self.lock_log();
@@ -136,8 +221,19 @@ impl Partition {
                 }
                 return Err(e.into());
             }
+            if let Some(producer) = &producer {
+                let meta = BatchMetadata {
+                    first_seq: producer.first_seq,
+                    last_seq: producer.last_seq,
+                    first_offset: base_offset,
+                    last_offset,
+                    log_append_time: log_append_time.unwrap_or(-1),
+                };
+                producers.record(producer, meta, max_timestamp);
+            }
             self.high_watermark
                 .store(last_offset + 1, Ordering::Release);
+            self.update_last_stable_offset(producers);
             AppendInfo {
                 base_offset,
                 end_offset: last_offset + 1,
@@ -145,7 +241,6 @@ impl Partition {
                 log_start_offset: self.log_start_offset.load(Ordering::Acquire),
             }
         };
-        self.wake_fetchers();
         Ok(info)
     }
 
@@ -164,6 +259,33 @@ impl Partition {
             return Ok(Bytes::new());
         }
         Ok(self.lock_log().read(offset, max_bytes)?)
+    }
+
+    /// read_committed: whole batches from `offset` that lie below the last
+    /// stable offset, and the aborted transactions overlapping them.
+    pub fn read_committed(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<(Bytes, Vec<AbortedTxn>), PartitionError> {
+        let lso = self.watermarks().last_stable_offset;
+        let mut bytes = self.read(offset, max_bytes)?;
+        if offset >= lso {
+            return Ok((Bytes::new(), Vec::new()));
+        }
+        // Cut after the last whole batch that ends below the LSO.
+        let mut keep = 0;
+        let mut rest: &[u8] = &bytes;
+        while let Ok(header) = records::parse_header(rest) {
+            if header.last_offset() >= lso || header.total_len() > rest.len() {
+                break;
+            }
+            keep += header.total_len();
+            rest = rest.get(header.total_len()..).unwrap_or_default();
+        }
+        bytes.truncate(keep);
+        let aborted = self.lock_producers().aborted.overlapping(offset, lso);
+        Ok((bytes, aborted))
     }
 
     /// Offset and timestamp of the first record with timestamp >= `ts`.
@@ -375,6 +497,28 @@ impl Partitions {
         let config = log_config(topic, defaults);
         for index in 0..topic.partitions {
             let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
+            let dir = (!self.ephemeral).then_some(dir.as_path());
+            let partition = Partition::open(&topic.name, index, dir, config.clone())?;
+            self.map
+                .insert((topic.name.clone(), index), Arc::new(partition));
+        }
+        Ok(())
+    }
+
+    /// Opens partitions `from..topic.partitions` of a topic that grew.
+    pub fn open_added_partitions(
+        &self,
+        topic: &TopicMeta,
+        from: i32,
+        defaults: &BrokerDefaults,
+    ) -> Result<(), PartitionError> {
+        let config = log_config(topic, defaults);
+        for index in from..topic.partitions {
+            let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
+            if !self.ephemeral && dir.exists() {
+                // Leftovers of an older topic with this name.
+                std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
+            }
             let dir = (!self.ephemeral).then_some(dir.as_path());
             let partition = Partition::open(&topic.name, index, dir, config.clone())?;
             self.map

@@ -37,7 +37,7 @@ async fn every_version_answers_and_lists_what_dispatch_serves() {
             assert!(
                 resp.api_keys
                     .iter()
-                    .all(|k| k.api_key != ApiKey::InitProducerId as i16),
+                    .all(|k| k.api_key != ApiKey::BrokerHeartbeat as i16),
                 "nothing unimplemented is advertised"
             );
             assert!(resp.supported_features.is_empty() && resp.finalized_features.is_empty());

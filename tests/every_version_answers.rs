@@ -125,6 +125,16 @@ async fn every_advertised_version_answers() {
             assert_eq!(resp.topics[0].error_code, 0, "CreateTopics v{v}");
         }
 
+        for v in 0..=3 {
+            let req = CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![
+                kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic::default()
+                    .with_name(tn(&format!("created-v{}", v + 2)))
+                    .with_count(3 + v as i32),
+            ]);
+            let resp = raw.call(v, &req);
+            assert_eq!(resp.results[0].error_code, 0, "CreatePartitions v{v}");
+        }
+
         for v in 1..=6 {
             let name = format!("created-v{}", v + 1);
             let req = if v >= 6 {

@@ -8,15 +8,19 @@
 //! fetched partitions (not by polling). `partition_max_bytes` and
 //! `max_bytes` are honoured except that the first batch found is always
 //! returned whole (KIP-74); a fetch from the middle of a batch returns the
-//! whole batch. v13+ names topics by id.
+//! whole batch. v13+ names topics by id. read_committed (isolation level 1)
+//! reads stop at the last stable offset and carry the aborted transactions
+//! that overlap the range; read_uncommitted gets no aborted list (null).
 //! Not implemented: incremental fetch sessions, follower fetching, racks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -26,6 +30,9 @@ use crate::error::{self, ErrorCode, PartitionError};
 use crate::partitions::{Partition, LEADER_EPOCH};
 
 pub const VERSIONS: (i16, i16) = (4, 18);
+
+/// isolation_level 1 = read_committed.
+const READ_COMMITTED: i8 = 1;
 
 /// Upper bound on a long poll, whatever the client asks.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
@@ -59,8 +66,9 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
     let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
+    let committed = req.isolation_level == READ_COMMITTED;
 
-    let first = read_pass(&targets, max_bytes);
+    let first = read_pass(&targets, max_bytes, committed);
     if wait.is_zero() || first.has_error || first.bytes >= min_bytes || targets.is_empty() {
         return HandlerReply::Respond(response(first));
     }
@@ -74,7 +82,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
                 }
             }
             // Read after registering, so an append in between is not missed.
-            let pass = read_pass(&targets, max_bytes);
+            let pass = read_pass(&targets, max_bytes, committed);
             if pass.has_error || pass.bytes >= min_bytes {
                 return response(pass);
             }
@@ -82,7 +90,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
                 .await
                 .is_err()
             {
-                return response(read_pass(&targets, max_bytes));
+                return response(read_pass(&targets, max_bytes, committed));
             }
         }
     }))
@@ -140,7 +148,7 @@ fn resolve(ctx: &RequestContext, req: &FetchRequest) -> Vec<TopicTarget> {
 }
 
 /// Reads every target once within the byte budgets.
-fn read_pass(targets: &[TopicTarget], max_bytes: usize) -> Pass {
+fn read_pass(targets: &[TopicTarget], max_bytes: usize, committed: bool) -> Pass {
     let mut remaining = max_bytes;
     // KIP-74: until something is returned, one whole batch is returned even
     // if it is larger than the limits, so that consumers always progress.
@@ -165,12 +173,16 @@ fn read_pass(targets: &[TopicTarget], max_bytes: usize) -> Pass {
             let marks = partition.watermarks();
             let limit = t.partition_max_bytes.min(remaining);
             let records = if limit == 0 && !min_one {
-                Ok(Bytes::new())
+                Ok((Bytes::new(), committed.then(Vec::new)))
+            } else if committed {
+                partition
+                    .read_committed(t.fetch_offset, limit)
+                    .map(|(records, aborted)| (records, Some(aborted)))
             } else {
-                partition.read(t.fetch_offset, limit)
+                partition.read(t.fetch_offset, limit).map(|r| (r, None))
             };
             match records {
-                Ok(mut records) => {
+                Ok((mut records, aborted)) => {
                     if !min_one && records.len() > limit {
                         records = Bytes::new();
                     }
@@ -183,7 +195,15 @@ fn read_pass(targets: &[TopicTarget], max_bytes: usize) -> Pass {
                         data.with_high_watermark(marks.high_watermark)
                             .with_last_stable_offset(marks.last_stable_offset)
                             .with_log_start_offset(marks.log_start_offset)
-                            .with_aborted_transactions(None)
+                            .with_aborted_transactions(aborted.map(|list| {
+                                list.iter()
+                                    .map(|a| {
+                                        AbortedTransaction::default()
+                                            .with_producer_id(ProducerId(a.producer_id))
+                                            .with_first_offset(a.first_offset)
+                                    })
+                                    .collect()
+                            }))
                             .with_records(Some(records)),
                     );
                 }

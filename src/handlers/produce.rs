@@ -7,8 +7,10 @@
 //! `max.message.bytes`, timestamps against `message.timestamp.*.max.ms`),
 //! given its offsets and stored as it came, or stamped with broker time for
 //! `message.timestamp.type=LogAppendTime` topics. v13 names topics by id.
-//! Not implemented yet: idempotent sequence checks and transactional batches
-//! (refused), per-record error lists.
+//! Batches of idempotent producers are checked for sequence and epoch by the
+//! partition's producer state (see `txn::producer_state`); a retried
+//! duplicate is answered with its original offsets.
+//! Not implemented yet: transactional batches (refused), per-record error lists.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -14,6 +14,7 @@
 //! input makes these functions panic.
 
 pub mod batch;
+pub mod control;
 mod error;
 pub mod record;
 pub mod rewrite;
@@ -23,6 +24,7 @@ mod varint;
 pub mod builder;
 
 pub use batch::{compute_crc, parse_header, BatchHeader, Compression, TimestampType};
+pub use control::{control_type, marker_batch, ControlType};
 pub use error::RecordsError;
 pub use record::{records, Record, RecordIter};
 pub use rewrite::{
