@@ -262,6 +262,62 @@ pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
+/// Where a config value comes from, with Kafka's DescribeConfigs codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Set on the topic (DYNAMIC_TOPIC_CONFIG = 1).
+    Topic = 1,
+    /// Set by a broker option (STATIC_BROKER_CONFIG = 4).
+    Broker = 4,
+    /// Kafka's default (DEFAULT_CONFIG = 5).
+    Default = 5,
+}
+
+/// Kafka's config types as DescribeConfigs v3+ reports them.
+pub fn config_type(key: &str) -> i8 {
+    const BOOLEAN: i8 = 1;
+    const STRING: i8 = 2;
+    const INT: i8 = 3;
+    const LONG: i8 = 5;
+    const DOUBLE: i8 = 6;
+    const LIST: i8 = 7;
+    match key {
+        "preallocate" | "unclean.leader.election.enable" => BOOLEAN,
+        "compression.type" | "message.timestamp.type" => STRING,
+        "cleanup.policy" => LIST,
+        "min.cleanable.dirty.ratio" => DOUBLE,
+        "max.message.bytes"
+        | "segment.bytes"
+        | "index.interval.bytes"
+        | "segment.index.bytes"
+        | "min.insync.replicas" => INT,
+        _ => LONG,
+    }
+}
+
+/// Every known config of `topic` with its effective value and source,
+/// sorted by name.
+pub fn topic_config_entries(
+    topic: &TopicMeta,
+    defaults: &BrokerDefaults,
+) -> Vec<(String, String, ConfigSource)> {
+    KNOWN_TOPIC_CONFIGS
+        .iter()
+        .map(|(key, kafka_default)| {
+            if let Some(v) = topic.configs.get(*key) {
+                return (key.to_string(), v.clone(), ConfigSource::Topic);
+            }
+            let value = defaults.get(key).unwrap_or(kafka_default);
+            let source = if value == *kafka_default {
+                ConfigSource::Default
+            } else {
+                ConfigSource::Broker
+            };
+            (key.to_string(), value.to_string(), source)
+        })
+        .collect()
+}
+
 /// Checks one topic config key and value.
 pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
     if !KNOWN_TOPIC_CONFIGS.iter().any(|(k, _)| *k == key) {
