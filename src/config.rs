@@ -62,6 +62,10 @@ pub struct Config {
     pub offsets_retention_minutes: u64,
     /// Partitions of `__consumer_offsets` when it is created.
     pub offsets_topic_partitions: i32,
+    /// Partitions of `__transaction_state` when it is created.
+    pub transaction_state_partitions: i32,
+    /// Largest `transaction.timeout.ms` a producer may ask for.
+    pub transaction_max_timeout_ms: i32,
 }
 
 /// Durability of acknowledged writes (`--fsync`).
@@ -134,6 +138,8 @@ impl Default for Config {
             group_max_session_timeout_ms: 1_800_000,
             offsets_retention_minutes: 10_080,
             offsets_topic_partitions: 1,
+            transaction_state_partitions: 1,
+            transaction_max_timeout_ms: 900_000,
         }
     }
 }
@@ -224,6 +230,12 @@ pub struct Cli {
     /// Partitions of the internal __consumer_offsets topic when it is created [default: 1]
     #[arg(long, env = "SLUICE_OFFSETS_TOPIC_PARTITIONS", value_name = "N")]
     pub offsets_topic_partitions: Option<i32>,
+    /// Partitions of the internal __transaction_state topic when it is created [default: 1]
+    #[arg(long, env = "SLUICE_TRANSACTION_STATE_PARTITIONS", value_name = "N")]
+    pub transaction_state_partitions: Option<i32>,
+    /// Largest transaction.timeout.ms a transactional producer may use [default: 900000]
+    #[arg(long, env = "SLUICE_TRANSACTION_MAX_TIMEOUT_MS", value_name = "MS")]
+    pub transaction_max_timeout_ms: Option<i32>,
     /// TOML file with any of the options above
     #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -273,6 +285,10 @@ struct FileConfig {
     offsets_retention_minutes: Option<u64>,
     #[serde(alias = "offsets_topic_partitions")]
     offsets_topic_partitions: Option<i32>,
+    #[serde(alias = "transaction_state_partitions")]
+    transaction_state_partitions: Option<i32>,
+    #[serde(alias = "transaction_max_timeout_ms")]
+    transaction_max_timeout_ms: Option<i32>,
 }
 
 /// A configuration that cannot be used.
@@ -371,6 +387,14 @@ impl Config {
                 .offsets_topic_partitions
                 .or(file.offsets_topic_partitions)
                 .unwrap_or(d.offsets_topic_partitions),
+            transaction_state_partitions: cli
+                .transaction_state_partitions
+                .or(file.transaction_state_partitions)
+                .unwrap_or(d.transaction_state_partitions),
+            transaction_max_timeout_ms: cli
+                .transaction_max_timeout_ms
+                .or(file.transaction_max_timeout_ms)
+                .unwrap_or(d.transaction_max_timeout_ms),
         };
         config.validate()?;
         Ok(config)
@@ -420,6 +444,15 @@ impl Config {
             || self.offsets_retention_minutes > i64::MAX as u64 / 60_000
         {
             return Err(invalid("offsets-retention-minutes", "must be at least 1"));
+        }
+        if !(1..=1000).contains(&self.transaction_state_partitions) {
+            return Err(invalid(
+                "transaction-state-partitions",
+                "must be between 1 and 1000",
+            ));
+        }
+        if self.transaction_max_timeout_ms < 1 {
+            return Err(invalid("transaction-max-timeout-ms", "must be at least 1"));
         }
         if !(1..=1000).contains(&self.offsets_topic_partitions) {
             return Err(invalid(

@@ -83,6 +83,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     api!(DeleteGroups, delete_groups),
     api!(OffsetDelete, offset_delete),
     api!(InitProducerId, init_producer_id),
+    api!(AddPartitionsToTxn, add_partitions_to_txn),
+    api!(AddOffsetsToTxn, add_offsets_to_txn),
+    api!(EndTxn, end_txn),
+    api!(TxnOffsetCommit, txn_offset_commit),
+    api!(DescribeProducers, describe_producers),
+    api!(DescribeTransactions, describe_transactions),
+    api!(ListTransactions, list_transactions),
 ];
 
 /// The version range we serve for `key`, if any.
@@ -211,6 +218,15 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
         ApiKey::DeleteGroups => call!(delete_groups, m::DeleteGroupsRequest),
         ApiKey::OffsetDelete => call!(offset_delete, m::OffsetDeleteRequest),
         ApiKey::InitProducerId => call!(init_producer_id, m::InitProducerIdRequest),
+        ApiKey::AddPartitionsToTxn => call!(add_partitions_to_txn, m::AddPartitionsToTxnRequest),
+        ApiKey::AddOffsetsToTxn => call!(add_offsets_to_txn, m::AddOffsetsToTxnRequest),
+        ApiKey::EndTxn => call!(end_txn, m::EndTxnRequest),
+        ApiKey::TxnOffsetCommit => call!(txn_offset_commit, m::TxnOffsetCommitRequest),
+        ApiKey::DescribeProducers => call!(describe_producers, m::DescribeProducersRequest),
+        ApiKey::DescribeTransactions => {
+            call!(describe_transactions, m::DescribeTransactionsRequest)
+        }
+        ApiKey::ListTransactions => call!(list_transactions, m::ListTransactionsRequest),
         other => Reply::Close(format!("{other:?} is not supported")),
     }
 }

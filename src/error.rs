@@ -59,6 +59,8 @@ pub enum PartitionError {
         epoch: i16,
         current: i16,
     },
+    #[error("transactional batch of producer {producer_id} outside a transaction that holds this partition")]
+    InvalidTxnState { producer_id: i64 },
     #[error("storage failure: {0}")]
     Storage(#[from] StorageError),
 }
@@ -82,6 +84,7 @@ impl ErrorCode for PartitionError {
             // Since Kafka 2.7 a stale epoch on produce is INVALID_PRODUCER_EPOCH
             // (abortable), not PRODUCER_FENCED (fatal).
             PartitionError::InvalidProducerEpoch { .. } => K::InvalidProducerEpoch.code(),
+            PartitionError::InvalidTxnState { .. } => K::InvalidTxnState.code(),
             PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
                 K::OffsetOutOfRange.code()
             }
@@ -191,6 +194,8 @@ pub enum GroupError {
     UnknownTopicOrPartition,
     #[error("invalid request")]
     InvalidRequest,
+    #[error("an open transaction holds an offset of this partition")]
+    UnstableOffsetCommit,
 }
 
 impl ErrorCode for GroupError {
@@ -212,6 +217,7 @@ impl ErrorCode for GroupError {
             GroupError::OffsetMetadataTooLarge => K::OffsetMetadataTooLarge.code(),
             GroupError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
             GroupError::InvalidRequest => K::InvalidRequest.code(),
+            GroupError::UnstableOffsetCommit => K::UnstableOffsetCommit.code(),
         }
     }
 }
@@ -223,6 +229,28 @@ pub enum TxnError {
     CoordinatorNotAvailable,
     #[error("cannot allocate a producer id: {0}")]
     ProducerIdAllocation(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("transaction timeout {0} ms is outside 1..=transaction.max.timeout.ms")]
+    InvalidTransactionTimeout(i32),
+    #[error("the producer id does not belong to this transactional id")]
+    InvalidProducerIdMapping,
+    #[error("a newer producer with the same transactional id fenced this one")]
+    ProducerFenced,
+    #[error("the producer's epoch is stale")]
+    InvalidProducerEpoch,
+    #[error("another transaction operation of this transactional id is in progress")]
+    ConcurrentTransactions,
+    #[error("the transaction is not in a state that allows this")]
+    InvalidTxnState,
+    #[error("unknown topic or partition")]
+    UnknownTopicOrPartition,
+    #[error("not attempted: another partition of the request failed")]
+    OperationNotAttempted,
+    #[error("unknown transactional id")]
+    TransactionalIdNotFound,
+    #[error("storage failure: {0}")]
+    Storage(String),
 }
 
 impl ErrorCode for TxnError {
@@ -230,6 +258,18 @@ impl ErrorCode for TxnError {
         match self {
             TxnError::CoordinatorNotAvailable => K::CoordinatorNotAvailable.code(),
             TxnError::ProducerIdAllocation(_) => K::UnknownServerError.code(),
+            TxnError::InvalidRequest(_) => K::InvalidRequest.code(),
+            TxnError::InvalidTransactionTimeout(_) => K::InvalidTransactionTimeout.code(),
+            TxnError::InvalidProducerIdMapping => K::InvalidProducerIdMapping.code(),
+            TxnError::ProducerFenced => K::ProducerFenced.code(),
+            TxnError::InvalidProducerEpoch => K::InvalidProducerEpoch.code(),
+            TxnError::ConcurrentTransactions => K::ConcurrentTransactions.code(),
+            TxnError::InvalidTxnState => K::InvalidTxnState.code(),
+            TxnError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
+            TxnError::OperationNotAttempted => K::OperationNotAttempted.code(),
+            TxnError::TransactionalIdNotFound => K::TransactionalIdNotFound.code(),
+            // The coordinator could not write its log: clients retry elsewhere.
+            TxnError::Storage(_) => K::NotCoordinator.code(),
         }
     }
 }

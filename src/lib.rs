@@ -40,6 +40,8 @@ pub struct BrokerState {
     pub groups: group::Groups,
     /// Producer id allocation (idempotent and transactional producers).
     pub producer_ids: txn::ProducerIds,
+    /// The transaction coordinator.
+    pub txns: txn::Transactions,
     /// Test-only fault injection; off unless a test turns it on.
     pub faults: faults::Faults,
 }
@@ -233,6 +235,10 @@ impl Broker {
                 message: e.to_string(),
             }
         })?;
+        txn::service::ensure_state_topic(&metadata, &config).map_err(|e| StartError::Topic {
+            topic: txn::TXN_STATE_TOPIC.to_string(),
+            message: e.to_string(),
+        })?;
         for topic in metadata.topics() {
             partitions
                 .open_topic(&topic, &topic_defaults)
@@ -244,6 +250,12 @@ impl Broker {
         let groups = group::Groups::load(&config, &metadata, &partitions).map_err(|e| {
             StartError::Topic {
                 topic: group::OFFSETS_TOPIC.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        let txns = txn::Transactions::load(&config, &metadata, &partitions).map_err(|e| {
+            StartError::Topic {
+                topic: txn::TXN_STATE_TOPIC.to_string(),
                 message: e.to_string(),
             }
         })?;
@@ -276,8 +288,10 @@ impl Broker {
             advertised,
             groups,
             producer_ids,
+            txns,
             faults: faults::Faults::default(),
         });
+        state.txns.finish_recovery(&state);
         tracing::info!(
             listen = %local,
             advertised = %format!("{}:{}", state.advertised.0, state.advertised.1),
@@ -289,6 +303,7 @@ impl Broker {
         let (stop_background, background_rx) = tokio::sync::watch::channel(false);
         let mut background = maintenance::start(&state, &background_rx);
         background.push(group::service::start_timer(&state, &background_rx));
+        background.push(txn::service::start_timer(&state, &background_rx));
         let server = server::Server::start(listener, Arc::clone(&state));
         Ok(Broker {
             server,

@@ -36,6 +36,17 @@ pub struct AppendInfo {
     pub log_start_offset: i64,
 }
 
+/// One producer a partition remembers (DescribeProducers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerInfo {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
+    /// First offset of its open transaction here, or -1.
+    pub current_txn_start_offset: i64,
+}
+
 /// Offsets a fetch needs besides the records.
 #[derive(Debug, Clone, Copy)]
 pub struct Watermarks {
@@ -119,6 +130,23 @@ impl Partition {
         self.producers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The producers this partition remembers, by producer id.
+    pub fn producers(&self) -> Vec<ProducerInfo> {
+        let mut all: Vec<ProducerInfo> = self
+            .lock_producers()
+            .iter()
+            .map(|(producer_id, e)| ProducerInfo {
+                producer_id,
+                epoch: e.epoch,
+                last_sequence: e.last_seq().unwrap_or(-1),
+                last_timestamp: e.last_timestamp,
+                current_txn_start_offset: e.current_txn_first_offset.unwrap_or(-1),
+            })
+            .collect();
+        all.sort_by_key(|p| p.producer_id);
+        all
+    }
+
     /// Assigns offsets to one validated batch and appends it.
     ///
     /// `batch` holds exactly the batch described by `header`. With
@@ -149,6 +177,28 @@ impl Partition {
             }
         }
         let info = self.append_locked(&mut producers, batch, header, log_append_time, producer)?;
+        drop(producers);
+        self.wake_fetchers();
+        Ok(info)
+    }
+
+    /// Appends a transactional batch the broker itself wrote (TxnOffsetCommit
+    /// offsets in `__consumer_offsets`): no sequence numbers to check, but
+    /// the producer's open transaction is tracked like a client's.
+    pub fn append_internal_transactional(
+        &self,
+        batch: BytesMut,
+        header: &BatchHeader,
+    ) -> Result<AppendInfo, PartitionError> {
+        let producer = ProducerBatch {
+            producer_id: header.producer_id,
+            epoch: header.producer_epoch,
+            first_seq: header.base_sequence,
+            last_seq: header.base_sequence,
+            transactional: true,
+        };
+        let mut producers = self.lock_producers();
+        let info = self.append_locked(&mut producers, batch, header, None, Some(producer))?;
         drop(producers);
         self.wake_fetchers();
         Ok(info)

@@ -101,6 +101,13 @@ mod bounds_tests {
             (21, 0, 2),
             (32, 1, 4),
             (37, 0, 3),
+            (24, 0, 3),
+            (25, 0, 4),
+            (26, 0, 4),
+            (28, 0, 4),
+            (61, 0, 0),
+            (65, 0, 0),
+            (66, 0, 1),
         ];
         for &(key, min, max) in wanted {
             assert_eq!(bounds::schema_versions(key), Some(min..=max), "api {key}");

@@ -147,6 +147,19 @@ pub struct CommitRequest {
     pub partitions: Vec<CommitPartition>,
 }
 
+/// TxnOffsetCommit.
+#[derive(Debug, Clone)]
+pub struct TxnCommitRequest {
+    pub group_id: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// -1 (and an empty member id) before v3 or outside group management.
+    pub generation_id: i32,
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub partitions: Vec<CommitPartition>,
+}
+
 /// One partition named in OffsetDelete.
 #[derive(Debug, Clone)]
 pub struct DeletePartition {
@@ -226,6 +239,15 @@ pub enum AfterAppend {
         on_err: Option<Reply>,
         remove_groups: Vec<String>,
     },
+    /// TxnOffsetCommit: the offsets, written in a transactional batch of
+    /// `producer_id`, become pending until its transaction's marker; then
+    /// `on_ok` (or `on_err`) goes to `request`.
+    TxnPending {
+        producer_id: i64,
+        request: RequestId,
+        on_ok: Reply,
+        on_err: Reply,
+    },
 }
 
 /// What is needed to finish (or undo) a static member's rejoin.
@@ -247,6 +269,8 @@ pub struct StaticRejoin {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Append {
     pub records: Vec<GroupRecord>,
+    /// (producer id, epoch) for a transactional batch (TxnOffsetCommit).
+    pub producer: Option<(i64, i16)>,
     pub then: AfterAppend,
 }
 
@@ -263,7 +287,25 @@ impl Output {
     }
 
     pub fn append(&mut self, records: Vec<GroupRecord>, then: AfterAppend) {
-        self.appends.push(Append { records, then });
+        self.appends.push(Append {
+            records,
+            producer: None,
+            then,
+        });
+    }
+
+    /// Records to write in a transactional batch of `producer`.
+    pub fn append_transactional(
+        &mut self,
+        records: Vec<GroupRecord>,
+        producer: (i64, i16),
+        then: AfterAppend,
+    ) {
+        self.appends.push(Append {
+            records,
+            producer: Some(producer),
+            then,
+        });
     }
 
     pub fn extend(&mut self, other: Output) {

@@ -19,7 +19,7 @@ use super::rebalance::{
     complete_join, prepare_rebalance, remove_member, remove_member_and_update_group,
     remove_pending_member_and_update_group,
 };
-use super::records::GroupRecord;
+use super::records::{GroupRecord, OffsetKey, OffsetValue};
 use super::state::{Group, GroupState, JoinTimer};
 use super::GroupConfig;
 use crate::error::GroupError;
@@ -29,6 +29,9 @@ use crate::error::GroupError;
 pub struct Coordinator {
     pub(super) config: GroupConfig,
     pub(super) groups: BTreeMap<String, Group>,
+    /// Offsets committed inside open transactions, by producer id; they
+    /// become the group's offsets when the commit marker is written.
+    pub(super) pending_txn_offsets: BTreeMap<i64, Vec<(OffsetKey, OffsetValue)>>,
     next_retention_check: i64,
 }
 
@@ -37,6 +40,7 @@ impl Coordinator {
         Coordinator {
             config,
             groups: BTreeMap::new(),
+            pending_txn_offsets: BTreeMap::new(),
             next_retention_check: 0,
         }
     }
@@ -133,6 +137,19 @@ impl Coordinator {
                 if let (Some(request), Some(reply)) = (request, if ok { on_ok } else { on_err }) {
                     out.reply(request, reply);
                 }
+            }
+            AfterAppend::TxnPending {
+                producer_id,
+                request,
+                on_ok,
+                on_err,
+            } => {
+                if ok {
+                    for record in &append.records {
+                        self.apply_txn_record(producer_id, record);
+                    }
+                }
+                out.reply(request, if ok { on_ok } else { on_err });
             }
         }
         out

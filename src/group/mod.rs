@@ -30,7 +30,8 @@ pub mod records;
 pub mod service;
 pub mod state;
 pub mod subscription;
-mod wire;
+pub mod txn_offsets;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use sluice_protocol::records::{self, builder::BatchBuilder};
+use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -260,6 +260,37 @@ impl Groups {
         }
     }
 
+    /// Writes `producer_id`'s transaction marker to partition `index` of
+    /// `__consumer_offsets` and commits or drops the offsets it committed
+    /// there (the transaction coordinator's last step). Returns the
+    /// partition and the offset after the marker, for fsync.
+    pub fn complete_transaction(
+        &self,
+        index: i32,
+        producer_id: i64,
+        epoch: i16,
+        control: ControlType,
+        now: i64,
+    ) -> Result<(Arc<Partition>, i64), PartitionError> {
+        let shard = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.shards.get(i))
+            .ok_or(PartitionError::UnknownTopicOrPartition)?;
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let info = shard
+            .partition
+            .append_marker(producer_id, epoch, control, 0, now)?;
+        shard
+            .coordinator
+            .complete_txn(producer_id, control == ControlType::Commit);
+        Ok((Arc::clone(&shard.partition), info.end_offset))
+    }
+
+    /// The partition of `__consumer_offsets` that holds `group_id`.
+    pub fn partition_of(&self, group_id: &str) -> i32 {
+        i32::try_from(partition_for(group_id, self.shards.len())).unwrap_or(0)
+    }
+
     /// Stops parking requests and answers every parked one with
     /// NOT_COORDINATOR, so that connections can close at shutdown.
     pub fn close(&self) {
@@ -281,7 +312,7 @@ fn drive(shard: &mut Shard, out: Output) -> Option<i64> {
     deliver(shard, out.replies);
     let mut queue: VecDeque<_> = out.appends.into();
     while let Some(append) = queue.pop_front() {
-        let ok = match append_records(&shard.partition, &append.records, now) {
+        let ok = match append_records(&shard.partition, &append.records, append.producer, now) {
             Ok(offset) => {
                 end = Some(offset);
                 true
@@ -308,20 +339,30 @@ fn deliver(shard: &mut Shard, replies: Vec<(RequestId, Reply)>) {
     }
 }
 
-/// Appends `records` as one uncompressed batch; returns the offset after it.
+/// Appends `records` as one uncompressed batch — transactional when a
+/// producer is given (TxnOffsetCommit) — and returns the offset after it.
 fn append_records(
     partition: &Partition,
     records: &[GroupRecord],
+    producer: Option<(i64, i16)>,
     now: i64,
 ) -> Result<i64, PartitionError> {
     let mut builder = BatchBuilder::new();
+    if let Some((producer_id, epoch)) = producer {
+        builder = builder.producer(producer_id, epoch, -1).transactional(true);
+    }
     for record in records {
         let (key, value) = record.encode();
         builder = builder.record(now, Some(&key), value.as_deref(), &[]);
     }
     let bytes = builder.build();
     let header = records::validate_batch(&bytes)?;
-    let info = partition.append(BytesMut::from(bytes.as_slice()), &header, None)?;
+    let bytes = BytesMut::from(bytes.as_slice());
+    let info = if producer.is_some() {
+        partition.append_internal_transactional(bytes, &header)?
+    } else {
+        partition.append(bytes, &header, None)?
+    };
     Ok(info.end_offset)
 }
 
@@ -343,8 +384,17 @@ fn replay(partition: &Partition, coordinator: &mut Coordinator) -> Result<usize,
             let Some(batch) = rest.get(..header.total_len()) else {
                 break;
             };
-            if header.last_offset() >= next && !header.is_control() {
-                applied += replay_batch(batch, &header, next, coordinator);
+            if header.last_offset() >= next {
+                if header.is_control() {
+                    // A transaction marker: TxnOffsetCommit offsets of that
+                    // producer are committed or dropped, as when it was written.
+                    if let Ok(Some(control)) = records::control_type(batch, &header) {
+                        coordinator
+                            .complete_txn(header.producer_id, control == ControlType::Commit);
+                    }
+                } else {
+                    applied += replay_batch(batch, &header, next, coordinator);
+                }
             }
             next = next.max(header.last_offset().saturating_add(1));
             rest = rest.get(header.total_len()..).unwrap_or_default();
@@ -388,6 +438,10 @@ fn replay_batch(
         }
         let Some(key) = record.key else { continue };
         match GroupRecord::decode(key, record.value) {
+            Ok(Some(r)) if header.is_transactional() => {
+                coordinator.apply_txn_record(header.producer_id, &r);
+                applied += 1;
+            }
             Ok(Some(r)) => {
                 coordinator.apply_record(&r);
                 applied += 1;

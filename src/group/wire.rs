@@ -8,21 +8,27 @@ use bytes::Bytes;
 
 use super::records::FormatError;
 
-pub(super) struct Writer(pub(super) Vec<u8>);
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    pub(super) fn new(version: i16) -> Writer {
+    pub(crate) fn new(version: i16) -> Writer {
         Writer(version.to_be_bytes().to_vec())
     }
-    pub(super) fn i32(&mut self, v: i32) {
+    pub(crate) fn i8(&mut self, v: i8) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
-    pub(super) fn i64(&mut self, v: i64) {
+    pub(crate) fn i16(&mut self, v: i16) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    pub(crate) fn i32(&mut self, v: i32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    pub(crate) fn i64(&mut self, v: i64) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
     /// Strings longer than `i16::MAX` bytes are cut (Kafka refuses to build
     /// them; group ids, topics and metadata are bounded well below that).
-    pub(super) fn string(&mut self, s: &str) {
+    pub(crate) fn string(&mut self, s: &str) {
         let mut end = s.len().min(i16::MAX as usize);
         while !s.is_char_boundary(end) {
             end -= 1;
@@ -32,13 +38,13 @@ impl Writer {
             .extend_from_slice(&(bytes.len() as i16).to_be_bytes());
         self.0.extend_from_slice(bytes);
     }
-    pub(super) fn nullable_string(&mut self, s: Option<&str>) {
+    pub(crate) fn nullable_string(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.string(s),
             None => self.0.extend_from_slice(&(-1i16).to_be_bytes()),
         }
     }
-    pub(super) fn bytes(&mut self, b: &[u8]) {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
         self.i32(i32::try_from(b.len()).unwrap_or(i32::MAX));
         self.0.extend_from_slice(b);
     }
@@ -46,13 +52,13 @@ impl Writer {
 
 /// Reads classic (`flexible = false`) or compact (`true`) encodings from
 /// untrusted bytes; every length is checked against what is left.
-pub(super) struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     rest: &'a [u8],
     flexible: bool,
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(rest: &'a [u8], flexible: bool) -> Self {
+    pub(crate) fn new(rest: &'a [u8], flexible: bool) -> Self {
         Reader { rest, flexible }
     }
 
@@ -69,13 +75,16 @@ impl<'a> Reader<'a> {
         self.take(N)?.try_into().map_err(|_| FormatError::Truncated)
     }
 
-    pub(super) fn i16(&mut self) -> Result<i16, FormatError> {
+    pub(crate) fn i8(&mut self) -> Result<i8, FormatError> {
+        Ok(i8::from_be_bytes(self.array()?))
+    }
+    pub(crate) fn i16(&mut self) -> Result<i16, FormatError> {
         Ok(i16::from_be_bytes(self.array()?))
     }
-    pub(super) fn i32(&mut self) -> Result<i32, FormatError> {
+    pub(crate) fn i32(&mut self) -> Result<i32, FormatError> {
         Ok(i32::from_be_bytes(self.array()?))
     }
-    pub(super) fn i64(&mut self) -> Result<i64, FormatError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, FormatError> {
         Ok(i64::from_be_bytes(self.array()?))
     }
 
@@ -109,7 +118,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(super) fn nullable_string(&mut self) -> Result<Option<String>, FormatError> {
+    pub(crate) fn nullable_string(&mut self) -> Result<Option<String>, FormatError> {
         match self.length(false)? {
             None => Ok(None),
             Some(n) => String::from_utf8(self.take(n)?.to_vec())
@@ -118,19 +127,19 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(super) fn string(&mut self) -> Result<String, FormatError> {
+    pub(crate) fn string(&mut self) -> Result<String, FormatError> {
         self.nullable_string()?
             .ok_or(FormatError::Invalid("null string"))
     }
 
-    pub(super) fn bytes(&mut self) -> Result<Bytes, FormatError> {
+    pub(crate) fn bytes(&mut self) -> Result<Bytes, FormatError> {
         match self.length(true)? {
             None => Ok(Bytes::new()),
             Some(n) => Ok(Bytes::copy_from_slice(self.take(n)?)),
         }
     }
 
-    pub(super) fn array_len(&mut self) -> Result<usize, FormatError> {
+    pub(crate) fn array_len(&mut self) -> Result<usize, FormatError> {
         let n = self.length(true)?.unwrap_or(0);
         // Each element takes at least one byte: a count above what is left
         // is a lie, refused before anything is allocated for it.
@@ -140,7 +149,7 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    pub(super) fn tagged_fields(&mut self) -> Result<(), FormatError> {
+    pub(crate) fn tagged_fields(&mut self) -> Result<(), FormatError> {
         if !self.flexible {
             return Ok(());
         }

@@ -1,9 +1,9 @@
 //! FindCoordinator (key 10), v0–v6.
 //!
-//! This broker coordinates every group: a group key (key type 0) always
-//! names this node. Several keys at once from v4 (KIP-699). Transaction
-//! coordinators (key type 1) do not exist yet: COORDINATOR_NOT_AVAILABLE.
-//! Any other key type (share groups) is INVALID_REQUEST.
+//! This broker coordinates every group and every transactional id: a group
+//! key (key type 0) or transaction key (key type 1) always names this node.
+//! Several keys at once from v4 (KIP-699). Any other key type (share
+//! groups) is INVALID_REQUEST.
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -28,13 +28,12 @@ pub async fn handle(
             .with_key(key)
             .with_error_message(None);
         let error = match req.key_type {
-            GROUP_KEY => {
+            GROUP_KEY | TRANSACTION_KEY => {
                 return found
                     .with_node_id(BrokerId(node))
                     .with_host(StrBytes::from_string(host.clone()))
                     .with_port(i32::from(*port));
             }
-            TRANSACTION_KEY => GroupError::CoordinatorNotAvailable,
             _ => GroupError::InvalidRequest,
         };
         found

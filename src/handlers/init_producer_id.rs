@@ -4,7 +4,14 @@
 //! id at epoch 0, whatever producer id and epoch they send (v3+): this is
 //! also how Kafka answers a KIP-360 epoch bump request from an idempotent
 //! producer. Ids are never reused, across restarts included.
-//! Not implemented yet: transactional ids (COORDINATOR_NOT_AVAILABLE).
+//!
+//! Transactional producers go to the transaction coordinator: a new
+//! transactional id gets a new producer id at epoch 0, a known one the
+//! next epoch (fencing older producers with the same id); an open
+//! transaction is aborted first and answered CONCURRENT_TRANSACTIONS, so
+//! that the client retries. v3+ may name the producer id and epoch to
+//! recover (KIP-360). INVALID_TRANSACTION_TIMEOUT outside
+//! 1..=`--transaction-max-timeout-ms`. Not implemented: v6 two-phase commit.
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
@@ -17,17 +24,36 @@ pub async fn handle(
     ctx: RequestContext,
     req: InitProducerIdRequest,
 ) -> HandlerReply<InitProducerIdResponse> {
-    let outcome = match &req.transactional_id {
-        None => ctx
+    let Some(transactional_id) = &req.transactional_id else {
+        let outcome = ctx
             .state
             .producer_ids
             .next_id()
             .map(|id| (id, 0))
-            .map_err(|e| TxnError::ProducerIdAllocation(e.to_string())),
-        Some(_) => Err(TxnError::CoordinatorNotAvailable),
+            .map_err(|e| TxnError::ProducerIdAllocation(e.to_string()));
+        return HandlerReply::Respond(response(outcome));
     };
+    let expected = (req.producer_id.0 >= 0 && req.producer_epoch >= 0)
+        .then_some((req.producer_id.0, req.producer_epoch));
+    let state = &ctx.state;
+    let outcome = state.txns.init_producer_id(
+        state,
+        transactional_id.as_str(),
+        req.transaction_timeout_ms,
+        expected,
+    );
+    HandlerReply::Later(Box::pin(async move {
+        let outcome = match outcome {
+            Ok((answer, durable)) => durable.wait().await.map(|()| answer),
+            Err(e) => Err(e),
+        };
+        response(outcome)
+    }))
+}
+
+fn response(outcome: Result<(i64, i16), TxnError>) -> InitProducerIdResponse {
     let response = InitProducerIdResponse::default();
-    HandlerReply::Respond(match outcome {
+    match outcome {
         Ok((id, epoch)) => response
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(epoch),
@@ -38,5 +64,5 @@ pub async fn handle(
                 .with_producer_id(ProducerId(-1))
                 .with_producer_epoch(-1)
         }
-    })
+    }
 }

@@ -3,9 +3,11 @@
 //! Committed offsets of a group, whatever its state (-1 and empty metadata
 //! where nothing is committed, also for unknown groups). A null topic list
 //! (v2+) asks for every committed offset. v5+ leader epoch; v8+ several
-//! groups per request. `require_stable` (v7+) has nothing to wait for
-//! without transactional commits; the v9 member id and epoch (KIP-848) are
-//! not checked.
+//! groups per request. With `require_stable` (v7+), a partition whose
+//! offset an open transaction has committed (TxnOffsetCommit, no marker
+//! yet) gets UNSTABLE_OFFSET_COMMIT, so the consumer retries; without it,
+//! the last committed offset. The v9 member id and epoch (KIP-848) are not
+//! checked.
 
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
@@ -15,8 +17,9 @@ use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse,
 use kafka_protocol::protocol::StrBytes;
 
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::error::{ErrorCode, NONE};
+use crate::error::{ErrorCode, GroupError, NONE};
 use crate::group::api::FetchedTopic;
+use crate::group::records::OffsetValue;
 use crate::BrokerState;
 
 pub const VERSIONS: (i16, i16) = (1, 9);
@@ -36,7 +39,8 @@ pub async fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                         .collect::<Vec<_>>()
                 });
-                let (code, found) = fetch(state, &g.group_id, topics.as_deref());
+                let (code, found) =
+                    fetch(state, &g.group_id, topics.as_deref(), req.require_stable);
                 let topics = found
                     .into_iter()
                     .map(|(name, parts)| {
@@ -46,11 +50,12 @@ pub async fn handle(
                                 let p = OffsetFetchResponsePartitions::default()
                                     .with_partition_index(index);
                                 match v {
-                                    Some(v) => p
+                                    Err(code) => p.with_committed_offset(-1).with_error_code(code),
+                                    Ok(Some(v)) => p
                                         .with_committed_offset(v.offset)
                                         .with_committed_leader_epoch(v.leader_epoch)
                                         .with_metadata(Some(StrBytes::from_string(v.metadata))),
-                                    None => p.with_committed_offset(-1),
+                                    Ok(None) => p.with_committed_offset(-1),
                                 }
                             })
                             .collect();
@@ -72,7 +77,8 @@ pub async fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect::<Vec<_>>()
     });
-    let (code, found) = fetch(state, &req.group_id, topics.as_deref());
+    let require_stable = ctx.api_version >= 7 && req.require_stable;
+    let (code, found) = fetch(state, &req.group_id, topics.as_deref(), require_stable);
     let with_epoch = ctx.api_version >= 5;
     let topics = found
         .into_iter()
@@ -82,7 +88,8 @@ pub async fn handle(
                 .map(|(index, v)| {
                     let p = OffsetFetchResponsePartition::default().with_partition_index(index);
                     match v {
-                        Some(v) => p
+                        Err(code) => p.with_committed_offset(-1).with_error_code(code),
+                        Ok(Some(v)) => p
                             .with_committed_offset(v.offset)
                             .with_committed_leader_epoch(if with_epoch {
                                 v.leader_epoch
@@ -90,7 +97,7 @@ pub async fn handle(
                                 -1
                             })
                             .with_metadata(Some(StrBytes::from_string(v.metadata))),
-                        None => p.with_committed_offset(-1),
+                        Ok(None) => p.with_committed_offset(-1),
                     }
                 })
                 .collect();
@@ -106,14 +113,37 @@ pub async fn handle(
     HandlerReply::Respond(response)
 }
 
+/// One topic's partitions: the committed offset (`None` if nothing is
+/// committed), or a per-partition error code.
+type Found = (String, Vec<(i32, Result<Option<OffsetValue>, i16>)>);
+
 fn fetch(
     state: &BrokerState,
     group_id: &GroupId,
     topics: Option<&[(String, Vec<i32>)]>,
-) -> (i16, Vec<FetchedTopic>) {
-    match state.groups.read(group_id.as_str(), |c| {
-        c.fetch_offsets(group_id.as_str(), topics)
-    }) {
+    require_stable: bool,
+) -> (i16, Vec<Found>) {
+    let group = group_id.as_str();
+    let read = state.groups.read(group, |c| {
+        let found: Vec<FetchedTopic> = c.fetch_offsets(group, topics);
+        found
+            .into_iter()
+            .map(|(topic, parts)| {
+                let parts = parts
+                    .into_iter()
+                    .map(|(p, v)| {
+                        if require_stable && c.has_pending_txn_offset(group, &topic, p) {
+                            (p, Err(GroupError::UnstableOffsetCommit.code()))
+                        } else {
+                            (p, Ok(v))
+                        }
+                    })
+                    .collect();
+                (topic, parts)
+            })
+            .collect()
+    });
+    match read {
         Ok(found) => (NONE, found),
         Err(e) => (e.code(), Vec::new()),
     }

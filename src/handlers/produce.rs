@@ -9,8 +9,10 @@
 //! `message.timestamp.type=LogAppendTime` topics. v13 names topics by id.
 //! Batches of idempotent producers are checked for sequence and epoch by the
 //! partition's producer state (see `txn::producer_state`); a retried
-//! duplicate is answered with its original offsets.
-//! Not implemented yet: transactional batches (refused), per-record error lists.
+//! duplicate is answered with its original offsets. A transactional batch
+//! must come from a producer whose open transaction holds the partition
+//! (AddPartitionsToTxn first), or it is INVALID_TXN_STATE (KIP-890 part 1).
+//! Not implemented yet: per-record error lists.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -146,9 +148,30 @@ fn append(
         ));
     }
     if header.is_transactional() {
-        return Err(PartitionError::InvalidRecord(
-            "transactions are not supported yet".into(),
-        ));
+        // KIP-890 part 1: a transactional batch must belong to an open
+        // transaction that holds this partition, or it could leave the
+        // partition's last stable offset stuck behind a transaction that
+        // never gets a marker.
+        state
+            .txns
+            .verify(
+                header.producer_id,
+                header.producer_epoch,
+                &meta.name,
+                data.index,
+            )
+            .map_err(|e| match e {
+                crate::error::TxnError::InvalidProducerEpoch => {
+                    PartitionError::InvalidProducerEpoch {
+                        producer_id: header.producer_id,
+                        epoch: header.producer_epoch,
+                        current: header.producer_epoch.saturating_add(1),
+                    }
+                }
+                _ => PartitionError::InvalidTxnState {
+                    producer_id: header.producer_id,
+                },
+            })?;
     }
     if header.compression() == records::Compression::Zstd && version < 7 {
         return Err(PartitionError::UnsupportedCompressionType(

@@ -27,6 +27,8 @@ mod error;
 mod schema;
 mod walk;
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -35,6 +37,9 @@ mod delete_records;
 mod delete_topics;
 mod describe_configs;
 mod describe_groups;
+mod describe_producers;
+mod describe_transactions;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -43,12 +48,14 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
 mod sync_group;
+mod txn_offset_commit;
 
 use std::ops::RangeInclusive;
 
@@ -81,6 +88,13 @@ static APIS: &[&Api] = &[
     &create_partitions::API,
     &delete_groups::API,
     &offset_delete::API,
+    &add_partitions_to_txn::API,
+    &add_offsets_to_txn::API,
+    &end_txn::API,
+    &txn_offset_commit::API,
+    &describe_producers::API,
+    &describe_transactions::API,
+    &list_transactions::API,
 ];
 
 fn find(api_key: i16) -> Option<&'static Api> {

@@ -70,9 +70,20 @@ pub fn api<T>(api_key: i16, build: fn(i16, bool) -> T) -> ApiSamples
 where
     T: Encodable + Decodable + Default + Message,
 {
+    api_upto(api_key, T::VERSIONS.max, build)
+}
+
+/// Like [`api`], for the versions up to `max` only: the broker serves
+/// fewer than `kafka-protocol` knows (the rest are broker-to-broker or
+/// need features Sluice lacks).
+pub fn api_upto<T>(api_key: i16, max: i16, build: fn(i16, bool) -> T) -> ApiSamples
+where
+    T: Encodable + Decodable + Default + Message,
+{
     let decode: DecodeFn = decode_frame::<T>;
     let mut samples = Vec::new();
-    for version in T::VERSIONS.min..=T::VERSIONS.max {
+    let max = max.min(T::VERSIONS.max);
+    for version in T::VERSIONS.min..=max {
         let variants = [
             (
                 "full",
@@ -98,7 +109,7 @@ where
         covered: Covered {
             api_key,
             min: T::VERSIONS.min,
-            max: T::VERSIONS.max,
+            max,
             decode,
         },
         samples,

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::*;
 use uuid::Uuid;
 
-use super::{api, fill, s, tags, unless, ApiSamples};
+use super::{api, api_upto, fill, s, tags, unless, ApiSamples};
 
 pub fn all() -> Vec<ApiSamples> {
     vec![
@@ -31,6 +31,13 @@ pub fn all() -> Vec<ApiSamples> {
         api(37, create_partitions),
         api(42, delete_groups),
         api(47, offset_delete),
+        api_upto(24, 3, add_partitions_to_txn),
+        api_upto(25, 4, add_offsets_to_txn),
+        api_upto(26, 4, end_txn),
+        api_upto(28, 4, txn_offset_commit),
+        api(61, describe_producers),
+        api(65, describe_transactions),
+        api_upto(66, 1, list_transactions),
     ]
 }
 
@@ -642,6 +649,154 @@ fn offset_delete(v: i16, _nulls: bool) -> OffsetDeleteRequest {
         OffsetDeleteRequest {
             group_id: group(0),
             topics: two(delete_topic),
+        }
+    )
+}
+
+fn add_partitions_to_txn(v: i16, _nulls: bool) -> AddPartitionsToTxnRequest {
+    use add_partitions_to_txn_request::*;
+    let txn_topic = |i: u8| {
+        fill!(
+            v,
+            AddPartitionsToTxnTopic {
+                name: topic(i),
+                partitions: vec![0, 3],
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let transaction = |i: u8| {
+        fill!(
+            v,
+            AddPartitionsToTxnTransaction {
+                transactional_id: TransactionalId(s(&format!("txn-{i}"))),
+                producer_id: ProducerId(77),
+                producer_epoch: 3,
+                verify_only: true,
+                topics: two(txn_topic),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        AddPartitionsToTxnRequest {
+            transactions: two(transaction),
+            v3_and_below_transactional_id: TransactionalId(s("txn")),
+            v3_and_below_producer_id: ProducerId(77),
+            v3_and_below_producer_epoch: 3,
+            v3_and_below_topics: two(txn_topic),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn add_offsets_to_txn(v: i16, _nulls: bool) -> AddOffsetsToTxnRequest {
+    fill!(
+        v,
+        AddOffsetsToTxnRequest {
+            transactional_id: TransactionalId(s("txn")),
+            producer_id: ProducerId(77),
+            producer_epoch: 3,
+            group_id: group(0),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn end_txn(v: i16, _nulls: bool) -> EndTxnRequest {
+    fill!(
+        v,
+        EndTxnRequest {
+            transactional_id: TransactionalId(s("txn")),
+            producer_id: ProducerId(77),
+            producer_epoch: 3,
+            committed: true,
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn txn_offset_commit(v: i16, nulls: bool) -> TxnOffsetCommitRequest {
+    use txn_offset_commit_request::*;
+    let partition = |i: u8| {
+        fill!(
+            v,
+            TxnOffsetCommitRequestPartition {
+                partition_index: i32::from(i),
+                committed_offset: 1_000,
+                committed_leader_epoch: 4,
+                committed_metadata: unless(nulls, s("meta")),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let commit_topic = |i: u8| {
+        fill!(
+            v,
+            TxnOffsetCommitRequestTopic {
+                name: topic(i),
+                partitions: two(partition),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        TxnOffsetCommitRequest {
+            transactional_id: TransactionalId(s("txn")),
+            group_id: group(0),
+            producer_id: ProducerId(77),
+            producer_epoch: 3,
+            generation_id: 5,
+            member_id: s("member"),
+            group_instance_id: unless(nulls, s("instance")),
+            topics: two(commit_topic),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn describe_producers(v: i16, _nulls: bool) -> DescribeProducersRequest {
+    use describe_producers_request::*;
+    let request_topic = |i: u8| {
+        fill!(
+            v,
+            TopicRequest {
+                name: topic(i),
+                partition_indexes: vec![0, 1],
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        DescribeProducersRequest {
+            topics: two(request_topic),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn describe_transactions(v: i16, _nulls: bool) -> DescribeTransactionsRequest {
+    fill!(
+        v,
+        DescribeTransactionsRequest {
+            transactional_ids: vec![TransactionalId(s("a")), TransactionalId(s("b"))],
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn list_transactions(v: i16, nulls: bool) -> ListTransactionsRequest {
+    fill!(
+        v,
+        ListTransactionsRequest {
+            state_filters: vec![s("Ongoing"), s("Empty")],
+            producer_id_filters: vec![ProducerId(1), ProducerId(2)],
+            duration_filter: 5_000,
+            transactional_id_pattern: unless(nulls, s("tx.*")),
+            unknown_tagged_fields: tags(),
         }
     )
 }

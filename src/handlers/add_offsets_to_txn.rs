@@ -1,0 +1,45 @@
+//! AddOffsetsToTxn (key 25), v0–v4.
+//!
+//! Adds the `__consumer_offsets` partition of the group to the producer's
+//! transaction, so that the transaction's marker reaches the offsets that
+//! TxnOffsetCommit writes there. Errors as for AddPartitionsToTxn, for the
+//! whole request.
+
+use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{ErrorCode, TxnError, NONE};
+use crate::group::OFFSETS_TOPIC;
+
+pub const VERSIONS: (i16, i16) = (0, 4);
+
+pub async fn handle(
+    ctx: RequestContext,
+    req: AddOffsetsToTxnRequest,
+) -> HandlerReply<AddOffsetsToTxnResponse> {
+    let state = &ctx.state;
+    let outcome = if req.group_id.is_empty() {
+        Err(TxnError::InvalidRequest("empty group id".into()))
+    } else {
+        let partition = (
+            OFFSETS_TOPIC.to_string(),
+            state.groups.partition_of(req.group_id.as_str()),
+        );
+        state.txns.add_partitions(
+            req.transactional_id.as_str(),
+            req.producer_id.0,
+            req.producer_epoch,
+            &[partition],
+        )
+    };
+    HandlerReply::Later(Box::pin(async move {
+        let code = match outcome {
+            Ok(durable) => durable.wait().await.err().map_or(NONE, |e| e.code()),
+            Err(e) => {
+                tracing::debug!(error = %e, "AddOffsetsToTxn refused");
+                e.code()
+            }
+        };
+        AddOffsetsToTxnResponse::default().with_error_code(code)
+    }))
+}

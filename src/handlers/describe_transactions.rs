@@ -1,0 +1,60 @@
+//! DescribeTransactions (key 65), v0.
+//!
+//! State, timeout, start time, producer id and epoch, and the partitions of
+//! the open transaction of each transactional id; an unknown id gets
+//! TRANSACTIONAL_ID_NOT_FOUND.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
+use kafka_protocol::messages::{
+    DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{ErrorCode, TxnError};
+
+pub const VERSIONS: (i16, i16) = (0, 0);
+
+pub async fn handle(
+    ctx: RequestContext,
+    req: DescribeTransactionsRequest,
+) -> HandlerReply<DescribeTransactionsResponse> {
+    let states = req
+        .transactional_ids
+        .into_iter()
+        .map(|id| {
+            let Some(m) = ctx.state.txns.describe(id.as_str()) else {
+                return TransactionState::default()
+                    .with_transactional_id(id)
+                    .with_error_code(TxnError::TransactionalIdNotFound.code())
+                    .with_transaction_state(StrBytes::default())
+                    .with_producer_id(ProducerId(-1))
+                    .with_producer_epoch(-1)
+                    .with_transaction_start_time_ms(-1);
+            };
+            let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+            for (topic, p) in &m.partitions {
+                topics.entry(topic).or_default().push(*p);
+            }
+            let topics = topics
+                .into_iter()
+                .map(|(t, partitions)| {
+                    TopicData::default()
+                        .with_topic(TopicName(StrBytes::from_string(t.to_string())))
+                        .with_partitions(partitions)
+                })
+                .collect();
+            TransactionState::default()
+                .with_transactional_id(id)
+                .with_transaction_state(StrBytes::from_static_str(m.state.name()))
+                .with_transaction_timeout_ms(m.timeout_ms)
+                .with_transaction_start_time_ms(m.txn_start_ms)
+                .with_producer_id(ProducerId(m.producer_id))
+                .with_producer_epoch(m.producer_epoch)
+                .with_topics(topics)
+        })
+        .collect();
+    HandlerReply::Respond(DescribeTransactionsResponse::default().with_transaction_states(states))
+}

@@ -1,0 +1,38 @@
+//! EndTxn (key 26), v0–v4.
+//!
+//! Commits or aborts the producer's transaction: the coordinator records
+//! PrepareCommit/PrepareAbort, writes a marker to every partition of the
+//! transaction (committing or dropping TxnOffsetCommit offsets), records
+//! CompleteCommit/CompleteAbort, and answers once all of it is written
+//! (and fsynced with `--fsync always`). A retry of an end that already
+//! happened succeeds; the other end is INVALID_TXN_STATE. Not
+//! implemented: v5 (KIP-890 transaction version 2, which bumps the epoch
+//! at every end).
+
+use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
+
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{ErrorCode, NONE};
+
+pub const VERSIONS: (i16, i16) = (0, 4);
+
+pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<EndTxnResponse> {
+    let state = &ctx.state;
+    let outcome = state.txns.end_txn(
+        state,
+        req.transactional_id.as_str(),
+        req.producer_id.0,
+        req.producer_epoch,
+        req.committed,
+    );
+    HandlerReply::Later(Box::pin(async move {
+        let code = match outcome {
+            Ok(durable) => durable.wait().await.err().map_or(NONE, |e| e.code()),
+            Err(e) => {
+                tracing::debug!(error = %e, "EndTxn refused");
+                e.code()
+            }
+        };
+        EndTxnResponse::default().with_error_code(code)
+    }))
+}

@@ -1,0 +1,88 @@
+//! TxnOffsetCommit (key 28), v0–v4.
+//!
+//! Offsets committed inside the producer's transaction: written to the
+//! group's `__consumer_offsets` partition in a transactional batch and kept
+//! pending (OffsetFetch does not see them) until the transaction's marker
+//! commits or drops them. From v3 a member id, instance id and generation,
+//! when given, must name the group's current member (UNKNOWN_MEMBER_ID,
+//! ILLEGAL_GENERATION, FENCED_INSTANCE_ID). Partitions of unknown topics get
+//! UNKNOWN_TOPIC_OR_PARTITION. Not implemented: v5 (KIP-890 transaction
+//! version 2); the broker does not check that AddOffsetsToTxn came first.
+
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
+
+use super::offset_commit::topic_partition_check;
+use crate::dispatch::{HandlerReply, RequestContext};
+use crate::error::{group_code, GroupError};
+use crate::group::api::{CommitPartition, Reply, TxnCommitRequest};
+use crate::group::wall_clock_ms;
+
+pub const VERSIONS: (i16, i16) = (0, 4);
+
+pub async fn handle(
+    ctx: RequestContext,
+    req: TxnOffsetCommitRequest,
+) -> HandlerReply<TxnOffsetCommitResponse> {
+    let state = &ctx.state;
+    let partitions: Vec<CommitPartition> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(|p| CommitPartition {
+                topic: t.name.to_string(),
+                partition: p.partition_index,
+                offset: p.committed_offset,
+                leader_epoch: p.committed_leader_epoch,
+                metadata: p.committed_metadata.as_ref().map(|s| s.to_string()),
+                precheck: topic_partition_check(state, &t.name, p.partition_index),
+            })
+        })
+        .collect();
+    let count = partitions.len();
+    let commit = TxnCommitRequest {
+        group_id: req.group_id.to_string(),
+        producer_id: req.producer_id.0,
+        producer_epoch: req.producer_epoch,
+        generation_id: if ctx.api_version >= 3 {
+            req.generation_id
+        } else {
+            -1
+        },
+        member_id: req.member_id.to_string(),
+        group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
+        partitions,
+    };
+    let pending = state.groups.call(&commit.group_id.clone(), |c, id| {
+        c.txn_commit(wall_clock_ms(), id, commit)
+    });
+    HandlerReply::Later(Box::pin(async move {
+        let errors = match pending.wait().await {
+            Ok(Reply::Commit(errors)) if errors.len() == count => errors,
+            Ok(_) => vec![Some(GroupError::NotCoordinator); count],
+            Err(e) => vec![Some(e); count],
+        };
+        let mut errors = errors.into_iter();
+        let topics = req
+            .topics
+            .into_iter()
+            .map(|t| {
+                let partitions = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        TxnOffsetCommitResponsePartition::default()
+                            .with_partition_index(p.partition_index)
+                            .with_error_code(group_code(errors.next().flatten()))
+                    })
+                    .collect();
+                TxnOffsetCommitResponseTopic::default()
+                    .with_name(t.name)
+                    .with_partitions(partitions)
+            })
+            .collect();
+        TxnOffsetCommitResponse::default().with_topics(topics)
+    }))
+}
