@@ -21,6 +21,7 @@ use crate::error::PartitionError;
 use crate::metadata::{BrokerDefaults, TopicMeta};
 use crate::txn::aborted::AbortedTxn;
 use crate::txn::producer_state::{BatchMetadata, ProducerBatch, ProducerStateTable, Verdict};
+use crate::txn::snapshot;
 
 /// This broker is always the leader, at this epoch.
 pub const LEADER_EPOCH: i32 = 0;
@@ -93,7 +94,13 @@ impl Partition {
             }
             None => Log::open_in_memory(config),
         };
-        let producers = ProducerStateTable::load(&log);
+        let producers = match dir.and_then(|d| snapshot::load_latest(d, log.log_end_offset())) {
+            Some((mut table, offset)) => {
+                table.aborted.trim_below(log.log_start_offset());
+                ProducerStateTable::load_from(&log, table, offset)
+            }
+            None => ProducerStateTable::load(&log),
+        };
         let last_stable_offset = producers
             .first_open_transaction_offset()
             .unwrap_or(log.log_end_offset());
@@ -390,7 +397,16 @@ impl Partition {
     /// Closes the log cleanly (flush + clean-shutdown marker). The partition
     /// is unusable afterwards; call only at broker shutdown.
     fn close(&self) {
+        let producers = self.lock_producers();
         let mut log = self.lock_log();
+        if !log.is_in_memory() && !log.is_poisoned() {
+            // The producer state as of the log end, so that the next start
+            // replays nothing (or only what a later crash left after it).
+            if let Err(e) = snapshot::write(log.dir(), &producers, log.log_end_offset()) {
+                tracing::warn!(topic = %self.topic, partition = self.index, error = %e,
+                    "cannot write the producer state snapshot; the next start replays the log");
+            }
+        }
         let closed = std::mem::replace(&mut *log, Log::open_in_memory(LogConfig::default()));
         if let Err(e) = closed.close() {
             tracing::error!(topic = %self.topic, partition = self.index, error = %e, "closing the log failed");

@@ -364,6 +364,19 @@ async fn a_broker_restart_leaves_no_hanging_transaction_and_keeps_committed_data
     .await
     .unwrap();
     broker.restart().await;
+    // The clean shutdown left the partition's producer state in a snapshot,
+    // so the restart replayed nothing to rebuild it.
+    let snapshots = std::fs::read_dir(broker.dir.join(format!("{topic}-0")))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "snapshot")
+        })
+        .count();
+    assert_eq!(snapshots, 1, "one producer state snapshot");
     let bootstrap = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
         // The coordinator aborts the open transaction once it times out, so

@@ -62,6 +62,11 @@ impl AbortedTxns {
         self.entries.drain(..keep_from);
     }
 
+    /// Every entry, by marker offset.
+    pub fn all(&self) -> &[AbortedTxn] {
+        &self.entries
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -23,6 +23,7 @@ pub mod producer_ids;
 pub mod producer_state;
 pub mod records;
 pub mod service;
+pub mod snapshot;
 pub mod state;
 
 #[cfg(test)]

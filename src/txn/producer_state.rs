@@ -57,7 +57,7 @@ pub struct BatchMetadata {
 pub struct ProducerEntry {
     pub epoch: i16,
     /// Oldest first; at most [`BATCHES_TO_RETAIN`].
-    batches: VecDeque<BatchMetadata>,
+    pub(super) batches: VecDeque<BatchMetadata>,
     /// First offset of this producer's open transaction in this partition.
     pub current_txn_first_offset: Option<i64>,
     /// The largest timestamp of its last batch (DescribeProducers).
@@ -65,7 +65,7 @@ pub struct ProducerEntry {
 }
 
 impl ProducerEntry {
-    fn new(epoch: i16) -> Self {
+    pub(super) fn new(epoch: i16) -> Self {
         ProducerEntry {
             epoch,
             batches: VecDeque::with_capacity(BATCHES_TO_RETAIN),
@@ -147,7 +147,7 @@ pub enum Verdict {
 /// The producers of one partition.
 #[derive(Debug, Default)]
 pub struct ProducerStateTable {
-    producers: HashMap<i64, ProducerEntry>,
+    pub(super) producers: HashMap<i64, ProducerEntry>,
     /// Transactions aborted in this partition (read_committed fetches).
     pub aborted: AbortedTxns,
 }
@@ -322,9 +322,18 @@ impl ProducerStateTable {
     /// A batch that cannot be parsed ends the replay there with a warning
     /// (recovery has already cut torn tails, so this is not expected).
     pub fn load(log: &sluice_storage::Log) -> ProducerStateTable {
-        let mut table = ProducerStateTable::new();
+        Self::load_from(log, ProducerStateTable::new(), log.log_start_offset())
+    }
+
+    /// Replays the batch headers of `log` from `from` on into `table`
+    /// (a snapshot of the state below `from`).
+    pub fn load_from(
+        log: &sluice_storage::Log,
+        mut table: ProducerStateTable,
+        from: i64,
+    ) -> ProducerStateTable {
         let end = log.log_end_offset();
-        let mut next = log.log_start_offset();
+        let mut next = from.max(log.log_start_offset());
         while next < end {
             let chunk = match log.read(next, LOAD_CHUNK) {
                 Ok(chunk) => chunk,
