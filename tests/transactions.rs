@@ -405,3 +405,68 @@ async fn a_broker_restart_leaves_no_hanging_transaction_and_keeps_committed_data
     .await
     .unwrap();
 }
+
+fn committed_offset(bootstrap: &str, group: &str, topic: &str) -> Offset {
+    let mut c = client_config(bootstrap);
+    c.set("group.id", group).set("enable.auto.commit", "false");
+    let checker: BaseConsumer = c.create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let committed = checker.committed_offsets(tpl, T).unwrap();
+    let offset = committed.elements()[0].offset();
+    offset
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_offset_commits_survive_a_restart_and_aborted_ones_never_appear() {
+    if ephemeral_mode() {
+        return;
+    }
+    let mut broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 0).await;
+    let bootstrap = broker.bootstrap();
+    let topic = unique_topic("txn-offsets");
+    create_topic(&bootstrap, &topic, 1, &[]).await;
+    let group = unique_topic("txn-offsets-group");
+    let (b, t, g) = (bootstrap.clone(), topic.clone(), group.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut c = client_config(&b);
+        c.set("group.id", &g).set("enable.auto.commit", "false");
+        let consumer: BaseConsumer = c.create().unwrap();
+        let cgm = consumer.group_metadata().unwrap();
+        let p = txn_producer(&b, &format!("{g}-tx"), &[]);
+        let offsets = |o: i64| {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(&t, 0, Offset::Offset(o)).unwrap();
+            tpl
+        };
+        p.begin_transaction().unwrap();
+        send(&p, &t, Some(0), "k", "v");
+        p.send_offsets_to_transaction(&offsets(42), &cgm, T)
+            .unwrap();
+        p.commit_transaction(T).unwrap();
+        assert_eq!(committed_offset(&b, &g, &t), Offset::Offset(42));
+        p.begin_transaction().unwrap();
+        send(&p, &t, Some(0), "k", "v");
+        p.send_offsets_to_transaction(&offsets(99), &cgm, T)
+            .unwrap();
+        p.abort_transaction(T).unwrap();
+        assert_eq!(
+            committed_offset(&b, &g, &t),
+            Offset::Offset(42),
+            "aborted offsets"
+        );
+    })
+    .await
+    .unwrap();
+    broker.restart().await;
+    let bootstrap = broker.bootstrap();
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            committed_offset(&bootstrap, &group, &topic),
+            Offset::Offset(42),
+            "the committed transactional offset is replayed, the aborted one is not"
+        );
+    })
+    .await
+    .unwrap();
+}
