@@ -25,7 +25,6 @@ use sluice::group::records::GroupRecord;
 use sluice::group::subscription;
 
 const NONE: i16 = 0;
-const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 const ILLEGAL_GENERATION: i16 = 22;
 const UNKNOWN_MEMBER_ID: i16 = 25;
 const REBALANCE_IN_PROGRESS: i16 = 27;
@@ -335,14 +334,15 @@ async fn error_codes_where_kafka_returns_them() {
     tokio::task::spawn_blocking(move || {
         let mut a = Raw::connect(&addr);
         let g = "errors";
-        // Transaction coordinators do not exist yet.
+        // This node coordinates transactions too.
         let resp = a.call(
             4,
             &FindCoordinatorRequest::default()
                 .with_key_type(1)
                 .with_coordinator_keys(vec![s("txn")]),
         );
-        assert_eq!(resp.coordinators[0].error_code, COORDINATOR_NOT_AVAILABLE);
+        assert_eq!(resp.coordinators[0].error_code, 0);
+        assert_eq!(resp.coordinators[0].node_id.0, 0);
 
         assert_eq!(
             heartbeat(&mut a, 4, g, "nobody", 0, None),
