@@ -32,6 +32,8 @@ CASES=(
   "sarama compression-lz4"
   "sarama compression-zstd"
   "sarama consumer-group"
+  "sarama idempotent-producer"
+  "sarama transactions-read-committed"
   "kafka-go metadata"
   "kafka-go admin-create-topic"
   "kafka-go admin-delete-topic"

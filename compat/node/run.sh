@@ -25,6 +25,9 @@ SCENARIOS=(
   compression-lz4
   compression-zstd
   consumer-group
+  idempotent-producer
+  transactions-commit-abort
+  transactions-send-offsets
 )
 
 FAILED_ALLOWED=0

@@ -89,7 +89,7 @@ async function advertisedApiKeys() {
   }
 }
 
-async function fetchAll(topic, partitions) {
+async function fetchAll(topic, partitions, { isolationLevel = 1 } = {}) {
   const cluster = internalCluster()
   await cluster.connect()
   try {
@@ -108,7 +108,7 @@ async function fetchAll(topic, partitions) {
         const broker = await cluster.findBroker({ nodeId: leaderId })
         const response = await broker.fetch({
           replicaId: -1,
-          isolationLevel: 1,
+          isolationLevel,
           maxWaitTime: 200,
           minBytes: 1,
           maxBytes: 1 << 20,
@@ -148,10 +148,10 @@ const headerString = (headers, name) => (headers && headers[name] != null ? head
 
 // Produces `count` keyed messages with headers in batches of `batchSize` to `topic`, then
 // reads them back with Fetch and compares keys, values, headers, partitions and per-key order.
-async function produceAndReadBack({ topic, partitions, count, batchSize, compression, origin }) {
+async function produceAndReadBack({ topic, partitions, count, batchSize, compression, origin, producerConfig = {} }) {
   const admin = await open(kafka.admin())
   await createTopic(admin, topic, partitions)
-  const producer = await open(kafka.producer({ allowAutoTopicCreation: false }))
+  const producer = await open(kafka.producer({ allowAutoTopicCreation: false, ...producerConfig }))
   const sent = []
   const expectedPerPartition = new Map()
   const partitionOfKey = new Map()
@@ -212,8 +212,115 @@ async function produceAndReadBack({ topic, partitions, count, batchSize, compres
       check(headerString(b.headers, 'empty') === '', `key ${key} #${i}: empty header lost`)
     })
   }
-  return { partitionsUsed: [...byPartition.values()].filter(l => l.length > 0).length }
+  return { partitionsUsed: [...byPartition.values()].filter(l => l.length > 0).length, byPartition }
 }
+
+// --- idempotent and transactional producers ---------------------------------------------
+
+// Records of transaction `tag` in production order: N_TXN records, record i to partition i % 2.
+// transactions-commit-abort runs A committed, B aborted, C committed, D left open (a
+// read_committed consumer must stop at the last stable offset before it), then D committed.
+const N_TXN = 10
+const TXN_PLAN = [['A', 'COMMIT'], ['B', 'ABORT'], ['C', 'COMMIT'], ['D', 'COMMIT']]
+const txnRecords = tag => Array.from({ length: N_TXN }, (_, i) => [i % 2, `${tag}-${i}`])
+
+// A consumer in a new group reading `topic` from the beginning, collecting
+// [partition, offset, value] of every record it is handed.
+async function collectingConsumer(topic, { readUncommitted }) {
+  const consumer = kafka.consumer({
+    groupId: unique(readUncommitted ? 'read-uncommitted' : 'read-committed'),
+    readUncommitted,
+    sessionTimeout: 10000,
+    heartbeatInterval: 1000,
+    maxWaitTimeInMs: 500,
+    retry: { retries: 1 },
+  })
+  openClients.push(consumer)
+  const reader = { seen: [], crashed: null }
+  consumer.on(consumer.events.CRASH, e => { reader.crashed = e.payload.error })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      reader.seen.push([partition, Number(message.offset), message.value.toString()])
+    },
+  })
+  return reader
+}
+
+// Waits until the reader holds `want` records, then `settleMs` more (to catch records it must
+// not be handed); returns what it holds then.
+async function settle(reader, want, settleMs, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && reader.seen.length < want && !reader.crashed) await sleep(100)
+  if (reader.crashed) throw new Failure(`${what}: consumer crashed: ${reader.crashed.type || reader.crashed.name}: ${reader.crashed.message}`)
+  check(reader.seen.length >= want, `${what}: consumed ${reader.seen.length} of ${want} records in ${timeoutMs / 1000} s`)
+  await sleep(settleMs)
+  return reader.seen.slice()
+}
+
+// Exactly the records of transactions `tags`, each once, in production order per partition.
+function verifyTxnView(what, got, tags) {
+  const want = tags.split('').flatMap(txnRecords)
+  const values = got.map(([, , v]) => v)
+  const dups = [...new Set(values.filter((v, i) => values.indexOf(v) !== i))]
+  check(dups.length === 0, `${what}: consumed ${dups.slice(0, 5).join(' ')} more than once`)
+  const wantSet = new Set(want.map(([, v]) => v))
+  const extra = values.filter(v => !wantSet.has(v))
+  const missing = [...wantSet].filter(v => !values.includes(v))
+  check(extra.length === 0 && missing.length === 0,
+    `${what}: ${values.length} records; unexpected ${extra.slice(0, 6).join(' ') || 'none'}; missing ${missing.slice(0, 6).join(' ') || 'none'}`)
+  for (const p of [0, 1]) {
+    const mine = got.filter(([q]) => q === p)
+    const order = mine.map(([, , v]) => v).join(' ')
+    check(order === want.filter(([q]) => q === p).map(([, v]) => v).join(' '), `${what}: partition ${p} out of production order: ${order}`)
+    const offsets = mine.map(([, o]) => o)
+    check(offsets.every((o, i) => i === 0 || o > offsets[i - 1]), `${what}: partition ${p} offsets go back: ${offsets}`)
+  }
+}
+
+// The stored batches of each partition as a read_uncommitted raw Fetch serves them: data batches
+// are transactional, and the control records (markers) follow TXN_PLAN, all of one producer id.
+async function checkTxnMarkers(topic) {
+  const byPartition = await fetchAll(topic, [0, 1], { isolationLevel: 0 })
+  const notes = []
+  for (const [p, messages] of byPartition) {
+    const markers = messages.filter(m => m.isControlRecord).map(m => (m.key.readInt16BE(2) === 1 ? 'COMMIT' : m.key.readInt16BE(2) === 0 ? 'ABORT' : `type${m.key.readInt16BE(2)}`))
+    check(markers.join(',') === TXN_PLAN.map(([, m]) => m).join(','), `p${p} stored markers ${markers.join(',')}, want ${TXN_PLAN.map(([, m]) => m).join(',')}`)
+    const data = messages.filter(m => !m.isControlRecord)
+    check(data.every(m => m.batchContext.inTransaction), `p${p}: kafkajs sent non-transactional batches`)
+    const ids = new Set(messages.map(m => `${m.batchContext.producerId}/${m.batchContext.producerEpoch}`))
+    check(ids.size === 1, `p${p}: batches and markers carry producer ids/epochs ${[...ids]}, want one`)
+    notes.push(`p${p} ${data.length} records + markers ${markers.join(',')}`)
+  }
+  return notes.join('; ')
+}
+
+// Every stored batch carries one producer id (>= 0) and epoch, is not transactional, and per
+// partition the base sequences run on from 0 without a gap or a repeat.
+function checkIdempotentBatches(byPartition) {
+  const ids = new Set()
+  let batches = 0
+  for (const [p, messages] of byPartition) {
+    const seenBatches = new Map()
+    for (const m of messages) seenBatches.set(m.batchContext.firstOffset, m.batchContext)
+    let seq = 0
+    for (const b of [...seenBatches.values()].sort((x, y) => Number(x.firstOffset) - Number(y.firstOffset))) {
+      const where = `p${p} batch at offset ${b.firstOffset}`
+      check(!b.inTransaction && !b.isControlBatch, `${where} is transactional or a control batch`)
+      check(Number(b.producerId) >= 0 && b.producerEpoch >= 0, `${where} has producer id ${b.producerId} epoch ${b.producerEpoch}: not idempotent`)
+      check(b.firstSequence === seq, `${where} has base sequence ${b.firstSequence}, want ${seq} (the records before it)`)
+      seq += b.lastOffsetDelta + 1
+      ids.add(`${b.producerId}/${b.producerEpoch}`)
+      batches++
+    }
+  }
+  check(ids.size === 1, `batches carry producer ids/epochs ${[...ids]}, want one`)
+  return `${batches} batches of producer id/epoch ${[...ids][0]}, sequences contiguous from 0`
+}
+
+const N_EOS = 600
+const EOS_ABORT_AT = 3
 
 const scenarios = {
   async metadata() {
@@ -350,6 +457,114 @@ const scenarios = {
     got = await at(Date.now() + 3600000)
     check(got === '50', `offset at a future time: ${got}, want 50 (the high watermark)`)
     return 'offset at a mid timestamp 40, at 0 -> 0, future -> high watermark 50'
+  },
+
+  async 'idempotent-producer'() {
+    const topic = unique('idempotent')
+    // InitProducerId without a transactional id, then Produce with producer id and sequences.
+    const { partitionsUsed, byPartition } = await produceAndReadBack({
+      topic, partitions: 3, count: 300, batchSize: 50, origin: 'kafkajs-idempotent',
+      producerConfig: { idempotent: true, maxInFlightRequests: 1 },
+    })
+    check(partitionsUsed === 3, `17 keys landed in only ${partitionsUsed} of 3 partitions`)
+    return `300 keyed records with headers over 3 partitions, read back; ${checkIdempotentBatches(byPartition)}`
+  },
+
+  async 'transactions-commit-abort'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('txn')
+    await createTopic(admin, topic, 2)
+    // FindCoordinator type 1 and InitProducerId with a transactional id on connect.
+    const producer = await open(kafka.producer({ transactionalId: unique('txn-id'), idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }))
+    let open_ = null
+    for (const [tag, end] of TXN_PLAN) {
+      const txn = await producer.transaction()
+      await txn.send({ topic, acks: -1, messages: txnRecords(tag).map(([partition, value]) => ({ partition, value })) })
+      if (tag === 'D') {
+        open_ = txn // left open for now
+        break
+      }
+      await (end === 'COMMIT' ? txn.commit() : txn.abort())
+    }
+    const committed = await collectingConsumer(topic, { readUncommitted: false })
+    const uncommitted = await collectingConsumer(topic, { readUncommitted: true })
+    let got = await settle(committed, 2 * N_TXN, 3000, 30000, 'read_committed, D open')
+    verifyTxnView('read_committed while D is open', got, 'AC')
+    verifyTxnView('read_uncommitted', await settle(uncommitted, 4 * N_TXN, 1000, 30000, 'read_uncommitted'), 'ABCD')
+    await open_.commit()
+    got = await settle(committed, 3 * N_TXN, 2000, 20000, 'read_committed after D committed')
+    verifyTxnView('read_committed after D committed', got, 'ACD')
+    const markers = await checkTxnMarkers(topic)
+    return `read_committed: A+C while D open, then A+C+D; read_uncommitted: A+B+C+D; ${markers}`
+  },
+
+  async 'transactions-send-offsets'() {
+    // Consume-transform-produce: a read_committed group member, one transaction per batch with
+    // the batch's next offset sent to it (AddOffsetsToTxn + TxnOffsetCommit). The
+    // EOS_ABORT_AT-th transaction is aborted once and its batch reprocessed from the committed offset.
+    const admin = await open(kafka.admin())
+    const src = unique('eos-in')
+    const dst = unique('eos-out')
+    const groupId = unique('eos-group')
+    await createTopic(admin, src, 3)
+    await createTopic(admin, dst, 3)
+    const plain = await open(kafka.producer({ allowAutoTopicCreation: false }))
+    for (let start = 0; start < N_EOS; start += 200) {
+      await plain.send({ topic: src, acks: -1, messages: Array.from({ length: 200 }, (_, i) => ({ key: `k${(start + i) % 31}`, value: `in ${start + i}` })) })
+    }
+    const producer = await open(kafka.producer({ transactionalId: unique('eos-txn'), idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }))
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10000, heartbeatInterval: 1000, maxWaitTimeInMs: 500, retry: { retries: 1 } })
+    openClients.push(consumer)
+    let crashed = null
+    consumer.on(consumer.events.CRASH, e => { crashed = e.payload.error })
+    await consumer.connect()
+    await consumer.subscribe({ topic: src, fromBeginning: true })
+    let done = 0
+    let transactions = 0
+    let aborted = 0
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (batch.isEmpty()) return
+        const txn = await producer.transaction()
+        await txn.send({ topic: dst, acks: -1, messages: batch.messages.map(m => ({ key: m.key, value: `out ${m.value}` })) })
+        const next = String(Number(batch.lastOffset()) + 1)
+        await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] })
+        transactions++
+        if (transactions === EOS_ABORT_AT) {
+          await txn.abort()
+          aborted = batch.messages.length
+          // Back to what the group committed, as an EOS application does after an abort.
+          const [{ partitions }] = await admin.fetchOffsets({ groupId, topics: [batch.topic] })
+          const committedOffset = partitions.find(p => p.partition === batch.partition).offset
+          consumer.seek({ topic: batch.topic, partition: batch.partition, offset: Number(committedOffset) < 0 ? '0' : committedOffset })
+          return
+        }
+        await txn.commit()
+        for (const m of batch.messages) resolveOffset(m.offset)
+        done += batch.messages.length
+        await heartbeat()
+      },
+    })
+    const deadline = Date.now() + 30000
+    while (Date.now() < deadline && done < N_EOS && !crashed) await sleep(100)
+    if (crashed) throw new Failure(`pipeline consumer crashed: ${crashed.type || crashed.name}: ${crashed.message}`)
+    check(done >= N_EOS, `pipeline: ${done} of ${N_EOS} inputs committed in 30 s, ${transactions} transactions`)
+    await consumer.stop()
+    const [{ partitions }] = await admin.fetchOffsets({ groupId, topics: [src] })
+    const sum = partitions.reduce((n, p) => n + Number(p.offset), 0)
+    check(sum === N_EOS, `committed input offsets ${JSON.stringify(partitions.map(p => p.offset))} sum to ${sum}, want ${N_EOS}`)
+    const outCommitted = await collectingConsumer(dst, { readUncommitted: false })
+    const outAll = await collectingConsumer(dst, { readUncommitted: true })
+    const values = (await settle(outCommitted, N_EOS, 1500, 30000, 'output read_committed')).map(([, , v]) => v)
+    const unique_ = new Set(values)
+    check(unique_.size === values.length, `read_committed output has ${values.length - unique_.size} duplicates`)
+    const missing = Array.from({ length: N_EOS }, (_, i) => `out in ${i}`).filter(v => !unique_.has(v))
+    check(values.length === N_EOS && missing.length === 0, `read_committed output: ${values.length} records, missing ${missing.slice(0, 3).join(', ') || 'none'}`)
+    const all = await settle(outAll, N_EOS + aborted, 1500, 30000, 'output read_uncommitted')
+    check(all.length === N_EOS + aborted, `read_uncommitted output has ${all.length} records, want ${N_EOS} + ${aborted} aborted`)
+    return `${transactions} transactions (one aborted, ${aborted} inputs redone); ${N_EOS} outputs exactly once (read_committed), ${all.length} with the aborted ones (read_uncommitted); committed input offsets sum to ${sum}`
   },
 
   async 'consumer-group'() {

@@ -32,6 +32,19 @@ N_CODEC = 200
 # returns the whole batch and the client must drop the records before this offset.
 MID_BATCH = 137
 CODECS = ("gzip", "snappy", "lz4", "zstd")
+N_IDEMPOTENT = 500
+# transactions-commit-abort: four transactions of N_TXN records each, record i of each to
+# partition i % 2 of a 2-partition topic: A committed, B aborted, C committed, D left open (a
+# read_committed consumer must stop at the last stable offset before it), then committed.
+N_TXN = 10
+TXN_PLAN = (("A", "COMMIT"), ("B", "ABORT"), ("C", "COMMIT"), ("D", "COMMIT"))
+# transactions-eos-pipeline: N_EOS input records over 3 partitions, consumed by a read_committed
+# group member and produced to an output topic in transactions of up to EOS_BATCH records each,
+# with the consumed offsets sent to the transaction. The EOS_ABORT_AT-th transaction is aborted
+# once and its inputs are reprocessed from the committed offsets.
+N_EOS = 1000
+EOS_BATCH = 100
+EOS_ABORT_AT = 3
 
 
 def clean(text):
@@ -200,10 +213,28 @@ def _recv_exact(sock, n):
     return out
 
 
-def batch_codecs(bootstrap, topic, partition=0):
-    """{codec name: number of batches} of everything stored in topic-partition."""
+def _varint(buf, pos):
+    """(value, next position) of the zigzag varint at buf[pos]."""
+    shift = result = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return (result >> 1) ^ -(result & 1), pos
+
+
+CONTROL_TYPES = {0: "ABORT", 1: "COMMIT"}
+
+
+def stored_batches(bootstrap, topic, partition=0):
+    """Every record batch stored in topic-partition as a raw Fetch v4 (read_uncommitted) serves
+    it, control batches included: a list of dicts with base_offset, last_offset, codec,
+    transactional, control, producer_id, producer_epoch, base_sequence, count, and for a control
+    batch its marker (ABORT or COMMIT, from the control record's key)."""
     host, port = bootstrap.rsplit(":", 1)
-    counts = {}
+    out = []
     offset = 0
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         for corr in range(1, 50):
@@ -213,14 +244,38 @@ def batch_codecs(bootstrap, topic, partition=0):
                 base, blen = struct.unpack(">qi", records[pos:pos + 12])
                 if pos + 12 + blen > len(records):
                     break  # a partial batch at the end of the response
-                attributes, = struct.unpack(">h", records[pos + 21:pos + 23])
-                last_delta, = struct.unpack(">i", records[pos + 23:pos + 27])
-                name = CODEC_NAMES.get(attributes & 7, "codec%d" % (attributes & 7))
-                counts[name] = counts.get(name, 0) + 1
+                attributes, last_delta = struct.unpack(">hi", records[pos + 21:pos + 27])
+                producer_id, epoch, base_seq, count = struct.unpack(">qhii", records[pos + 43:pos + 61])
+                batch = {
+                    "base_offset": base, "last_offset": base + last_delta,
+                    "codec": CODEC_NAMES.get(attributes & 7, "codec%d" % (attributes & 7)),
+                    "transactional": bool(attributes & 0x10), "control": bool(attributes & 0x20),
+                    "producer_id": producer_id, "producer_epoch": epoch, "base_sequence": base_seq,
+                    "count": count, "marker": None,
+                }
+                if batch["control"] and attributes & 7 == 0 and count >= 1:
+                    # One record: length, attributes, timestamp delta, offset delta, key length,
+                    # then the key: version int16, type int16.
+                    _length, rpos = _varint(records, pos + 61)
+                    _ts_delta, rpos = _varint(records, rpos + 1)  # + the attributes byte
+                    _offset_delta, rpos = _varint(records, rpos)
+                    key_len, rpos = _varint(records, rpos)
+                    if key_len >= 4:
+                        _version, ctype = struct.unpack(">hh", records[rpos:rpos + 4])
+                        batch["marker"] = CONTROL_TYPES.get(ctype, "type%d" % ctype)
+                out.append(batch)
                 offset = base + last_delta + 1
                 pos += 12 + blen
             if offset >= high_watermark or pos == 0:
                 break
+    return out
+
+
+def batch_codecs(bootstrap, topic, partition=0):
+    """{codec name: number of batches} of everything stored in topic-partition."""
+    counts = {}
+    for b in stored_batches(bootstrap, topic, partition):
+        counts[b["codec"]] = counts.get(b["codec"], 0) + 1
     return counts
 
 
@@ -229,6 +284,102 @@ def check_codec_on_wire(bootstrap, topic, codec, client):
     check(counts and set(counts) == {codec}, "%s stored the batches as %s, not %s: the client did not compress" % (
         client, ", ".join("%d %s" % (n, c) for c, n in sorted(counts.items())) or "nothing", codec))
     return "%d %s batches" % (counts[codec], codec)
+
+
+# --- idempotent and transactional producers ------------------------------------------
+
+def check_idempotent_on_wire(bootstrap, topic, partitions, client):
+    """Every stored batch of topic carries one producer id (>= 0) and epoch, is not transactional,
+    and per partition the base sequences run on from 0 without a gap or a repeat: the client did
+    produce idempotently and the broker kept what it sent."""
+    ids = set()
+    n_batches = 0
+    for p in partitions:
+        seq = 0
+        for b in stored_batches(bootstrap, topic, p):
+            where = "p%d batch at offset %d" % (p, b["base_offset"])
+            check(not b["control"] and not b["transactional"], "%s is a control or transactional batch" % where)
+            check(b["producer_id"] >= 0 and b["producer_epoch"] >= 0,
+                  "%s has producer id %d epoch %d: %s did not produce idempotently" % (
+                      where, b["producer_id"], b["producer_epoch"], client))
+            check(b["base_sequence"] == seq, "%s has base sequence %d, want %d (the records before it)" % (
+                where, b["base_sequence"], seq))
+            seq += b["count"]
+            ids.add((b["producer_id"], b["producer_epoch"]))
+            n_batches += 1
+    check(len(ids) == 1, "batches carry %d producer ids/epochs %r, want one" % (len(ids), sorted(ids)))
+    pid, epoch = ids.pop()
+    return "%d batches of producer id %d epoch %d, sequences contiguous from 0" % (n_batches, pid, epoch)
+
+
+def txn_records(tag):
+    """[(partition, value)] of transaction tag in production order."""
+    return [(i % 2, ("%s-%d" % (tag, i)).encode()) for i in range(N_TXN)]
+
+
+def verify_txn_view(what, got, tags):
+    """got: [(partition, offset, value)] in consumption order. Checks that exactly the records of
+    transactions tags came back, each once, in production order per partition."""
+    want = [pv for tag in tags for pv in txn_records(tag)]
+    values = [v for _, _, v in got]
+    dups = sorted(v for v in set(values) if values.count(v) > 1)
+    check(not dups, "%s: consumed %s more than once" % (what, b" ".join(dups[:5]).decode()))
+    extra = sorted(set(values) - {v for _, v in want})
+    missing = sorted({v for _, v in want} - set(values))
+    check(not extra and not missing, "%s: %d records; unexpected %s; missing %s" % (
+        what, len(values), b" ".join(extra[:6]).decode() or "none", b" ".join(missing[:6]).decode() or "none"))
+    for p in (0, 1):
+        mine = [(o, v) for q, o, v in got if q == p]
+        check([v for _, v in mine] == [v for q, v in want if q == p], "%s: partition %d out of production order: %s" % (
+            what, p, b" ".join(v for _, v in mine).decode()))
+        offsets = [o for o, _ in mine]
+        check(offsets == sorted(offsets), "%s: partition %d offsets go back: %r" % (what, p, offsets))
+    return "%s: %d records of %s" % (what, len(values), "+".join(tags))
+
+
+def check_txn_markers(bootstrap, topic, client):
+    """Each partition of the commit-abort topic holds, in order, a transactional data batch and
+    then the control batch (marker) of each transaction of TXN_PLAN, all of one producer id."""
+    want = [m for _, m in TXN_PLAN]
+    notes = []
+    for p in (0, 1):
+        batches = stored_batches(bootstrap, topic, p)
+        markers = [b["marker"] for b in batches if b["control"]]
+        check(markers == want, "p%d stored markers %r, want %r" % (p, markers, want))
+        data = [b for b in batches if not b["control"]]
+        check(all(b["transactional"] for b in data), "p%d: %s sent non-transactional batches" % (p, client))
+        ids = {(b["producer_id"], b["producer_epoch"]) for b in batches}
+        check(len(ids) == 1, "p%d: batches and markers carry producer ids/epochs %r, want one" % (p, sorted(ids)))
+        notes.append("p%d %d data batches + markers %s" % (p, len(data), ",".join(markers)))
+    return "; ".join(notes)
+
+
+def eos_input(i):
+    """(key, value) of input record i of the EOS pipeline."""
+    return ("k%d" % (i % 31)).encode(), ("in %d" % i).encode()
+
+
+def eos_transform(value):
+    return b"out " + value
+
+
+def verify_eos(committed_values, uncommitted_count, committed_offsets, aborted):
+    """committed_values: the output topic's values as a read_committed consumer sees them;
+    uncommitted_count: how many records a read_uncommitted consumer sees there;
+    committed_offsets: {partition: offset} the group committed on the input topic;
+    aborted: inputs of the aborted transaction (their outputs are in the log, but aborted)."""
+    want = {eos_transform(eos_input(i)[1]) for i in range(N_EOS)}
+    check(len(committed_values) == len(set(committed_values)), "read_committed output has %d duplicates" % (
+        len(committed_values) - len(set(committed_values))))
+    extra, missing = set(committed_values) - want, want - set(committed_values)
+    check(not extra and not missing, "read_committed output: %d records, %d unexpected, %d missing (e.g. %r)" % (
+        len(committed_values), len(extra), len(missing), sorted(missing or extra)[:3]))
+    total = sum(committed_offsets.values())
+    check(total == N_EOS, "committed input offsets %r sum to %d, want %d" % (committed_offsets, total, N_EOS))
+    check(uncommitted_count == N_EOS + aborted, "read_uncommitted output has %d records, want %d + %d aborted" % (
+        uncommitted_count, N_EOS, aborted))
+    return "%d outputs exactly once (read_committed), %d with the aborted transaction's (read_uncommitted), " \
+        "committed input offsets sum to %d" % (N_EOS, uncommitted_count, total)
 
 
 # --- the runner -----------------------------------------------------------------------

@@ -243,6 +243,154 @@ async def s_consumer_group(ctx):
     return "consumed 10 as a group member, committed offset 10"
 
 
+@sync
+async def s_idempotent(ctx):
+    topic = ctx.name()
+    async with Admin(ctx) as a:
+        await create_ok(ctx, a, topic, 3)
+    records = [cc.keyed_record(i, CLIENT) for i in range(cc.N_IDEMPOTENT)]
+    # InitProducerId without a transactional id, then Produce with producer id and sequences.
+    metas = await produce(ctx, topic, records, enable_idempotence=True)
+    sent = {i: (m.partition, m.offset) for i, m in enumerate(metas)}
+    got = await consume_assigned(ctx, topic, [0, 1, 2], cc.N_IDEMPOTENT)
+    rows = [(r.partition, r.offset, r.key, r.value, list(r.headers)) for r in got]
+    note = cc.verify_keyed(sent, rows, cc.N_IDEMPOTENT, CLIENT)
+    ctx.step("reading the stored batches with a raw Fetch")
+    return "%s; %s" % (note, cc.check_idempotent_on_wire(ctx.bootstrap, topic, [0, 1, 2], CLIENT))
+
+
+async def txn_consumer(ctx, topic, partitions, isolation):
+    c = AIOKafkaConsumer(bootstrap_servers=ctx.bootstrap, group_id=None, enable_auto_commit=False,
+                         auto_offset_reset="earliest", isolation_level=isolation)
+    await c.start()
+    tps = [TopicPartition(topic, p) for p in partitions]
+    c.assign(tps)
+    await c.seek_to_beginning(*tps)
+    return c
+
+
+async def drain(ctx, c, want, settle, timeout, what):
+    """Polls c until it has delivered want records, then settle seconds more (to catch records it
+    must not deliver); returns [(partition, offset, value)]."""
+    got = []
+    deadline = time.monotonic() + timeout
+    settle_until = None
+    while time.monotonic() < deadline:
+        if settle_until is None and len(got) >= want:
+            settle_until = time.monotonic() + settle
+        if settle_until is not None and time.monotonic() >= settle_until:
+            break
+        ctx.step("%s: consumed %d of %d" % (what, len(got), want))
+        batches = await c.getmany(timeout_ms=500, max_records=500)
+        for tp in sorted(batches, key=lambda t: t.partition):
+            got.extend((r.partition, r.offset, r.value) for r in batches[tp])
+    return got
+
+
+async def transactional_producer(ctx):
+    p = AIOKafkaProducer(bootstrap_servers=ctx.bootstrap, transactional_id=ctx.name("txn"), linger_ms=5)
+    ctx.step("start (FindCoordinator type 1, InitProducerId with a transactional id)")
+    await p.start()
+    return p
+
+
+@sync
+async def s_txn_commit_abort(ctx):
+    topic = ctx.name()
+    async with Admin(ctx) as a:
+        await create_ok(ctx, a, topic, 2)
+    p = await transactional_producer(ctx)
+    committed = uncommitted = None
+    try:
+        for tag, end in cc.TXN_PLAN:
+            ctx.step("transaction %s" % tag)
+            await p.begin_transaction()
+            futures = [await p.send(topic, value=value, partition=partition) for partition, value in cc.txn_records(tag)]
+            await p.flush()
+            for f in futures:
+                await asyncio.wait_for(f, 10)
+            if tag == "D":
+                break  # left open for now
+            await (p.commit_transaction() if end == "COMMIT" else p.abort_transaction())
+        committed = await txn_consumer(ctx, topic, [0, 1], "read_committed")
+        uncommitted = await txn_consumer(ctx, topic, [0, 1], "read_uncommitted")
+        got = await drain(ctx, committed, 2 * cc.N_TXN, 3, 20, "read_committed, D open")
+        cc.verify_txn_view("read_committed while D is open", got, "AC")
+        got_all = await drain(ctx, uncommitted, 4 * cc.N_TXN, 1, 20, "read_uncommitted")
+        cc.verify_txn_view("read_uncommitted", got_all, "ABCD")
+        ctx.step("committing D")
+        await p.commit_transaction()
+        got += await drain(ctx, committed, cc.N_TXN, 2, 20, "read_committed after D committed")
+        cc.verify_txn_view("read_committed after D committed", got, "ACD")
+    finally:
+        for c in (committed, uncommitted):
+            if c is not None:
+                await c.stop()
+        await p.stop()
+    ctx.step("reading the stored batches with a raw Fetch")
+    markers = cc.check_txn_markers(ctx.bootstrap, topic, CLIENT)
+    return "read_committed: A+C while D open, then A+C+D; read_uncommitted: A+B+C+D; %s" % markers
+
+
+@sync
+async def s_eos_pipeline(ctx):
+    src, dst, group = ctx.name("in"), ctx.name("out"), ctx.name("group")
+    async with Admin(ctx) as a:
+        await create_ok(ctx, a, src, 3)
+        await create_ok(ctx, a, dst, 3)
+    await produce(ctx, src, [cc.eos_input(i) + (None,) for i in range(cc.N_EOS)])
+    c = AIOKafkaConsumer(src, bootstrap_servers=ctx.bootstrap, group_id=group, enable_auto_commit=False,
+                         auto_offset_reset="earliest", isolation_level="read_committed",
+                         session_timeout_ms=10000, heartbeat_interval_ms=3000)
+    await c.start()
+    tp = await transactional_producer(ctx)
+    done = n_txn = aborted = 0
+    deadline = time.monotonic() + 60
+    try:
+        while done < cc.N_EOS:
+            cc.check(time.monotonic() < deadline, "pipeline: %d of %d inputs committed in 60 s, %d transactions" % (
+                done, cc.N_EOS, n_txn))
+            ctx.step("pipeline: %d of %d inputs committed in %d transactions" % (done, cc.N_EOS, n_txn))
+            polled = await c.getmany(timeout_ms=1000, max_records=cc.EOS_BATCH)
+            batch = [r for t in sorted(polled, key=lambda t: t.partition) for r in polled[t]]
+            if not batch:
+                continue
+            await tp.begin_transaction()
+            nxt = {}
+            for r in batch:
+                await tp.send(dst, key=r.key, value=cc.eos_transform(r.value))
+                nxt[r.partition] = r.offset + 1
+            # AddOffsetsToTxn + TxnOffsetCommit.
+            await tp.send_offsets_to_transaction({TopicPartition(src, q): o for q, o in nxt.items()}, group)
+            n_txn += 1
+            if n_txn == cc.EOS_ABORT_AT:
+                ctx.step("aborting transaction %d and rewinding to the committed offsets" % n_txn)
+                # Delivered first, so that the aborted records are in the log.
+                await tp.flush()
+                await tp.abort_transaction()
+                aborted = len(batch)
+                for q in nxt:
+                    c.seek(TopicPartition(src, q), (await c.committed(TopicPartition(src, q))) or 0)
+            else:
+                await tp.commit_transaction()
+                done += len(batch)
+        ctx.step("reading the group's committed offsets")
+        committed = {q: await c.committed(TopicPartition(src, q)) for q in range(3)}
+    finally:
+        await c.stop()
+        await tp.stop()
+    rc = await txn_consumer(ctx, dst, [0, 1, 2], "read_committed")
+    ru = await txn_consumer(ctx, dst, [0, 1, 2], "read_uncommitted")
+    try:
+        values = [v for _, _, v in await drain(ctx, rc, cc.N_EOS, 1, 30, "output read_committed")]
+        n_uncommitted = len(await drain(ctx, ru, cc.N_EOS + aborted, 1, 30, "output read_uncommitted"))
+    finally:
+        await rc.stop()
+        await ru.stop()
+    note = cc.verify_eos(values, n_uncommitted, committed, aborted)
+    return "%d transactions (one aborted, %d inputs redone); %s" % (n_txn, aborted, note)
+
+
 def main():
     r = cc.Runner(CLIENT, VERSION)
     r.run("metadata", s_metadata, 30)
@@ -254,6 +402,9 @@ def main():
     for codec in cc.CODECS:
         r.run("compression-" + codec, compression(codec), 60)
     r.run("consumer-group", s_consumer_group, 45)
+    r.run("idempotent-producer", s_idempotent, 60)
+    r.run("transactions-commit-abort", s_txn_commit_abort, 90)
+    r.run("transactions-eos-pipeline", s_eos_pipeline, 120)
     r.finish()
 
 

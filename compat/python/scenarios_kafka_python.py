@@ -3,7 +3,7 @@ Usage: scenarios_kafka_python.py HOST:PORT [scenario ...]"""
 import time
 
 import kafka
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
@@ -245,6 +245,151 @@ def s_consumer_group(ctx):
     return "consumed 10 as a group member, committed offset 10"
 
 
+def s_idempotent(ctx):
+    a = admin(ctx)
+    topic = ctx.name()
+    create_topic(ctx, a, topic, 3)
+    a.close()
+    records = [cc.keyed_record(i, CLIENT) for i in range(cc.N_IDEMPOTENT)]
+    # InitProducerId without a transactional id, then Produce with producer id and sequences.
+    metas = produce(ctx, topic, records, enable_idempotence=True)
+    sent = {i: (m.partition, m.offset) for i, m in enumerate(metas)}
+    got = consume_assigned(ctx, topic, [0, 1, 2], cc.N_IDEMPOTENT)
+    rows = [(r.partition, r.offset, r.key, r.value, r.headers) for r in got]
+    note = cc.verify_keyed(sent, rows, cc.N_IDEMPOTENT, CLIENT)
+    ctx.step("reading the stored batches with a raw Fetch")
+    return "%s; %s" % (note, cc.check_idempotent_on_wire(ctx.bootstrap, topic, [0, 1, 2], CLIENT))
+
+
+def txn_consumer(ctx, topic, partitions, isolation):
+    c = KafkaConsumer(bootstrap_servers=ctx.bootstrap, group_id=None, enable_auto_commit=False,
+                      auto_offset_reset="earliest", isolation_level=isolation)
+    tps = [TopicPartition(topic, p) for p in partitions]
+    c.assign(tps)
+    c.seek_to_beginning(*tps)
+    return c
+
+
+def drain(ctx, c, want, settle, timeout, what):
+    """Polls c until it has delivered want records, then settle seconds more (to catch records it
+    must not deliver); returns [(partition, offset, value)]."""
+    got = []
+    deadline = time.monotonic() + timeout
+    settle_until = None
+    while time.monotonic() < deadline:
+        if settle_until is None and len(got) >= want:
+            settle_until = time.monotonic() + settle
+        if settle_until is not None and time.monotonic() >= settle_until:
+            break
+        ctx.step("%s: consumed %d of %d" % (what, len(got), want))
+        batches = c.poll(timeout_ms=500, max_records=500)
+        for tp in sorted(batches, key=lambda t: t.partition):
+            got.extend((r.partition, r.offset, r.value) for r in batches[tp])
+    return got
+
+
+def transactional_producer(ctx, **cfg):
+    p = KafkaProducer(bootstrap_servers=ctx.bootstrap, transactional_id=ctx.name("txn"), linger_ms=5, **cfg)
+    ctx.step("init_transactions (FindCoordinator type 1, InitProducerId with a transactional id)")
+    p.init_transactions()
+    return p
+
+
+def s_txn_commit_abort(ctx):
+    a = admin(ctx)
+    topic = ctx.name()
+    create_topic(ctx, a, topic, 2)
+    a.close()
+    p = transactional_producer(ctx)
+    for tag, end in cc.TXN_PLAN:
+        ctx.step("transaction %s" % tag)
+        p.begin_transaction()
+        futures = [p.send(topic, value=value, partition=partition) for partition, value in cc.txn_records(tag)]
+        p.flush(timeout=20)
+        for f in futures:
+            f.get(timeout=10)
+        if tag == "D":
+            break  # left open for now
+        p.commit_transaction() if end == "COMMIT" else p.abort_transaction()
+    committed = txn_consumer(ctx, topic, [0, 1], "read_committed")
+    uncommitted = txn_consumer(ctx, topic, [0, 1], "read_uncommitted")
+    try:
+        got = drain(ctx, committed, 2 * cc.N_TXN, 3, 20, "read_committed, D open")
+        cc.verify_txn_view("read_committed while D is open", got, "AC")
+        got_all = drain(ctx, uncommitted, 4 * cc.N_TXN, 1, 20, "read_uncommitted")
+        cc.verify_txn_view("read_uncommitted", got_all, "ABCD")
+        ctx.step("committing D")
+        p.commit_transaction()
+        got += drain(ctx, committed, cc.N_TXN, 2, 20, "read_committed after D committed")
+        cc.verify_txn_view("read_committed after D committed", got, "ACD")
+    finally:
+        committed.close()
+        uncommitted.close()
+        p.close(timeout=10)
+    ctx.step("reading the stored batches with a raw Fetch")
+    markers = cc.check_txn_markers(ctx.bootstrap, topic, CLIENT)
+    return "read_committed: A+C while D open, then A+C+D; read_uncommitted: A+B+C+D; %s" % markers
+
+
+def s_eos_pipeline(ctx):
+    a = admin(ctx)
+    src, dst, group = ctx.name("in"), ctx.name("out"), ctx.name("group")
+    create_topic(ctx, a, src, 3)
+    create_topic(ctx, a, dst, 3)
+    a.close()
+    produce(ctx, src, [cc.eos_input(i) + ([],) for i in range(cc.N_EOS)])
+    c = KafkaConsumer(src, bootstrap_servers=ctx.bootstrap, group_id=group, enable_auto_commit=False,
+                      auto_offset_reset="earliest", isolation_level="read_committed",
+                      session_timeout_ms=10000, heartbeat_interval_ms=3000)
+    tp = transactional_producer(ctx)
+    done = n_txn = aborted = 0
+    deadline = time.monotonic() + 60
+    try:
+        while done < cc.N_EOS:
+            cc.check(time.monotonic() < deadline, "pipeline: %d of %d inputs committed in 60 s, %d transactions" % (
+                done, cc.N_EOS, n_txn))
+            ctx.step("pipeline: %d of %d inputs committed in %d transactions" % (done, cc.N_EOS, n_txn))
+            polled = c.poll(timeout_ms=1000, max_records=cc.EOS_BATCH)
+            batch = [r for t in sorted(polled, key=lambda t: t.partition) for r in polled[t]]
+            if not batch:
+                continue
+            tp.begin_transaction()
+            nxt = {}
+            for r in batch:
+                tp.send(dst, key=r.key, value=cc.eos_transform(r.value))
+                nxt[r.partition] = r.offset + 1
+            # AddOffsetsToTxn + TxnOffsetCommit.
+            tp.send_offsets_to_transaction(
+                {TopicPartition(src, q): OffsetAndMetadata(o, "", -1) for q, o in nxt.items()}, group)
+            n_txn += 1
+            if n_txn == cc.EOS_ABORT_AT:
+                ctx.step("aborting transaction %d and rewinding to the committed offsets" % n_txn)
+                # Delivered first, so that the aborted records are in the log.
+                tp.flush(timeout=20)
+                tp.abort_transaction()
+                aborted = len(batch)
+                for q in nxt:
+                    c.seek(TopicPartition(src, q), c.committed(TopicPartition(src, q)) or 0)
+            else:
+                tp.commit_transaction()
+                done += len(batch)
+        ctx.step("reading the group's committed offsets")
+        committed = {q: c.committed(TopicPartition(src, q)) for q in range(3)}
+    finally:
+        c.close(autocommit=False)
+        tp.close(timeout=10)
+    rc = txn_consumer(ctx, dst, [0, 1, 2], "read_committed")
+    ru = txn_consumer(ctx, dst, [0, 1, 2], "read_uncommitted")
+    try:
+        values = [v for _, _, v in drain(ctx, rc, cc.N_EOS, 1, 30, "output read_committed")]
+        n_uncommitted = len(drain(ctx, ru, cc.N_EOS + aborted, 1, 30, "output read_uncommitted"))
+    finally:
+        rc.close()
+        ru.close()
+    note = cc.verify_eos(values, n_uncommitted, committed, aborted)
+    return "%d transactions (one aborted, %d inputs redone); %s" % (n_txn, aborted, note)
+
+
 def main():
     r = cc.Runner(CLIENT, VERSION)
     r.run("metadata", s_metadata, 30)
@@ -256,6 +401,9 @@ def main():
     for codec in cc.CODECS:
         r.run("compression-" + codec, compression(codec), 60)
     r.run("consumer-group", s_consumer_group, 45)
+    r.run("idempotent-producer", s_idempotent, 60)
+    r.run("transactions-commit-abort", s_txn_commit_abort, 90)
+    r.run("transactions-eos-pipeline", s_eos_pipeline, 120)
     r.finish()
 
 

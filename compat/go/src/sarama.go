@@ -32,6 +32,8 @@ var saramaScenarios = map[string]scenario{
 	"compression-lz4":                  saramaCompression(sarama.CompressionLZ4),
 	"compression-zstd":                 saramaCompression(sarama.CompressionZSTD),
 	"consumer-group":                   saramaConsumerGroup,
+	"idempotent-producer":              saramaIdempotent,
+	"transactions-read-committed":      saramaTxnReadCommitted,
 }
 
 func init() {
@@ -261,6 +263,11 @@ func saramaListTopics(bootstrap string) (string, error) {
 func saramaProduceRead(bootstrap, topic string, partitions int32, records []sent, codec sarama.CompressionCodec, origin string) ([]got, error) {
 	cfg := saramaConfig()
 	cfg.Producer.Compression = codec
+	return saramaProduceReadWith(bootstrap, topic, partitions, records, cfg, origin)
+}
+
+// saramaProduceReadWith is saramaProduceRead with the producer's client config given.
+func saramaProduceReadWith(bootstrap, topic string, partitions int32, records []sent, cfg *sarama.Config, origin string) ([]got, error) {
 	var all []got
 	client, err := sarama.NewClient([]string{bootstrap}, cfg)
 	if err != nil {
@@ -421,18 +428,23 @@ func saramaBatchCodecs(bootstrap, topic string) ([]sarama.CompressionCodec, erro
 // saramaStoredBatches fetches partition 0 from offset 0 with a plain Fetch v4 and returns
 // the record batches as the broker serves them.
 func saramaStoredBatches(bootstrap, topic string) ([]*sarama.RecordBatch, error) {
+	return saramaStoredBatchesOf(bootstrap, topic, 0)
+}
+
+// saramaStoredBatchesOf is saramaStoredBatches for any partition.
+func saramaStoredBatchesOf(bootstrap, topic string, partition int32) ([]*sarama.RecordBatch, error) {
 	b := sarama.NewBroker(bootstrap)
 	if err := b.Open(saramaConfig()); err != nil {
 		return nil, fail("Broker.Open: %v", err)
 	}
 	defer b.Close()
 	req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 100, MinBytes: 1, MaxBytes: 1 << 24}
-	req.AddBlock(topic, 0, 0, 1<<24)
+	req.AddBlock(topic, partition, 0, 1<<24)
 	resp, err := b.Fetch(req)
 	if err != nil {
 		return nil, fail("raw Fetch v4: %v", err)
 	}
-	block := resp.GetBlock(topic, 0)
+	block := resp.GetBlock(topic, partition)
 	if block == nil || block.Err != sarama.ErrNoError {
 		return nil, fail("raw Fetch v4: block %+v", block)
 	}
@@ -619,4 +631,309 @@ func probeDescribeConfigs(bootstrap, topic string) string {
 		return fmt.Sprintf("a direct DescribeConfigs v0 gets %s", describeConnErr(err))
 	}
 	return "a direct DescribeConfigs v0 is answered"
+}
+
+// saramaIdempotent produces with Producer.Idempotent (sarama 1.22.1 has no transactional
+// producer: it sends InitProducerId v0 without a transactional id, then Produce v3 batches
+// carrying the producer id, epoch and per-partition sequence numbers), reads everything back,
+// and checks with a raw Fetch that the stored batches kept producer id and sequences.
+func saramaIdempotent(bootstrap string) (string, error) {
+	records := makeRecords(300)
+	topic := unique("idempotent")
+	cfg := saramaConfig()
+	cfg.Producer.Idempotent = true
+	cfg.Net.MaxOpenRequests = 1
+	start := time.Now()
+	have, err := saramaProduceReadWith(bootstrap, topic, 3, records, cfg, "sarama-idempotent")
+	if err != nil {
+		return "", err
+	}
+	if err := compareRecords(records, have, true, "sarama-idempotent"); err != nil {
+		return "", err
+	}
+	if err := checkTimestamps(have, start, time.Now()); err != nil {
+		return "", err
+	}
+	ids := map[string]bool{}
+	batches := 0
+	for p := int32(0); p < 3; p++ {
+		stored, err := saramaStoredBatchesOf(bootstrap, topic, p)
+		if err != nil {
+			return "", fail("partition %d: %v", p, err)
+		}
+		seq := int32(0)
+		for _, b := range stored {
+			where := fmt.Sprintf("p%d batch at offset %d", p, b.FirstOffset)
+			if b.IsTransactional || b.Control {
+				return "", fail("%s is transactional or a control batch", where)
+			}
+			if b.ProducerID < 0 || b.ProducerEpoch < 0 {
+				return "", fail("%s has producer id %d epoch %d: sarama did not produce idempotently", where, b.ProducerID, b.ProducerEpoch)
+			}
+			if b.FirstSequence != seq {
+				return "", fail("%s has base sequence %d, want %d (the records before it)", where, b.FirstSequence, seq)
+			}
+			seq += b.LastOffsetDelta + 1
+			ids[fmt.Sprintf("%d/%d", b.ProducerID, b.ProducerEpoch)] = true
+			batches++
+		}
+	}
+	if len(ids) != 1 {
+		return "", fail("batches carry producer ids/epochs %v, want one", ids)
+	}
+	var id string
+	for k := range ids {
+		id = k
+	}
+	return fmt.Sprintf("300 keyed records with headers over 3 partitions (Idempotent, InitProducerId v0, Produce v3), read back; %d batches of producer id/epoch %s, sequences contiguous from 0", batches, id), nil
+}
+
+// saramaTxnReadCommitted: sarama 1.22.1 has no transactional producer, but it has the
+// transaction requests' codecs (all v0) and a ReadCommitted consumer. The scenario drives a
+// transactional id by hand with sarama.Broker: FindCoordinator v1 (type transaction),
+// InitProducerId v0, then four transactions of 10 records over 2 partitions (AddPartitionsToTxn
+// v0, Produce v3 with transactional batches, EndTxn v0): A committed, B aborted (with a
+// TxnOffsetCommit v0 for a group that must be discarded), C committed (with a TxnOffsetCommit
+// that must stick), D left open. sarama's ReadCommitted consumer must hand out A and C only
+// (B is aborted, D is past the last stable offset), its ReadUncommitted consumer all four; a
+// raw read_committed Fetch v4 must report the last stable offset and B as aborted; after D
+// commits, the ReadCommitted consumer sees D too; OffsetFetch v1 gives C's offset.
+func saramaTxnReadCommitted(bootstrap string) (string, error) {
+	return withSarama(bootstrap, func(client sarama.Client, admin sarama.ClusterAdmin) (string, error) {
+		topic, group, tid := unique("txn"), unique("txn-group"), unique("txn-id")
+		if err := saramaCreate(admin, topic, 2); err != nil {
+			return "", err
+		}
+		b := sarama.NewBroker(bootstrap)
+		if err := b.Open(saramaConfig()); err != nil {
+			return "", fail("Broker.Open: %v", err)
+		}
+		defer b.Close()
+		fc, err := b.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 1, CoordinatorKey: tid, CoordinatorType: sarama.CoordinatorTransaction})
+		if err != nil || fc.Err != sarama.ErrNoError || fc.Coordinator == nil || fc.Coordinator.ID() != 0 {
+			return "", fail("FindCoordinator v1 (transaction): %v %v", fcDesc(fc), err)
+		}
+		ip, err := b.InitProducerID(&sarama.InitProducerIDRequest{TransactionalID: &tid, TransactionTimeout: 60 * time.Second})
+		if err != nil || ip.Err != sarama.ErrNoError || ip.ProducerID < 0 {
+			return "", fail("InitProducerId v0 with a transactional id: %+v %v", ip, err)
+		}
+		pid, epoch := ip.ProducerID, ip.ProducerEpoch
+		seq := map[int32]int32{}
+		begin := func(tag string) error {
+			ap, err := b.AddPartitionsToTxn(&sarama.AddPartitionsToTxnRequest{TransactionalID: tid, ProducerID: pid, ProducerEpoch: epoch,
+				TopicPartitions: map[string][]int32{topic: {0, 1}}})
+			if err != nil {
+				return fail("transaction %s: AddPartitionsToTxn v0: %v", tag, err)
+			}
+			for _, pe := range ap.Errors[topic] {
+				if pe.Err != sarama.ErrNoError {
+					return fail("transaction %s: AddPartitionsToTxn v0: partition %d: %v", tag, pe.Partition, pe.Err)
+				}
+			}
+			req := &sarama.ProduceRequest{Version: 3, RequiredAcks: sarama.WaitForAll, Timeout: 10000, TransactionalID: &tid}
+			now := time.Now()
+			for p := int32(0); p < 2; p++ {
+				batch := &sarama.RecordBatch{Version: 2, ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq[p], IsTransactional: true,
+					FirstTimestamp: now, MaxTimestamp: now}
+				for _, r := range txnRecords(tag) {
+					if r.partition == p {
+						batch.Records = append(batch.Records, &sarama.Record{OffsetDelta: int64(len(batch.Records)), Value: []byte(r.value)})
+					}
+				}
+				batch.LastOffsetDelta = int32(len(batch.Records) - 1)
+				seq[p] += int32(len(batch.Records))
+				req.AddBatch(topic, p, batch)
+			}
+			resp, err := b.Produce(req)
+			if err != nil {
+				return fail("transaction %s: Produce v3: %v", tag, err)
+			}
+			for p := int32(0); p < 2; p++ {
+				if blk := resp.GetBlock(topic, p); blk == nil || blk.Err != sarama.ErrNoError {
+					return fail("transaction %s: Produce v3 partition %d: %+v", tag, p, blk)
+				}
+			}
+			return nil
+		}
+		commitOffset := func(tag string, offset int64) error {
+			ao, err := b.AddOffsetsToTxn(&sarama.AddOffsetsToTxnRequest{TransactionalID: tid, ProducerID: pid, ProducerEpoch: epoch, GroupID: group})
+			if err != nil || ao.Err != sarama.ErrNoError {
+				return fail("transaction %s: AddOffsetsToTxn v0: %+v %v", tag, ao, err)
+			}
+			to, err := b.TxnOffsetCommit(&sarama.TxnOffsetCommitRequest{TransactionalID: tid, GroupID: group, ProducerID: pid, ProducerEpoch: epoch,
+				Topics: map[string][]*sarama.PartitionOffsetMetadata{topic: {{Partition: 0, Offset: offset}}}})
+			if err != nil {
+				return fail("transaction %s: TxnOffsetCommit v0: %v", tag, err)
+			}
+			for _, pe := range to.Topics[topic] {
+				if pe.Err != sarama.ErrNoError {
+					return fail("transaction %s: TxnOffsetCommit v0 partition %d: %v", tag, pe.Partition, pe.Err)
+				}
+			}
+			return nil
+		}
+		end := func(tag string, commit bool) error {
+			et, err := b.EndTxn(&sarama.EndTxnRequest{TransactionalID: tid, ProducerID: pid, ProducerEpoch: epoch, TransactionResult: commit})
+			if err != nil || et.Err != sarama.ErrNoError {
+				return fail("transaction %s: EndTxn v0 (commit %v): %+v %v", tag, commit, et, err)
+			}
+			return nil
+		}
+		steps := []func() error{
+			func() error { return begin("A") }, func() error { return end("A", true) },
+			func() error { return begin("B") }, func() error { return commitOffset("B", 99) }, func() error { return end("B", false) },
+			func() error { return begin("C") }, func() error { return commitOffset("C", 42) }, func() error { return end("C", true) },
+			func() error { return begin("D") },
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				return "", err
+			}
+		}
+		// Per partition: A 0-4, marker 5, B 6-10, marker 11, C 12-16, marker 17, D 18-22 (open).
+		fr := &sarama.FetchRequest{Version: 4, Isolation: sarama.ReadCommitted, MaxWaitTime: 100, MinBytes: 1, MaxBytes: 1 << 20}
+		fr.AddBlock(topic, 0, 0, 1<<20)
+		fresp, err := b.Fetch(fr)
+		if err != nil {
+			return "", fail("raw read_committed Fetch v4: %v", err)
+		}
+		blk := fresp.GetBlock(topic, 0)
+		if blk == nil || blk.Err != sarama.ErrNoError {
+			return "", fail("raw read_committed Fetch v4: block %+v", blk)
+		}
+		aborted := ""
+		for _, t := range blk.AbortedTransactions {
+			aborted += fmt.Sprintf("[producer %d first offset %d]", t.ProducerID, t.FirstOffset)
+		}
+		if blk.HighWaterMarkOffset != 23 || blk.LastStableOffset != 18 || aborted != fmt.Sprintf("[producer %d first offset 6]", pid) {
+			return "", fail("raw read_committed Fetch v4 of p0 with D open: high watermark %d (want 23), last stable offset %d (want 18), aborted transactions %s (want [producer %d first offset 6])",
+				blk.HighWaterMarkOffset, blk.LastStableOffset, aborted, pid)
+		}
+		committed, err := saramaReadValues(bootstrap, topic, sarama.ReadCommitted, 20, 3*time.Second)
+		if err != nil {
+			return "", err
+		}
+		if err := checkTxnView("ReadCommitted while D is open", committed, "AC"); err != nil {
+			return "", err
+		}
+		all, err := saramaReadValues(bootstrap, topic, sarama.ReadUncommitted, 40, time.Second)
+		if err != nil {
+			return "", err
+		}
+		if err := checkTxnView("ReadUncommitted", all, "ABCD"); err != nil {
+			return "", err
+		}
+		if err := end("D", true); err != nil {
+			return "", err
+		}
+		committed, err = saramaReadValues(bootstrap, topic, sarama.ReadCommitted, 30, 2*time.Second)
+		if err != nil {
+			return "", err
+		}
+		if err := checkTxnView("ReadCommitted after D committed", committed, "ACD"); err != nil {
+			return "", err
+		}
+		of := &sarama.OffsetFetchRequest{Version: 1, ConsumerGroup: group}
+		of.AddPartition(topic, 0)
+		ofr, err := b.FetchOffset(of)
+		if err != nil {
+			return "", fail("OffsetFetch v1: %v", err)
+		}
+		if ob := ofr.GetBlock(topic, 0); ob == nil || ob.Err != sarama.ErrNoError || ob.Offset != 42 {
+			return "", fail("OffsetFetch v1 after B (offset 99, aborted) and C (offset 42, committed): %+v, want offset 42", ob)
+		}
+		return fmt.Sprintf("transactional id by hand (FindCoordinator v1, InitProducerId/AddPartitionsToTxn/AddOffsetsToTxn/TxnOffsetCommit/EndTxn v0, Produce v3): read_committed Fetch reports LSO 18 and B aborted; ReadCommitted consumer A+C, then A+C+D; ReadUncommitted A+B+C+D; group offset 42 from C, not 99 from aborted B"), nil
+	})
+}
+
+func fcDesc(fc *sarama.FindCoordinatorResponse) string {
+	if fc == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("err %v coordinator %s", fc.Err, brokerDesc([]*sarama.Broker{fc.Coordinator}))
+}
+
+type txnRecord struct {
+	partition int32
+	value     string
+}
+
+// txnRecords are the 10 records of transaction tag in production order, record i to partition i % 2.
+func txnRecords(tag string) []txnRecord {
+	out := make([]txnRecord, 10)
+	for i := range out {
+		out[i] = txnRecord{partition: int32(i % 2), value: fmt.Sprintf("%s-%d", tag, i)}
+	}
+	return out
+}
+
+// saramaReadValues reads partitions 0 and 1 of topic from the oldest offset with a sarama
+// consumer at the given isolation level until want records came, then settle more; returns
+// the values per partition in the order handed out.
+func saramaReadValues(bootstrap, topic string, isolation sarama.IsolationLevel, want int, settle time.Duration) (map[int32][]string, error) {
+	cfg := saramaConfig()
+	cfg.Consumer.IsolationLevel = isolation
+	cfg.Consumer.MaxWaitTime = 200 * time.Millisecond
+	consumer, err := sarama.NewConsumer([]string{bootstrap}, cfg)
+	if err != nil {
+		return nil, fail("NewConsumer: %v", err)
+	}
+	defer consumer.Close()
+	msgs := make(chan *sarama.ConsumerMessage, 100)
+	errs := make(chan error, 10)
+	for p := int32(0); p < 2; p++ {
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			return nil, fail("ConsumePartition(%d): %v", p, err)
+		}
+		defer pc.Close()
+		go func(pc sarama.PartitionConsumer) {
+			for m := range pc.Messages() {
+				msgs <- m
+			}
+		}(pc)
+		go func(pc sarama.PartitionConsumer) {
+			for e := range pc.Errors() {
+				errs <- e
+			}
+		}(pc)
+	}
+	out := map[int32][]string{}
+	n := 0
+	deadline := time.After(20 * time.Second)
+	var settleDone <-chan time.Time
+	for {
+		if n >= want && settleDone == nil {
+			settleDone = time.After(settle)
+		}
+		select {
+		case m := <-msgs:
+			out[m.Partition] = append(out[m.Partition], string(m.Value))
+			n++
+		case e := <-errs:
+			return nil, fail("isolation %d: consumer error: %v", isolation, e)
+		case <-settleDone:
+			return out, nil
+		case <-deadline:
+			return nil, fail("isolation %d: read %d of %d records in 20 s", isolation, n, want)
+		}
+	}
+}
+
+// checkTxnView: exactly the records of transactions tags, in production order per partition.
+func checkTxnView(what string, have map[int32][]string, tags string) error {
+	for p := int32(0); p < 2; p++ {
+		var want []string
+		for _, tag := range strings.Split(tags, "") {
+			for _, r := range txnRecords(tag) {
+				if r.partition == p {
+					want = append(want, r.value)
+				}
+			}
+		}
+		if strings.Join(have[p], " ") != strings.Join(want, " ") {
+			return fail("%s: partition %d handed out [%s], want [%s]", what, p, strings.Join(have[p], " "), strings.Join(want, " "))
+		}
+	}
+	return nil
 }
