@@ -182,7 +182,7 @@ fn append(
     // header (sarama, for one, leaves the header's at -1).
     let mut owned = BytesMut::from(batch.bytes);
     let mut header = *header;
-    let max_timestamp = record_max_timestamp(&owned, &header);
+    let max_timestamp = record_max_timestamp(batch);
     if max_timestamp != header.max_timestamp {
         records::set_max_timestamp(&mut owned, max_timestamp)?;
         header.max_timestamp = max_timestamp;
@@ -206,22 +206,12 @@ fn append(
 /// The largest record timestamp: exact for uncompressed batches; for
 /// compressed ones (not decompressed) the larger of the header's max and
 /// first timestamps.
-fn record_max_timestamp(batch: &[u8], header: &records::BatchHeader) -> i64 {
-    if header.compression() != records::Compression::None {
-        return header.max_timestamp.max(header.base_timestamp);
+fn record_max_timestamp(batch: &records::BatchRef<'_>) -> i64 {
+    let header = &batch.header;
+    match batch.record_max_timestamp {
+        Some(max) => max,
+        None => header.max_timestamp.max(header.base_timestamp),
     }
-    let Ok(iter) = records::records(batch) else {
-        return header.max_timestamp;
-    };
-    let mut max = None;
-    for record in iter {
-        let Ok(record) = record else {
-            return header.max_timestamp;
-        };
-        let ts = header.base_timestamp.saturating_add(record.timestamp_delta);
-        max = Some(max.map_or(ts, |m: i64| m.max(ts)));
-    }
-    max.unwrap_or(header.max_timestamp)
 }
 
 /// CreateTime records must lie within `message.timestamp.before.max.ms`

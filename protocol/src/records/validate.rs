@@ -16,6 +16,10 @@ pub struct BatchRef<'a> {
     pub range: Range<usize>,
     /// The batch's bytes: `input[range]`.
     pub bytes: &'a [u8],
+    /// The largest record timestamp of an uncompressed batch (found while
+    /// validating its records, so the caller need not walk them again);
+    /// `None` for compressed batches, whose records are not read.
+    pub record_max_timestamp: Option<i64>,
 }
 
 /// Splits the `records` bytes of a Produce request partition into whole v2
@@ -41,11 +45,12 @@ pub fn split_batches(records: &[u8]) -> Result<Vec<BatchRef<'_>>, RecordsError> 
             needed: len,
             available: rest.len(),
         })?;
-        let header = validate_batch(bytes)?;
+        let (header, record_max_timestamp) = validate(bytes)?;
         batches.push(BatchRef {
             header,
             range: start..end,
             bytes,
+            record_max_timestamp,
         });
         start = end;
     }
@@ -83,6 +88,12 @@ fn batch_len(bytes: &[u8]) -> Result<usize, RecordsError> {
 /// not validated (that is out of scope for now). Their CRC still protects the
 /// compressed bytes, and they are stored and served exactly as they came.
 pub fn validate_batch(batch: &[u8]) -> Result<BatchHeader, RecordsError> {
+    validate(batch).map(|(header, _)| header)
+}
+
+/// [`validate_batch`], also returning the largest record timestamp of an
+/// uncompressed batch (one pass over its records does both).
+fn validate(batch: &[u8]) -> Result<(BatchHeader, Option<i64>), RecordsError> {
     let header = parse_header(batch)?;
     let total = header.total_len();
     if total > batch.len() {
@@ -116,10 +127,13 @@ pub fn validate_batch(batch: &[u8]) -> Result<BatchHeader, RecordsError> {
             last_offset_delta: header.last_offset_delta,
         });
     }
+    let mut max_timestamp = None;
     if compression == Compression::None {
         let mut expected: i32 = 0;
         for record in records(batch)? {
             let record = record?;
+            let ts = header.base_timestamp.saturating_add(record.timestamp_delta);
+            max_timestamp = Some(max_timestamp.map_or(ts, |m: i64| m.max(ts)));
             if record.offset_delta != expected {
                 return Err(RecordsError::Corrupt(format!(
                     "record {expected} has offset delta {}",
@@ -137,7 +151,7 @@ pub fn validate_batch(batch: &[u8]) -> Result<BatchHeader, RecordsError> {
             )));
         }
     }
-    Ok(header)
+    Ok((header, max_timestamp))
 }
 
 #[cfg(test)]
@@ -145,6 +159,23 @@ mod tests {
     use super::*;
     use crate::records::batch::{ATTRIBUTES_OFFSET, CRC_OFFSET, MAGIC_OFFSET};
     use crate::records::builder::BatchBuilder;
+
+    #[test]
+    fn the_validation_pass_finds_the_largest_record_timestamp() {
+        let batch = BatchBuilder::new()
+            .record(500, None, Some(b"a"), &[])
+            .record(900, None, Some(b"b"), &[])
+            .record(700, None, Some(b"c"), &[])
+            .build();
+        let split = split_batches(&batch).unwrap();
+        assert_eq!(split[0].record_max_timestamp, Some(900));
+        // Compressed records are not read: no record timestamp.
+        let gzip = BatchBuilder::new()
+            .attributes(1)
+            .record(500, None, Some(b"a"), &[])
+            .build();
+        assert_eq!(split_batches(&gzip).unwrap()[0].record_max_timestamp, None);
+    }
 
     fn one(n: usize) -> Vec<u8> {
         let mut b = BatchBuilder::new();
