@@ -196,6 +196,10 @@ pub enum GroupError {
     InvalidRequest,
     #[error("an open transaction holds an offset of this partition")]
     UnstableOffsetCommit,
+    #[error("the producer's transaction does not hold this group's offsets partition")]
+    InvalidTxnState,
+    #[error("the producer's epoch is stale")]
+    InvalidProducerEpoch,
 }
 
 impl ErrorCode for GroupError {
@@ -218,6 +222,8 @@ impl ErrorCode for GroupError {
             GroupError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
             GroupError::InvalidRequest => K::InvalidRequest.code(),
             GroupError::UnstableOffsetCommit => K::UnstableOffsetCommit.code(),
+            GroupError::InvalidTxnState => K::InvalidTxnState.code(),
+            GroupError::InvalidProducerEpoch => K::InvalidProducerEpoch.code(),
         }
     }
 }

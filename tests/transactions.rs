@@ -470,3 +470,66 @@ async fn transactional_offset_commits_survive_a_restart_and_aborted_ones_never_a
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txn_offset_commit_without_add_offsets_to_txn_is_invalid_txn_state() {
+    use kafka_protocol::messages::txn_offset_commit_request::{
+        TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::{
+        AddOffsetsToTxnRequest, GroupId, InitProducerIdRequest, TopicName, TransactionalId,
+        TxnOffsetCommitRequest,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let broker = TestBroker::start().await;
+    let topic = unique_topic("txn-raw");
+    create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
+    let addr = broker.bootstrap();
+    tokio::task::spawn_blocking(move || {
+        let s = |v: &str| StrBytes::from_string(v.to_string());
+        let mut raw = common::raw::Raw::connect(&addr);
+        let init = raw.call(
+            4,
+            &InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(s("raw-tx"))))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+                .with_producer_epoch(-1),
+        );
+        assert_eq!(init.error_code, 0);
+        let commit = TxnOffsetCommitRequest::default()
+            .with_transactional_id(TransactionalId(s("raw-tx")))
+            .with_group_id(GroupId(s("raw-group")))
+            .with_producer_id(init.producer_id)
+            .with_producer_epoch(init.producer_epoch)
+            .with_generation_id(-1)
+            .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+                .with_name(TopicName(s(&topic)))
+                .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                    .with_partition_index(0)
+                    .with_committed_offset(5)])]);
+        let resp = raw.call(3, &commit);
+        assert_eq!(
+            resp.topics[0].partitions[0].error_code,
+            48, // INVALID_TXN_STATE
+            "offsets outside the transaction would wait for a marker forever"
+        );
+        let add = raw.call(
+            3,
+            &AddOffsetsToTxnRequest::default()
+                .with_transactional_id(TransactionalId(s("raw-tx")))
+                .with_producer_id(init.producer_id)
+                .with_producer_epoch(init.producer_epoch)
+                .with_group_id(GroupId(s("raw-group"))),
+        );
+        assert_eq!(add.error_code, 0);
+        let resp = raw.call(3, &commit);
+        assert_eq!(resp.topics[0].partitions[0].error_code, 0);
+        // A stale epoch is fenced.
+        let stale = commit.with_producer_epoch(init.producer_epoch - 1);
+        let resp = raw.call(3, &stale);
+        assert_eq!(resp.topics[0].partitions[0].error_code, 47); // INVALID_PRODUCER_EPOCH
+    })
+    .await
+    .unwrap();
+}

@@ -6,9 +6,13 @@
 //! commits or drops them. From v3 a member id, instance id and generation,
 //! when given, must name the group's current member (UNKNOWN_MEMBER_ID,
 //! ILLEGAL_GENERATION, FENCED_INSTANCE_ID). Partitions of unknown topics get
-//! UNKNOWN_TOPIC_OR_PARTITION. Not implemented: v5 (KIP-890 transaction
-//! version 2); the broker does not check that AddOffsetsToTxn came first.
+//! UNKNOWN_TOPIC_OR_PARTITION. The producer's open transaction must hold
+//! the group's `__consumer_offsets` partition (AddOffsetsToTxn first), else
+//! INVALID_TXN_STATE, or INVALID_PRODUCER_EPOCH for a fenced producer
+//! (KIP-890 part 1): otherwise the offsets would wait for a marker that
+//! never comes. Not implemented: v5 (KIP-890 transaction version 2).
 
+use kafka_protocol::messages::txn_offset_commit_request::TxnOffsetCommitRequestTopic;
 use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
@@ -16,9 +20,9 @@ use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::offset_commit::topic_partition_check;
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::error::{group_code, GroupError};
+use crate::error::{group_code, GroupError, TxnError};
 use crate::group::api::{CommitPartition, Reply, TxnCommitRequest};
-use crate::group::wall_clock_ms;
+use crate::group::{wall_clock_ms, OFFSETS_TOPIC};
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
@@ -42,6 +46,20 @@ pub async fn handle(
         })
         .collect();
     let count = partitions.len();
+    let offsets_partition = state.groups.partition_of(req.group_id.as_str());
+    if let Err(e) = state.txns.verify(
+        req.producer_id.0,
+        req.producer_epoch,
+        OFFSETS_TOPIC,
+        offsets_partition,
+    ) {
+        let error = match e {
+            TxnError::InvalidProducerEpoch => GroupError::InvalidProducerEpoch,
+            _ => GroupError::InvalidTxnState,
+        };
+        tracing::debug!(error = %e, "TxnOffsetCommit outside a transaction holding the offsets");
+        return HandlerReply::Respond(response(req.topics, vec![Some(error); count]));
+    }
     let commit = TxnCommitRequest {
         group_id: req.group_id.to_string(),
         producer_id: req.producer_id.0,
@@ -64,25 +82,31 @@ pub async fn handle(
             Ok(_) => vec![Some(GroupError::NotCoordinator); count],
             Err(e) => vec![Some(e); count],
         };
-        let mut errors = errors.into_iter();
-        let topics = req
-            .topics
-            .into_iter()
-            .map(|t| {
-                let partitions = t
-                    .partitions
-                    .iter()
-                    .map(|p| {
-                        TxnOffsetCommitResponsePartition::default()
-                            .with_partition_index(p.partition_index)
-                            .with_error_code(group_code(errors.next().flatten()))
-                    })
-                    .collect();
-                TxnOffsetCommitResponseTopic::default()
-                    .with_name(t.name)
-                    .with_partitions(partitions)
-            })
-            .collect();
-        TxnOffsetCommitResponse::default().with_topics(topics)
+        response(req.topics, errors)
     }))
+}
+
+fn response(
+    topics: Vec<TxnOffsetCommitRequestTopic>,
+    errors: Vec<Option<GroupError>>,
+) -> TxnOffsetCommitResponse {
+    let mut errors = errors.into_iter();
+    let topics = topics
+        .into_iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    TxnOffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(group_code(errors.next().flatten()))
+                })
+                .collect();
+            TxnOffsetCommitResponseTopic::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    TxnOffsetCommitResponse::default().with_topics(topics)
 }
