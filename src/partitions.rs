@@ -433,19 +433,31 @@ impl Partition {
         }
     }
 
-    /// fsyncs everything appended so far (blocking).
+    /// fsyncs everything appended so far (blocking). The fsync itself runs
+    /// without the log's lock, so appends (and reads) go on meanwhile; what
+    /// they add is covered by the next flush (group commit).
     pub fn flush_now(&self) -> Result<(), PartitionError> {
-        let mut log = self.lock_log();
-        let end = log.log_end_offset();
-        if self.durable_offset.load(Ordering::Acquire) >= end {
-            return Ok(());
-        }
-        if let Err(e) = log.flush() {
+        let ticket = {
+            let mut log = self.lock_log();
+            if self.durable_offset.load(Ordering::Acquire) >= log.log_end_offset() {
+                return Ok(());
+            }
+            log.begin_flush()
+        };
+        let ticket = ticket.map_err(|e| {
+            tracing::error!(topic = %self.topic, partition = self.index, error = %e,
+                "fsync failed; the partition refuses further writes");
+            PartitionError::from(e)
+        })?;
+        let synced = ticket.sync();
+        let finished = self.lock_log().finish_flush(&ticket, synced);
+        if let Err(e) = finished {
             tracing::error!(topic = %self.topic, partition = self.index, error = %e,
                 "fsync failed; the partition refuses further writes");
             return Err(e.into());
         }
-        self.durable_offset.fetch_max(end, Ordering::AcqRel);
+        self.durable_offset
+            .fetch_max(ticket.end(), Ordering::AcqRel);
         Ok(())
     }
 

@@ -304,6 +304,80 @@ impl Log {
         flushed
     }
 
+    /// The first half of a flush that lets appends go on during the fsync
+    /// of the active segment (group commit): under the caller's lock, it
+    /// fsyncs what rarely needs it (segments rolled since the last flush,
+    /// the directory) and returns a [`FlushTicket`] holding a second handle
+    /// on the active `.log` and the log end it covers. The caller runs
+    /// [`FlushTicket::sync`] without the lock, then hands the outcome to
+    /// [`Self::finish_flush`] under the lock again. Together they promise
+    /// what [`Self::flush`] promises for everything below the ticket's end.
+    pub fn begin_flush(&mut self) -> Result<FlushTicket, StorageError> {
+        self.check_writable()?;
+        let prepared = self.prepare_flush();
+        match prepared {
+            Ok(file) => Ok(FlushTicket {
+                file,
+                end: self.log_end_offset(),
+            }),
+            Err(e) => {
+                tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
+                self.poisoned = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn prepare_flush(&mut self) -> Result<Option<std::fs::File>, StorageError> {
+        if self.is_in_memory() {
+            return Ok(None);
+        }
+        let first = self.first_unflushed.min(self.older.len());
+        for segment in self.older.get_mut(first..).unwrap_or_default() {
+            segment.sync_all()?;
+        }
+        let file = self.active.prepare_sync_data()?;
+        if self.dir_dirty {
+            checkpoint::sync_dir(&self.dir)?;
+        }
+        self.first_unflushed = self.older.len();
+        self.dir_dirty = false;
+        Ok(file)
+    }
+
+    /// The second half of [`Self::begin_flush`]: `synced` is the outcome of
+    /// [`FlushTicket::sync`]. A failure poisons the log (data below the
+    /// ticket's end may or may not be on disk); success may persist the
+    /// ticket's end as the recovery point.
+    pub fn finish_flush(
+        &mut self,
+        ticket: &FlushTicket,
+        synced: std::io::Result<()>,
+    ) -> Result<(), StorageError> {
+        if let Err(e) = synced {
+            tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
+            self.poisoned = true;
+            return Err(e.into());
+        }
+        self.check_writable()?;
+        if self.is_in_memory() {
+            return Ok(());
+        }
+        let end = ticket.end;
+        let due = self.recovery_point.is_none()
+            || self.bytes_since_recovery_point >= RECOVERY_POINT_INTERVAL_BYTES;
+        if due && self.recovery_point.map_or(true, |r| r < end) {
+            if let Err(e) = RECOVERY_POINT.write(&self.dir, end) {
+                tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
+                self.poisoned = true;
+                return Err(e);
+            }
+            self.recovery_point = Some(end);
+            self.bytes_since_recovery_point = 0;
+        }
+        Ok(())
+    }
+
     fn sync_unflushed(&mut self) -> Result<(), StorageError> {
         if self.is_in_memory() {
             return Ok(());
@@ -523,6 +597,30 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// An fsync of a log's active segment to run without the log's lock
+/// (see [`Log::begin_flush`]).
+#[derive(Debug)]
+pub struct FlushTicket {
+    /// A second handle on the active `.log`; `None` for in-memory logs.
+    file: Option<std::fs::File>,
+    end: i64,
+}
+
+impl FlushTicket {
+    /// The log end this flush makes durable.
+    pub fn end(&self) -> i64 {
+        self.end
+    }
+
+    /// fsyncs the data (blocking; call without the log's lock).
+    pub fn sync(&self) -> std::io::Result<()> {
+        match &self.file {
+            Some(file) => file.sync_data(),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,6 +750,52 @@ mod tests {
             log.first_unflushed, 3,
             "a clean close left nothing unflushed"
         );
+    }
+
+    #[test]
+    fn a_split_flush_lets_appends_go_on_and_covers_what_came_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 500,
+            ..LogConfig::default()
+        };
+        let mut log = Log::open(dir.path(), config.clone()).unwrap();
+        for i in 0..4 {
+            let b = batch(i, 1, 0, 100);
+            log.append(&b, meta_of(&b)).unwrap();
+        }
+        let ticket = log.begin_flush().unwrap();
+        assert_eq!(ticket.end(), 4);
+        // Appends between the halves (a roll included) are not covered.
+        for i in 4..8 {
+            let b = batch(i, 1, 0, 100);
+            log.append(&b, meta_of(&b)).unwrap();
+        }
+        let synced = ticket.sync();
+        log.finish_flush(&ticket, synced).unwrap();
+        assert_eq!(log.recovery_point, Some(4));
+        // The segment that rolled after begin_flush is flushed by the next one.
+        assert!(log.first_unflushed < log.older.len());
+        log.flush().unwrap();
+        assert_eq!(log.first_unflushed, log.older.len());
+    }
+
+    #[test]
+    fn a_failed_split_flush_poisons_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        let b = batch(0, 1, 0, 100);
+        log.append(&b, meta_of(&b)).unwrap();
+        let ticket = log.begin_flush().unwrap();
+        let failed = Err(std::io::Error::other("injected fsync failure"));
+        assert!(log.finish_flush(&ticket, failed).is_err());
+        assert!(log.is_poisoned());
+        let b = batch(1, 1, 0, 100);
+        assert!(matches!(
+            log.append(&b, meta_of(&b)),
+            Err(StorageError::Poisoned)
+        ));
+        assert!(log.begin_flush().is_err());
     }
 
     #[test]

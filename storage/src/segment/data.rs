@@ -164,6 +164,21 @@ impl Data {
         }
     }
 
+    /// A second handle on the `.log` file for an fsync done without the
+    /// log's lock (`None` in memory). It names the same inode, so syncing it
+    /// syncs this file.
+    pub(crate) fn sync_handle(&self) -> io::Result<Option<File>> {
+        match self {
+            Data::File {
+                writer: Some(file), ..
+            } => file.try_clone().map(Some),
+            Data::File { path, identity, .. } => {
+                open_checked(OpenOptions::new().read(true), path, *identity).map(Some)
+            }
+            Data::Memory(_) => Ok(None),
+        }
+    }
+
     /// The file's metadata (`None` in memory).
     pub(crate) fn metadata(&self) -> io::Result<Option<Metadata>> {
         match self {

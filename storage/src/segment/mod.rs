@@ -426,6 +426,13 @@ impl Segment {
         self.write_out_indexes(false)
     }
 
+    /// Writes buffered index entries out (no fsync) and returns a handle on
+    /// `.log` to fsync without holding the log (see [`crate::Log::begin_flush`]).
+    pub(crate) fn prepare_sync_data(&mut self) -> io::Result<Option<std::fs::File>> {
+        self.write_out_indexes(false)?;
+        self.data.sync_handle()
+    }
+
     /// fsyncs `.log`, then both indexes: done once for a sealed segment (at the first
     /// flush after its roll) and for the active one at a clean close, so that opening
     /// finds indexes that match.
