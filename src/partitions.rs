@@ -437,21 +437,34 @@ impl Partition {
     /// without the log's lock, so appends (and reads) go on meanwhile; what
     /// they add is covered by the next flush (group commit).
     pub fn flush_now(&self) -> Result<(), PartitionError> {
-        let ticket = {
-            let mut log = self.lock_log();
-            if self.durable_offset.load(Ordering::Acquire) >= log.log_end_offset() {
-                return Ok(());
+        let ticket = match self.begin_flush() {
+            None => return Ok(()),
+            Some(Ok(ticket)) => ticket,
+            Some(Err(e)) => {
+                tracing::error!(topic = %self.topic, partition = self.index, error = %e,
+                    "fsync failed; the partition refuses further writes");
+                return Err(e);
             }
-            log.begin_flush()
         };
-        let ticket = ticket.map_err(|e| {
-            tracing::error!(topic = %self.topic, partition = self.index, error = %e,
-                "fsync failed; the partition refuses further writes");
-            PartitionError::from(e)
-        })?;
         let synced = ticket.sync();
-        let finished = self.lock_log().finish_flush(&ticket, synced);
-        if let Err(e) = finished {
+        self.finish_flush(&ticket, synced)
+    }
+
+    /// Begins a flush unless everything is durable already (`None`).
+    fn begin_flush(&self) -> Option<Result<sluice_storage::FlushTicket, PartitionError>> {
+        let mut log = self.lock_log();
+        if self.durable_offset.load(Ordering::Acquire) >= log.log_end_offset() {
+            return None;
+        }
+        Some(log.begin_flush().map_err(PartitionError::from))
+    }
+
+    fn finish_flush(
+        &self,
+        ticket: &sluice_storage::FlushTicket,
+        synced: std::io::Result<()>,
+    ) -> Result<(), PartitionError> {
+        if let Err(e) = self.lock_log().finish_flush(ticket, synced) {
             tracing::error!(topic = %self.topic, partition = self.index, error = %e,
                 "fsync failed; the partition refuses further writes");
             return Err(e.into());
@@ -509,6 +522,83 @@ impl Partition {
         log.delete()?;
         Ok(())
     }
+}
+
+/// Waits until each partition is durable up to its offset, as
+/// [`Partition::make_durable`] does for one, but with one filesystem commit
+/// for all of them (`sluice_storage::sync_many`): a request that wrote to
+/// many partitions pays for one commit, not one fsync per partition.
+/// Returns one outcome per entry, in order.
+pub async fn make_durable_many(parts: &[(Arc<Partition>, i64)]) -> Vec<Result<(), PartitionError>> {
+    let needed = |(p, end): &(Arc<Partition>, i64)| p.durable_offset.load(Ordering::Acquire) < *end;
+    let mut todo: Vec<Arc<Partition>> = parts
+        .iter()
+        .filter(|e| needed(e))
+        .map(|(p, _)| Arc::clone(p))
+        .collect();
+    if todo.len() < 2 {
+        let mut out = Vec::with_capacity(parts.len());
+        for (p, end) in parts {
+            out.push(p.make_durable(*end).await);
+        }
+        return out;
+    }
+    // One flush lock per partition, taken in address order so that two
+    // requests flushing overlapping sets cannot deadlock.
+    todo.sort_by_key(|p| Arc::as_ptr(p) as usize);
+    todo.dedup_by_key(|p| Arc::as_ptr(p) as usize);
+    let mut guards = Vec::with_capacity(todo.len());
+    for p in &todo {
+        guards.push(p.flush_lock.lock().await);
+    }
+    let flushing = todo.clone();
+    let failed = tokio::task::spawn_blocking(move || flush_many_now(&flushing))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "flush task failed");
+            todo.iter().map(|p| Arc::as_ptr(p) as usize).collect()
+        });
+    drop(guards);
+    parts
+        .iter()
+        .map(|(p, end)| {
+            if failed.contains(&(Arc::as_ptr(p) as usize))
+                || p.durable_offset.load(Ordering::Acquire) < *end
+            {
+                Err(PartitionError::Storage(
+                    sluice_storage::StorageError::Poisoned,
+                ))
+            } else {
+                Ok(())
+            }
+        })
+        .collect()
+}
+
+/// Flushes `parts` with one filesystem commit (blocking); returns the
+/// addresses of the partitions whose flush failed.
+fn flush_many_now(parts: &[Arc<Partition>]) -> Vec<usize> {
+    let mut failed = Vec::new();
+    let mut tickets = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p.begin_flush() {
+            None => {}
+            Some(Ok(ticket)) => tickets.push((p, ticket)),
+            Some(Err(e)) => {
+                tracing::error!(topic = %p.topic, partition = p.index, error = %e,
+                    "fsync failed; the partition refuses further writes");
+                failed.push(Arc::as_ptr(p) as usize);
+            }
+        }
+    }
+    let refs: Vec<&sluice_storage::FlushTicket> = tickets.iter().map(|(_, t)| t).collect();
+    let synced = sluice_storage::sync_many(&refs);
+    for ((p, ticket), result) in tickets.iter().zip(synced) {
+        if p.finish_flush(ticket, result).is_err() {
+            failed.push(Arc::as_ptr(*p) as usize);
+        }
+    }
+    failed
 }
 
 /// Finds the first record in `batch` whose timestamp matches `pred`,

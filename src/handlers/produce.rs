@@ -87,38 +87,18 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
     // Later requests on this connection are appended meanwhile and share
     // the next fsync.
     //
-    // The partitions of one request are fsynced concurrently: one after
-    // another, a request for 1,000 partitions waited for 1,000 fsyncs in a
-    // row, while the file system can commit concurrent ones together.
+    // All partitions of the request are flushed together, with one
+    // filesystem commit: one fsync after another, a request for 1,000
+    // partitions waited for 1,000 fsyncs.
     HandlerReply::Later(Box::pin(async move {
         let mut response = response;
-        let mut fsyncs = tokio::task::JoinSet::new();
-        for (ti, pi, partition, end) in pending_fsync {
-            fsyncs.spawn(async move { (ti, pi, partition.make_durable(end).await) });
-        }
-        while let Some(done) = fsyncs.join_next().await {
-            let (ti, pi, result) = match done {
-                Ok(done) => done,
-                // A panicked fsync task: its partition cannot be confirmed,
-                // but which one is unknown; fail every partition left.
-                Err(e) => {
-                    tracing::error!(error = %e, "fsync task failed");
-                    for t in &mut response.responses {
-                        for r in &mut t.partition_responses {
-                            if r.error_code == 0 {
-                                *r = partition_response(
-                                    r.index,
-                                    Err(PartitionError::Storage(sluice_storage::StorageError::Io(
-                                        std::io::Error::other(e.to_string()),
-                                    ))),
-                                );
-                            }
-                        }
-                    }
-                    break;
-                }
-            };
-            if let Err(e) = result {
+        let parts: Vec<(Arc<Partition>, i64)> = pending_fsync
+            .iter()
+            .map(|(_, _, p, end)| (Arc::clone(p), *end))
+            .collect();
+        let outcomes = crate::partitions::make_durable_many(&parts).await;
+        for ((ti, pi, _, _), outcome) in pending_fsync.into_iter().zip(outcomes) {
+            if let Err(e) = outcome {
                 if let Some(r) = response
                     .responses
                     .get_mut(ti)

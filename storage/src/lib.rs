@@ -25,6 +25,7 @@ mod log;
 mod recovery;
 mod retention;
 mod segment;
+mod syncfs;
 
 pub use crate::error::StorageError;
 pub use crate::handles::{
@@ -32,3 +33,4 @@ pub use crate::handles::{
 };
 pub use crate::log::{BatchMeta, FlushTicket, Log, LogConfig, RetentionOutcome};
 pub use crate::recovery::RecoveryReport;
+pub use crate::syncfs::sync_many;

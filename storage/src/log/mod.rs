@@ -612,6 +612,11 @@ impl FlushTicket {
         self.end
     }
 
+    /// The handle to sync (`None` in memory).
+    pub(crate) fn file(&self) -> Option<&std::fs::File> {
+        self.file.as_ref()
+    }
+
     /// fsyncs the data (blocking; call without the log's lock).
     pub fn sync(&self) -> std::io::Result<()> {
         match &self.file {
