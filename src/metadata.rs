@@ -238,6 +238,46 @@ impl Metadata {
 }
 
 /// Kafka's topic name rule: 1–249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`.
+/// Creates an internal, compacted topic kept forever (`__consumer_offsets`,
+/// `__transaction_state`) unless it exists; an existing one keeps its
+/// partition count. `segment_bytes` is Kafka's setting for that topic.
+pub fn ensure_internal_topic(
+    metadata: &Metadata,
+    name: &str,
+    partitions: i32,
+    segment_bytes: &str,
+) -> Result<(), TopicError> {
+    if let Some(existing) = metadata.topic(name) {
+        if existing.partitions != partitions {
+            tracing::warn!(
+                topic = name,
+                existing = existing.partitions,
+                configured = partitions,
+                "an internal topic keeps the partition count it was created with"
+            );
+        }
+        return Ok(());
+    }
+    let configs = [
+        ("cleanup.policy", "compact"),
+        ("retention.ms", "-1"),
+        ("retention.bytes", "-1"),
+        ("segment.bytes", segment_bytes),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    metadata.create(TopicMeta {
+        name: name.to_string(),
+        id: Uuid::new_v4(),
+        partitions,
+        configs,
+        internal: true,
+    })?;
+    tracing::info!(topic = name, partitions, "created internal topic");
+    Ok(())
+}
+
 pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     if name.is_empty() {
         return Err(TopicError::InvalidTopic("topic name is empty".into()));

@@ -8,7 +8,8 @@
 //! cannot drift apart.
 
 use super::api::{
-    AfterAppend, CommitRequest, DeletePartition, FetchedTopic, Output, Reply, RequestId,
+    AfterAppend, CommitPartition, CommitRequest, DeletePartition, FetchedTopic, Output, Reply,
+    RequestId,
 };
 use super::membership::validate_member;
 use super::rebalance::schedule_heartbeat;
@@ -28,32 +29,7 @@ impl Coordinator {
             out.reply(request, Reply::Commit(all));
             return out;
         }
-        let mut results = Vec::with_capacity(req.partitions.len());
-        let mut records = Vec::new();
-        for p in &req.partitions {
-            let metadata = p.metadata.clone().unwrap_or_default();
-            let result = if let Some(e) = p.precheck {
-                Some(e)
-            } else if metadata.len() > self.config.offset_metadata_max_bytes {
-                Some(GroupError::OffsetMetadataTooLarge)
-            } else {
-                records.push(GroupRecord::Offset {
-                    key: OffsetKey {
-                        group: req.group_id.clone(),
-                        topic: p.topic.clone(),
-                        partition: p.partition,
-                    },
-                    value: Some(OffsetValue {
-                        offset: p.offset,
-                        leader_epoch: p.leader_epoch,
-                        metadata,
-                        commit_timestamp: now,
-                    }),
-                });
-                None
-            };
-            results.push(result);
-        }
+        let (results, records) = self.offset_records(&req.group_id, &req.partitions, now);
         if records.is_empty() {
             out.reply(request, Reply::Commit(results));
             return out;
@@ -72,6 +48,44 @@ impl Coordinator {
             },
         );
         out
+    }
+
+    /// The records of an OffsetCommit or TxnOffsetCommit, and each
+    /// partition's result: its precheck error, OFFSET_METADATA_TOO_LARGE,
+    /// or `None` (a record is written for it).
+    pub(super) fn offset_records(
+        &self,
+        group_id: &str,
+        partitions: &[CommitPartition],
+        now: i64,
+    ) -> (Vec<Option<GroupError>>, Vec<GroupRecord>) {
+        let mut results = Vec::with_capacity(partitions.len());
+        let mut records = Vec::new();
+        for p in partitions {
+            let metadata = p.metadata.clone().unwrap_or_default();
+            let result = if let Some(e) = p.precheck {
+                Some(e)
+            } else if metadata.len() > self.config.offset_metadata_max_bytes {
+                Some(GroupError::OffsetMetadataTooLarge)
+            } else {
+                records.push(GroupRecord::Offset {
+                    key: OffsetKey {
+                        group: group_id.to_string(),
+                        topic: p.topic.clone(),
+                        partition: p.partition,
+                    },
+                    value: Some(OffsetValue {
+                        offset: p.offset,
+                        leader_epoch: p.leader_epoch,
+                        metadata,
+                        commit_timestamp: now,
+                    }),
+                });
+                None
+            };
+            results.push(result);
+        }
+        (results, records)
     }
 
     /// Who may commit (Kafka's `validateOffsetCommit`): members of the

@@ -22,14 +22,12 @@ use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use uuid::Uuid;
-
 use super::api::{Output, Reply, RequestId};
 use super::records::GroupRecord;
 use super::{partition_for, wall_clock_ms, Coordinator, GroupConfig, OFFSETS_TOPIC};
 use crate::config::{Config, FsyncMode};
 use crate::error::{GroupError, PartitionError, TopicError};
-use crate::metadata::{Metadata, TopicMeta};
+use crate::metadata::Metadata;
 use crate::partitions::{Partition, Partitions};
 use crate::BrokerState;
 
@@ -80,38 +78,13 @@ impl Pending {
 /// time or size) with `--offsets-topic-partitions` partitions if it does not
 /// exist yet. An existing topic keeps its partition count.
 pub fn ensure_offsets_topic(metadata: &Metadata, config: &Config) -> Result<(), TopicError> {
-    if let Some(existing) = metadata.topic(OFFSETS_TOPIC) {
-        if existing.partitions != config.offsets_topic_partitions {
-            tracing::warn!(
-                existing = existing.partitions,
-                configured = config.offsets_topic_partitions,
-                "__consumer_offsets keeps the partition count it was created with"
-            );
-        }
-        return Ok(());
-    }
-    let configs = [
-        ("cleanup.policy", "compact"),
-        ("retention.ms", "-1"),
-        ("retention.bytes", "-1"),
-        // Kafka's offsets.topic.segment.bytes.
-        ("segment.bytes", "104857600"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    metadata.create(TopicMeta {
-        name: OFFSETS_TOPIC.to_string(),
-        id: Uuid::new_v4(),
-        partitions: config.offsets_topic_partitions,
-        configs,
-        internal: true,
-    })?;
-    tracing::info!(
-        partitions = config.offsets_topic_partitions,
-        "created __consumer_offsets"
-    );
-    Ok(())
+    // Kafka's offsets.topic.segment.bytes.
+    crate::metadata::ensure_internal_topic(
+        metadata,
+        OFFSETS_TOPIC,
+        config.offsets_topic_partitions,
+        "104857600",
+    )
 }
 
 impl From<&Config> for GroupConfig {

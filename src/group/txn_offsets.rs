@@ -12,7 +12,7 @@
 
 use super::api::{AfterAppend, Output, Reply, RequestId, TxnCommitRequest};
 use super::membership::validate_member;
-use super::records::{GroupRecord, OffsetKey, OffsetValue};
+use super::records::GroupRecord;
 use super::state::{Group, GroupState};
 use super::Coordinator;
 use crate::error::GroupError;
@@ -27,32 +27,7 @@ impl Coordinator {
             out.reply(request, Reply::Commit(all));
             return out;
         }
-        let mut results = Vec::with_capacity(req.partitions.len());
-        let mut records = Vec::new();
-        for p in &req.partitions {
-            let metadata = p.metadata.clone().unwrap_or_default();
-            let result = if let Some(e) = p.precheck {
-                Some(e)
-            } else if metadata.len() > self.config.offset_metadata_max_bytes {
-                Some(GroupError::OffsetMetadataTooLarge)
-            } else {
-                records.push(GroupRecord::Offset {
-                    key: OffsetKey {
-                        group: req.group_id.clone(),
-                        topic: p.topic.clone(),
-                        partition: p.partition,
-                    },
-                    value: Some(OffsetValue {
-                        offset: p.offset,
-                        leader_epoch: p.leader_epoch,
-                        metadata,
-                        commit_timestamp: now,
-                    }),
-                });
-                None
-            };
-            results.push(result);
-        }
+        let (results, records) = self.offset_records(&req.group_id, &req.partitions, now);
         if records.is_empty() {
             out.reply(request, Reply::Commit(results));
             return out;

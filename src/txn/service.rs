@@ -22,7 +22,6 @@ use bytes::BytesMut;
 use sluice_protocol::records::{self, builder::BatchBuilder};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use uuid::Uuid;
 
 use super::coordinator::{EndPlan, InitPlan, TxnCoordinator};
 use super::records::TxnRecord;
@@ -30,7 +29,7 @@ use super::state::TxnMetadata;
 use crate::config::{Config, FsyncMode};
 use crate::error::{PartitionError, TopicError, TxnError};
 use crate::group::{partition_for, wall_clock_ms, OFFSETS_TOPIC};
-use crate::metadata::{Metadata, TopicMeta};
+use crate::metadata::Metadata;
 use crate::partitions::{Partition, Partitions};
 use crate::BrokerState;
 
@@ -81,31 +80,13 @@ pub struct Transactions {
 /// Creates `__transaction_state` (internal, compacted, kept forever) with
 /// `--transaction-state-partitions` partitions if it does not exist yet.
 pub fn ensure_state_topic(metadata: &Metadata, config: &Config) -> Result<(), TopicError> {
-    if metadata.topic(TXN_STATE_TOPIC).is_some() {
-        return Ok(());
-    }
-    let configs = [
-        ("cleanup.policy", "compact"),
-        ("retention.ms", "-1"),
-        ("retention.bytes", "-1"),
-        // Kafka's transaction.state.log.segment.bytes.
-        ("segment.bytes", "104857600"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    metadata.create(TopicMeta {
-        name: TXN_STATE_TOPIC.to_string(),
-        id: Uuid::new_v4(),
-        partitions: config.transaction_state_partitions,
-        configs,
-        internal: true,
-    })?;
-    tracing::info!(
-        partitions = config.transaction_state_partitions,
-        "created __transaction_state"
-    );
-    Ok(())
+    // Kafka's transaction.state.log.segment.bytes.
+    crate::metadata::ensure_internal_topic(
+        metadata,
+        TXN_STATE_TOPIC,
+        config.transaction_state_partitions,
+        "104857600",
+    )
 }
 
 impl Transactions {
