@@ -59,6 +59,10 @@ pub enum PartitionError {
         epoch: i16,
         current: i16,
     },
+    #[error(
+        "compacted topic cannot accept records without a key (records {indexes:?} of the batch)"
+    )]
+    KeylessRecordsInCompactedTopic { indexes: Vec<i32> },
     #[error("transactional batch of producer {producer_id} outside a transaction that holds this partition")]
     InvalidTxnState { producer_id: i64 },
     #[error("storage failure: {0}")]
@@ -85,6 +89,7 @@ impl ErrorCode for PartitionError {
             // (abortable), not PRODUCER_FENCED (fatal).
             PartitionError::InvalidProducerEpoch { .. } => K::InvalidProducerEpoch.code(),
             PartitionError::InvalidTxnState { .. } => K::InvalidTxnState.code(),
+            PartitionError::KeylessRecordsInCompactedTopic { .. } => K::InvalidRecord.code(),
             PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
                 K::OffsetOutOfRange.code()
             }

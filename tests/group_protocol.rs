@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use common::raw::Raw;
 use common::*;
@@ -578,6 +580,45 @@ async fn offsets_topic_is_internal_and_holds_kafka_records() {
             ]),
         );
         assert_ne!(del.responses[0].error_code, NONE);
+    })
+    .await
+    .unwrap();
+}
+
+/// Regression: a static member's session ended, but the coordinator only
+/// noticed at its next 100 ms sweep, so DeleteGroups right after the
+/// deadline got NON_EMPTY_GROUP (librdkafka's 0081 DescribeConsumerGroups).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_right_after_a_session_deadline_sees_the_member_gone() {
+    let broker = TestBroker::start_with(|c| {
+        c.group_initial_rebalance_delay_ms = 0;
+        c.group_min_session_timeout_ms = 100;
+    })
+    .await;
+    let topic = unique_topic("deadline");
+    create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
+    let addr = broker.bootstrap();
+    tokio::task::spawn_blocking(move || {
+        let mut a = Raw::connect(&addr);
+        for round in 0..5 {
+            let g = format!("deadline-{round}");
+            let join = join_req(5, &g, "", Some("static-1"), &topic).with_session_timeout_ms(1_000);
+            let first = a.call(5, &join);
+            assert_eq!(first.error_code, NONE);
+            let member = first.member_id.to_string();
+            let synced = a.call(
+                3,
+                &sync_req(3, &g, first.generation_id, &member, &[(&member, b"a")]),
+            );
+            assert_eq!(synced.error_code, NONE);
+            // The session ends 1 s after the last contact; ask just after.
+            std::thread::sleep(Duration::from_millis(1_010));
+            let deleted = a.call(
+                2,
+                &DeleteGroupsRequest::default().with_groups_names(vec![gid(&g)]),
+            );
+            assert_eq!(deleted.results[0].error_code, NONE, "round {round}");
+        }
     })
     .await
     .unwrap();

@@ -157,10 +157,7 @@ impl Groups {
 
     fn shard(&self, group_id: &str) -> Option<MutexGuard<'_, Shard>> {
         let index = partition_for(group_id, self.shards.len());
-        let shard = self.shards.get(index)?;
-        // An operation never leaves a shard half-changed across a panic
-        // point that matters more than a lost answer; keep serving.
-        Some(shard.lock().unwrap_or_else(|e| e.into_inner()))
+        self.shards.get(index).map(lock_ticked)
     }
 
     /// Runs an operation whose answer goes through the output.
@@ -218,7 +215,7 @@ impl Groups {
     pub fn collect<T>(&self, mut op: impl FnMut(&Coordinator) -> Vec<T>) -> Vec<T> {
         let mut all = Vec::new();
         for shard in &self.shards {
-            let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let shard = lock_ticked(shard);
             all.extend(op(&shard.coordinator));
         }
         all
@@ -275,6 +272,19 @@ impl Groups {
             shard.waiters.clear();
         }
     }
+}
+
+/// Locks a shard and first fires every deadline that has passed (a member
+/// whose session ended, a rebalance that timed out): Kafka's timers fire at
+/// their deadline, while the sweep runs only every [`TICK`], so a request
+/// right after a deadline must not see the group as it was before it.
+fn lock_ticked(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // An operation never leaves a shard half-changed across a panic
+    // point that matters more than a lost answer; keep serving.
+    let mut guard = shard.lock().unwrap_or_else(|e| e.into_inner());
+    let out = guard.coordinator.tick(wall_clock_ms());
+    drive(&mut guard, out);
+    guard
 }
 
 /// Writes an output's records and delivers its answers, following up on

@@ -12,14 +12,17 @@
 //! duplicate is answered with its original offsets. A transactional batch
 //! must come from a producer whose open transaction holds the partition
 //! (AddPartitionsToTxn first), or it is INVALID_TXN_STATE (KIP-890 part 1).
-//! Not implemented yet: per-record error lists.
+//! Compacted topics refuse keyless records (INVALID_RECORD with the
+//! record indexes in `record_errors`; uncompressed batches only).
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use sluice_protocol::records;
@@ -182,6 +185,11 @@ fn append(
                 },
             })?;
     }
+    if header.compression() == records::Compression::None
+        && topic_config(state, meta, "cleanup.policy").is_some_and(|p| p.contains("compact"))
+    {
+        check_keys(batch.bytes)?;
+    }
     if header.compression() == records::Compression::Zstd && version < 7 {
         return Err(PartitionError::UnsupportedCompressionType(
             "zstd needs Produce v7 or later".into(),
@@ -220,6 +228,27 @@ fn record_max_timestamp(batch: &records::BatchRef<'_>) -> i64 {
     match batch.record_max_timestamp {
         Some(max) => max,
         None => header.max_timestamp.max(header.base_timestamp),
+    }
+}
+
+/// Compaction keeps the latest record of each key, so a compacted topic
+/// refuses records without one (Kafka's log validator): the partition gets
+/// INVALID_RECORD with the index of each keyless record, and nothing of the
+/// batch is written. Only uncompressed batches are checked (compressed ones
+/// are stored without being decompressed).
+fn check_keys(batch: &[u8]) -> Result<(), PartitionError> {
+    let Ok(iter) = records::records(batch) else {
+        return Ok(()); // validated already; cannot happen
+    };
+    let indexes: Vec<i32> = iter
+        .enumerate()
+        .filter(|(_, r)| r.as_ref().is_ok_and(|r| r.key.is_none()))
+        .map(|(i, _)| i32::try_from(i).unwrap_or(i32::MAX))
+        .collect();
+    if indexes.is_empty() {
+        Ok(())
+    } else {
+        Err(PartitionError::KeylessRecordsInCompactedTopic { indexes })
     }
 }
 
@@ -263,7 +292,21 @@ fn partition_response(
             .with_log_start_offset(info.log_start_offset),
         Err(e) => {
             tracing::debug!(partition = index, error = %e, "produce refused");
+            let record_errors = match &e {
+                PartitionError::KeylessRecordsInCompactedTopic { indexes } => indexes
+                    .iter()
+                    .map(|&i| {
+                        BatchIndexAndErrorMessage::default()
+                            .with_batch_index(i)
+                            .with_batch_index_error_message(Some(StrBytes::from_static_str(
+                                "Compacted topic cannot accept message without key",
+                            )))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
             resp.with_error_code(e.code())
+                .with_record_errors(record_errors)
                 .with_error_message(Some(StrBytes::from_string(e.to_string())))
                 .with_base_offset(-1)
                 .with_log_append_time_ms(-1)
