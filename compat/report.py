@@ -7,6 +7,25 @@ import subprocess
 import sys
 
 
+def full_run(suite):
+    """(when, passed, attempted) of the last full attempt a suite recorded in
+    compat/<suite>/full-run.txt (librdkafka's run.sh --all writes one), or None."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), suite, "full-run.txt")
+    if not os.path.exists(path):
+        return None
+    head, summary = "", None
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n")
+        if line.startswith("# Last full attempt:") and not head:
+            head = line[len("# Last full attempt:"):].strip().rstrip(",")
+            head = head.replace("compat/%s/run.sh --all, " % suite, "")
+        elif line.startswith("SUMMARY|"):
+            summary = line.split("|")
+    if not summary or len(summary) < 4:
+        return None
+    return head or "date unknown", summary[2], summary[3]
+
+
 def main() -> None:
     work, mode, suites = sys.argv[1], sys.argv[2], sys.argv[3:]
     try:
@@ -26,6 +45,7 @@ def main() -> None:
     out.append("")
     summary_rows = []
     detail = []
+    full_lines = []
     for suite in suites:
         path = os.path.join(work, suite + ".out")
         rc_path = os.path.join(work, suite + ".rc")
@@ -57,7 +77,19 @@ def main() -> None:
         for s in summaries:
             if len(s) >= 4:
                 detail.append("")
-                detail.append("**%s: %s of %s tests attempted passed.**" % (s[1], s[2], s[3]))
+                detail.append("**%s, this run: %s passed of %s attempted.**" % (s[1], s[2], s[3]))
+                if mode == "all":
+                    full_lines.append("%s, full attempt (this run): %s passed of %s attempted." % (
+                        s[1], s[2], s[3]))
+        full = full_run(suite) if mode != "all" else None
+        if full:
+            head, passed, attempted = full
+            text = "%s, last full attempt (`compat/run-all.sh --all`): %s passed of %s attempted" % (
+                suite, passed, attempted)
+            detail.append("")
+            detail.append("**%s** — %s; its per-test results are in `compat/%s/full-run.txt`." % (
+                text, head, suite))
+            full_lines.append(text + " (%s)." % head)
         detail.append("")
         if results:
             detail.append("| client | version | scenario | result | note |")
@@ -72,6 +104,10 @@ def main() -> None:
     out.append("|---|---|---|---|")
     out.extend(summary_rows)
     out.append("")
+    for line in full_lines:
+        out.append("- " + line)
+    if full_lines:
+        out.append("")
     out.extend(detail)
     print("\n".join(out))
 

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Runs every compatibility suite against one fresh Sluice broker (release
+# Runs every compatibility suite against a fresh Sluice broker (release
 # build, temp data dir, free port) and writes docs/compatibility.md.
 #
 #   compat/run-all.sh            allowlisted scenarios only (what CI runs)
 #   compat/run-all.sh --all      every scenario, incl. the full librdkafka test attempt
 #   SUITES="kcat python" compat/run-all.sh   a subset
+#
+# The client suites share one broker with default settings. librdkafka's test
+# suite gets brokers of its own shaped like its scenarios (tests/scenarios/):
+# "default" (4 partitions per new topic) and "noautocreate" (also topic
+# auto-creation off), each started just for that suite, with Kafka's retention
+# check interval (5 min; Sluice's default 30 s deletes the records with 1970
+# timestamps that 0052 produces before it reads them back).
 #
 # Suites must be installed first (compat/<suite>/install.sh; .ci/run does it).
 # Exits non-zero if any allowlisted scenario failed.
@@ -22,20 +29,35 @@ if [ -z "${SLUICE_BIN:-}" ]; then
   SLUICE_BIN="$ROOT/target/release/sluice"
 fi
 WORK="$(mktemp -d)"
-BROKER_PID=""
-cleanup() { [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+BROKER_PIDS=()
+cleanup() {
+  local p
+  for p in "${BROKER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null; rm -rf "$WORK"
+}
 trap cleanup EXIT
 
-SLUICE_LOG="${SLUICE_LOG:-warn}" "$SLUICE_BIN" --listen 127.0.0.1:0 --data-dir "$WORK/data" \
-  > "$WORK/broker.out" 2> "$WORK/broker.err" &
-BROKER_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "^listening on " "$WORK/broker.out" 2>/dev/null && break
-  sleep 0.1
-done
-ADDR="$(awk '/^listening on /{print $3; exit}' "$WORK/broker.out")"
-[ -n "$ADDR" ] || { echo "broker did not start:"; cat "$WORK/broker.err"; exit 1; }
-echo "broker at $ADDR (pid $BROKER_PID)"
+# start_broker NAME [sluice options...]: a broker on a free port with its own
+# data dir; sets ADDR and PID. Logs in $WORK/broker-NAME.{out,err}.
+start_broker() {
+  local name="$1"; shift
+  SLUICE_LOG="${SLUICE_LOG:-warn}" "$SLUICE_BIN" --listen 127.0.0.1:0 --data-dir "$WORK/data-$name" "$@" \
+    > "$WORK/broker-$name.out" 2> "$WORK/broker-$name.err" &
+  PID=$!
+  BROKER_PIDS+=("$PID")
+  ADDR=""
+  for _ in $(seq 1 100); do
+    grep -q "^listening on " "$WORK/broker-$name.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  ADDR="$(awk '/^listening on /{print $3; exit}' "$WORK/broker-$name.out")"
+  [ -n "$ADDR" ] || { echo "broker $name did not start:"; cat "$WORK/broker-$name.err"; exit 1; }
+  echo "broker $name at $ADDR (pid $PID)${*:+, $*}"
+}
+
+start_broker main
+MAIN_ADDR="$ADDR"
+MAIN_PID="$PID"
 
 STATUS=0
 RAN=()
@@ -45,11 +67,20 @@ for suite in $SUITES; do
     echo "== $suite: no run.sh, skipped"
     continue
   fi
-  args=("$ADDR")
-  [ "$MODE" = all ] && [ "$suite" = librdkafka ] && args+=(--all)
+  args=("$MAIN_ADDR")
+  envs=()
+  pids=("$MAIN_PID")
+  if [ "$suite" = librdkafka ]; then
+    rdk=(--default-partitions 4 --retention-check-interval-ms 300000)
+    start_broker librdkafka "${rdk[@]}"
+    args=("$ADDR"); pids=("$PID")
+    start_broker librdkafka-noautocreate "${rdk[@]}" --auto-create-topics false
+    envs=("LIBRDKAFKA_NOAUTOCREATE_BOOTSTRAP=$ADDR"); pids+=("$PID")
+    [ "$MODE" = all ] && args+=(--all)
+  fi
   echo "== $suite"
   start=$(date +%s)
-  timeout "$SUITE_TIMEOUT" bash "$script" "${args[@]}" > "$WORK/$suite.out" 2> "$WORK/$suite.err"
+  env "${envs[@]}" timeout "$SUITE_TIMEOUT" bash "$script" "${args[@]}" > "$WORK/$suite.out" 2> "$WORK/$suite.err"
   rc=$?
   echo "$rc $(( $(date +%s) - start ))" > "$WORK/$suite.rc"
   grep '^RESULT|' "$WORK/$suite.out" | awk -F'|' '{printf "   %-14s %-34s %s\n", $3, $5, $6}'
@@ -59,8 +90,15 @@ for suite in $SUITES; do
     STATUS=1
   fi
   RAN+=("$suite")
-  if ! kill -0 "$BROKER_PID" 2>/dev/null; then
-    echo "the broker died during $suite:"; tail -20 "$WORK/broker.err"; STATUS=1; break
+  died=0
+  for p in "${pids[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then
+      echo "a broker (pid $p) died during $suite:"; tail -20 "$WORK"/broker-*.err; STATUS=1; died=1
+    fi
+  done
+  [ "$died" = 0 ] || break
+  if [ "$suite" = librdkafka ]; then
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   fi
 done
 
