@@ -91,11 +91,15 @@ async fn periodic_fsync(
     }
 }
 
-/// fsyncs every partition with unflushed data (blocking).
+/// fsyncs every partition with unflushed data (blocking), with one
+/// filesystem commit for all of them.
 pub fn flush_all(state: &BrokerState) {
-    for partition in state.partitions.all() {
-        if partition.has_unflushed_data() {
-            let _ = partition.flush_now();
-        }
-    }
+    let dirty: Vec<_> = state
+        .partitions
+        .all()
+        .into_iter()
+        .filter(|p| p.has_unflushed_data())
+        .collect();
+    // Failures are logged and poison their partitions.
+    let _ = crate::partitions::flush_many_now(&dirty);
 }

@@ -577,7 +577,7 @@ pub async fn make_durable_many(parts: &[(Arc<Partition>, i64)]) -> Vec<Result<()
 
 /// Flushes `parts` with one filesystem commit (blocking); returns the
 /// addresses of the partitions whose flush failed.
-fn flush_many_now(parts: &[Arc<Partition>]) -> Vec<usize> {
+pub fn flush_many_now(parts: &[Arc<Partition>]) -> Vec<usize> {
     let mut failed = Vec::new();
     let mut tickets = Vec::with_capacity(parts.len());
     for p in parts {
