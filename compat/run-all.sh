@@ -23,7 +23,7 @@ MODE=allow
 [ "${1:-}" = "--all" ] && MODE=all
 SUITES="${SUITES:-kcat librdkafka python node go}"
 SUITE_TIMEOUT="${SUITE_TIMEOUT:-1800}"
-# librdkafka's full attempt takes 40-80 minutes on 2 cores.
+# librdkafka's full attempt takes 35-80 minutes on 2 cores.
 LIBRDKAFKA_ALL_TIMEOUT="${LIBRDKAFKA_ALL_TIMEOUT:-7200}"
 
 if [ -z "${SLUICE_BIN:-}" ]; then
@@ -33,12 +33,17 @@ fi
 export SLUICE_BIN # librdkafka's run.sh records the binary's build time
 WORK="$(mktemp -d)"
 BROKER_PIDS=()
+SUITE_PID=""
 cleanup() {
   local p
+  # A suite still running (we were stopped) goes first: its timeout passes
+  # the signal on to run.sh, which stops its own children.
+  [ -z "$SUITE_PID" ] || kill "$SUITE_PID" 2>/dev/null
   for p in "${BROKER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null; rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 # start_broker NAME [sluice options...]: a broker on a free port with its own
 # data dir; sets ADDR and PID. Logs in $WORK/broker-NAME.{out,err}.
@@ -84,8 +89,11 @@ for suite in $SUITES; do
   fi
   echo "== $suite"
   start=$(date +%s)
-  env "${envs[@]}" timeout "$limit" bash "$script" "${args[@]}" > "$WORK/$suite.out" 2> "$WORK/$suite.err"
+  env "${envs[@]}" timeout "$limit" bash "$script" "${args[@]}" > "$WORK/$suite.out" 2> "$WORK/$suite.err" &
+  SUITE_PID=$!
+  wait "$SUITE_PID"
   rc=$?
+  SUITE_PID=""
   echo "$rc $(( $(date +%s) - start ))" > "$WORK/$suite.rc"
   grep '^RESULT|' "$WORK/$suite.out" | awk -F'|' '{printf "   %-14s %-34s %s\n", $3, $5, $6}'
   if [ "$rc" != 0 ]; then

@@ -152,7 +152,11 @@ else
 fi
 
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# The running test-runner is stopped with us (it has a process group of its
+# own, from timeout).
+TEST_PID=""
+trap '[ -z "$TEST_PID" ] || kill "$TEST_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'exit 143' TERM INT
 mkdir -p "$LOGS" "$WORK/tests"
 # The runner's cwd must be a tests/ dir next to src/ (0053 opens ../src/statistics_schema.json).
 ln -s "$SRC/src" "$WORK/src"
@@ -223,11 +227,14 @@ run_one() { # NNNN or NNNN:scenario
   [ "$limit" -gt "$PER_TEST_TIMEOUT" ] || limit="$PER_TEST_TIMEOUT"
   echo "== $name" >&2
   start=$(date +%s)
-  (cd "$WORK/tests" && env -u CI TESTS="$num" TEST_KAFKA_VERSION="$BROKER_VERSION" \
+  (cd "$WORK/tests" && exec env -u CI TESTS="$num" TEST_KAFKA_VERSION="$BROKER_VERSION" \
       TEST_SCENARIO="$scenario" RDKAFKA_TEST_CONF="$WORK/test-$scenario.conf" \
       KAFKA_PATH="$HERE/build/kafka" BROKERS="$bootstrap" \
-      timeout -k 5 "$limit" "$RUNNER" -L -p1 ) > "$log" 2>&1
+      timeout -k 5 "$limit" "$RUNNER" -L -p1 ) > "$log" 2>&1 &
+  TEST_PID=$!
+  wait "$TEST_PID"
   rc=$?
+  TEST_PID=""
   secs=$(( $(date +%s) - start ))
   rm -f "$WORK"/tests/stats_*.json "$WORK"/tests/test_report_*.json
   local plain rows failed passed skipped reason
