@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod error;
 pub mod faults;
 pub mod group;
+pub mod group_commit;
 pub mod handlers;
 pub mod maintenance;
 pub mod metadata;

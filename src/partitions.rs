@@ -18,6 +18,7 @@ use sluice_storage::{BatchMeta, Log, LogConfig};
 use tokio::sync::Notify;
 
 use crate::error::PartitionError;
+use crate::group_commit::GroupCommit;
 use crate::metadata::{BrokerDefaults, TopicMeta};
 use crate::txn::aborted::AbortedTxn;
 use crate::txn::producer_state::{BatchMetadata, ProducerBatch, ProducerStateTable, Verdict};
@@ -474,6 +475,11 @@ impl Partition {
         Ok(())
     }
 
+    /// True when everything below `end` is fsynced.
+    pub fn durable_to(&self, end: i64) -> bool {
+        self.durable_offset.load(Ordering::Acquire) >= end
+    }
+
     /// True when appended data is not fsynced yet.
     pub fn has_unflushed_data(&self) -> bool {
         self.durable_offset.load(Ordering::Acquire) < self.high_watermark.load(Ordering::Acquire)
@@ -522,57 +528,6 @@ impl Partition {
         log.delete()?;
         Ok(())
     }
-}
-
-/// Waits until each partition is durable up to its offset, as
-/// [`Partition::make_durable`] does for one, but with one filesystem commit
-/// for all of them (`sluice_storage::sync_many`): a request that wrote to
-/// many partitions pays for one commit, not one fsync per partition.
-/// Returns one outcome per entry, in order.
-pub async fn make_durable_many(parts: &[(Arc<Partition>, i64)]) -> Vec<Result<(), PartitionError>> {
-    let needed = |(p, end): &(Arc<Partition>, i64)| p.durable_offset.load(Ordering::Acquire) < *end;
-    let mut todo: Vec<Arc<Partition>> = parts
-        .iter()
-        .filter(|e| needed(e))
-        .map(|(p, _)| Arc::clone(p))
-        .collect();
-    if todo.len() < 2 {
-        let mut out = Vec::with_capacity(parts.len());
-        for (p, end) in parts {
-            out.push(p.make_durable(*end).await);
-        }
-        return out;
-    }
-    // One flush lock per partition, taken in address order so that two
-    // requests flushing overlapping sets cannot deadlock.
-    todo.sort_by_key(|p| Arc::as_ptr(p) as usize);
-    todo.dedup_by_key(|p| Arc::as_ptr(p) as usize);
-    let mut guards = Vec::with_capacity(todo.len());
-    for p in &todo {
-        guards.push(p.flush_lock.lock().await);
-    }
-    let flushing = todo.clone();
-    let failed = tokio::task::spawn_blocking(move || flush_many_now(&flushing))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "flush task failed");
-            todo.iter().map(|p| Arc::as_ptr(p) as usize).collect()
-        });
-    drop(guards);
-    parts
-        .iter()
-        .map(|(p, end)| {
-            if failed.contains(&(Arc::as_ptr(p) as usize))
-                || p.durable_offset.load(Ordering::Acquire) < *end
-            {
-                Err(PartitionError::Storage(
-                    sluice_storage::StorageError::Poisoned,
-                ))
-            } else {
-                Ok(())
-            }
-        })
-        .collect()
 }
 
 /// Flushes `parts` with one filesystem commit (blocking); returns the
@@ -626,6 +581,8 @@ pub struct Partitions {
     /// Logs in memory only (`--ephemeral`).
     ephemeral: bool,
     map: DashMap<(String, i32), Arc<Partition>>,
+    /// The `--fsync always` flusher that produce requests share.
+    pub group_commit: GroupCommit,
 }
 
 impl Partitions {
@@ -634,6 +591,7 @@ impl Partitions {
             data_dir: data_dir.to_path_buf(),
             ephemeral,
             map: DashMap::new(),
+            group_commit: GroupCommit::default(),
         }
     }
 

@@ -87,19 +87,19 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
     }
     // The batches are in the log, in request order; the answer waits for
     // their fsync so that nothing is acknowledged that a crash could lose.
-    // Later requests on this connection are appended meanwhile and share
-    // the next fsync.
-    //
-    // All partitions of the request are flushed together, with one
-    // filesystem commit: one fsync after another, a request for 1,000
-    // partitions waited for 1,000 fsyncs.
-    HandlerReply::Later(Box::pin(async move {
-        let mut response = response;
-        let parts: Vec<(Arc<Partition>, i64)> = pending_fsync
+    // They are registered with the broker's flusher now, not when this
+    // reply's turn to be sent comes: the requests in flight on every
+    // connection share one filesystem commit, whichever partitions they
+    // wrote to (librdkafka sends one partition per request).
+    let durable = state.partitions.group_commit.durable(
+        pending_fsync
             .iter()
             .map(|(_, _, p, end)| (Arc::clone(p), *end))
-            .collect();
-        let outcomes = crate::partitions::make_durable_many(&parts).await;
+            .collect(),
+    );
+    HandlerReply::Later(Box::pin(async move {
+        let mut response = response;
+        let outcomes = durable.await;
         for ((ti, pi, _, _), outcome) in pending_fsync.into_iter().zip(outcomes) {
             if let Err(e) = outcome {
                 if let Some(r) = response

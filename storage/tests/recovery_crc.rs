@@ -70,7 +70,8 @@ fn everything_after_the_recovery_point_is_checked_across_segments() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config()).unwrap();
     let mut appended: Vec<_> = (0..3).map(|i| append(&mut log, 1, i, 150)).collect();
-    log.flush().unwrap(); // the first flush persists the recovery point: 3
+    log.close().unwrap(); // the recovery point: 3
+    let mut log = Log::open(dir.path(), config()).unwrap();
     assert_eq!(
         fs::read_to_string(dir.path().join("recovery-point")).unwrap(),
         "3\n"
@@ -100,8 +101,9 @@ fn without_a_recovery_point_only_the_last_tail_is_checked() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config()).unwrap();
     let appended: Vec<_> = (0..60).map(|i| append(&mut log, 1, i, 150)).collect();
-    drop(log); // never flushed: no recovery point
-    assert!(!dir.path().join("recovery-point").exists());
+    drop(log);
+    // A log from before recovery points were written at creation.
+    fs::remove_file(dir.path().join("recovery-point")).unwrap();
     damage(dir.path(), &appended[30]);
 
     let log = Log::open(dir.path(), config()).unwrap();
@@ -115,7 +117,8 @@ fn truncation_lowers_the_recovery_point() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config()).unwrap();
     let appended: Vec<_> = (0..10).map(|i| append(&mut log, 1, i, 150)).collect();
-    log.flush().unwrap();
+    log.close().unwrap(); // the recovery point: 10
+    let mut log = Log::open(dir.path(), config()).unwrap();
     log.truncate_to(4).unwrap();
     assert_eq!(
         fs::read_to_string(dir.path().join("recovery-point")).unwrap(),

@@ -96,8 +96,9 @@ fn reads_start_at_the_indexed_position_not_the_segment_start() {
     let mut log = Log::open(dir.path(), small_segments(1 << 30, 500)).unwrap();
     let appended: Vec<_> = (0..100).map(|_| append(&mut log, 1, 0, 139)).collect(); // 200 bytes each
     assert_eq!(log.segment_count(), 1);
-    // Index entries are buffered; a flush writes them out.
-    log.flush().unwrap();
+    // Index entries are buffered; a clean close writes them out.
+    log.close().unwrap();
+    let log = Log::open(dir.path(), small_segments(1 << 30, 500)).unwrap();
     // 100 entries of 8 bytes would be one per batch; with 500 bytes between entries
     // there is one every third batch.
     let index = std::fs::read(dir.path().join("00000000000000000000.index")).unwrap();

@@ -47,8 +47,8 @@ enum Sink {
 /// `entries * entry_size` so that no file cursor is involved.
 ///
 /// When entries reach the file: when [`WRITE_BATCH_ENTRIES`] are pending, and when
-/// the segment calls [`Self::write_out`] (at flush, roll, truncation, close and when
-/// the log is dropped). So after a crash the file may lag the `.log` or (if the log
+/// the segment calls [`Self::write_out`] (at roll, truncation, close and when the log
+/// is dropped; not at every flush). So after a crash the file may lag the `.log` or (if the log
 /// was written after the index and not synced) point past it; recovery handles both.
 #[derive(Debug)]
 struct IndexFile {

@@ -121,16 +121,33 @@ impl Log {
     /// An empty directory gives an empty log at offset 0 (or at the persisted log start
     /// offset, if only that file is there).
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log, StorageError> {
+        let new_dir = !dir.try_exists()?;
         fs::create_dir_all(dir)?;
         let recovered = recovery::recover_log(dir, &config)?;
         let mut segments = recovered.segments;
         let mut dir_dirty = recovered.dir_dirty;
         let persisted_start = recovered.log_start_offset;
+        let fresh = segments.is_empty();
+        let mut recovered_point = recovered.recovery_point;
         let mut active = match segments.pop() {
             Some(active) => active,
             None => {
-                dir_dirty = true;
-                Segment::create(dir, persisted_start.unwrap_or(0), Backend::Disk)?
+                // A new log's files and its recovery point (its start: a crash
+                // checks everything) are made durable here, when the partition
+                // is created, rather than by its first flush: a producer that
+                // starts writing to 1,000 new partitions should not wait for
+                // thousands of file and directory fsyncs.
+                let start = persisted_start.unwrap_or(0);
+                let segment = Segment::create(dir, start, Backend::Disk)?;
+                RECOVERY_POINT.write(dir, start)?; // syncs `dir` too
+                recovered_point = Some(start);
+                if new_dir {
+                    if let Some(parent) = dir.parent() {
+                        checkpoint::sync_dir(parent)?;
+                    }
+                }
+                dir_dirty = false;
+                segment
             }
         };
         active.activate()?;
@@ -142,7 +159,7 @@ impl Log {
                 "persisted log start offset is beyond the recovered log end; using the log end");
             log_start_offset = log_end_offset;
         }
-        let mut recovery_point = recovered.recovery_point;
+        let mut recovery_point = recovered_point;
         if recovery_point.is_some_and(|point| point > log_end_offset) {
             // Recovery cut below it: what will be appended there was never fsynced.
             RECOVERY_POINT.write(dir, log_end_offset)?;
@@ -167,8 +184,13 @@ impl Log {
             dir_dirty,
             poisoned: false,
             recovery_point,
-            // The first flush persists a fresh recovery point.
-            bytes_since_recovery_point: RECOVERY_POINT_INTERVAL_BYTES,
+            // The first flush of a log that holds data persists a fresh
+            // recovery point; a new log has just written one.
+            bytes_since_recovery_point: if fresh {
+                0
+            } else {
+                RECOVERY_POINT_INTERVAL_BYTES
+            },
             recovery: recovered.report,
         })
     }
@@ -364,8 +386,7 @@ impl Log {
             return Ok(());
         }
         let end = ticket.end;
-        let due = self.recovery_point.is_none()
-            || self.bytes_since_recovery_point >= RECOVERY_POINT_INTERVAL_BYTES;
+        let due = self.bytes_since_recovery_point >= RECOVERY_POINT_INTERVAL_BYTES;
         if due && self.recovery_point.map_or(true, |r| r < end) {
             if let Err(e) = RECOVERY_POINT.write(&self.dir, end) {
                 tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
@@ -393,8 +414,7 @@ impl Log {
         self.first_unflushed = self.older.len();
         self.dir_dirty = false;
         let end = self.log_end_offset();
-        let due = self.recovery_point.is_none()
-            || self.bytes_since_recovery_point >= RECOVERY_POINT_INTERVAL_BYTES;
+        let due = self.bytes_since_recovery_point >= RECOVERY_POINT_INTERVAL_BYTES;
         if due && self.recovery_point != Some(end) {
             RECOVERY_POINT.write(&self.dir, end)?;
             self.recovery_point = Some(end);
@@ -734,7 +754,8 @@ mod tests {
             let b = batch(i, 1, 0, 100);
             log.append(&b, meta_of(&b)).unwrap();
         }
-        log.flush().unwrap(); // recovery point 3, in the first segment
+        log.close().unwrap(); // recovery point 3, in the first segment
+        let mut log = Log::open(dir.path(), config.clone()).unwrap();
         for i in 3..12 {
             let b = batch(i, 1, 0, 100);
             log.append(&b, meta_of(&b)).unwrap();
@@ -758,6 +779,33 @@ mod tests {
     }
 
     #[test]
+    fn a_new_log_is_made_durable_at_creation_so_its_first_flush_writes_no_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t-0");
+        let mut log = Log::open(&path, LogConfig::default()).unwrap();
+        assert!(
+            !log.dir_dirty,
+            "the new segment's directory entry is synced at open"
+        );
+        assert_eq!(log.recovery_point, Some(0));
+        let point = path.join(RECOVERY_POINT.name);
+        assert_eq!(fs::read_to_string(&point).unwrap(), "0\n");
+        let b = batch(0, 1, 0, 100);
+        log.append(&b, meta_of(&b)).unwrap();
+        log.flush().unwrap();
+        assert_eq!(
+            log.recovery_point,
+            Some(0),
+            "no checkpoint write at the first flush"
+        );
+        assert_eq!(fs::read_to_string(&point).unwrap(), "0\n");
+        drop(log); // a crash: recovery checks everything from offset 0
+        let log = Log::open(&path, LogConfig::default()).unwrap();
+        assert_eq!(log.log_end_offset(), 1);
+        assert_eq!(log.first_unflushed, 0);
+    }
+
+    #[test]
     fn a_split_flush_lets_appends_go_on_and_covers_what_came_before_it() {
         let dir = tempfile::tempdir().unwrap();
         let config = LogConfig {
@@ -765,7 +813,12 @@ mod tests {
             ..LogConfig::default()
         };
         let mut log = Log::open(dir.path(), config.clone()).unwrap();
-        for i in 0..4 {
+        let b = batch(0, 1, 0, 100);
+        log.append(&b, meta_of(&b)).unwrap();
+        log.close().unwrap();
+        // Reopened with data, the first flush persists a recovery point.
+        let mut log = Log::open(dir.path(), config.clone()).unwrap();
+        for i in 1..4 {
             let b = batch(i, 1, 0, 100);
             log.append(&b, meta_of(&b)).unwrap();
         }

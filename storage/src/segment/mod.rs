@@ -418,18 +418,19 @@ impl Segment {
         self.data.set_len(len)
     }
 
-    /// fsyncs `.log` and writes buffered index entries without fsyncing them: what a
-    /// flush does to the active segment. Indexes can be rebuilt, so an fsync per flush
-    /// is not worth it; see [`Self::sync_all`].
+    /// fsyncs `.log`: what a flush does to the active segment. Buffered index
+    /// entries stay buffered: the index is in memory, its file only shortens
+    /// recovery, which scans what the file lacks (at most the buffer's worth),
+    /// so writing it at every flush (two opens and writes each time) buys
+    /// nothing a crash would keep. See [`Self::sync_all`].
     pub(crate) fn sync_data(&mut self) -> io::Result<()> {
-        self.data.sync()?;
-        self.write_out_indexes(false)
+        self.data.sync()
     }
 
-    /// Writes buffered index entries out (no fsync) and returns a handle on
-    /// `.log` to fsync without holding the log (see [`crate::Log::begin_flush`]).
+    /// A handle on `.log` to fsync without holding the log (see
+    /// [`crate::Log::begin_flush`]); index entries stay buffered, as for
+    /// [`Self::sync_data`].
     pub(crate) fn prepare_sync_data(&mut self) -> io::Result<Option<std::fs::File>> {
-        self.write_out_indexes(false)?;
         self.data.sync_handle()
     }
 

@@ -1,0 +1,143 @@
+//! Group commit for `--fsync always`: one flusher for the whole broker.
+//!
+//! A produce request registers the partitions it wrote to (and the offset
+//! each must be durable to) while it is handled, before its reply is queued.
+//! A single flusher task takes everything registered so far, makes it
+//! durable with one filesystem commit ([`flush_many_now`]), answers those
+//! requests, and starts over with what arrived meanwhile. So the requests in
+//! flight on every connection share their fsyncs, whichever partitions they
+//! touch.
+//!
+//! Why: librdkafka sends one partition per Produce request. A producer to
+//! 1,000 partitions pipelines many small requests on one connection, and its
+//! replies go out in order; a flush started only when a reply's turn came
+//! made those fsyncs one after another.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::PartitionError;
+use crate::partitions::{flush_many_now, Partition};
+
+/// Offsets that must be durable, and where to say when they are.
+struct Registration {
+    parts: Vec<(Arc<Partition>, i64)>,
+    done: oneshot::Sender<Vec<Result<(), PartitionError>>>,
+}
+
+/// The broker's flusher. The task starts with the first registration (in
+/// the runtime that makes it) and ends when this is dropped.
+#[derive(Default)]
+pub struct GroupCommit {
+    queue: OnceLock<mpsc::UnboundedSender<Registration>>,
+    counters: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    /// Flushes done (each one filesystem commit, or one fdatasync).
+    rounds: AtomicU64,
+    /// Test hook: how long the flusher waits before each flush (ms).
+    hold_ms: AtomicU64,
+}
+
+impl GroupCommit {
+    /// Registers `parts` now; the returned future resolves with one outcome
+    /// per entry, in order, once each is durable to its offset (or its
+    /// flush failed). Must be called within a Tokio runtime.
+    pub fn durable(
+        &self,
+        parts: Vec<(Arc<Partition>, i64)>,
+    ) -> impl Future<Output = Vec<Result<(), PartitionError>>> + Send + 'static {
+        let count = parts.len();
+        let (done, answer) = oneshot::channel();
+        if parts.iter().all(|(p, end)| p.durable_to(*end)) {
+            let _ = done.send(parts.iter().map(|_| Ok(())).collect());
+        } else {
+            let queue = self.queue.get_or_init(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(flusher(rx, Arc::clone(&self.counters)));
+                tx
+            });
+            // If the flusher is gone (runtime shutting down), `done` is
+            // dropped with the registration and the answer is an error.
+            let _ = queue.send(Registration { parts, done });
+        }
+        async move {
+            match answer.await {
+                Ok(outcomes) => outcomes,
+                Err(_) => (0..count).map(|_| Err(not_flushed())).collect(),
+            }
+        }
+    }
+}
+
+impl GroupCommit {
+    /// How many flushes the flusher has done.
+    pub fn rounds(&self) -> u64 {
+        self.counters.rounds.load(Ordering::Relaxed)
+    }
+
+    /// Test hook: the flusher waits `hold` before each flush, so that a test
+    /// can see requests that arrive meanwhile share it. Zero turns it off.
+    pub fn hold_each_round_for_tests(&self, hold: Duration) {
+        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
+        self.counters.hold_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+fn not_flushed() -> PartitionError {
+    PartitionError::Storage(sluice_storage::StorageError::Poisoned)
+}
+
+async fn flusher(mut rx: mpsc::UnboundedReceiver<Registration>, counters: Arc<Counters>) {
+    while let Some(first) = rx.recv().await {
+        let hold = counters.hold_ms.load(Ordering::Relaxed);
+        if hold > 0 {
+            tokio::time::sleep(Duration::from_millis(hold)).await;
+        }
+        let mut round = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            round.push(more);
+        }
+        let mut seen = HashSet::new();
+        let todo: Vec<Arc<Partition>> = round
+            .iter()
+            .flat_map(|r| r.parts.iter())
+            .filter(|(p, end)| !p.durable_to(*end) && seen.insert(Arc::as_ptr(p) as usize))
+            .map(|(p, _)| Arc::clone(p))
+            .collect();
+        let failed: HashSet<usize> = if todo.is_empty() {
+            HashSet::new()
+        } else {
+            counters.rounds.fetch_add(1, Ordering::Relaxed);
+            let flushing = todo.clone();
+            match tokio::task::spawn_blocking(move || flush_many_now(&flushing)).await {
+                Ok(failed) => failed.into_iter().collect(),
+                Err(e) => {
+                    tracing::error!(error = %e, "flush task failed");
+                    todo.iter().map(|p| Arc::as_ptr(p) as usize).collect()
+                }
+            }
+        };
+        for r in round {
+            let outcomes = r
+                .parts
+                .iter()
+                .map(|(p, end)| {
+                    if failed.contains(&(Arc::as_ptr(p) as usize)) || !p.durable_to(*end) {
+                        Err(not_flushed())
+                    } else {
+                        Ok(())
+                    }
+                })
+                .collect();
+            let _ = r.done.send(outcomes);
+        }
+    }
+}
