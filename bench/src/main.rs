@@ -362,11 +362,39 @@ fn consume(common: &Common) -> Result<String, String> {
 
 fn e2e(common: &Common, opts: &ProduceOpts) -> Result<String, String> {
     warm_up(common, opts)?;
-    let consumer = consumer(common)?;
     let deliveries = Arc::new(Deliveries::default());
     let producer: ThreadedProducer<Ctx> = producer_config(common, opts)
         .create_with_context(Ctx(Arc::clone(&deliveries)))
         .map_err(|e| e.to_string())?;
+    // This producer is connected, with metadata, before the clock starts.
+    let value = payload(16, u64::MAX);
+    producer
+        .send(
+            BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
+                &common.topic,
+                Box::new(Instant::now()),
+            )
+            .partition(0)
+            .payload(&value),
+        )
+        .map_err(|(e, _)| e.to_string())?;
+    producer
+        .flush(Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    let consumer = consumer(common)?;
+    // And the consumer is fetching: it has read a warm-up message.
+    // (librdkafka looks up the start offset only after its metadata
+    // arrives, on a 500 ms retry timer; start-up is not end-to-end latency.)
+    let ready_by = Instant::now() + Duration::from_secs(30);
+    loop {
+        if Instant::now() > ready_by {
+            return Err("the consumer did not receive the warm-up message".into());
+        }
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            m.map_err(|e| e.to_string())?;
+            break;
+        }
+    }
     let sampler = procfs::Sampler::start(common.broker_pid);
     let start = Instant::now();
     let latencies = std::thread::scope(|s| -> Result<Vec<u32>, String> {
