@@ -1,49 +1,41 @@
-//! One task per client connection.
+//! One task pair per client connection.
 //!
-//! The task turns bytes into frames and hands each to [`dispatch`]; it
+//! The reader turns bytes into frames and hands each to [`dispatch`]; it
 //! handles requests one after another, in arrival order, so that appends from
 //! one producer connection keep their order. A request whose answer must wait
-//! (a long-poll fetch, a produce waiting for its fsync) yields a deferred
-//! reply; replies go out strictly in request order, while later requests are
-//! already being handled. Replies that are ready together are written with
-//! one system call.
+//! (a long-poll fetch) yields a deferred reply; the writer awaits replies
+//! strictly in request order, so responses always go out in the order the
+//! requests came in while later requests are already being handled. Small
+//! replies that are ready together are written with one system call.
 //!
-//! Reading, handling and writing share the task (no hand-off to a writer
-//! task): for a stream of small requests the wake-ups between two tasks cost
-//! more than the requests themselves.
+//! Reading never waits for a write: a client may be sending a large request
+//! while a large reply is being written to it, and a reader that waited
+//! for the write would deadlock with it.
 //!
 //! A frame that is too large, negative, or cannot be parsed closes the
 //! connection with a logged reason; nothing else on the broker is affected.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use sluice_protocol::frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
-use crate::dispatch::{self, Deferred, Reply};
+use crate::dispatch::{self, Reply};
 use crate::BrokerState;
 
-/// Replies queued behind a slow (long-poll) one before reading stops.
+/// Replies queued behind a slow (long-poll) one before the reader waits.
 const MAX_IN_FLIGHT: usize = 64;
-/// The most the task asks the socket for at once.
+/// The most the reader asks the socket for at once.
 const READ_CHUNK: usize = 256 * 1024;
 /// Buffer kept for a connection between frames (idle connections stay small).
 const IDLE_CHUNK: usize = 4 * 1024;
-/// Ready replies up to this size are gathered into one write.
+/// Replies ready together are written with one call up to this size.
 const GATHER_BYTES: usize = 64 * 1024;
-
-/// A reply in its place in line.
-enum Queued {
-    Ready(BytesMut),
-    Waiting(Deferred<BytesMut>),
-    /// Close once everything before it is written.
-    Close(String),
-}
 
 /// Serves one client until it disconnects, misbehaves or the broker stops.
 pub async fn run(
@@ -53,17 +45,14 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::debug!(%peer, "connection opened");
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, writer) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
+    let writer_task = tokio::spawn(write_replies(writer, rx, peer));
     let max_frame = state.config.max_frame_bytes;
     let mut buf = BytesMut::with_capacity(IDLE_CHUNK);
-    let mut queue: VecDeque<Queued> = VecDeque::new();
-    let mut out = Output::default();
-    // False once the client closed its side, a frame was bad, a Close is
-    // queued or the broker is stopping: no more requests are read.
-    let mut reading = true;
-    loop {
+    'conn: loop {
         // Handle every whole frame already buffered.
-        while reading && queue.len() < MAX_IN_FLIGHT {
+        loop {
             match frame::check(&buf, max_frame) {
                 Ok(Some(len)) => {
                     buf.advance(4);
@@ -74,137 +63,45 @@ pub async fn run(
                     if state.faults.should_drop(api_key) {
                         reply = Reply::Close("fault injection: dropping the connection".into());
                     }
-                    match reply {
-                        Reply::Now(bytes) => queue.push_back(Queued::Ready(bytes)),
-                        Reply::Later(pending) => queue.push_back(Queued::Waiting(pending)),
-                        Reply::NoResponse => {}
-                        Reply::Close(reason) => {
-                            queue.push_back(Queued::Close(reason));
-                            reading = false;
-                        }
+                    let close = matches!(reply, Reply::Close(_));
+                    if tx.send(reply).await.is_err() || close {
+                        break 'conn;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(%peer, error = %e, "closing connection: bad frame");
-                    reading = false;
+                    break 'conn;
                 }
             }
         }
-        // Everything ready at the front of the line goes out together.
-        let mut closing = None;
-        while let Some(front) = queue.front() {
-            match front {
-                Queued::Waiting(_) => break,
-                Queued::Ready(_) => {
-                    if let Some(Queued::Ready(bytes)) = queue.pop_front() {
-                        out.push(bytes);
-                    }
-                }
-                Queued::Close(reason) => {
-                    closing = Some(reason.clone());
-                    break;
-                }
-            }
-        }
-        if let Err(e) = out.write_to(&mut writer).await {
-            tracing::debug!(%peer, error = %e, "write failed");
-            break;
-        }
-        if let Some(reason) = closing {
-            tracing::warn!(%peer, %reason, "closing connection");
-            break;
-        }
-        if !reading && queue.is_empty() {
-            break;
-        }
-        let can_read = reading && queue.len() < MAX_IN_FLIGHT;
-        if can_read {
-            // Grow the buffer by what the pending frame still needs, bounded,
-            // so a declared size is never allocated before its bytes arrive.
-            let want = pending_frame_len(&buf).map_or(IDLE_CHUNK, |total| {
-                total.saturating_sub(buf.len()).clamp(1, READ_CHUNK)
-            });
-            buf.reserve(want);
-        }
-        let waiting = match queue.front_mut() {
-            Some(Queued::Waiting(pending)) => Some(pending),
-            _ => None,
+        // Grow the buffer by what the pending frame still needs, bounded, so
+        // a declared size is never allocated before its bytes arrive.
+        let want = pending_frame_len(&buf).map_or(IDLE_CHUNK, |total| {
+            total.saturating_sub(buf.len()).clamp(1, READ_CHUNK)
+        });
+        buf.reserve(want);
+        let read = tokio::select! {
+            r = reader.read_buf(&mut buf) => r,
+            _ = shutdown.changed() => break 'conn,
         };
-        let has_waiting = waiting.is_some();
-        let stopping = *shutdown.borrow();
-        tokio::select! {
-            bytes = async {
-                match waiting {
-                    Some(pending) => pending.await,
-                    None => std::future::pending().await,
+        match read {
+            Ok(0) => {
+                if !buf.is_empty() {
+                    tracing::debug!(%peer, bytes = buf.len(), "client closed mid-frame");
                 }
-            }, if has_waiting => {
-                queue.pop_front();
-                out.push(bytes);
+                break;
             }
-            read = reader.read_buf(&mut buf), if can_read && !stopping => match read {
-                Ok(0) => {
-                    if !buf.is_empty() {
-                        tracing::debug!(%peer, bytes = buf.len(), "client closed mid-frame");
-                    }
-                    reading = false;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!(%peer, error = %e, "read failed");
-                    reading = false;
-                }
-            },
-            changed = shutdown.changed(), if !stopping => {
-                if changed.is_err() {
-                    reading = false; // the broker is gone
-                }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "read failed");
+                break;
             }
-            // Stopping: no more requests; what is queued still goes out.
-            () = std::future::ready(()), if stopping && can_read => reading = false,
-            else => break,
         }
     }
-    let _ = writer.shutdown().await;
+    drop(tx);
+    let _ = writer_task.await;
     tracing::debug!(%peer, "connection closed");
-}
-
-/// Replies ready to be written, small ones gathered into one buffer.
-#[derive(Default)]
-struct Output {
-    gathered: BytesMut,
-    /// Large replies, each after the gathered bytes before it.
-    parts: Vec<(usize, BytesMut)>,
-}
-
-impl Output {
-    fn push(&mut self, bytes: BytesMut) {
-        if self.parts.is_empty() && self.gathered.len() + bytes.len() <= GATHER_BYTES {
-            if self.gathered.is_empty() {
-                self.gathered = bytes;
-            } else {
-                self.gathered.extend_from_slice(&bytes);
-            }
-        } else {
-            self.parts.push((self.gathered.len(), bytes));
-        }
-    }
-
-    async fn write_to(&mut self, writer: &mut (impl AsyncWriteExt + Unpin)) -> std::io::Result<()> {
-        let mut written = 0;
-        for (at, bytes) in std::mem::take(&mut self.parts) {
-            writer.write_all(&self.gathered[written..at]).await?;
-            written = at;
-            writer.write_all(&bytes).await?;
-        }
-        if written < self.gathered.len() {
-            writer.write_all(&self.gathered[written..]).await?;
-        }
-        // Not kept: an idle connection holds no reply-sized buffer.
-        self.gathered = BytesMut::new();
-        Ok(())
-    }
 }
 
 /// Total size (prefix included) of the frame at the front of `buf`, if known.
@@ -212,4 +109,50 @@ fn pending_frame_len(buf: &[u8]) -> Option<usize> {
     let prefix: [u8; 4] = buf.get(..4)?.try_into().ok()?;
     let len = i32::from_be_bytes(prefix);
     usize::try_from(len).ok().map(|l| l + 4)
+}
+
+async fn write_replies(
+    mut writer: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Reply>,
+    peer: SocketAddr,
+) {
+    let mut next: Option<Reply> = None;
+    loop {
+        let reply = match next.take() {
+            Some(reply) => reply,
+            None => match rx.recv().await {
+                Some(reply) => reply,
+                None => break,
+            },
+        };
+        let mut bytes = match reply {
+            Reply::Now(bytes) => bytes,
+            Reply::Later(pending) => pending.await,
+            Reply::NoResponse => continue,
+            Reply::Close(reason) => {
+                tracing::warn!(%peer, %reason, "closing connection");
+                break;
+            }
+        };
+        // Small replies already answered behind this one go out in the same
+        // write; anything else waits for the next round.
+        while bytes.len() < GATHER_BYTES {
+            match rx.try_recv() {
+                Ok(Reply::Now(more)) if bytes.len() + more.len() <= GATHER_BYTES => {
+                    bytes.extend_from_slice(&more);
+                }
+                Ok(Reply::NoResponse) => {}
+                Ok(other) => {
+                    next = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = writer.write_all(&bytes).await {
+            tracing::debug!(%peer, error = %e, "write failed");
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
 }
