@@ -65,7 +65,8 @@ def main():
       f"Commit `{sh('git rev-parse --short HEAD')}`, "
       f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.")
     w("")
-    w(f"Every figure is the median of {runs} runs, each against a fresh release broker "
+    w(f"Every figure is the median of {runs} runs (interleaved: run 1 of every scenario, then run 2, ...), "
+      "each against a fresh release broker "
       "(temporary data directory, `--fsync always` unless said otherwise) driven by "
       "`sluice-bench`, a librdkafka client (the `rdkafka` crate, librdkafka 2.12.1). "
       "Client and broker run on the same machine and share its cores.")
@@ -77,7 +78,7 @@ def main():
     w(f"| kernel | {platform.system()} {platform.release()} |")
     w(f"| rustc | {sh('rustc --version')} |")
     w("")
-    w("Reproduce everything with `bench/run.sh` (about 10 minutes); one scenario with "
+    w("Reproduce everything with `bench/run.sh` (about 15 minutes); one scenario with "
       "`SCENARIOS=1a bench/run.sh`. Broker CPU is user + system time of the broker "
       "process during the run, from `/proc/<pid>/stat`; client CPU is the load tool's "
       "own; peak RSS is the broker's `VmHWM`.")

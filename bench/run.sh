@@ -3,7 +3,7 @@
 # dir, free port), driven by sluice-bench (librdkafka), RUNS times each;
 # writes docs/benchmarks.md with the median of the runs and the machine.
 #
-#   bench/run.sh                 all scenarios, 3 runs each (about 10 minutes)
+#   bench/run.sh                 all scenarios, 3 runs each, interleaved (about 15 minutes)
 #   RUNS=1 bench/run.sh          one run each (a quick look; not for the docs)
 #   SCENARIOS="1a 5" bench/run.sh   a subset
 #
@@ -44,10 +44,11 @@ stop_broker() {
 # record SCENARIO RUN COMMAND-FOR-THE-DOCS JSON
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RESULTS"; }
 
-# produce_consume ID BROKER-ARGS PRODUCE-ARGS: produce, then consume it all back.
+# produce_consume ID BROKER-ARGS PRODUCE-ARGS: run $run: produce, then
+# consume it all back.
 produce_consume() {
-  local id="$1" bargs="$2" pargs="$3" run topic p out
-  for run in $(seq 1 "$RUNS"); do
+  local id="$1" bargs="$2" pargs="$3" topic p out
+  {
     # shellcheck disable=SC2086
     start_broker $bargs
     topic="bench-$id-$run"
@@ -63,9 +64,13 @@ produce_consume() {
       --label "$id" --partitions "${p:-1}" --size "$size" --messages "$messages")"
     record "$id-consume" "$run" "sluice-bench consume --partitions ${p:-1} --size $size --messages $messages" "$out"
     stop_broker
-  done
+  }
 }
 
+# Runs are interleaved (run 1 of every scenario, then run 2, ...), so that a
+# machine that gets slower or faster during the ~15 minutes shifts every
+# scenario alike and the comparisons between scenarios stay fair.
+for run in $(seq 1 "$RUNS"); do
 for s in $SCENARIOS; do
   case "$s" in
     1a) produce_consume 1a "--default-partitions 1" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
@@ -80,23 +85,20 @@ for s in $SCENARIOS; do
     7i) produce_consume 7i "--default-partitions 1 --fsync interval=100" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
     7n) produce_consume 7n "--default-partitions 1 --fsync never" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
     4)
-      for run in $(seq 1 "$RUNS"); do
-        start_broker --default-partitions 1
-        args="--messages 100000 --size 100 --acks all --linger-ms 0 --partitions 1 --rate 10000"
-        echo "== 4 run $run: e2e $args" >&2
-        # shellcheck disable=SC2086
-        out="$("$BENCH" e2e --bootstrap "$ADDR" --topic "bench-e2e-$run" --broker-pid "$BROKER_PID" --label 4 $args)"
-        record 4 "$run" "sluice --default-partitions 1; sluice-bench e2e $args" "$out"
-        stop_broker
-      done ;;
+      start_broker --default-partitions 1
+      args="--messages 100000 --size 100 --acks all --linger-ms 0 --partitions 1 --rate 10000"
+      echo "== 4 run $run: e2e $args" >&2
+      # shellcheck disable=SC2086
+      out="$("$BENCH" e2e --bootstrap "$ADDR" --topic "bench-e2e-$run" --broker-pid "$BROKER_PID" --label 4 $args)"
+      record 4 "$run" "sluice --default-partitions 1; sluice-bench e2e $args" "$out"
+      stop_broker ;;
     5)
-      for run in $(seq 1 "$RUNS"); do
-        echo "== 5 run $run: startup" >&2
-        out="$("$BENCH" startup --sluice-bin "$SLUICE" --label 5)"
-        record 5 "$run" "sluice-bench startup --sluice-bin target/release/sluice" "$out"
-      done ;;
+      echo "== 5 run $run: startup" >&2
+      out="$("$BENCH" startup --sluice-bin "$SLUICE" --label 5)"
+      record 5 "$run" "sluice-bench startup --sluice-bin target/release/sluice" "$out" ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
+done
 done
 
 python3 bench/report.py "$RESULTS" "$RUNS" > docs/benchmarks.md
