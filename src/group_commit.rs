@@ -1,6 +1,7 @@
 //! Group commit for `--fsync always`: one flusher for the whole broker.
 //!
-//! A produce request registers the partitions it wrote to (and the offset
+//! Every wait for durability goes through it ([`crate::partitions::Partition::make_durable`]
+//! for one partition). A produce request registers the partitions it wrote to (and the offset
 //! each must be durable to) while it is handled, before its reply is queued.
 //! A single flusher task takes everything registered so far, makes it
 //! durable with one filesystem commit ([`flush_many_now`]), answers those
@@ -30,10 +31,14 @@ struct Registration {
     done: oneshot::Sender<Vec<Result<(), PartitionError>>>,
 }
 
-/// The broker's flusher. The task starts with the first registration (in
-/// the runtime that makes it) and ends when this is dropped.
+/// The broker's flusher; clones share it (every partition holds one). The
+/// task starts with the first registration (in the runtime that makes it)
+/// and ends when the last clone is dropped.
+#[derive(Clone, Default)]
+pub struct GroupCommit(Arc<Shared>);
+
 #[derive(Default)]
-pub struct GroupCommit {
+struct Shared {
     queue: OnceLock<mpsc::UnboundedSender<Registration>>,
     counters: Arc<Counters>,
 }
@@ -59,9 +64,9 @@ impl GroupCommit {
         if parts.iter().all(|(p, end)| p.durable_to(*end)) {
             let _ = done.send(parts.iter().map(|_| Ok(())).collect());
         } else {
-            let queue = self.queue.get_or_init(|| {
+            let queue = self.0.queue.get_or_init(|| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(flusher(rx, Arc::clone(&self.counters)));
+                tokio::spawn(flusher(rx, Arc::clone(&self.0.counters)));
                 tx
             });
             // If the flusher is gone (runtime shutting down), `done` is
@@ -75,23 +80,22 @@ impl GroupCommit {
             }
         }
     }
-}
 
-impl GroupCommit {
     /// How many flushes the flusher has done.
     pub fn rounds(&self) -> u64 {
-        self.counters.rounds.load(Ordering::Relaxed)
+        self.0.counters.rounds.load(Ordering::Relaxed)
     }
 
     /// Test hook: the flusher waits `hold` before each flush, so that a test
     /// can see requests that arrive meanwhile share it. Zero turns it off.
     pub fn hold_each_round_for_tests(&self, hold: Duration) {
         let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
-        self.counters.hold_ms.store(ms, Ordering::Relaxed);
+        self.0.counters.hold_ms.store(ms, Ordering::Relaxed);
     }
 }
 
-fn not_flushed() -> PartitionError {
+/// The outcome of a wait whose flush failed or never ran.
+pub(crate) fn not_flushed() -> PartitionError {
     PartitionError::Storage(sluice_storage::StorageError::Poisoned)
 }
 

@@ -86,7 +86,7 @@ async fn periodic_fsync(
             _ = shutdown.changed() => return,
         }
         let state = Arc::clone(&state);
-        // Errors are logged by flush_now and poison the partition.
+        // Errors are logged by flush_many_now and poison the partition.
         let _ = tokio::task::spawn_blocking(move || flush_all(&state)).await;
     }
 }

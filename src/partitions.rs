@@ -71,9 +71,8 @@ pub struct Partition {
     log_start_offset: AtomicI64,
     /// Everything below this offset is fsynced.
     durable_offset: AtomicI64,
-    /// Held by the one fsync in progress; later callers whose data it
-    /// covered return without their own fsync (group commit).
-    flush_lock: tokio::sync::Mutex<()>,
+    /// The broker's flusher, which every wait for durability goes through.
+    commits: GroupCommit,
     waiters: Mutex<Vec<Arc<Notify>>>,
 }
 
@@ -83,6 +82,7 @@ impl Partition {
         index: i32,
         dir: Option<&Path>,
         config: LogConfig,
+        commits: GroupCommit,
     ) -> Result<Self, PartitionError> {
         let log = match dir {
             Some(dir) => {
@@ -113,7 +113,7 @@ impl Partition {
             high_watermark: AtomicI64::new(log.log_end_offset()),
             log_start_offset: AtomicI64::new(log.log_start_offset()),
             durable_offset: AtomicI64::new(log.log_end_offset()),
-            flush_lock: tokio::sync::Mutex::new(()),
+            commits,
             log: Mutex::new(log),
             waiters: Mutex::new(Vec::new()),
         })
@@ -414,47 +414,20 @@ impl Partition {
         }
     }
 
-    /// Waits until everything below `end` is fsynced, fsyncing if no one
-    /// else's fsync covers it. Producers that arrive while an fsync runs
-    /// share the next one.
+    /// Waits until everything below `end` is fsynced, through the broker's
+    /// flusher: waits that arrive while a flush runs share the next one.
     pub async fn make_durable(self: &Arc<Self>, end: i64) -> Result<(), PartitionError> {
-        if self.durable_offset.load(Ordering::Acquire) >= end {
-            return Ok(());
-        }
-        let _flushing = self.flush_lock.lock().await;
-        if self.durable_offset.load(Ordering::Acquire) >= end {
-            return Ok(());
-        }
-        let partition = Arc::clone(self);
-        match tokio::task::spawn_blocking(move || partition.flush_now()).await {
-            Ok(result) => result,
-            Err(e) => Err(PartitionError::Storage(sluice_storage::StorageError::Io(
-                std::io::Error::other(e.to_string()),
-            ))),
-        }
-    }
-
-    /// fsyncs everything appended so far (blocking). The fsync itself runs
-    /// without the log's lock, so appends (and reads) go on meanwhile; what
-    /// they add is covered by the next flush (group commit).
-    pub fn flush_now(&self) -> Result<(), PartitionError> {
-        let ticket = match self.begin_flush() {
-            None => return Ok(()),
-            Some(Ok(ticket)) => ticket,
-            Some(Err(e)) => {
-                tracing::error!(topic = %self.topic, partition = self.index, error = %e,
-                    "fsync failed; the partition refuses further writes");
-                return Err(e);
-            }
-        };
-        let synced = ticket.sync();
-        self.finish_flush(&ticket, synced)
+        let outcomes = self.commits.durable(vec![(Arc::clone(self), end)]).await;
+        outcomes
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(crate::group_commit::not_flushed()))
     }
 
     /// Begins a flush unless everything is durable already (`None`).
     fn begin_flush(&self) -> Option<Result<sluice_storage::FlushTicket, PartitionError>> {
         let mut log = self.lock_log();
-        if self.durable_offset.load(Ordering::Acquire) >= log.log_end_offset() {
+        if self.durable_to(log.log_end_offset()) {
             return None;
         }
         Some(log.begin_flush().map_err(PartitionError::from))
@@ -624,7 +597,13 @@ impl Partitions {
         for index in 0..topic.partitions {
             let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
             let dir = (!self.ephemeral).then_some(dir.as_path());
-            let partition = Partition::open(&topic.name, index, dir, config.clone())?;
+            let partition = Partition::open(
+                &topic.name,
+                index,
+                dir,
+                config.clone(),
+                self.group_commit.clone(),
+            )?;
             self.map
                 .insert((topic.name.clone(), index), Arc::new(partition));
         }
@@ -646,7 +625,13 @@ impl Partitions {
                 std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
             }
             let dir = (!self.ephemeral).then_some(dir.as_path());
-            let partition = Partition::open(&topic.name, index, dir, config.clone())?;
+            let partition = Partition::open(
+                &topic.name,
+                index,
+                dir,
+                config.clone(),
+                self.group_commit.clone(),
+            )?;
             self.map
                 .insert((topic.name.clone(), index), Arc::new(partition));
         }

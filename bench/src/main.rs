@@ -242,6 +242,12 @@ fn warm_up(common: &Common, opts: &ProduceOpts) -> Result<(), String> {
     let p: ThreadedProducer<Ctx> = c
         .create_with_context(Ctx(Arc::default()))
         .map_err(|e| e.to_string())?;
+    send_warm_up_message(&p, common)
+}
+
+/// One 16-byte message to partition 0, delivered (consumers skip it: its
+/// size is not the benchmark's).
+fn send_warm_up_message(p: &ThreadedProducer<Ctx>, common: &Common) -> Result<(), String> {
     let value = payload(16, u64::MAX);
     p.send(
         BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
@@ -367,20 +373,7 @@ fn e2e(common: &Common, opts: &ProduceOpts) -> Result<String, String> {
         .create_with_context(Ctx(Arc::clone(&deliveries)))
         .map_err(|e| e.to_string())?;
     // This producer is connected, with metadata, before the clock starts.
-    let value = payload(16, u64::MAX);
-    producer
-        .send(
-            BaseRecord::<(), [u8], Box<Instant>>::with_opaque_to(
-                &common.topic,
-                Box::new(Instant::now()),
-            )
-            .partition(0)
-            .payload(&value),
-        )
-        .map_err(|(e, _)| e.to_string())?;
-    producer
-        .flush(Duration::from_secs(30))
-        .map_err(|e| e.to_string())?;
+    send_warm_up_message(&producer, common)?;
     let consumer = consumer(common)?;
     // And the consumer is fetching: it has read a warm-up message.
     // (librdkafka looks up the start offset only after its metadata

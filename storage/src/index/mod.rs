@@ -47,9 +47,10 @@ enum Sink {
 /// `entries * entry_size` so that no file cursor is involved.
 ///
 /// When entries reach the file: when [`WRITE_BATCH_ENTRIES`] are pending, and when
-/// the segment calls [`Self::write_out`] (at roll, truncation, close and when the log
-/// is dropped; not at every flush). So after a crash the file may lag the `.log` or (if the log
-/// was written after the index and not synced) point past it; recovery handles both.
+/// the segment calls [`Self::write_out`] (at roll, truncation and close; not at every
+/// flush, and not when a log is dropped without closing). So after a crash the file
+/// may lag the `.log` or (if the log was written after the index and not synced) point
+/// past it; recovery handles both.
 #[derive(Debug)]
 struct IndexFile {
     /// The file's path (a label only in memory mode).
