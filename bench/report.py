@@ -16,15 +16,17 @@ TITLES = {
     "2b": "produce 200,000 × 1 KiB, acks=all, zstd",
     "2c": "produce 200,000 × 1 KiB, acks=all, lz4",
     "1c": "scenario 1b with --fsync interval=100",
+    "1d": "scenario 1b with each message to the next partition",
     "6a": "produce 1,000,000 × 100 B to 1,000 partitions, 1 client",
     "6c": "scenario 6a with --fsync interval=100",
     "6b": "produce 1,000,000 × 100 B to 1,000 partitions, 200 clients (200 connections)",
+    "6d": "scenario 6a with each message to the next partition",
     "7i": "scenario 1a with --fsync interval=100",
     "7n": "scenario 1a with --fsync never",
     "4": "end-to-end at 10,000 msgs/s, 100 B, 1 partition, 100,000 messages",
     "5": "start-up: process start → first Metadata response; idle RSS 1 s later",
 }
-ORDER = ["1a", "1b", "1c", "2a", "2b", "2c", "6a", "6b", "6c", "7i", "7n"]
+ORDER = ["1a", "1b", "1c", "1d", "2a", "2b", "2c", "6a", "6b", "6c", "6d", "7i", "7n"]
 
 
 def sh(cmd):
@@ -82,6 +84,13 @@ def main():
       "`SCENARIOS=1a bench/run.sh`. Broker CPU is user + system time of the broker "
       "process during the run, from `/proc/<pid>/stat`; client CPU is the load tool's "
       "own; peak RSS is the broker's `VmHWM`.")
+    w("")
+    w("Messages are spread over the partitions as Kafka's default partitioner spreads records "
+      "without a key: 16 KiB of messages to one partition, then the next, cycling through all of "
+      "them so each gets the same share (the Java client's uniform sticky partitioner, KIP-794; "
+      "librdkafka also sticks to one partition for a while). Scenarios 1d and 6d send each message "
+      "to the next partition instead, as records with distinct keys land: for librdkafka that "
+      "means many more, smaller Produce requests.")
     w("")
 
     def per_gb(rows):
@@ -167,8 +176,14 @@ def main():
     if by.get("6c") and by.get("1c"):
         a, b = median(by["6c"], "msgs_per_s"), median(by["1c"], "msgs_per_s")
         check("1,000 partitions within 20 % of 8 partitions (--fsync interval=100)", f"{a:,.0f} vs {b:,.0f} msgs/s ({a / b * 100:.0f} %)", a >= 0.8 * b)
-    scaling = [(s, p, mode) for s, p, mode in
-               [("1b", 8, "always"), ("6a", 1000, "always"), ("1c", 8, "interval=100"), ("6c", 1000, "interval=100")]
+    if by.get("6d") and by.get("1d"):
+        a, b = median(by["6d"], "msgs_per_s"), median(by["1d"], "msgs_per_s")
+        check("1,000 partitions within 20 % of 8 partitions (each message to the next partition)",
+              f"{a:,.0f} vs {b:,.0f} msgs/s ({a / b * 100:.0f} %)", a >= 0.8 * b)
+    scaling = [(s, p, mode, spread) for s, p, mode, spread in
+               [("1b", 8, "always", "sticky"), ("6a", 1000, "always", "sticky"),
+                ("1c", 8, "interval=100", "sticky"), ("6c", 1000, "interval=100", "sticky"),
+                ("1d", 8, "always", "per message"), ("6d", 1000, "always", "per message")]
                if by.get(s)]
     if scaling:
         w("")
@@ -176,17 +191,18 @@ def main():
         w("")
         w("Broker and client CPU time per message produced (µs, medians). Client and broker share "
           "the machine's cores, so their sum bounds the throughput; librdkafka sends one Produce request "
-          "per partition, so at 1,000 partitions both sides handle smaller, more numerous requests.")
+          "per partition, so at 1,000 partitions both sides handle smaller, more numerous requests, "
+          "and most of all when each message goes to the next partition.")
         w("")
-        w("| # | partitions | --fsync | msgs/s | broker µs/msg | client µs/msg | sum µs/msg |")
-        w("|---|---|---|---|---|---|---|")
-        for s, p, mode in scaling:
+        w("| # | partitions | --fsync | spread | msgs/s | broker µs/msg | client µs/msg | sum µs/msg |")
+        w("|---|---|---|---|---|---|---|---|")
+        for s, p, mode, spread in scaling:
             rows = by[s]
             n = rows[0]["messages"]
             b, c = median(rows, "broker_cpu_s"), median(rows, "client_cpu_s")
             if b is None or c is None:
                 continue
-            w(f"| {s} | {p:,} | {mode} | {fmt(median(rows, 'msgs_per_s'))} | {b / n * 1e6:.2f} | "
+            w(f"| {s} | {p:,} | {mode} | {spread} | {fmt(median(rows, 'msgs_per_s'))} | {b / n * 1e6:.2f} | "
               f"{c / n * 1e6:.2f} | {(b + c) / n * 1e6:.2f} |")
     w("")
     w("## Commands")

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 RUNS="${RUNS:-3}"
-SCENARIOS="${SCENARIOS:-1a 1b 1c 2a 2b 2c 4 5 6a 6b 6c 7i 7n}"
+SCENARIOS="${SCENARIOS:-1a 1b 1c 1d 2a 2b 2c 4 5 6a 6b 6c 6d 7i 7n}"
 
 cargo build --release -q -p sluice -p sluice-bench
 SLUICE="$ROOT/target/release/sluice"
@@ -76,12 +76,14 @@ for s in $SCENARIOS; do
     1a) produce_consume 1a "--default-partitions 1" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
     1b) produce_consume 1b "--default-partitions 8" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 8" ;;
     1c) produce_consume 1c "--default-partitions 8 --fsync interval=100" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 8" ;;
+    1d) produce_consume 1d "--default-partitions 8" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 8 --spread message" ;;
     2a) produce_consume 2a "--default-partitions 1" "--messages 200000 --size 1024 --acks all --linger-ms 5 --partitions 1" ;;
     2b) produce_consume 2b "--default-partitions 1" "--messages 200000 --size 1024 --acks all --linger-ms 5 --partitions 1 --compression zstd" ;;
     2c) produce_consume 2c "--default-partitions 1" "--messages 200000 --size 1024 --acks all --linger-ms 5 --partitions 1 --compression lz4" ;;
     6a) produce_consume 6a "--default-partitions 1000" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000" ;;
     6b) produce_consume 6b "--default-partitions 1000" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000 --clients 200" ;;
     6c) produce_consume 6c "--default-partitions 1000 --fsync interval=100" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000" ;;
+    6d) produce_consume 6d "--default-partitions 1000" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000 --spread message" ;;
     7i) produce_consume 7i "--default-partitions 1 --fsync interval=100" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
     7n) produce_consume 7n "--default-partitions 1 --fsync never" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
     4)

@@ -45,7 +45,7 @@ struct Common {
     /// Topic (auto-created by the broker with its default partition count)
     #[arg(long)]
     topic: String,
-    /// Partitions to spread messages over (round robin)
+    /// Partitions to spread messages over (see `--spread`)
     #[arg(long, default_value_t = 1)]
     partitions: i32,
     /// Messages to send or read
@@ -78,6 +78,36 @@ struct ProduceOpts {
     /// Producer instances (one connection each), sharing the messages
     #[arg(long, default_value_t = 1)]
     clients: u32,
+    /// How messages are spread over the partitions
+    #[arg(long, value_enum, default_value_t = Spread::Sticky)]
+    spread: Spread,
+}
+
+/// Which partition each message goes to. Both cycle through every
+/// partition in order, so each gets the same share.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum Spread {
+    /// Runs of 16 KiB of messages to one partition, then the next: how
+    /// Kafka's default partitioner places records without a key (the Java
+    /// client's uniform sticky partitioner switches partition after
+    /// `batch.size`, 16 KiB by default, KIP-794; librdkafka sticks to one
+    /// partition for `sticky.partitioning.linger.ms`).
+    Sticky,
+    /// Each message to the next partition: how records with distinct keys
+    /// land, and the most requests per message for a librdkafka producer.
+    Message,
+}
+
+/// Bytes sent to one partition before moving on, with `Spread::Sticky`.
+const STICKY_BYTES: usize = 16 * 1024;
+
+/// The partition of the `i`-th message.
+fn partition_of(i: u64, size: usize, partitions: i32, spread: Spread) -> i32 {
+    let run = match spread {
+        Spread::Sticky => (STICKY_BYTES / size.max(1)).max(1) as u64,
+        Spread::Message => 1,
+    };
+    ((i / run) % partitions.max(1) as u64) as i32
 }
 
 #[derive(Subcommand)]
@@ -190,10 +220,11 @@ fn payload(size: usize, i: u64) -> Vec<u8> {
 fn send_all(
     producer: &ThreadedProducer<Ctx>,
     common: &Common,
+    opts: &ProduceOpts,
     first: u64,
     count: u64,
-    rate: u64,
 ) -> Result<(), String> {
+    let rate = opts.rate / opts.clients.max(1) as u64;
     let start = Instant::now();
     for i in first..first + count {
         if rate > 0 {
@@ -204,7 +235,7 @@ fn send_all(
             }
         }
         let value = payload(common.size, i);
-        let partition = (i % common.partitions.max(1) as u64) as i32;
+        let partition = partition_of(i, common.size, common.partitions, opts.spread);
         let mut pending = Some(Box::new(Instant::now()));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -285,8 +316,7 @@ fn produce(common: &Common, opts: &ProduceOpts) -> Result<String, String> {
                 } else {
                     per_client
                 };
-                let rate = opts.rate / clients;
-                s.spawn(move || send_all(p, common, n as u64 * per_client, count, rate))
+                s.spawn(move || send_all(p, common, opts, n as u64 * per_client, count))
             })
             .collect();
         for h in handles {
@@ -391,7 +421,7 @@ fn e2e(common: &Common, opts: &ProduceOpts) -> Result<String, String> {
     let sampler = procfs::Sampler::start(common.broker_pid);
     let start = Instant::now();
     let latencies = std::thread::scope(|s| -> Result<Vec<u32>, String> {
-        let sender = s.spawn(|| send_all(&producer, common, 0, common.messages, opts.rate));
+        let sender = s.spawn(|| send_all(&producer, common, opts, 0, common.messages));
         let mut lat = Vec::with_capacity(common.messages as usize);
         let deadline = Instant::now() + Duration::from_secs(300);
         while (lat.len() as u64) < common.messages && Instant::now() < deadline {
@@ -520,4 +550,37 @@ fn startup(bin: &str, args: &[String], label: &str) -> Result<String, String> {
         rss.map_or("null".into(), |r| r.0.to_string()),
         rss.map_or("null".into(), |r| r.1.to_string()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sticky_spread_sends_16_kib_runs_and_gives_every_partition_the_same_share() {
+        let mut count = vec![0u32; 1000];
+        let mut switches = 0;
+        let mut last = -1;
+        for i in 0..1_000_000u64 {
+            let p = partition_of(i, 100, 1000, Spread::Sticky);
+            count[p as usize] += 1;
+            if p != last {
+                switches += 1;
+                last = p;
+            }
+        }
+        // 163 messages of 100 B to a partition, then the next one.
+        assert_eq!(switches, 1_000_000u64.div_ceil(163));
+        let (min, max) = (count.iter().min().unwrap(), count.iter().max().unwrap());
+        assert!(max - min <= 163, "shares {min}..{max}");
+    }
+
+    #[test]
+    fn message_spread_sends_each_message_to_the_next_partition() {
+        let ps: Vec<i32> = (0..10)
+            .map(|i| partition_of(i, 100, 8, Spread::Message))
+            .collect();
+        assert_eq!(ps, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1]);
+        assert_eq!(partition_of(5, 100, 1, Spread::Sticky), 0);
+    }
 }
