@@ -553,6 +553,7 @@ fn startup(bin: &str, args: &[String], label: &str) -> Result<String, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
