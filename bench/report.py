@@ -41,6 +41,11 @@ def median(rows, key):
     return statistics.median(vals) if vals else None
 
 
+def each_run(rows):
+    """msgs/s of every run, in thousands, in the order they ran."""
+    return " / ".join(f"{r['msgs_per_s'] / 1000:,.0f}k" for r in rows if r.get("msgs_per_s") is not None)
+
+
 def fmt(v, digits=1):
     if v is None:
         return "–"
@@ -80,10 +85,11 @@ def main():
     w(f"| kernel | {platform.system()} {platform.release()} |")
     w(f"| rustc | {sh('rustc --version')} |")
     w("")
-    w("Reproduce everything with `bench/run.sh` (about 15 minutes); one scenario with "
+    w("Reproduce everything with `bench/run.sh` (about 25 minutes); one scenario with "
       "`SCENARIOS=1a bench/run.sh`. Broker CPU is user + system time of the broker "
       "process during the run, from `/proc/<pid>/stat`; client CPU is the load tool's "
-      "own; peak RSS is the broker's `VmHWM`.")
+      "own; peak RSS is the broker's `VmHWM`. The column \"each run\" shows how much runs on this "
+      "shared machine vary.")
     w("")
     w("Messages are spread over the partitions as Kafka's default partitioner spreads records "
       "without a key: 16 KiB of messages to one partition, then the next, cycling through all of "
@@ -104,14 +110,14 @@ def main():
 
     w("## Produce")
     w("")
-    w("| # | scenario | msgs/s | MB/s | p50 ms | p99 ms | p99.9 ms | broker CPU s | client CPU s | broker CPU s/GB | broker peak RSS MiB |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|")
+    w("| # | scenario | msgs/s | each run, msgs/s | MB/s | p50 ms | p99 ms | p99.9 ms | broker CPU s | client CPU s | broker CPU s/GB | broker peak RSS MiB |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in ORDER:
         rows = by.get(s)
         if not rows:
             continue
         rss = median(rows, "broker_peak_rss_kib")
-        w(f"| {s} | {TITLES[s]} | {fmt(median(rows, 'msgs_per_s'))} | {fmt(median(rows, 'mb_per_s'))} | "
+        w(f"| {s} | {TITLES[s]} | {fmt(median(rows, 'msgs_per_s'))} | {each_run(rows)} | {fmt(median(rows, 'mb_per_s'))} | "
           f"{fmt(median(rows, 'p50_ms'), 2)} | {fmt(median(rows, 'p99_ms'), 2)} | {fmt(median(rows, 'p999_ms'), 2)} | "
           f"{fmt(median(rows, 'broker_cpu_s'), 2)} | {fmt(median(rows, 'client_cpu_s'), 2)} | "
           f"{fmt(per_gb(rows), 1)} | {fmt(rss / 1024 if rss else None)} |")

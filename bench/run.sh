@@ -3,7 +3,7 @@
 # dir, free port), driven by sluice-bench (librdkafka), RUNS times each;
 # writes docs/benchmarks.md with the median of the runs and the machine.
 #
-#   bench/run.sh                 all scenarios, 3 runs each, interleaved (about 15 minutes)
+#   bench/run.sh                 all scenarios, 5 runs each, interleaved (about 25 minutes)
 #   RUNS=1 bench/run.sh          one run each (a quick look; not for the docs)
 #   SCENARIOS="1a 5" bench/run.sh   a subset
 #
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
-RUNS="${RUNS:-3}"
+RUNS="${RUNS:-5}"
 SCENARIOS="${SCENARIOS:-1a 1b 1c 1d 2a 2b 2c 4 5 6a 6b 6c 6d 7i 7n}"
 
 cargo build --release -q -p sluice -p sluice-bench
@@ -68,7 +68,7 @@ produce_consume() {
 }
 
 # Runs are interleaved (run 1 of every scenario, then run 2, ...), so that a
-# machine that gets slower or faster during the ~15 minutes shifts every
+# machine that gets slower or faster during the ~25 minutes shifts every
 # scenario alike and the comparisons between scenarios stay fair.
 for run in $(seq 1 "$RUNS"); do
 for s in $SCENARIOS; do
