@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Sluice benchmarks: every scenario against a fresh release broker (temp data
 # dir, free port), driven by sluice-bench (librdkafka), RUNS times each;
-# writes docs/benchmarks.md with the median of the runs and the machine.
+# writes docs/benchmarks.md with the median of the runs and the machine, and
+# every run's raw result to docs/benchmarks-runs.tsv (scenario, run,
+# command, JSON), from which `python3 bench/report.py
+# docs/benchmarks-runs.tsv RUNS > docs/benchmarks.md` rebuilds the page.
 #
 #   bench/run.sh                 all scenarios, 5 runs each, interleaved (about 25 minutes)
 #   RUNS=1 bench/run.sh          one run each (a quick look; not for the docs)
@@ -21,6 +24,9 @@ BENCH="$ROOT/target/release/sluice-bench"
 WORK="$(mktemp -d)"
 RESULTS="$WORK/results.txt"
 BROKER_PID=""
+# The build measured, and when: docs/benchmarks.md says so, even when it is
+# rebuilt later from the raw results.
+printf '#meta\t%s\t%s\n' "$(git rev-parse --short HEAD)" "$(date -u '+%Y-%m-%d %H:%M UTC')" > "$RESULTS"
 cleanup() { [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
@@ -103,5 +109,6 @@ for s in $SCENARIOS; do
 done
 done
 
-python3 bench/report.py "$RESULTS" "$RUNS" > docs/benchmarks.md
-echo "wrote docs/benchmarks.md" >&2
+cp "$RESULTS" docs/benchmarks-runs.tsv
+python3 bench/report.py docs/benchmarks-runs.tsv "$RUNS" > docs/benchmarks.md
+echo "wrote docs/benchmarks.md and docs/benchmarks-runs.tsv" >&2
