@@ -595,18 +595,29 @@ impl Partitions {
     ) -> Result<(), PartitionError> {
         let config = log_config(topic, defaults);
         for index in 0..topic.partitions {
-            let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
-            let dir = (!self.ephemeral).then_some(dir.as_path());
-            let partition = Partition::open(
-                &topic.name,
-                index,
-                dir,
-                config.clone(),
-                self.group_commit.clone(),
-            )?;
-            self.map
-                .insert((topic.name.clone(), index), Arc::new(partition));
+            self.open_partition(topic, index, &config)?;
         }
+        Ok(())
+    }
+
+    /// Opens (creating when new) partition `index` of `topic` and serves it.
+    fn open_partition(
+        &self,
+        topic: &TopicMeta,
+        index: i32,
+        config: &LogConfig,
+    ) -> Result<(), PartitionError> {
+        let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
+        let dir = (!self.ephemeral).then_some(dir.as_path());
+        let partition = Partition::open(
+            &topic.name,
+            index,
+            dir,
+            config.clone(),
+            self.group_commit.clone(),
+        )?;
+        self.map
+            .insert((topic.name.clone(), index), Arc::new(partition));
         Ok(())
     }
 
@@ -624,16 +635,7 @@ impl Partitions {
                 // Leftovers of an older topic with this name.
                 std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
             }
-            let dir = (!self.ephemeral).then_some(dir.as_path());
-            let partition = Partition::open(
-                &topic.name,
-                index,
-                dir,
-                config.clone(),
-                self.group_commit.clone(),
-            )?;
-            self.map
-                .insert((topic.name.clone(), index), Arc::new(partition));
+            self.open_partition(topic, index, &config)?;
         }
         Ok(())
     }

@@ -127,8 +127,10 @@ impl Log {
         let mut segments = recovered.segments;
         let mut dir_dirty = recovered.dir_dirty;
         let persisted_start = recovered.log_start_offset;
-        let fresh = segments.is_empty();
         let mut recovered_point = recovered.recovery_point;
+        // The first flush of a log that holds data persists a fresh recovery
+        // point; a new log writes one below.
+        let mut bytes_since_recovery_point = RECOVERY_POINT_INTERVAL_BYTES;
         let mut active = match segments.pop() {
             Some(active) => active,
             None => {
@@ -141,6 +143,7 @@ impl Log {
                 let segment = Segment::create(dir, start, Backend::Disk)?;
                 RECOVERY_POINT.write(dir, start)?; // syncs `dir` too
                 recovered_point = Some(start);
+                bytes_since_recovery_point = 0;
                 if new_dir {
                     if let Some(parent) = dir.parent() {
                         checkpoint::sync_dir(parent)?;
@@ -184,13 +187,7 @@ impl Log {
             dir_dirty,
             poisoned: false,
             recovery_point,
-            // The first flush of a log that holds data persists a fresh
-            // recovery point; a new log has just written one.
-            bytes_since_recovery_point: if fresh {
-                0
-            } else {
-                RECOVERY_POINT_INTERVAL_BYTES
-            },
+            bytes_since_recovery_point,
             recovery: recovered.report,
         })
     }
