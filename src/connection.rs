@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use sluice_protocol::frame;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -32,7 +32,7 @@ use crate::BrokerState;
 const MAX_IN_FLIGHT: usize = 64;
 /// The most the reader asks the socket for at once.
 const READ_CHUNK: usize = 256 * 1024;
-/// Buffer kept for a connection between frames (idle connections stay small).
+/// The least the reader asks the socket for at a frame boundary.
 const IDLE_CHUNK: usize = 4 * 1024;
 /// Replies ready together are written with one call up to this size.
 const GATHER_BYTES: usize = 64 * 1024;
@@ -45,16 +45,19 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::debug!(%peer, "connection opened");
-    let (mut reader, writer) = stream.into_split();
+    let (reader, writer) = stream.into_split();
     let (tx, rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
     let writer_task = tokio::spawn(write_replies(writer, rx, peer));
     let max_frame = state.config.max_frame_bytes;
-    let mut buf = BytesMut::with_capacity(IDLE_CHUNK);
+    let mut buf = BytesMut::new();
+    // Size of the last whole frame read: how much the next read asks for.
+    let mut last_frame = IDLE_CHUNK;
     'conn: loop {
         // Handle every whole frame already buffered.
         loop {
             match frame::check(&buf, max_frame) {
                 Ok(Some(len)) => {
+                    last_frame = len + 4;
                     buf.advance(4);
                     let body = buf.split_to(len).freeze();
                     let api_key = sluice_protocol::header::peek_request_header(&body)
@@ -75,17 +78,30 @@ pub async fn run(
                 }
             }
         }
-        // Grow the buffer by what the pending frame still needs, bounded, so
-        // a declared size is never allocated before its bytes arrive.
-        let want = pending_frame_len(&buf).map_or(IDLE_CHUNK, |total| {
-            total.saturating_sub(buf.len()).clamp(1, READ_CHUNK)
-        });
-        buf.reserve(want);
-        let read = tokio::select! {
-            r = reader.read_buf(&mut buf) => r,
+        // Wait for bytes before taking memory for them: a connection waiting
+        // between requests holds no read buffer.
+        if buf.is_empty() {
+            buf = BytesMut::new();
+        }
+        let ready = tokio::select! {
+            r = reader.readable() => r,
             _ = shutdown.changed() => break 'conn,
         };
-        match read {
+        if let Err(e) = ready {
+            tracing::debug!(%peer, error = %e, "read failed");
+            break;
+        }
+        // Grow the buffer by what the pending frame still needs, bounded, so
+        // a declared size is never allocated before its bytes arrive. At a
+        // frame boundary, room for one frame like the last one (at least
+        // 4 KiB), so a request usually comes in with one read.
+        let want = pending_frame_len(&buf)
+            .map_or(last_frame.clamp(IDLE_CHUNK, READ_CHUNK), |total| {
+                total.saturating_sub(buf.len()).clamp(1, READ_CHUNK)
+            });
+        buf.reserve(want);
+        match reader.try_read_buf(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Ok(0) => {
                 if !buf.is_empty() {
                     tracing::debug!(%peer, bytes = buf.len(), "client closed mid-frame");

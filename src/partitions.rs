@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use dashmap::DashMap;
 use sluice_protocol::records::{self, BatchHeader, ControlType};
 use sluice_storage::{BatchMeta, Log, LogConfig};
@@ -164,7 +164,7 @@ impl Partition {
     /// with the original offsets and not written again.
     pub fn append(
         &self,
-        batch: BytesMut,
+        batch: &[u8],
         header: &BatchHeader,
         log_append_time: Option<i64>,
     ) -> Result<AppendInfo, PartitionError> {
@@ -195,7 +195,7 @@ impl Partition {
     /// the producer's open transaction is tracked like a client's.
     pub fn append_internal_transactional(
         &self,
-        batch: BytesMut,
+        batch: &[u8],
         header: &BatchHeader,
     ) -> Result<AppendInfo, PartitionError> {
         let producer = ProducerBatch {
@@ -226,13 +226,7 @@ impl Partition {
             records::marker_batch(producer_id, producer_epoch, control, coordinator_epoch, now);
         let header = records::validate_batch(&bytes)?;
         let mut producers = self.lock_producers();
-        let info = self.append_locked(
-            &mut producers,
-            BytesMut::from(&bytes[..]),
-            &header,
-            None,
-            None,
-        )?;
+        let info = self.append_locked(&mut producers, &bytes, &header, None, None)?;
         producers.complete_transaction(producer_id, producer_epoch, control, info.base_offset);
         self.update_last_stable_offset(&producers);
         drop(producers);
@@ -249,7 +243,7 @@ impl Partition {
     fn append_locked(
         &self,
         producers: &mut ProducerStateTable,
-        mut batch: BytesMut,
+        batch: &[u8],
         header: &BatchHeader,
         log_append_time: Option<i64>,
         producer: Option<ProducerBatch>,
@@ -257,20 +251,36 @@ impl Partition {
         let info = {
             let mut log = self.lock_log();
             let base_offset = log.log_end_offset();
-            records::set_base_offset(&mut batch, base_offset)?;
-            records::set_partition_leader_epoch(&mut batch, LEADER_EPOCH)?;
-            let mut max_timestamp = header.max_timestamp;
-            if let Some(now) = log_append_time {
-                records::set_log_append_time(&mut batch, now)?;
-                max_timestamp = now;
-            }
             let last_offset = base_offset + i64::from(header.last_offset_delta);
-            let meta = BatchMeta {
-                base_offset,
-                last_offset,
-                max_timestamp,
+            let appended = match log_append_time {
+                // The usual case: a patched copy of the header, then the
+                // records straight from the request.
+                None => {
+                    let head = records::patched_header(batch, base_offset, LEADER_EPOCH)?;
+                    let rest = batch.get(head.len()..).unwrap_or_default();
+                    let meta = BatchMeta {
+                        base_offset,
+                        last_offset,
+                        max_timestamp: header.max_timestamp,
+                    };
+                    log.append_split(&head, rest, meta)
+                }
+                // LogAppendTime changes CRC'd bytes: the whole batch is rewritten.
+                Some(now) => {
+                    let mut owned = batch.to_vec();
+                    records::set_base_offset(&mut owned, base_offset)?;
+                    records::set_partition_leader_epoch(&mut owned, LEADER_EPOCH)?;
+                    records::set_log_append_time(&mut owned, now)?;
+                    let meta = BatchMeta {
+                        base_offset,
+                        last_offset,
+                        max_timestamp: now,
+                    };
+                    log.append(&owned, meta)
+                }
             };
-            if let Err(e) = log.append(&batch, meta) {
+            let max_timestamp = log_append_time.unwrap_or(header.max_timestamp);
+            if let Err(e) = appended {
                 // A failed write or fsync poisons the log inside storage: no
                 // later write is acknowledged that might be lost.
                 if log.is_poisoned() {

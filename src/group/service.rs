@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::BytesMut;
 use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -340,11 +339,10 @@ fn append_records(
     }
     let bytes = builder.build();
     let header = records::validate_batch(&bytes)?;
-    let bytes = BytesMut::from(bytes.as_slice());
     let info = if producer.is_some() {
-        partition.append_internal_transactional(bytes, &header)?
+        partition.append_internal_transactional(&bytes, &header)?
     } else {
-        partition.append(bytes, &header, None)?
+        partition.append(&bytes, &header, None)?
     };
     Ok(info.end_offset)
 }

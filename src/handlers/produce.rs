@@ -18,7 +18,6 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::BytesMut;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
@@ -197,13 +196,20 @@ fn append(
     }
     // Kafka takes a batch's max timestamp from its records, not from the
     // header (sarama, for one, leaves the header's at -1).
-    let mut owned = BytesMut::from(batch.bytes);
+    // Only then is the batch copied (its CRC changes); otherwise the
+    // partition writes the records straight from the request.
     let mut header = *header;
     let max_timestamp = record_max_timestamp(batch);
-    if max_timestamp != header.max_timestamp {
-        records::set_max_timestamp(&mut owned, max_timestamp)?;
+    let fixed;
+    let bytes = if max_timestamp != header.max_timestamp {
+        let mut copy = batch.bytes.to_vec();
+        records::set_max_timestamp(&mut copy, max_timestamp)?;
         header.max_timestamp = max_timestamp;
-    }
+        fixed = copy;
+        &fixed[..]
+    } else {
+        batch.bytes
+    };
     let header = &header;
     let log_append_time =
         topic_config(state, meta, "message.timestamp.type") == Some("LogAppendTime");
@@ -216,7 +222,7 @@ fn append(
             now,
         )?;
     }
-    let info = partition.append(owned, header, log_append_time.then_some(now))?;
+    let info = partition.append(bytes, header, log_append_time.then_some(now))?;
     Ok((partition, info))
 }
 

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
 
 use super::aborted::AbortedTxn;
@@ -33,9 +32,7 @@ fn write(p: &Partition, pid: i64, seq: i32, txn: bool) -> i64 {
         .record(1, None, Some(b"v"), &[])
         .build();
     let header = records::validate_batch(&bytes).unwrap();
-    p.append(BytesMut::from(&bytes[..]), &header, None)
-        .unwrap()
-        .base_offset
+    p.append(&bytes, &header, None).unwrap().base_offset
 }
 
 #[test]

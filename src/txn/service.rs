@@ -18,7 +18,6 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::BytesMut;
 use sluice_protocol::records::{self, builder::BatchBuilder};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -381,7 +380,7 @@ fn append_record(
         .record(now, Some(&key), value.as_deref(), &[])
         .build();
     let header = records::validate_batch(&bytes)?;
-    let info = partition.append(BytesMut::from(bytes.as_slice()), &header, None)?;
+    let info = partition.append(&bytes, &header, None)?;
     Ok(info.end_offset)
 }
 

@@ -28,6 +28,7 @@ pub use control::{control_type, marker_batch, ControlType};
 pub use error::RecordsError;
 pub use record::{records, Record, RecordIter};
 pub use rewrite::{
-    set_base_offset, set_log_append_time, set_max_timestamp, set_partition_leader_epoch,
+    patched_header, set_base_offset, set_log_append_time, set_max_timestamp,
+    set_partition_leader_epoch,
 };
 pub use validate::{split_batches, validate_batch, BatchRef};

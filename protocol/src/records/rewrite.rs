@@ -12,8 +12,9 @@
 //! valid CRC.
 
 use super::batch::{
-    compute_crc, parse_header, BatchHeader, ATTRIBUTES_OFFSET, BASE_OFFSET_OFFSET, CRC_OFFSET,
-    MAX_TIMESTAMP_OFFSET, PARTITION_LEADER_EPOCH_OFFSET, TIMESTAMP_TYPE_BIT,
+    compute_crc, parse_header, BatchHeader, ATTRIBUTES_OFFSET, BASE_OFFSET_OFFSET,
+    BATCH_HEADER_LEN, CRC_OFFSET, MAX_TIMESTAMP_OFFSET, PARTITION_LEADER_EPOCH_OFFSET,
+    TIMESTAMP_TYPE_BIT,
 };
 use super::RecordsError;
 
@@ -49,6 +50,35 @@ pub fn set_max_timestamp(batch: &mut [u8], max_timestamp: i64) -> Result<(), Rec
     put(batch, MAX_TIMESTAMP_OFFSET, &max_timestamp.to_be_bytes())?;
     let crc = compute_crc(batch)?;
     put(batch, CRC_OFFSET, &crc.to_be_bytes())
+}
+
+/// A copy of the batch's 61-byte header with the base offset and partition
+/// leader epoch set: what [`set_base_offset`] and
+/// [`set_partition_leader_epoch`] would make of it, without copying the
+/// records. Written before `batch[BATCH_HEADER_LEN..]`, it gives the same
+/// bytes (both fields lie before the CRC'd range).
+pub fn patched_header(
+    batch: &[u8],
+    base_offset: i64,
+    epoch: i32,
+) -> Result<[u8; BATCH_HEADER_LEN], RecordsError> {
+    exactly_one(batch)?;
+    let mut head = [0u8; BATCH_HEADER_LEN];
+    head.copy_from_slice(
+        batch
+            .get(..BATCH_HEADER_LEN)
+            .ok_or(RecordsError::Truncated {
+                needed: BATCH_HEADER_LEN,
+                available: batch.len(),
+            })?,
+    );
+    put(&mut head, BASE_OFFSET_OFFSET, &base_offset.to_be_bytes())?;
+    put(
+        &mut head,
+        PARTITION_LEADER_EPOCH_OFFSET,
+        &epoch.to_be_bytes(),
+    )?;
+    Ok(head)
 }
 
 fn exactly_one(batch: &[u8]) -> Result<BatchHeader, RecordsError> {
@@ -105,6 +135,22 @@ mod tests {
         assert_eq!(after.last_offset(), 42_001);
         assert_eq!(after.partition_leader_epoch, 9);
         assert_eq!(after.crc, before.crc);
+    }
+
+    #[test]
+    fn a_patched_header_before_the_records_equals_the_rewritten_batch() {
+        let original = batch();
+        let mut rewritten = original.clone();
+        set_base_offset(&mut rewritten, 7_000).unwrap();
+        set_partition_leader_epoch(&mut rewritten, 3).unwrap();
+        let head = patched_header(&original, 7_000, 3).unwrap();
+        let joined = [&head[..], &original[BATCH_HEADER_LEN..]].concat();
+        assert_eq!(joined, rewritten);
+        validate_batch(&joined).unwrap();
+        // Only exactly one batch: not a prefix, not two.
+        assert!(patched_header(&original[..original.len() - 1], 0, 0).is_err());
+        assert!(patched_header(&[&original[..], &original[..]].concat(), 0, 0).is_err());
+        assert!(patched_header(&original[..30], 0, 0).is_err());
     }
 
     #[test]

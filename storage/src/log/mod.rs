@@ -259,13 +259,37 @@ impl Log {
     /// [`Self::flush`]. A failed write leaves the log as it was if the partial write
     /// can be undone, and poisons it otherwise.
     pub fn append(&mut self, batch: &[u8], meta: BatchMeta) -> Result<(), StorageError> {
-        self.append_at(batch, meta, now_ms())
+        self.append_parts_at(batch, &[], meta, now_ms())
+    }
+
+    /// [`Self::append`] for a batch given in two parts: `head` (at least its
+    /// whole 61-byte header) and the `rest`, written together with one
+    /// vectored write. The broker patches a copy of the header (base offset,
+    /// leader epoch) and writes the records straight from the request.
+    pub fn append_split(
+        &mut self,
+        head: &[u8],
+        rest: &[u8],
+        meta: BatchMeta,
+    ) -> Result<(), StorageError> {
+        self.append_parts_at(head, rest, meta, now_ms())
     }
 
     /// [`Self::append`] with the wall clock (ms since the epoch) given, for tests.
+    #[cfg(test)]
     pub(crate) fn append_at(
         &mut self,
         batch: &[u8],
+        meta: BatchMeta,
+        now_ms: u64,
+    ) -> Result<(), StorageError> {
+        self.append_parts_at(batch, &[], meta, now_ms)
+    }
+
+    fn append_parts_at(
+        &mut self,
+        head: &[u8],
+        rest: &[u8],
         meta: BatchMeta,
         now_ms: u64,
     ) -> Result<(), StorageError> {
@@ -277,8 +301,8 @@ impl Log {
                 got: meta.base_offset,
             });
         }
-        check_batch(batch, &meta)?;
-        let size = batch.len() as u64;
+        let size = (head.len() + rest.len()) as u64;
+        check_batch(head, size, &meta)?;
         if self
             .active
             .should_roll(size, meta.last_offset, &self.config, now_ms)
@@ -286,7 +310,7 @@ impl Log {
             self.roll(meta.base_offset)?;
         }
         let position = self.active.size();
-        if let Err(e) = self.active.write_batch(batch) {
+        if let Err(e) = self.active.write_batch(head, rest) {
             if let Err(undo) = self.active.discard_unaccounted() {
                 tracing::error!(segment = %self.active.log_path().display(), error = %undo,
                     "cannot undo a failed append; log poisoned");
@@ -581,19 +605,19 @@ impl Log {
 }
 
 /// Checks that `batch` is one whole v2 batch described by `meta`.
-fn check_batch(batch: &[u8], meta: &BatchMeta) -> Result<(), StorageError> {
-    let header =
-        BatchHeader::parse(batch).map_err(|e| StorageError::InvalidBatch(e.to_string()))?;
+/// Checks the header at the start of `head` against `meta` and the batch's
+/// whole `size` (`head` and what follows it).
+fn check_batch(head: &[u8], size: u64, meta: &BatchMeta) -> Result<(), StorageError> {
+    let header = BatchHeader::parse(head).map_err(|e| StorageError::InvalidBatch(e.to_string()))?;
     let disagree = |what: &str, header: i64, meta: i64| {
         Err(StorageError::InvalidBatch(format!(
             "{what} is {header} in the header but {meta} in the meta"
         )))
     };
-    if header.size != batch.len() as u64 {
+    if header.size != size {
         return Err(StorageError::InvalidBatch(format!(
-            "header says {} bytes, {} given",
+            "header says {} bytes, {size} given",
             header.size,
-            batch.len()
         )));
     }
     if header.base_offset != meta.base_offset {
@@ -725,6 +749,34 @@ mod tests {
         log.append(&b, good).unwrap();
         assert_eq!(log.log_end_offset(), 3);
         assert!(!log.is_poisoned());
+    }
+
+    #[test]
+    fn a_batch_appended_in_two_parts_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        let first = batch(0, 2, 5, 40);
+        log.append(&first, meta_of(&first)).unwrap();
+        let second = batch(2, 3, 6, 40);
+        let (head, rest) = second.split_at(61);
+        log.append_split(head, rest, meta_of(&second)).unwrap();
+        // Wrong total size: the header's length decides, as for whole batches.
+        let third = batch(5, 1, 7, 40);
+        assert!(matches!(
+            log.append_split(&third[..61], &third[61..third.len() - 1], meta_of(&third)),
+            Err(StorageError::InvalidBatch(_))
+        ));
+        assert!(matches!(
+            log.append_split(&third[..20], &third[20..], meta_of(&third)),
+            Err(StorageError::InvalidBatch(_))
+        ));
+        assert_eq!(log.log_end_offset(), 5);
+        let read = log.read(2, 1 << 20).unwrap();
+        assert_eq!(&read[..], &second[..]);
+        drop(log);
+        let reopened = Log::open(dir.path(), LogConfig::default()).unwrap();
+        let all = reopened.read(0, 1 << 20).unwrap();
+        assert_eq!(&all[..], &[first, second].concat()[..]);
     }
 
     #[test]

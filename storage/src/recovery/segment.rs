@@ -468,7 +468,7 @@ mod tests {
                 last_offset: i as i64,
                 max_timestamp: *ts,
             };
-            seg.write_batch(&b).unwrap();
+            seg.write_batch(&b, &[]).unwrap();
             seg.track_appended(seg.size(), 100, &meta, CONFIG.index_interval_bytes, 0)
                 .unwrap();
         }

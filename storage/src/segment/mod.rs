@@ -263,11 +263,12 @@ impl Segment {
         too_big || offsets_overflow || too_old
     }
 
-    /// Writes `batch` after the last whole batch (active segments only). The segment's
+    /// Writes a batch, `head` then `rest`, after the last whole batch (active
+    /// segments only). The segment's
     /// state is not changed until [`Self::track_appended`]; on error,
     /// [`Self::discard_unaccounted`] removes whatever part was written.
-    pub(crate) fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
-        self.data.write_at(batch, self.size)
+    pub(crate) fn write_batch(&mut self, head: &[u8], rest: &[u8]) -> io::Result<()> {
+        self.data.write_parts_at(head, rest, self.size)
     }
 
     /// Cuts the data back to the last accounted batch.
@@ -525,7 +526,7 @@ mod tests {
     }
 
     fn append(seg: &mut Segment, b: &[u8], interval: u64) {
-        seg.write_batch(b).unwrap();
+        seg.write_batch(b, &[]).unwrap();
         seg.track_appended(seg.size(), b.len() as u64, &meta(b), interval, 0)
             .unwrap();
     }
@@ -598,7 +599,7 @@ mod tests {
             !seg.should_roll(1_000, 0, &config, 0),
             "empty segments take anything"
         );
-        seg.write_batch(&batch(0, 1, 0, 39)).unwrap();
+        seg.write_batch(&batch(0, 1, 0, 39), &[]).unwrap();
         seg.track_appended(0, 100, &meta(&batch(0, 1, 0, 39)), 4096, 5_000)
             .unwrap();
         assert!(!seg.should_roll(150, 1, &config, 5_000));
@@ -661,11 +662,11 @@ mod tests {
         );
         seg.seal().unwrap();
         assert_eq!(fs::metadata(&index_path).unwrap().len(), 32);
-        assert!(seg.write_batch(&batch(4, 1, 4, 39)).is_err());
+        assert!(seg.write_batch(&batch(4, 1, 4, 39), &[]).is_err());
         // Sealed segments are still read (through the shared handle cache).
         assert_eq!(seg.read(2, 0).unwrap().unwrap().len(), 100);
         seg.activate().unwrap();
-        seg.write_batch(&batch(4, 1, 4, 39)).unwrap();
+        seg.write_batch(&batch(4, 1, 4, 39), &[]).unwrap();
         seg.sync_all().unwrap();
     }
 
