@@ -6,7 +6,8 @@
 //! (a long-poll fetch) yields a deferred reply; the writer awaits replies
 //! strictly in request order, so responses always go out in the order the
 //! requests came in while later requests are already being handled. Small
-//! replies that are ready together are written with one system call.
+//! replies that are ready together are written with one system call,
+//! deferred ones included (one group commit releases many produce replies).
 //!
 //! Reading never waits for a write: a client may be sending a large request
 //! while a large reply is being written to it, and a reader that waited
@@ -17,11 +18,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::{Buf, BytesMut};
 use sluice_protocol::frame;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
@@ -127,8 +128,8 @@ fn pending_frame_len(buf: &[u8]) -> Option<usize> {
     usize::try_from(len).ok().map(|l| l + 4)
 }
 
-async fn write_replies(
-    mut writer: OwnedWriteHalf,
+async fn write_replies<W: AsyncWrite + Unpin>(
+    mut writer: W,
     mut rx: mpsc::Receiver<Reply>,
     peer: SocketAddr,
 ) {
@@ -157,6 +158,24 @@ async fn write_replies(
                 Ok(Reply::Now(more)) if bytes.len() + more.len() <= GATHER_BYTES => {
                     bytes.extend_from_slice(&more);
                 }
+                // Deferred replies answered by now (produce replies released
+                // together by one group commit) join the same write, so the
+                // client reads them with one call too.
+                Ok(Reply::Later(mut pending)) => {
+                    match std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await {
+                        Poll::Ready(more) if bytes.len() + more.len() <= GATHER_BYTES => {
+                            bytes.extend_from_slice(&more);
+                        }
+                        Poll::Ready(more) => {
+                            next = Some(Reply::Now(more));
+                            break;
+                        }
+                        Poll::Pending => {
+                            next = Some(Reply::Later(pending));
+                            break;
+                        }
+                    }
+                }
                 Ok(Reply::NoResponse) => {}
                 Ok(other) => {
                     next = Some(other);
@@ -171,4 +190,80 @@ async fn write_replies(
         }
     }
     let _ = writer.shutdown().await;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::task::Context;
+
+    use super::*;
+
+    /// Records each write call's bytes.
+    #[derive(Clone, Default)]
+    struct Writes(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl AsyncWrite for Writes {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.0.lock().unwrap().push(buf.to_vec());
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn now(s: &str) -> Reply {
+        Reply::Now(BytesMut::from(s.as_bytes()))
+    }
+
+    fn later(s: &'static str) -> Reply {
+        Reply::Later(Box::pin(async move { BytesMut::from(s.as_bytes()) }))
+    }
+
+    fn peer() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9))
+    }
+
+    #[tokio::test]
+    async fn deferred_replies_answered_together_go_out_in_one_write() {
+        let writes = Writes::default();
+        let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
+        for reply in [later("a"), later("b"), now("c"), later("d")] {
+            tx.send(reply).await.unwrap();
+        }
+        drop(tx);
+        write_replies(writes.clone(), rx, peer()).await;
+        assert_eq!(*writes.0.lock().unwrap(), [b"abcd".to_vec()]);
+    }
+
+    #[tokio::test]
+    async fn a_deferred_reply_not_yet_answered_keeps_its_place() {
+        let writes = Writes::default();
+        let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
+        let (answer, answered) = tokio::sync::oneshot::channel::<&'static str>();
+        let waiting = Reply::Later(Box::pin(async move {
+            BytesMut::from(answered.await.unwrap().as_bytes())
+        }));
+        for reply in [now("x"), waiting, now("z")] {
+            tx.send(reply).await.unwrap();
+        }
+        drop(tx);
+        let writer = tokio::spawn(write_replies(writes.clone(), rx, peer()));
+        tokio::task::yield_now().await;
+        answer.send("y").unwrap();
+        writer.await.unwrap();
+        let writes = writes.0.lock().unwrap();
+        assert_eq!(writes.concat(), b"xyz");
+        assert_eq!(writes[0], b"x");
+    }
 }
