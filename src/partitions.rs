@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use dashmap::DashMap;
 use sluice_protocol::records::{self, BatchHeader, ControlType};
-use sluice_storage::{BatchMeta, Log, LogConfig};
+use sluice_storage::{make_new_logs_durable, BatchMeta, Log, LogConfig, NewLog};
 use tokio::sync::Notify;
 
 use crate::error::PartitionError;
@@ -77,23 +77,25 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// Opens the partition's log; a log created here comes back with the
+    /// [`NewLog`] that [`make_new_logs_durable`] must see before it is served.
     fn open(
         topic: &str,
         index: i32,
         dir: Option<&Path>,
         config: LogConfig,
         commits: GroupCommit,
-    ) -> Result<Self, PartitionError> {
-        let log = match dir {
+    ) -> Result<(Self, Option<NewLog>), PartitionError> {
+        let (log, new_log) = match dir {
             Some(dir) => {
-                let log = Log::open(dir, config)?;
+                let (log, new_log) = Log::open_staged(dir, config)?;
                 let report = log.recovery_report();
                 if !report.clean {
                     tracing::info!(topic, partition = index, report = ?report, "recovered partition log");
                 }
-                log
+                (log, new_log)
             }
-            None => Log::open_in_memory(config),
+            None => (Log::open_in_memory(config), None),
         };
         let producers = match dir.and_then(|d| snapshot::load_latest(d, log.log_end_offset())) {
             Some((mut table, offset)) => {
@@ -105,7 +107,7 @@ impl Partition {
         let last_stable_offset = producers
             .first_open_transaction_offset()
             .unwrap_or(log.log_end_offset());
-        Ok(Partition {
+        let partition = Partition {
             last_stable_offset: AtomicI64::new(last_stable_offset),
             topic: topic.to_string(),
             index,
@@ -116,7 +118,8 @@ impl Partition {
             commits,
             log: Mutex::new(log),
             waiters: Mutex::new(Vec::new()),
-        })
+        };
+        Ok((partition, new_log))
     }
 
     fn lock_log(&self) -> MutexGuard<'_, Log> {
@@ -603,32 +606,7 @@ impl Partitions {
         topic: &TopicMeta,
         defaults: &BrokerDefaults,
     ) -> Result<(), PartitionError> {
-        let config = log_config(topic, defaults);
-        for index in 0..topic.partitions {
-            self.open_partition(topic, index, &config)?;
-        }
-        Ok(())
-    }
-
-    /// Opens (creating when new) partition `index` of `topic` and serves it.
-    fn open_partition(
-        &self,
-        topic: &TopicMeta,
-        index: i32,
-        config: &LogConfig,
-    ) -> Result<(), PartitionError> {
-        let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
-        let dir = (!self.ephemeral).then_some(dir.as_path());
-        let partition = Partition::open(
-            &topic.name,
-            index,
-            dir,
-            config.clone(),
-            self.group_commit.clone(),
-        )?;
-        self.map
-            .insert((topic.name.clone(), index), Arc::new(partition));
-        Ok(())
+        self.open_partitions(topic, 0, defaults)
     }
 
     /// Opens partitions `from..topic.partitions` of a topic that grew.
@@ -638,14 +616,45 @@ impl Partitions {
         from: i32,
         defaults: &BrokerDefaults,
     ) -> Result<(), PartitionError> {
-        let config = log_config(topic, defaults);
         for index in from..topic.partitions {
             let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
             if !self.ephemeral && dir.exists() {
                 // Leftovers of an older topic with this name.
                 std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
             }
-            self.open_partition(topic, index, &config)?;
+        }
+        self.open_partitions(topic, from, defaults)
+    }
+
+    /// Opens partitions `from..topic.partitions` and serves them once the
+    /// logs created among them are durable, all with a few filesystem
+    /// commits (see `sluice_storage::make_new_logs_durable`).
+    fn open_partitions(
+        &self,
+        topic: &TopicMeta,
+        from: i32,
+        defaults: &BrokerDefaults,
+    ) -> Result<(), PartitionError> {
+        let config = log_config(topic, defaults);
+        let mut opened = Vec::new();
+        let mut created = Vec::new();
+        for index in from..topic.partitions {
+            let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
+            let dir = (!self.ephemeral).then_some(dir.as_path());
+            let (partition, new_log) = Partition::open(
+                &topic.name,
+                index,
+                dir,
+                config.clone(),
+                self.group_commit.clone(),
+            )?;
+            opened.push(partition);
+            created.extend(new_log);
+        }
+        make_new_logs_durable(&created)?;
+        for partition in opened {
+            self.map
+                .insert((topic.name.clone(), partition.index), Arc::new(partition));
         }
         Ok(())
     }

@@ -61,14 +61,31 @@ impl OffsetFile {
 
     /// Durably replaces the persisted offset.
     pub(crate) fn write(self, dir: &Path, offset: i64) -> Result<(), StorageError> {
-        let tmp = dir.join(self.tmp_name);
-        let mut file = File::create(&tmp)?;
-        file.write_all(format!("{offset}\n").as_bytes())?;
+        let file = self.stage(dir, offset)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&tmp, dir.join(self.name))?;
+        self.commit_staged(dir)?;
         sync_dir(dir)?;
         Ok(())
+    }
+
+    /// The first half of [`Self::write`] without its fsync: the offset in
+    /// the temp file, whose handle is returned. The caller makes it durable,
+    /// then calls [`Self::commit_staged`] and makes the directory durable.
+    pub(crate) fn stage(self, dir: &Path, offset: i64) -> io::Result<File> {
+        let mut file = File::create(dir.join(self.tmp_name))?;
+        file.write_all(format!("{offset}\n").as_bytes())?;
+        Ok(file)
+    }
+
+    /// Renames the staged temp file over the persisted one.
+    pub(crate) fn commit_staged(self, dir: &Path) -> io::Result<()> {
+        fs::rename(dir.join(self.tmp_name), dir.join(self.name))
+    }
+
+    /// fsyncs the staged temp file.
+    pub(crate) fn sync_staged(self, dir: &Path) -> io::Result<()> {
+        File::open(dir.join(self.tmp_name))?.sync_all()
     }
 }
 

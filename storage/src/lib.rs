@@ -31,6 +31,8 @@ pub use crate::error::StorageError;
 pub use crate::handles::{
     max_open_read_handles, set_max_open_read_handles, DEFAULT_MAX_OPEN_READ_HANDLES,
 };
-pub use crate::log::{BatchMeta, FlushTicket, Log, LogConfig, RetentionOutcome};
+pub use crate::log::{
+    make_new_logs_durable, BatchMeta, FlushTicket, Log, LogConfig, NewLog, RetentionOutcome,
+};
 pub use crate::recovery::RecoveryReport;
 pub use crate::syncfs::sync_many;

@@ -11,10 +11,11 @@
 //! older kernels `syncfs` reports nothing, so [`sync_many`] falls back to
 //! one `fdatasync` per ticket there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::log::FlushTicket;
@@ -45,6 +46,23 @@ fn syncfs(file: &std::fs::File) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// One `syncfs` for each filesystem holding one of `paths`, after which
+/// everything written there so far is durable, file data and directory
+/// entries alike. `Ok(false)` where `syncfs` hides writeback errors: then
+/// nothing was done, and the caller fsyncs what it wrote itself.
+pub(crate) fn sync_filesystems_of(paths: &[&Path]) -> io::Result<bool> {
+    if !syncfs_reports_errors() {
+        return Ok(false);
+    }
+    let mut done = BTreeSet::new();
+    for path in paths {
+        if done.insert(std::fs::metadata(path)?.dev()) {
+            syncfs(&std::fs::File::open(path)?)?;
+        }
+    }
+    Ok(true)
 }
 
 /// Makes every ticket's data durable: one `syncfs` per filesystem, or one
