@@ -6,7 +6,7 @@
 # command, JSON), from which `python3 bench/report.py
 # docs/benchmarks-runs.tsv RUNS > docs/benchmarks.md` rebuilds the page.
 #
-#   bench/run.sh                 all scenarios, 5 runs each, interleaved (about 25 minutes)
+#   bench/run.sh                 all scenarios, 5 runs each, interleaved (about 15 minutes on 2 cores)
 #   RUNS=1 bench/run.sh          one run each (a quick look; not for the docs)
 #   SCENARIOS="1a 5" bench/run.sh   a subset
 #
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 RUNS="${RUNS:-5}"
-SCENARIOS="${SCENARIOS:-1a 1b 1c 1d 2a 2b 2c 4 5 6a 6b 6c 6d 7i 7n}"
+SCENARIOS="${SCENARIOS:-1a 1b 1c 1d 1e 2a 2b 2c 4 5 6a 6b 6c 6d 6e 7i 7n}"
 
 cargo build --release -q -p sluice -p sluice-bench
 SLUICE="$ROOT/target/release/sluice"
@@ -74,7 +74,7 @@ produce_consume() {
 }
 
 # Runs are interleaved (run 1 of every scenario, then run 2, ...), so that a
-# machine that gets slower or faster during the ~25 minutes shifts every
+# machine that gets slower or faster during the ~15 minutes shifts every
 # scenario alike and the comparisons between scenarios stay fair.
 for run in $(seq 1 "$RUNS"); do
 for s in $SCENARIOS; do
@@ -83,6 +83,7 @@ for s in $SCENARIOS; do
     1b) produce_consume 1b "--default-partitions 8" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 8" ;;
     1c) produce_consume 1c "--default-partitions 8 --fsync interval=100" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 8" ;;
     1d) produce_consume 1d "--default-partitions 8" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 8 --spread message" ;;
+    1e) produce_consume 1e "--default-partitions 8 --fsync never" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 8" ;;
     2a) produce_consume 2a "--default-partitions 1" "--messages 200000 --size 1024 --acks all --linger-ms 5 --partitions 1" ;;
     2b) produce_consume 2b "--default-partitions 1" "--messages 200000 --size 1024 --acks all --linger-ms 5 --partitions 1 --compression zstd" ;;
     2c) produce_consume 2c "--default-partitions 1" "--messages 200000 --size 1024 --acks all --linger-ms 5 --partitions 1 --compression lz4" ;;
@@ -90,6 +91,7 @@ for s in $SCENARIOS; do
     6b) produce_consume 6b "--default-partitions 1000" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000 --clients 200" ;;
     6c) produce_consume 6c "--default-partitions 1000 --fsync interval=100" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000" ;;
     6d) produce_consume 6d "--default-partitions 1000" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000 --spread message" ;;
+    6e) produce_consume 6e "--default-partitions 1000 --fsync never" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1000" ;;
     7i) produce_consume 7i "--default-partitions 1 --fsync interval=100" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
     7n) produce_consume 7n "--default-partitions 1 --fsync never" "--messages 1000000 --size 100 --acks all --linger-ms 5 --partitions 1" ;;
     4)
