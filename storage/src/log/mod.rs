@@ -159,10 +159,11 @@ impl Log {
             Some(active) => active,
             None => {
                 // A new log's files and its recovery point (its start: a crash
-                // checks everything) are made durable here, when the partition
-                // is created, rather than by its first flush: a producer that
-                // starts writing to 1,000 new partitions should not wait for
-                // thousands of file and directory fsyncs.
+                // checks everything) are made durable when the partition is
+                // created (here, or staged for `make_new_logs_durable`), rather
+                // than by its first flush: a producer that starts writing to
+                // 1,000 new partitions should not wait for thousands of file
+                // and directory fsyncs.
                 let start = persisted_start.unwrap_or(0);
                 let segment = Segment::create(dir, start, Backend::Disk)?;
                 if staged {
