@@ -255,17 +255,18 @@ impl Partition {
             let mut log = self.lock_log();
             let base_offset = log.log_end_offset();
             let last_offset = base_offset + i64::from(header.last_offset_delta);
+            let max_timestamp = log_append_time.unwrap_or(header.max_timestamp);
+            let meta = BatchMeta {
+                base_offset,
+                last_offset,
+                max_timestamp,
+            };
             let appended = match log_append_time {
                 // The usual case: a patched copy of the header, then the
                 // records straight from the request.
                 None => {
                     let head = records::patched_header(batch, base_offset, LEADER_EPOCH)?;
                     let rest = batch.get(head.len()..).unwrap_or_default();
-                    let meta = BatchMeta {
-                        base_offset,
-                        last_offset,
-                        max_timestamp: header.max_timestamp,
-                    };
                     log.append_split(&head, rest, meta)
                 }
                 // LogAppendTime changes CRC'd bytes: the whole batch is rewritten.
@@ -274,15 +275,9 @@ impl Partition {
                     records::set_base_offset(&mut owned, base_offset)?;
                     records::set_partition_leader_epoch(&mut owned, LEADER_EPOCH)?;
                     records::set_log_append_time(&mut owned, now)?;
-                    let meta = BatchMeta {
-                        base_offset,
-                        last_offset,
-                        max_timestamp: now,
-                    };
                     log.append(&owned, meta)
                 }
             };
-            let max_timestamp = log_append_time.unwrap_or(header.max_timestamp);
             if let Err(e) = appended {
                 // A failed write or fsync poisons the log inside storage: no
                 // later write is acknowledged that might be lost.

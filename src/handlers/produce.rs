@@ -15,6 +15,7 @@
 //! Compacted topics refuse keyless records (INVALID_RECORD with the
 //! record indexes in `record_errors`; uncompressed batches only).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -194,26 +195,21 @@ fn append(
             "zstd needs Produce v7 or later".into(),
         ));
     }
-    // Kafka takes a batch's max timestamp from its records, not from the
-    // header (sarama, for one, leaves the header's at -1).
-    // Only then is the batch copied (its CRC changes); otherwise the
-    // partition writes the records straight from the request.
-    let mut header = *header;
-    let max_timestamp = record_max_timestamp(batch);
-    let fixed;
-    let bytes = if max_timestamp != header.max_timestamp {
-        let mut copy = batch.bytes.to_vec();
-        records::set_max_timestamp(&mut copy, max_timestamp)?;
-        header.max_timestamp = max_timestamp;
-        fixed = copy;
-        &fixed[..]
-    } else {
-        batch.bytes
-    };
-    let header = &header;
     let log_append_time =
         topic_config(state, meta, "message.timestamp.type") == Some("LogAppendTime");
+    let mut header = *header;
+    let mut bytes = Cow::Borrowed(batch.bytes);
     if !log_append_time {
+        // Kafka takes a batch's max timestamp from its records, not from the
+        // header (sarama, for one, leaves the header's at -1). Only then is
+        // the batch copied (its CRC changes); otherwise the partition writes
+        // the records straight from the request. LogAppendTime replaces the
+        // max timestamp anyway.
+        let max_timestamp = record_max_timestamp(batch);
+        if max_timestamp != header.max_timestamp {
+            records::set_max_timestamp(bytes.to_mut(), max_timestamp)?;
+            header.max_timestamp = max_timestamp;
+        }
         check_timestamps(
             state,
             meta,
@@ -222,7 +218,7 @@ fn append(
             now,
         )?;
     }
-    let info = partition.append(bytes, header, log_append_time.then_some(now))?;
+    let info = partition.append(&bytes, &header, log_append_time.then_some(now))?;
     Ok((partition, info))
 }
 
