@@ -271,12 +271,14 @@ impl Broker {
         let producer_ids = if config.ephemeral {
             txn::ProducerIds::in_memory()
         } else {
-            txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata")).map_err(
-                |source| StartError::DataDir {
+            // After partitions and coordinator state are loaded: ids they
+            // know of are never handed out again, whatever the file says.
+            let highest_known = txn::producer_ids::highest_known(&partitions, &txns);
+            txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata"), highest_known)
+                .map_err(|source| StartError::DataDir {
                     dir: config.data_dir.clone(),
                     source,
-                },
-            )?
+                })?
         };
         let listener = server::bind(&config.listen)
             .await
