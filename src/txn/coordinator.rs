@@ -350,6 +350,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_highest_producer_id_ever_applied_is_remembered() {
+        let mut c = TxnCoordinator::new(900_000);
+        assert_eq!(c.highest_producer_id(), None);
+        c.apply(TxnMetadata::new("a", 42, 60_000, 1));
+        c.apply(TxnMetadata::new("b", 7, 60_000, 1));
+        assert_eq!(c.highest_producer_id(), Some(42));
+        // Deleted (expired) since: its id still counts.
+        c.apply_record(&TxnRecord {
+            transactional_id: "a".into(),
+            value: None,
+        });
+        assert!(c.get("a").is_none());
+        assert_eq!(c.highest_producer_id(), Some(42));
+    }
+
     fn init(c: &mut TxnCoordinator, id: &str, now: i64) -> TxnMetadata {
         match c
             .init_producer_id(id, 60_000, None, now, &mut ids())
