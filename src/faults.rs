@@ -41,6 +41,6 @@ impl Faults {
             return false;
         }
         let n = self.produce_count.fetch_add(1, Ordering::Relaxed) + 1;
-        n % every == 0
+        n.is_multiple_of(every)
     }
 }

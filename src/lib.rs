@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
 pub mod faults;
@@ -182,6 +183,8 @@ pub enum StartError {
         dir: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Locked(#[from] data_dir_lock::LockError),
     #[error("cannot open topic {topic}: {message}")]
     Topic { topic: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
@@ -197,6 +200,8 @@ pub struct Broker {
     state: Arc<BrokerState>,
     background: Vec<tokio::task::JoinHandle<()>>,
     stop_background: tokio::sync::watch::Sender<bool>,
+    /// The data directory's lock, held until shutdown ends (none in memory).
+    data_dir_lock: Option<data_dir_lock::DataDirLock>,
 }
 
 impl Broker {
@@ -204,6 +209,7 @@ impl Broker {
     /// Returns once the listener accepts connections.
     pub async fn start(config: Config) -> Result<Broker, StartError> {
         config.validate()?;
+        let mut data_dir_lock = None;
         let metadata = if config.ephemeral {
             Metadata::in_memory()
         } else {
@@ -211,6 +217,8 @@ impl Broker {
                 dir: config.data_dir.clone(),
                 source,
             })?;
+            // Before anything in the directory is read or written.
+            data_dir_lock = Some(data_dir_lock::lock(&config.data_dir)?);
             Metadata::open(&config.data_dir).map_err(|source| StartError::DataDir {
                 dir: config.data_dir.clone(),
                 source,
@@ -263,12 +271,14 @@ impl Broker {
         let producer_ids = if config.ephemeral {
             txn::ProducerIds::in_memory()
         } else {
-            txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata")).map_err(
-                |source| StartError::DataDir {
+            // After partitions and coordinator state are loaded: ids they
+            // know of are never handed out again, whatever the file says.
+            let highest_known = txn::producer_ids::highest_known(&partitions, &txns);
+            txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata"), highest_known)
+                .map_err(|source| StartError::DataDir {
                     dir: config.data_dir.clone(),
                     source,
-                },
-            )?
+                })?
         };
         let listener = server::bind(&config.listen)
             .await
@@ -311,6 +321,7 @@ impl Broker {
             state,
             background,
             stop_background,
+            data_dir_lock,
         })
     }
 
@@ -337,6 +348,8 @@ impl Broker {
         }
         let state = Arc::clone(&self.state);
         let _ = tokio::task::spawn_blocking(move || state.partitions.close_all()).await;
+        // Only now may another broker open the directory.
+        drop(self.data_dir_lock);
         tracing::info!("sluice stopped");
     }
 }

@@ -55,7 +55,7 @@ pub fn apply_retention(state: &BrokerState) {
         let config = |key: &str| topic.config(key, &state.topic_defaults).map(str::to_string);
         // Compact-only topics are never trimmed by time or size.
         let delete_policy =
-            config("cleanup.policy").map_or(true, |p| p.split(',').any(|x| x.trim() == "delete"));
+            config("cleanup.policy").is_none_or(|p| p.split(',').any(|x| x.trim() == "delete"));
         let retention_ms = config("retention.ms")
             .and_then(|v| v.parse::<i64>().ok())
             .filter(|v| *v >= 0 && delete_policy);

@@ -61,7 +61,7 @@ async fn acknowledged_messages_survive_sigkill() {
                 Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
             }
             i += 1;
-            if i % 200 == 0 {
+            if i.is_multiple_of(200) {
                 tokio::task::yield_now().await;
             }
         }

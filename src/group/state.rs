@@ -367,7 +367,7 @@ impl Group {
     pub fn is_subscribed_to(&self, topic: &str) -> bool {
         self.subscribed_topics
             .as_ref()
-            .map_or(true, |t| t.contains(topic))
+            .is_none_or(|t| t.contains(topic))
     }
 
     /// The group as stored in `__consumer_offsets`.

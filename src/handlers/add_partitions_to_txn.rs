@@ -33,7 +33,7 @@ pub async fn handle(
         state
             .metadata
             .topic(topic)
-            .map_or(true, |t| t.internal || !(0..t.partitions).contains(&p))
+            .is_none_or(|t| t.internal || !(0..t.partitions).contains(&p))
     };
     let unknown_partitions: Vec<(String, i32)> = requested
         .iter()

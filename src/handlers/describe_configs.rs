@@ -58,7 +58,7 @@ pub async fn handle(
                         resource
                             .configuration_keys
                             .as_ref()
-                            .map_or(true, |keys| keys.iter().any(|k| k.as_str() == key))
+                            .is_none_or(|keys| keys.iter().any(|k| k.as_str() == key))
                     };
                     let configs = entries
                         .into_iter()

@@ -47,6 +47,10 @@ pub struct TxnCoordinator {
     /// Producer id → transactional id, for produce-time verification.
     by_producer: HashMap<i64, String>,
     max_timeout_ms: i32,
+    /// The largest producer id any applied state carried (replayed records
+    /// included, even of transactional ids deleted since): producer id
+    /// recovery at start must never hand it out again.
+    highest_producer_id: Option<i64>,
 }
 
 impl TxnCoordinator {
@@ -65,8 +69,14 @@ impl TxnCoordinator {
         self.txns.values()
     }
 
+    /// The largest producer id this coordinator has seen (see the field).
+    pub fn highest_producer_id(&self) -> Option<i64> {
+        self.highest_producer_id
+    }
+
     /// Makes `m` the state of its transactional id (after it was written).
     pub fn apply(&mut self, mut m: TxnMetadata) {
+        self.highest_producer_id = self.highest_producer_id.max(Some(m.producer_id));
         if let Some(old) = self.txns.get(&m.transactional_id) {
             if old.producer_id == m.producer_id && old.producer_epoch != m.producer_epoch {
                 m.last_producer_epoch = old.producer_epoch;
@@ -338,6 +348,22 @@ mod tests {
             next += 1;
             Ok(next)
         }
+    }
+
+    #[test]
+    fn the_highest_producer_id_ever_applied_is_remembered() {
+        let mut c = TxnCoordinator::new(900_000);
+        assert_eq!(c.highest_producer_id(), None);
+        c.apply(TxnMetadata::new("a", 42, 60_000, 1));
+        c.apply(TxnMetadata::new("b", 7, 60_000, 1));
+        assert_eq!(c.highest_producer_id(), Some(42));
+        // Deleted (expired) since: its id still counts.
+        c.apply_record(&TxnRecord {
+            transactional_id: "a".into(),
+            value: None,
+        });
+        assert!(c.get("a").is_none());
+        assert_eq!(c.highest_producer_id(), Some(42));
     }
 
     fn init(c: &mut TxnCoordinator, id: &str, now: i64) -> TxnMetadata {

@@ -121,6 +121,14 @@ impl Transactions {
         })
     }
 
+    /// The largest producer id recorded in `__transaction_state` (as
+    /// replayed at start, and applied since).
+    pub fn highest_producer_id(&self) -> Option<i64> {
+        self.lock_all()
+            .filter_map(|shard| shard.coordinator.highest_producer_id())
+            .max()
+    }
+
     fn shard(&self, transactional_id: &str) -> Result<MutexGuard<'_, Shard>, TxnError> {
         let index = partition_for(transactional_id, self.shards.len());
         let shard = self

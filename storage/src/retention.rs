@@ -61,7 +61,7 @@ pub(crate) fn plan(
     if let Some(retention_ms) = limits.retention_ms.filter(|ms| *ms >= 0) {
         let cutoff = limits.now_ms.saturating_sub(retention_ms);
         // A sealed segment without batches has nothing to keep.
-        let expired = |s: &SegmentInfo| s.max_timestamp.map_or(true, |ts| ts < cutoff);
+        let expired = |s: &SegmentInfo| s.max_timestamp.is_none_or(|ts| ts < cutoff);
         while sealed.get(doomed).is_some_and(expired) {
             doomed += 1;
         }

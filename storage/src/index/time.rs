@@ -119,7 +119,7 @@ impl TimeIndex {
             }
         }
         if let Some(last) = self.last() {
-            if last_indexed_offset.map_or(true, |limit| last.offset > limit) {
+            if last_indexed_offset.is_none_or(|limit| last.offset > limit) {
                 return Err(format!(
                     "last entry offset {} beyond the offset index ({last_indexed_offset:?})",
                     last.offset

@@ -442,7 +442,7 @@ impl Log {
         }
         let end = ticket.end;
         let due = self.bytes_since_recovery_point >= RECOVERY_POINT_INTERVAL_BYTES;
-        if due && self.recovery_point.map_or(true, |r| r < end) {
+        if due && self.recovery_point.is_none_or(|r| r < end) {
             if let Err(e) = RECOVERY_POINT.write(&self.dir, end) {
                 tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
                 self.poisoned = true;

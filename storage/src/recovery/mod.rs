@@ -88,7 +88,7 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
         } else {
             CrcScope {
                 all_scanned: next_base.is_none(),
-                from_offset: recovery_point.filter(|rp| next_base.map_or(true, |n| *rp < n)),
+                from_offset: recovery_point.filter(|rp| next_base.is_none_or(|n| *rp < n)),
             }
         };
         let recovered = recover_segment(log_path.clone(), *base_offset, config, scope)?;

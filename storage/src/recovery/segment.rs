@@ -265,7 +265,7 @@ fn scan_tail(
             }
             time_entry_found = true;
         }
-        if max_timestamp.map_or(true, |m| header.max_timestamp > m.timestamp) {
+        if max_timestamp.is_none_or(|m| header.max_timestamp > m.timestamp) {
             max_timestamp = Some(MaxTimestamp {
                 timestamp: header.max_timestamp,
                 base_offset: header.base_offset,

@@ -300,15 +300,16 @@ impl Segment {
                 self.size
             )));
         }
-        let index_point = self.offset_index.last().map_or(true, |last| {
-            position - last.position >= index_interval_bytes
-        });
+        let index_point = self
+            .offset_index
+            .last()
+            .is_none_or(|last| position - last.position >= index_interval_bytes);
         self.size = position + size;
         self.next_offset = meta.last_offset + 1;
         self.created_at_ms.get_or_insert(now_ms);
         if self
             .max_timestamp
-            .map_or(true, |max| meta.max_timestamp > max.timestamp)
+            .is_none_or(|max| meta.max_timestamp > max.timestamp)
         {
             self.max_timestamp = Some(MaxTimestamp {
                 timestamp: meta.max_timestamp,
@@ -322,7 +323,7 @@ impl Segment {
                 if self
                     .time_index
                     .last()
-                    .map_or(true, |t| max.timestamp > t.timestamp)
+                    .is_none_or(|t| max.timestamp > t.timestamp)
                 {
                     self.time_index.append(max.timestamp, max.base_offset)?;
                 }
