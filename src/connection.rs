@@ -9,22 +9,36 @@
 //! replies that are ready together are written with one system call,
 //! deferred ones included (one group commit releases many produce replies).
 //!
-//! Reading never waits for a write: a client may be sending a large request
-//! while a large reply is being written to it, and a reader that waited
-//! for the write would deadlock with it.
+//! Reading does not wait for a write to finish: a client may be sending a
+//! large request while a large reply is being written to it, and a reader
+//! that waited for each write would deadlock with it. What the reader does
+//! wait for is a bound on the bytes of replies not yet written: while
+//! `max_queued_reply_bytes_per_connection` of this connection's replies are
+//! unwritten, or the broker-wide `max_queued_reply_bytes` is exceeded and this
+//! connection has any reply unwritten, it reads no further request (Kafka
+//! mutes a channel while a response is pending). A client that never reads
+//! its replies so costs the broker a bounded amount of memory.
+//!
+//! A connection with no reply owed and no request received for
+//! `connections_max_idle_ms` is closed (Kafka's `connections.max.idle.ms`).
+//! On broker shutdown the reader stops at once; the writer still sends the
+//! replies already owed, for as long as the server's shutdown timeout allows.
 //!
 //! A frame that is too large, negative, or cannot be parsed closes the
 //! connection with a logged reason; nothing else on the broker is affected.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use sluice_protocol::frame;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::Instant;
 
 use crate::dispatch::{self, Reply};
 use crate::BrokerState;
@@ -38,18 +52,128 @@ const IDLE_CHUNK: usize = 4 * 1024;
 /// Replies ready together are written with one call up to this size.
 const GATHER_BYTES: usize = 64 * 1024;
 
-/// Serves one client until it disconnects, misbehaves or the broker stops.
+/// Broker-wide figures of all connections (shared by the server's tasks).
+#[derive(Debug, Default)]
+pub struct ConnectionStats {
+    queued_reply_bytes: AtomicUsize,
+    paused_readers: AtomicUsize,
+}
+
+impl ConnectionStats {
+    /// Bytes of replies handled but not yet written to their sockets.
+    pub fn queued_reply_bytes(&self) -> usize {
+        self.queued_reply_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Connections whose reader waits for their replies to be written.
+    pub fn paused_readers(&self) -> usize {
+        self.paused_readers.load(Ordering::Relaxed)
+    }
+}
+
+/// What one connection's reader and writer share: the replies it owes.
+struct Flow {
+    stats: Arc<ConnectionStats>,
+    /// Bytes of this connection's replies in hand but not yet written.
+    queued_bytes: AtomicUsize,
+    /// Replies handed to the writer and not yet written (deferred included).
+    in_flight: AtomicUsize,
+    /// When the writer last finished a write, in ms since `opened`.
+    last_write_ms: AtomicU64,
+    opened: Instant,
+    /// Signalled after every write.
+    written: Notify,
+}
+
+impl Flow {
+    fn new(stats: Arc<ConnectionStats>) -> Flow {
+        Flow {
+            stats,
+            queued_bytes: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            last_write_ms: AtomicU64::new(0),
+            opened: Instant::now(),
+            written: Notify::new(),
+        }
+    }
+
+    fn queue(&self, bytes: usize) {
+        self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.stats
+            .queued_reply_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// `replies` replies of `bytes` bytes in all were written.
+    fn wrote(&self, replies: usize, bytes: usize) {
+        self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        self.stats
+            .queued_reply_bytes
+            .fetch_sub(bytes, Ordering::Relaxed);
+        self.in_flight.fetch_sub(replies, Ordering::Relaxed);
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_write_ms.store(ms, Ordering::Relaxed);
+        self.written.notify_one();
+    }
+
+    /// Whether the reader may handle another request now.
+    fn may_read(&self, per_connection: usize, total: usize) -> bool {
+        let mine = self.queued_bytes.load(Ordering::Relaxed);
+        mine == 0
+            || (mine < per_connection
+                && self.stats.queued_reply_bytes.load(Ordering::Relaxed) < total)
+    }
+
+    fn last_write(&self) -> Instant {
+        self.opened + Duration::from_millis(self.last_write_ms.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Flow {
+    fn drop(&mut self) {
+        // Replies never written (the connection closed) leave the total.
+        let left = *self.queued_bytes.get_mut();
+        self.stats
+            .queued_reply_bytes
+            .fetch_sub(left, Ordering::Relaxed);
+    }
+}
+
+/// Aborts the writer task if the connection task is dropped (the server
+/// gives up on it at the end of the shutdown timeout).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Serves one client until it disconnects, misbehaves, idles or the broker stops.
 pub async fn run(
     stream: TcpStream,
     peer: SocketAddr,
     state: Arc<BrokerState>,
+    stats: Arc<ConnectionStats>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::debug!(%peer, "connection opened");
     let (reader, writer) = stream.into_split();
     let (tx, rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
-    let writer_task = tokio::spawn(write_replies(writer, rx, peer));
+    let flow = Arc::new(Flow::new(stats));
+    let mut writer_task = AbortOnDrop(tokio::spawn(write_replies(
+        writer,
+        rx,
+        peer,
+        Arc::clone(&flow),
+    )));
     let max_frame = state.config.max_frame_bytes;
+    let per_connection = state.config.max_queued_reply_bytes_per_connection;
+    let total = state.config.max_queued_reply_bytes;
+    let max_idle = Duration::from_millis(state.config.connections_max_idle_ms);
+    let mut last_read = Instant::now();
+    let idle_timer = tokio::time::sleep(max_idle);
+    tokio::pin!(idle_timer);
     let mut buf = BytesMut::new();
     // Size of the last whole frame read: how much the next read asks for.
     let mut last_frame = IDLE_CHUNK;
@@ -58,6 +182,24 @@ pub async fn run(
         loop {
             match frame::check(&buf, max_frame) {
                 Ok(Some(len)) => {
+                    if !flow.may_read(per_connection, total) {
+                        // Too many reply bytes unwritten: read nothing more
+                        // until the client takes some of them.
+                        flow.stats.paused_readers.fetch_add(1, Ordering::Relaxed);
+                        let stop = loop {
+                            tokio::select! {
+                                _ = flow.written.notified() => {}
+                                _ = shutdown.changed() => break true,
+                            }
+                            if flow.may_read(per_connection, total) {
+                                break false;
+                            }
+                        };
+                        flow.stats.paused_readers.fetch_sub(1, Ordering::Relaxed);
+                        if stop {
+                            break 'conn;
+                        }
+                    }
                     last_frame = len + 4;
                     buf.advance(4);
                     let body = buf.split_to(len).freeze();
@@ -67,8 +209,26 @@ pub async fn run(
                     if state.faults.should_drop(api_key) {
                         reply = Reply::Close("fault injection: dropping the connection".into());
                     }
-                    let close = matches!(reply, Reply::Close(_));
-                    if tx.send(reply).await.is_err() || close {
+                    let close = match &reply {
+                        Reply::Now(bytes) => {
+                            flow.in_flight.fetch_add(1, Ordering::Relaxed);
+                            flow.queue(bytes.len());
+                            false
+                        }
+                        Reply::Later(_) => {
+                            flow.in_flight.fetch_add(1, Ordering::Relaxed);
+                            false
+                        }
+                        Reply::NoResponse => false,
+                        Reply::Close(_) => true,
+                    };
+                    // A request read before shutdown still gets its reply.
+                    let sent = tokio::select! {
+                        biased;
+                        sent = tx.send(reply) => sent.is_ok(),
+                        _ = shutdown.changed() => false,
+                    };
+                    if !sent || close {
                         break 'conn;
                     }
                 }
@@ -87,6 +247,21 @@ pub async fn run(
         let ready = tokio::select! {
             r = reader.readable() => r,
             _ = shutdown.changed() => break 'conn,
+            () = &mut idle_timer => {
+                // Idle: no reply owed, nothing received or written for max_idle.
+                let active = last_read.max(flow.last_write());
+                if flow.in_flight.load(Ordering::Relaxed) == 0 && active.elapsed() >= max_idle {
+                    tracing::debug!(%peer, idle_ms = max_idle.as_millis() as u64, "closing idle connection");
+                    break 'conn;
+                }
+                let next = if flow.in_flight.load(Ordering::Relaxed) == 0 {
+                    active + max_idle
+                } else {
+                    Instant::now() + max_idle
+                };
+                idle_timer.as_mut().reset(next);
+                continue 'conn;
+            }
         };
         if let Err(e) = ready {
             tracing::debug!(%peer, error = %e, "read failed");
@@ -109,7 +284,7 @@ pub async fn run(
                 }
                 break;
             }
-            Ok(_) => {}
+            Ok(_) => last_read = Instant::now(),
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "read failed");
                 break;
@@ -117,7 +292,7 @@ pub async fn run(
         }
     }
     drop(tx);
-    let _ = writer_task.await;
+    let _ = (&mut writer_task.0).await;
     tracing::debug!(%peer, "connection closed");
 }
 
@@ -132,6 +307,7 @@ async fn write_replies<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut rx: mpsc::Receiver<Reply>,
     peer: SocketAddr,
+    flow: Arc<Flow>,
 ) {
     let mut next: Option<Reply> = None;
     loop {
@@ -142,9 +318,16 @@ async fn write_replies<W: AsyncWrite + Unpin>(
                 None => break,
             },
         };
+        // Replies in this write; the bytes of deferred ones are counted as
+        // queued once they are in hand.
+        let mut replies = 1;
         let mut bytes = match reply {
             Reply::Now(bytes) => bytes,
-            Reply::Later(pending) => pending.await,
+            Reply::Later(pending) => {
+                let bytes = pending.await;
+                flow.queue(bytes.len());
+                bytes
+            }
             Reply::NoResponse => continue,
             Reply::Close(reason) => {
                 tracing::warn!(%peer, %reason, "closing connection");
@@ -157,6 +340,7 @@ async fn write_replies<W: AsyncWrite + Unpin>(
             match rx.try_recv() {
                 Ok(Reply::Now(more)) if bytes.len() + more.len() <= GATHER_BYTES => {
                     bytes.extend_from_slice(&more);
+                    replies += 1;
                 }
                 // Deferred replies answered by now (produce replies released
                 // together by one group commit) join the same write, so the
@@ -164,9 +348,12 @@ async fn write_replies<W: AsyncWrite + Unpin>(
                 Ok(Reply::Later(mut pending)) => {
                     match std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await {
                         Poll::Ready(more) if bytes.len() + more.len() <= GATHER_BYTES => {
+                            flow.queue(more.len());
                             bytes.extend_from_slice(&more);
+                            replies += 1;
                         }
                         Poll::Ready(more) => {
+                            flow.queue(more.len());
                             next = Some(Reply::Now(more));
                             break;
                         }
@@ -188,6 +375,7 @@ async fn write_replies<W: AsyncWrite + Unpin>(
             tracing::debug!(%peer, error = %e, "write failed");
             break;
         }
+        flow.wrote(replies, bytes.len());
     }
     let _ = writer.shutdown().await;
 }
@@ -230,6 +418,10 @@ mod tests {
         Reply::Later(Box::pin(async move { BytesMut::from(s.as_bytes()) }))
     }
 
+    fn test_flow() -> Arc<Flow> {
+        Arc::new(Flow::new(Arc::default()))
+    }
+
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 9))
     }
@@ -242,7 +434,7 @@ mod tests {
             tx.send(reply).await.unwrap();
         }
         drop(tx);
-        write_replies(writes.clone(), rx, peer()).await;
+        write_replies(writes.clone(), rx, peer(), test_flow()).await;
         assert_eq!(*writes.0.lock().unwrap(), [b"abcd".to_vec()]);
     }
 
@@ -258,7 +450,7 @@ mod tests {
             tx.send(reply).await.unwrap();
         }
         drop(tx);
-        let writer = tokio::spawn(write_replies(writes.clone(), rx, peer()));
+        let writer = tokio::spawn(write_replies(writes.clone(), rx, peer(), test_flow()));
         tokio::task::yield_now().await;
         answer.send("y").unwrap();
         writer.await.unwrap();
