@@ -190,6 +190,8 @@ pub async fn run(
                             tokio::select! {
                                 _ = flow.written.notified() => {}
                                 _ = shutdown.changed() => break true,
+                                // The writer gave up (the client went away).
+                                () = tx.closed() => break true,
                             }
                             if flow.may_read(per_connection, total) {
                                 break false;

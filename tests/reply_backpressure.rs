@@ -163,3 +163,22 @@ async fn unread_replies_across_connections_stay_under_the_broker_wide_bound() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_while_its_replies_wait_frees_them() {
+    const BOUND: usize = 2 << 20;
+    let broker = TestBroker::start_with(|c| c.max_queued_reply_bytes_per_connection = BOUND).await;
+    let bootstrap = broker.bootstrap();
+    let topic = topic_with_a_megabyte(&bootstrap).await;
+    let stats = Arc::clone(broker.broker.as_ref().unwrap().connection_stats());
+    tokio::task::spawn_blocking(move || {
+        let (raw, _, reply) = flood(&bootstrap, &topic);
+        wait_paused(&stats, 1, BOUND + reply);
+        // Closed with replies unread: the broker's writes fail, and the
+        // paused reader must notice and let the connection go.
+        drop(raw);
+        wait_drained(&stats);
+    })
+    .await
+    .unwrap();
+}
