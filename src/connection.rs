@@ -20,7 +20,10 @@
 //! its replies so costs the broker a bounded amount of memory.
 //!
 //! A connection with no reply owed and no request received for
-//! `connections_max_idle_ms` is closed (Kafka's `connections.max.idle.ms`).
+//! `connections_max_idle_ms` is closed (Kafka's `connections.max.idle.ms`),
+//! and so is one whose client has taken no reply bytes for that long while
+//! a write waits on it (its replies are dropped). A long-poll fetch still
+//! waiting for data keeps its connection.
 //! On broker shutdown the reader stops at once; the writer still sends the
 //! replies already owed, for as long as the server's shutdown timeout allows.
 //!
@@ -28,7 +31,7 @@
 //! connection with a logged reason; nothing else on the broker is affected.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -78,8 +81,10 @@ struct Flow {
     queued_bytes: AtomicUsize,
     /// Replies handed to the writer and not yet written (deferred included).
     in_flight: AtomicUsize,
-    /// When the writer last finished a write, in ms since `opened`.
+    /// When the writer last wrote bytes, in ms since `opened`.
     last_write_ms: AtomicU64,
+    /// The writer has bytes in hand that the socket has not taken yet.
+    writing: AtomicBool,
     opened: Instant,
     /// Signalled after every write.
     written: Notify,
@@ -92,6 +97,7 @@ impl Flow {
             queued_bytes: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             last_write_ms: AtomicU64::new(0),
+            writing: AtomicBool::new(false),
             opened: Instant::now(),
             written: Notify::new(),
         }
@@ -111,9 +117,31 @@ impl Flow {
             .queued_reply_bytes
             .fetch_sub(bytes, Ordering::Relaxed);
         self.in_flight.fetch_sub(replies, Ordering::Relaxed);
+        self.wrote_some();
+        self.written.notify_one();
+    }
+
+    /// The socket took bytes: the connection is not idle.
+    fn wrote_some(&self) {
         let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last_write_ms.store(ms, Ordering::Relaxed);
-        self.written.notify_one();
+    }
+
+    /// Whether the connection has been idle for `max_idle`: nothing read
+    /// since `last_read` nor written since the last write, and no reply owed
+    /// (a parked fetch keeps it open) unless the writer is stuck on a client
+    /// that does not read. Otherwise, when to look again.
+    fn idle_check(&self, last_read: Instant, max_idle: Duration) -> Result<(), Instant> {
+        let active = last_read.max(self.last_write());
+        let quiet =
+            self.in_flight.load(Ordering::Relaxed) == 0 || self.writing.load(Ordering::Relaxed);
+        if quiet && active.elapsed() >= max_idle {
+            Ok(())
+        } else if quiet {
+            Err(active + max_idle)
+        } else {
+            Err(Instant::now() + max_idle)
+        }
     }
 
     /// Whether the reader may handle another request now.
@@ -172,6 +200,8 @@ pub async fn run(
     let total = state.config.max_queued_reply_bytes;
     let max_idle = Duration::from_millis(state.config.connections_max_idle_ms);
     let mut last_read = Instant::now();
+    // Closed for idling: a writer stuck on the client is not waited for.
+    let mut idle = false;
     let idle_timer = tokio::time::sleep(max_idle);
     tokio::pin!(idle_timer);
     let mut buf = BytesMut::new();
@@ -192,6 +222,13 @@ pub async fn run(
                                 _ = shutdown.changed() => break true,
                                 // The writer gave up (the client went away).
                                 () = tx.closed() => break true,
+                                () = &mut idle_timer => match flow.idle_check(last_read, max_idle) {
+                                    Ok(()) => {
+                                        idle = true;
+                                        break true;
+                                    }
+                                    Err(next) => idle_timer.as_mut().reset(next),
+                                },
                             }
                             if flow.may_read(per_connection, total) {
                                 break false;
@@ -225,10 +262,26 @@ pub async fn run(
                         Reply::Close(_) => true,
                     };
                     // A request read before shutdown still gets its reply.
-                    let sent = tokio::select! {
-                        biased;
-                        sent = tx.send(reply) => sent.is_ok(),
-                        _ = shutdown.changed() => false,
+                    let sent = loop {
+                        tokio::select! {
+                            biased;
+                            permit = tx.reserve() => break match permit {
+                                Ok(permit) => {
+                                    permit.send(reply);
+                                    true
+                                }
+                                Err(_) => false,
+                            },
+                            _ = shutdown.changed() => break false,
+                            // 64 replies queued behind one the client does not take.
+                            () = &mut idle_timer => match flow.idle_check(last_read, max_idle) {
+                                Ok(()) => {
+                                    idle = true;
+                                    break false;
+                                }
+                                Err(next) => idle_timer.as_mut().reset(next),
+                            },
+                        }
                     };
                     if !sent || close {
                         break 'conn;
@@ -249,20 +302,15 @@ pub async fn run(
         let ready = tokio::select! {
             r = reader.readable() => r,
             _ = shutdown.changed() => break 'conn,
-            () = &mut idle_timer => {
-                // Idle: no reply owed, nothing received or written for max_idle.
-                let active = last_read.max(flow.last_write());
-                if flow.in_flight.load(Ordering::Relaxed) == 0 && active.elapsed() >= max_idle {
-                    tracing::debug!(%peer, idle_ms = max_idle.as_millis() as u64, "closing idle connection");
+            () = &mut idle_timer => match flow.idle_check(last_read, max_idle) {
+                Ok(()) => {
+                    idle = true;
                     break 'conn;
                 }
-                let next = if flow.in_flight.load(Ordering::Relaxed) == 0 {
-                    active + max_idle
-                } else {
-                    Instant::now() + max_idle
-                };
-                idle_timer.as_mut().reset(next);
-                continue 'conn;
+                Err(next) => {
+                    idle_timer.as_mut().reset(next);
+                    continue 'conn;
+                }
             }
         };
         if let Err(e) = ready {
@@ -294,6 +342,10 @@ pub async fn run(
         }
     }
     drop(tx);
+    if idle {
+        tracing::debug!(%peer, idle_ms = max_idle.as_millis() as u64, "closing idle connection");
+        writer_task.0.abort();
+    }
     let _ = (&mut writer_task.0).await;
     tracing::debug!(%peer, "connection closed");
 }
@@ -373,13 +425,43 @@ async fn write_replies<W: AsyncWrite + Unpin>(
                 Err(_) => break,
             }
         }
-        if let Err(e) = writer.write_all(&bytes).await {
+        if let Err(e) = write_out(&mut writer, &bytes, &flow).await {
             tracing::debug!(%peer, error = %e, "write failed");
             break;
         }
         flow.wrote(replies, bytes.len());
     }
     let _ = writer.shutdown().await;
+}
+
+/// Writes all of `bytes`, marking the flow as writing meanwhile and noting
+/// each partial write as progress (a slow reader is not an idle one).
+async fn write_out<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    bytes: &[u8],
+    flow: &Flow,
+) -> std::io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    flow.writing.store(true, Ordering::Relaxed);
+    let mut done = 0;
+    let result = loop {
+        match writer.write(&bytes[done..]).await {
+            Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                done += n;
+                if done == bytes.len() {
+                    break Ok(());
+                }
+                flow.wrote_some();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    flow.writing.store(false, Ordering::Relaxed);
+    result
 }
 
 #[cfg(test)]
