@@ -15,6 +15,17 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
 /// Kafka's default `log.segment.bytes`.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 1024 * 1024 * 1024;
+/// Kafka's default `connections.max.idle.ms`: 10 minutes.
+pub const DEFAULT_CONNECTIONS_MAX_IDLE_MS: u64 = 600_000;
+/// Replies one connection may have waiting to be written before it stops
+/// reading: room for a full default-size fetch reply (fetch.max.bytes,
+/// 50 MiB) and pipelining besides.
+pub const DEFAULT_MAX_QUEUED_REPLY_BYTES_PER_CONNECTION: usize = 64 * 1024 * 1024;
+/// Replies waiting to be written across the broker before connections fall
+/// back to one request at a time.
+pub const DEFAULT_MAX_QUEUED_REPLY_BYTES: usize = 512 * 1024 * 1024;
+/// How long shutdown waits for connections to write what they owe.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 5_000;
 
 /// The broker's effective configuration.
 #[derive(Debug, Clone)]
@@ -41,6 +52,19 @@ pub struct Config {
     pub segment_ms: Option<u64>,
     /// Most concurrent client connections.
     pub max_connections: usize,
+    /// A connection with no request in flight and none received for this
+    /// long is closed (Kafka's connections.max.idle.ms).
+    pub connections_max_idle_ms: u64,
+    /// A connection stops reading requests while this many bytes of its
+    /// replies wait to be written (one reply is always allowed).
+    pub max_queued_reply_bytes_per_connection: usize,
+    /// Across all connections: beyond this many bytes of replies waiting to
+    /// be written, a connection with a reply still unwritten reads no more
+    /// requests until it is written (one request at a time, as Kafka does).
+    pub max_queued_reply_bytes: usize,
+    /// On shutdown, how long connections get to write the replies they
+    /// owe before they are closed.
+    pub shutdown_timeout_ms: u64,
     /// When appended data is fsynced, and so when a produce is acknowledged.
     pub fsync: FsyncMode,
     /// Keep every log and all metadata in memory; write nothing to disk.
@@ -128,6 +152,10 @@ impl Default for Config {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             segment_ms: Some(7 * 24 * 60 * 60 * 1000),
             max_connections: 10_000,
+            connections_max_idle_ms: DEFAULT_CONNECTIONS_MAX_IDLE_MS,
+            max_queued_reply_bytes_per_connection: DEFAULT_MAX_QUEUED_REPLY_BYTES_PER_CONNECTION,
+            max_queued_reply_bytes: DEFAULT_MAX_QUEUED_REPLY_BYTES,
+            shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
             fsync: FsyncMode::Always,
             ephemeral: false,
             retention_ms: 7 * 24 * 60 * 60 * 1000,
@@ -186,6 +214,22 @@ pub struct Cli {
     /// Most concurrent client connections [default: 10000]
     #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Close connections with no request in flight and none received for this long, in ms (Kafka's connections.max.idle.ms) [default: 600000]
+    #[arg(long, env = "SLUICE_CONNECTIONS_MAX_IDLE_MS", value_name = "MS")]
+    pub connections_max_idle_ms: Option<u64>,
+    /// Stop reading a connection's requests while this many bytes of its replies are unwritten [default: 67108864]
+    #[arg(
+        long,
+        env = "SLUICE_MAX_QUEUED_REPLY_BYTES_PER_CONNECTION",
+        value_name = "BYTES"
+    )]
+    pub max_queued_reply_bytes_per_connection: Option<usize>,
+    /// Unwritten reply bytes across all connections beyond which each connection handles one request at a time [default: 536870912]
+    #[arg(long, env = "SLUICE_MAX_QUEUED_REPLY_BYTES", value_name = "BYTES")]
+    pub max_queued_reply_bytes: Option<usize>,
+    /// On shutdown, how long connections may take to write the replies they owe, in ms [default: 5000]
+    #[arg(long, env = "SLUICE_SHUTDOWN_TIMEOUT_MS", value_name = "MS")]
+    pub shutdown_timeout_ms: Option<u64>,
     /// When data is fsynced: always (before acknowledging acks=1/all), interval=<ms>, or never [default: always]
     #[arg(long, env = "SLUICE_FSYNC", value_name = "MODE")]
     pub fsync: Option<FsyncMode>,
@@ -267,6 +311,14 @@ struct FileConfig {
     segment_ms: Option<u64>,
     #[serde(alias = "max_connections")]
     max_connections: Option<usize>,
+    #[serde(alias = "connections_max_idle_ms", alias = "connections.max.idle.ms")]
+    connections_max_idle_ms: Option<u64>,
+    #[serde(alias = "max_queued_reply_bytes_per_connection")]
+    max_queued_reply_bytes_per_connection: Option<usize>,
+    #[serde(alias = "max_queued_reply_bytes")]
+    max_queued_reply_bytes: Option<usize>,
+    #[serde(alias = "shutdown_timeout_ms")]
+    shutdown_timeout_ms: Option<u64>,
     fsync: Option<String>,
     ephemeral: Option<bool>,
     #[serde(alias = "retention_ms")]
@@ -346,6 +398,22 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            connections_max_idle_ms: cli
+                .connections_max_idle_ms
+                .or(file.connections_max_idle_ms)
+                .unwrap_or(d.connections_max_idle_ms),
+            max_queued_reply_bytes_per_connection: cli
+                .max_queued_reply_bytes_per_connection
+                .or(file.max_queued_reply_bytes_per_connection)
+                .unwrap_or(d.max_queued_reply_bytes_per_connection),
+            max_queued_reply_bytes: cli
+                .max_queued_reply_bytes
+                .or(file.max_queued_reply_bytes)
+                .unwrap_or(d.max_queued_reply_bytes),
+            shutdown_timeout_ms: cli
+                .shutdown_timeout_ms
+                .or(file.shutdown_timeout_ms)
+                .unwrap_or(d.shutdown_timeout_ms),
             fsync: match (cli.fsync, file.fsync) {
                 (Some(mode), _) => mode,
                 (None, Some(text)) => text.parse().map_err(|message| ConfigError::Invalid {
@@ -462,6 +530,18 @@ impl Config {
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
+        }
+        if self.connections_max_idle_ms == 0 {
+            return Err(invalid("connections-max-idle-ms", "must be at least 1"));
+        }
+        if self.max_queued_reply_bytes_per_connection == 0 {
+            return Err(invalid(
+                "max-queued-reply-bytes-per-connection",
+                "must be at least 1",
+            ));
+        }
+        if self.max_queued_reply_bytes == 0 {
+            return Err(invalid("max-queued-reply-bytes", "must be at least 1"));
         }
         for (option, value) in [
             ("listen", Some(&self.listen)),
@@ -618,6 +698,52 @@ mod tests {
         let cli = Cli::parse_from(["sluice", "--group-max-session-timeout-ms", "10"]);
         assert!(Config::from_cli(cli).is_err(), "max below min");
         let cli = Cli::parse_from(["sluice", "--offsets-topic-partitions", "0"]);
+        assert!(Config::from_cli(cli).is_err());
+    }
+
+    #[test]
+    fn connection_options() {
+        let c = Config::from_cli(Cli::parse_from(["sluice"])).unwrap();
+        assert_eq!(c.connections_max_idle_ms, 600_000);
+        assert_eq!(c.shutdown_timeout_ms, 5_000);
+        assert_eq!(c.max_queued_reply_bytes_per_connection, 64 << 20);
+        assert_eq!(c.max_queued_reply_bytes, 512 << 20);
+        let c = Config::from_cli(Cli::parse_from([
+            "sluice",
+            "--connections-max-idle-ms",
+            "300",
+            "--shutdown-timeout-ms",
+            "0",
+            "--max-queued-reply-bytes-per-connection",
+            "1024",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                c.connections_max_idle_ms,
+                c.shutdown_timeout_ms,
+                c.max_queued_reply_bytes_per_connection
+            ),
+            (300, 0, 1024)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(
+            &path,
+            "\"connections.max.idle.ms\" = 1000\nmax-queued-reply-bytes = 4096\n",
+        )
+        .unwrap();
+        let c = Config::from_cli(Cli::parse_from([
+            "sluice",
+            "--config",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.connections_max_idle_ms, c.max_queued_reply_bytes),
+            (1000, 4096)
+        );
+        let cli = Cli::parse_from(["sluice", "--connections-max-idle-ms", "0"]);
         assert!(Config::from_cli(cli).is_err());
     }
 

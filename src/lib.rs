@@ -335,12 +335,20 @@ impl Broker {
         &self.state
     }
 
-    /// Stops accepting, closes connections and waits for their tasks, stops
+    /// Figures over all client connections (queued reply bytes, paused readers).
+    pub fn connection_stats(&self) -> &Arc<connection::ConnectionStats> {
+        self.server.stats()
+    }
+
+    /// Answers parked requests, stops reading, gives connections the
+    /// shutdown timeout to write what they owe (then closes them), stops
     /// background work, then closes every log cleanly (flush and a
     /// clean-shutdown marker, so the next start skips the recovery scan).
     pub async fn shutdown(self) {
         // Parked JoinGroup/SyncGroup answers would hold their connections open.
         self.state.groups.close();
+        // So would parked long-poll fetches, for up to their max wait.
+        self.state.partitions.stop_long_polls();
         self.server.shutdown().await;
         let _ = self.stop_background.send(true);
         for task in self.background {

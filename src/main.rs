@@ -1,6 +1,8 @@
 //! The `sluice` command: parse the configuration, start the broker, print
 //! `listening on HOST:PORT` once it accepts connections, run until SIGINT or
-//! SIGTERM, then shut down cleanly.
+//! SIGTERM, then shut down cleanly: parked requests are answered at once,
+//! connections get `--shutdown-timeout-ms` to write what they owe, and the
+//! logs are closed with their clean-shutdown marker.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let broker = match Broker::start(config).await {
             Ok(b) => b,
             Err(e) => {
@@ -50,7 +52,11 @@ fn main() -> ExitCode {
         tracing::info!("shutting down");
         broker.shutdown().await;
         ExitCode::SUCCESS
-    })
+    });
+    // The broker has stopped and closed its logs; a blocking task still
+    // running (a stuck disk read) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 async fn wait_for_signal() {

@@ -8,7 +8,7 @@
 //! [`Notify`] with every partition they read; an append wakes them all.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -564,6 +564,8 @@ pub struct Partitions {
     map: DashMap<(String, i32), Arc<Partition>>,
     /// The `--fsync always` flusher that produce requests share.
     pub group_commit: GroupCommit,
+    /// Set when the broker begins to shut down: long polls answer at once.
+    stopping: AtomicBool,
 }
 
 impl Partitions {
@@ -573,7 +575,23 @@ impl Partitions {
             ephemeral,
             map: DashMap::new(),
             group_commit: GroupCommit::default(),
+            stopping: AtomicBool::new(false),
         }
+    }
+
+    /// Broker shutdown begins: every parked long-poll fetch is woken and
+    /// answered with what there is now, and new ones do not wait.
+    pub fn stop_long_polls(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for partition in self.all() {
+            partition.wake_fetchers();
+        }
+    }
+
+    /// Whether long polls must answer at once (shutdown has begun). A fetch
+    /// checks this after registering its waiter, so it cannot miss the wake.
+    pub fn long_polls_stopped(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     /// Closes every log cleanly (broker shutdown).

@@ -1,5 +1,8 @@
 //! The listener: accepts connections under a connection limit, spawns one
-//! [`crate::connection`] task each, and shuts them all down on request.
+//! [`crate::connection`] task each, and shuts them all down on request:
+//! readers stop at once, and connections still writing what they owe when
+//! `shutdown_timeout_ms` has passed are closed (a client that does not read
+//! cannot keep the broker from stopping).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::connection::ConnectionStats;
 use crate::BrokerState;
 
 /// Binds the listen address (`HOST:PORT`, port 0 for a free one).
@@ -20,6 +24,7 @@ pub struct Server {
     local: SocketAddr,
     shutdown: watch::Sender<bool>,
     accept_task: JoinHandle<()>,
+    stats: Arc<ConnectionStats>,
 }
 
 impl Server {
@@ -29,19 +34,32 @@ impl Server {
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let accept_task = tokio::spawn(accept_loop(listener, state, shutdown_rx));
+        let stats = Arc::new(ConnectionStats::default());
+        let accept_task = tokio::spawn(accept_loop(
+            listener,
+            state,
+            Arc::clone(&stats),
+            shutdown_rx,
+        ));
         Server {
             local,
             shutdown,
             accept_task,
+            stats,
         }
+    }
+
+    /// Figures over all connections (queued reply bytes, paused readers).
+    pub fn stats(&self) -> &Arc<ConnectionStats> {
+        &self.stats
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
-    /// Stops accepting and closes every connection, waiting for their tasks.
+    /// Stops accepting and closes every connection, waiting for their tasks
+    /// at most the shutdown timeout.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.accept_task.await;
@@ -51,6 +69,7 @@ impl Server {
 async fn accept_loop(
     listener: TcpListener,
     state: Arc<BrokerState>,
+    stats: Arc<ConnectionStats>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let limit = Arc::new(Semaphore::new(state.config.max_connections));
@@ -72,8 +91,9 @@ async fn accept_loop(
                 let _ = stream.set_nodelay(true);
                 let state = Arc::clone(&state);
                 let shutdown = shutdown.clone();
+                let stats = Arc::clone(&stats);
                 connections.spawn(async move {
-                    crate::connection::run(stream, peer, state, shutdown).await;
+                    crate::connection::run(stream, peer, state, stats, shutdown).await;
                     drop(permit);
                 });
             }
@@ -87,5 +107,18 @@ async fn accept_loop(
         while connections.try_join_next().is_some() {}
     }
     drop(listener);
-    while connections.join_next().await.is_some() {}
+    // Readers have stopped; writers send what they owe for a bounded time.
+    let grace = std::time::Duration::from_millis(state.config.shutdown_timeout_ms);
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            timeout_ms = state.config.shutdown_timeout_ms,
+            "closing connections with replies still unwritten at the shutdown timeout"
+        );
+        connections.shutdown().await;
+    }
 }

@@ -5,7 +5,8 @@
 //! every client works in full-fetch mode; a non-zero session id gets
 //! FETCH_SESSION_ID_NOT_FOUND. Long poll: when fewer than `min_bytes` are
 //! ready the response waits up to `max_wait_ms`, woken by appends to the
-//! fetched partitions (not by polling). `partition_max_bytes` and
+//! fetched partitions (not by polling), or at once when the broker begins to
+//! shut down. `partition_max_bytes` and
 //! `max_bytes` are honoured except that the first batch found is always
 //! returned whole (KIP-74); a fetch from the middle of a batch returns the
 //! whole batch. v13+ names topics by id. read_committed (isolation level 1)
@@ -73,6 +74,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
         return HandlerReply::Respond(response(first));
     }
     let deadline = Instant::now() + wait;
+    let state = Arc::clone(&ctx.state);
     HandlerReply::Later(Box::pin(async move {
         let waiter = Arc::new(Notify::new());
         loop {
@@ -83,7 +85,8 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
             }
             // Read after registering, so an append in between is not missed.
             let pass = read_pass(&targets, max_bytes, committed);
-            if pass.has_error || pass.bytes >= min_bytes {
+            // On shutdown a parked fetch answers with what there is now.
+            if pass.has_error || pass.bytes >= min_bytes || state.partitions.long_polls_stopped() {
                 return response(pass);
             }
             if tokio::time::timeout_at(deadline, waiter.notified())

@@ -1,0 +1,187 @@
+//! SIGTERM to the real binary (found: a parked long-poll fetch delayed exit
+//! by its max wait, 59 s; a client that did not read kept the broker alive
+//! for good). Shutdown answers parked fetches at once, gives connections a
+//! bounded time to write what they owe, and always closes the logs cleanly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::child::ChildBroker;
+use common::raw::Raw;
+use common::*;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{FetchRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use rdkafka::producer::FutureRecord;
+
+fn fetch(topic: &str, max_wait_ms: i32, min_bytes: i32) -> FetchRequest {
+    FetchRequest::default()
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(min_bytes)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])])
+}
+
+/// (tx_queue, rx_queue) of the TCP socket from local port `local` to
+/// remote port `remote` on 127.0.0.1, from /proc/net/tcp.
+fn socket_queues(local: u16, remote: u16) -> Option<(u64, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let (l, r) = (format!(":{local:04X}"), format!(":{remote:04X}"));
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() > 4 && fields[1].ends_with(&l) && fields[2].ends_with(&r) {
+            let (tx, rx) = fields[4].split_once(':')?;
+            Some((
+                u64::from_str_radix(tx, 16).ok()?,
+                u64::from_str_radix(rx, 16).ok()?,
+            ))
+        } else {
+            None
+        }
+    })
+}
+
+/// Waits until the condition on the broker's side (`broker`) and the
+/// client's side (`client`) of the connection holds.
+fn wait_socket(raw: &Raw, what: &str, cond: impl Fn((u64, u64), (u64, u64)) -> bool) {
+    let client = raw.stream.local_addr().unwrap().port();
+    let server = raw.stream.peer_addr().unwrap().port();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let (Some(b), Some(c)) = (socket_queues(server, client), socket_queues(client, server)) {
+            if cond(b, c) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn sigterm(broker: &ChildBroker) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(broker.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits at most `limit` for the broker to exit; it must exit cleanly.
+fn exits_within(broker: &mut ChildBroker, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = broker.child.try_wait().unwrap() {
+            assert!(status.success(), "clean shutdown: {status}");
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "the broker was still running {limit:?} after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_parked_fetch_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = ChildBroker::start(dir.path(), &[]);
+    let topic = unique_topic("parked");
+    create_topic(&broker.addr, &topic, 1, &[]).await;
+    let addr = broker.addr.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut raw = Raw::connect(&addr);
+        raw.stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        // Nothing to read: the fetch parks for up to 60 s.
+        let id = raw.send(12, &fetch(&topic, 60_000, 1));
+        wait_socket(
+            &raw,
+            "the broker has read the fetch",
+            |(_, b_rx), (c_tx, _)| b_rx == 0 && c_tx == 0,
+        );
+        let asked = Instant::now();
+        sigterm(&broker);
+        let response = raw.recv::<FetchRequest>(12, id);
+        let answered = asked.elapsed();
+        let part = &response.responses[0].partitions[0];
+        assert_eq!(part.error_code, 0);
+        assert_eq!(part.records.as_ref().map_or(0, |r| r.len()), 0);
+        assert!(
+            answered < Duration::from_secs(10),
+            "the parked fetch was answered {answered:?} after SIGTERM"
+        );
+        exits_within(&mut broker, Duration::from_secs(20));
+        assert!(
+            dir.path()
+                .join(format!("{topic}-0"))
+                .join(".clean-shutdown")
+                .exists(),
+            "the log was closed cleanly"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_a_client_not_reading_exits_within_the_timeout_and_marks_logs_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = ChildBroker::start(dir.path(), &["--shutdown-timeout-ms", "1000"]);
+    let topic = unique_topic("unread");
+    create_topic(&broker.addr, &topic, 1, &[]).await;
+    let producer = producer(&broker.addr, &[]);
+    let value = vec![b'v'; 1000];
+    let sends = (0..1200).map(|_| {
+        producer.send(
+            FutureRecord::<(), [u8]>::to(&topic)
+                .partition(0)
+                .payload(&value[..]),
+            Duration::from_secs(30),
+        )
+    });
+    for delivered in futures::future::join_all(sends).await {
+        delivered.unwrap();
+    }
+    drop(producer);
+    let addr = broker.addr.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut raw = Raw::connect(&addr);
+        let request = fetch(&topic, 0, 0);
+        let all: Vec<u8> = (0..40)
+            .flat_map(|_| raw.frame(12, &request).1.to_vec())
+            .collect();
+        raw.stream.write_all(&all).unwrap();
+        // Replies pile up in both socket buffers: the broker's writer is stuck.
+        wait_socket(
+            &raw,
+            "unread replies fill the socket buffers",
+            |(b_tx, _), (_, c_rx)| b_tx > 0 && c_rx > 30_000,
+        );
+        sigterm(&broker);
+        let took = exits_within(&mut broker, Duration::from_secs(30));
+        assert!(took < Duration::from_secs(15), "exit took {took:?}");
+        assert!(
+            dir.path()
+                .join(format!("{topic}-0"))
+                .join(".clean-shutdown")
+                .exists(),
+            "the log was closed cleanly despite the stuck connection"
+        );
+        drop(raw);
+    })
+    .await
+    .unwrap();
+}
