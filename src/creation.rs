@@ -2,14 +2,15 @@
 //!
 //! Creating a topic (or adding partitions) is all or nothing; see
 //! [`crate::partitions::Partitions::create`] for the order of the steps. What
-//! makes a crash at any point recoverable is the *creation intent*,
+//! makes a crash at any point recoverable is the *intent*,
 //! `<data-dir>/__sluice_metadata/creating`: one line `<topic> <from> <to>`
 //! naming the partition directories `<topic>-<from>` .. `<topic>-<to - 1>`
-//! about to be made, written and fsynced before the first of them exists and
-//! removed once the metadata log records the creation. At start (and before
-//! the next creation, should a rollback have failed) a leftover intent is
-//! rolled back: each directory it names that no topic in the metadata owns is
-//! the broker's own half-made partition and is removed.
+//! about to be made (or, for a deletion, removed), written and fsynced before
+//! the first of them changes and removed once the metadata log records the
+//! change and the files are done. At start (and before the next topic change,
+//! should a rollback have failed) a leftover intent is settled: each
+//! directory it names that no topic in the metadata owns is the broker's own
+//! (half-made, or of a topic deleted) and is removed.
 //!
 //! Any other partition directory no topic owns (a topic whose metadata line
 //! was lost, data copied in by hand) is never deleted: it is renamed to
@@ -107,7 +108,7 @@ fn roll_back(data_dir: &Path, topic: &str, range: Range<i32>, owned: Owned<'_>) 
         tracing::info!(
             topic,
             partitions = removed,
-            "removed the partitions of a creation that did not complete"
+            "removed the partition directories of a topic change that did not complete"
         );
     }
     let meta = data_dir.join(METADATA_DIR);

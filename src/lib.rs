@@ -149,10 +149,10 @@ impl BrokerState {
         if meta.internal {
             return Err(TopicError::TopicDeletionDisabled);
         }
-        let meta = self.metadata.delete(name)?;
-        self.partitions
-            .delete_topic(&meta)
-            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        let owns = |name: &str, index: i32| self.owns(name, index);
+        let meta = self
+            .partitions
+            .delete(&meta, &owns, || self.metadata.delete(name))?;
         tracing::info!(topic = %meta.name, id = %meta.id, "topic deleted");
         Ok(meta)
     }

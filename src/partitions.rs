@@ -678,6 +678,8 @@ impl Partitions {
                 tracing::error!(topic = %topic.name, error = %e,
                     "cannot record the new partitions; removing them");
                 drop(opened);
+                // Should the record have reached the disk after all, the
+                // next start finds the topic and creates its partitions anew.
                 intent.roll_back(owned);
                 Err(e)
             }
@@ -731,6 +733,46 @@ impl Partitions {
         make_new_logs_durable(&created)?;
         self.serve(topic, opened);
         Ok(())
+    }
+
+    /// Deletes `topic`: `commit` records the deletion in the metadata log,
+    /// then its partitions and files go. The caller holds
+    /// [`Self::lock_changes`]. An intent naming the topic's directories (the
+    /// same file as a creation's) is made durable first, so that a crash
+    /// after the record, or a removal that failed, is finished at the next
+    /// start (or creation) rather than leaving directories that look orphaned.
+    pub fn delete<T>(
+        &self,
+        topic: &TopicMeta,
+        owned: Owned<'_>,
+        commit: impl FnOnce() -> Result<T, TopicError>,
+    ) -> Result<T, TopicError> {
+        let storage = |e: String| TopicError::Storage(e);
+        if self.ephemeral {
+            let committed = commit()?;
+            self.delete_topic(topic)
+                .map_err(|e| storage(e.to_string()))?;
+            return Ok(committed);
+        }
+        creation::roll_back_leftover(&self.data_dir, owned).map_err(|e| storage(e.to_string()))?;
+        let intent = Intent::begin(&self.data_dir, &topic.name, 0..topic.partitions)
+            .map_err(|e| storage(e.to_string()))?;
+        // If the record failed, the intent stays: it removes nothing while
+        // the topic is known, and finishes the deletion if the record made
+        // it to disk after all.
+        let committed = commit()?;
+        match self.delete_topic(topic) {
+            Ok(()) => {
+                intent.finish();
+                Ok(committed)
+            }
+            Err(e) => {
+                tracing::error!(topic = %topic.name, error = %e,
+                    "cannot remove the files of a deleted topic; retrying now and at the next start");
+                intent.roll_back(owned);
+                Err(storage(e.to_string()))
+            }
+        }
     }
 
     /// Removes every partition of `topic` and its files.

@@ -536,3 +536,55 @@ fn a_creation_killed_midway_leaves_nothing_and_the_broker_restarts() {
     assert_eq!(raw_create_topics(&mut raw, &[("after", 3)])[0].0, 0);
     broker.stop_within(Duration::from_secs(20));
 }
+
+/// A crash after a DeleteTopics record but before its directories were
+/// removed must not leave directories that look orphaned: the deletion
+/// intent it left is finished at start (directories removed, not set aside),
+/// and a deletion that completed leaves no intent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_interrupted_after_its_record_is_finished_at_start() {
+    if ephemeral_mode() {
+        return;
+    }
+    let mut broker = TestBroker::start().await;
+    let gone = unique_topic("gone");
+    let kept = unique_topic("kept");
+    create_topic(&broker.bootstrap(), &gone, 2, &[]).await;
+    create_topic(&broker.bootstrap(), &kept, 1, &[]).await;
+    let intent = broker.dir.join("__sluice_metadata/creating");
+    assert!(!intent.exists(), "no intent outlives a creation");
+    broker.broker.take().unwrap().shutdown().await;
+    // What a crash right after the delete record leaves: the record, the
+    // intent naming the directories, the directories.
+    let log = topics_log(&broker.dir);
+    let id = log
+        .lines()
+        .find(|l| l.split(' ').nth(2) == Some(gone.as_str()))
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        broker.dir.join("__sluice_metadata/topics.log"),
+        format!("{log}delete {id}\n"),
+    )
+    .unwrap();
+    std::fs::write(&intent, format!("{gone} 0 2\n")).unwrap();
+    broker.restart().await;
+    assert_eq!(
+        entries_starting_with(&broker.dir, &gone),
+        Vec::<String>::new(),
+        "removed, not set aside"
+    );
+    assert!(broker.dir.join(format!("{kept}-0")).is_dir());
+    assert!(!intent.exists());
+    // A deletion through the API leaves nothing either.
+    let admin = admin(&broker.bootstrap());
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let res = admin.delete_topics(&[&kept], &opts).await.unwrap();
+    assert_eq!(res[0], Ok(kept.clone()));
+    assert_eq!(
+        entries_starting_with(&broker.dir, &kept),
+        Vec::<String>::new()
+    );
+    assert!(!intent.exists());
+}
