@@ -168,7 +168,7 @@ fn create_partitions_of_i32_max_is_refused_at_once() {
     let (code, message) = raw_create_partitions(&mut raw, "huge", i32::MAX);
     assert_eq!(code, 44, "POLICY_VIOLATION: {message:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(15),
         "answered at once, not after {:?}",
         started.elapsed()
     );
