@@ -26,6 +26,14 @@ pub const DEFAULT_MAX_QUEUED_REPLY_BYTES_PER_CONNECTION: usize = 64 * 1024 * 102
 pub const DEFAULT_MAX_QUEUED_REPLY_BYTES: usize = 512 * 1024 * 1024;
 /// How long shutdown waits for connections to write what they owe.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 5_000;
+/// Default `--max-partitions`: the most partitions (all topics, internal
+/// ones included) this broker takes on. Each partition keeps a file
+/// descriptor open and its indexes in memory, and every one is opened at
+/// start, so the cap keeps a broker startable: 10,000 is well above what
+/// Kafka's guidance puts on one broker (a few thousand) yet within a raised
+/// `ulimit -n`. Kafka itself has no such cap (KIP-578 proposed one); raise
+/// it along with the descriptor limit for more.
+pub const DEFAULT_MAX_PARTITIONS: u64 = 10_000;
 
 /// The broker's effective configuration.
 #[derive(Debug, Clone)]
@@ -90,6 +98,9 @@ pub struct Config {
     pub transaction_state_partitions: i32,
     /// Largest `transaction.timeout.ms` a producer may ask for.
     pub transaction_max_timeout_ms: i32,
+    /// Most partitions the broker holds, over all topics (internal ones
+    /// included); creations beyond it are POLICY_VIOLATION.
+    pub max_partitions: u64,
 }
 
 /// Durability of acknowledged writes (`--fsync`).
@@ -168,6 +179,7 @@ impl Default for Config {
             offsets_topic_partitions: 1,
             transaction_state_partitions: 1,
             transaction_max_timeout_ms: 900_000,
+            max_partitions: DEFAULT_MAX_PARTITIONS,
         }
     }
 }
@@ -280,6 +292,9 @@ pub struct Cli {
     /// Largest transaction.timeout.ms a transactional producer may use [default: 900000]
     #[arg(long, env = "SLUICE_TRANSACTION_MAX_TIMEOUT_MS", value_name = "MS")]
     pub transaction_max_timeout_ms: Option<i32>,
+    /// Most partitions the broker holds over all topics, internal ones included; creating more is POLICY_VIOLATION [default: 10000]
+    #[arg(long, env = "SLUICE_MAX_PARTITIONS", value_name = "N")]
+    pub max_partitions: Option<u64>,
     /// TOML file with any of the options above
     #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -341,6 +356,8 @@ struct FileConfig {
     transaction_state_partitions: Option<i32>,
     #[serde(alias = "transaction_max_timeout_ms")]
     transaction_max_timeout_ms: Option<i32>,
+    #[serde(alias = "max_partitions")]
+    max_partitions: Option<u64>,
 }
 
 /// A configuration that cannot be used.
@@ -463,6 +480,10 @@ impl Config {
                 .transaction_max_timeout_ms
                 .or(file.transaction_max_timeout_ms)
                 .unwrap_or(d.transaction_max_timeout_ms),
+            max_partitions: cli
+                .max_partitions
+                .or(file.max_partitions)
+                .unwrap_or(d.max_partitions),
         };
         config.validate()?;
         Ok(config)
@@ -527,6 +548,9 @@ impl Config {
                 "offsets-topic-partitions",
                 "must be between 1 and 1000",
             ));
+        }
+        if self.max_partitions == 0 {
+            return Err(invalid("max-partitions", "must be at least 1"));
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
@@ -744,6 +768,21 @@ mod tests {
             (1000, 4096)
         );
         let cli = Cli::parse_from(["sluice", "--connections-max-idle-ms", "0"]);
+        assert!(Config::from_cli(cli).is_err());
+    }
+
+    #[test]
+    fn max_partitions_option() {
+        let c = Config::from_cli(Cli::parse_from(["sluice"])).unwrap();
+        assert_eq!(c.max_partitions, DEFAULT_MAX_PARTITIONS);
+        let c = Config::from_cli(Cli::parse_from(["sluice", "--max-partitions", "50"])).unwrap();
+        assert_eq!(c.max_partitions, 50);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, "max-partitions = 7\n").unwrap();
+        let cli = Cli::parse_from(["sluice", "--config", path.to_str().unwrap()]);
+        assert_eq!(Config::from_cli(cli).unwrap().max_partitions, 7);
+        let cli = Cli::parse_from(["sluice", "--max-partitions", "0"]);
         assert!(Config::from_cli(cli).is_err());
     }
 

@@ -140,6 +140,10 @@ pub enum TopicError {
     InvalidRequest(String),
     #[error("internal topics cannot be deleted")]
     TopicDeletionDisabled,
+    /// A limit on partitions (per request, as Kafka's controller has, or the
+    /// broker's `--max-partitions`); the message is sent as it is.
+    #[error("{0}")]
+    PolicyViolation(String),
     #[error("storage failure: {0}")]
     Storage(String),
 }
@@ -157,6 +161,7 @@ impl ErrorCode for TopicError {
             TopicError::UnknownTopicId => K::UnknownTopicId.code(),
             TopicError::InvalidRequest(_) => K::InvalidRequest.code(),
             TopicError::TopicDeletionDisabled => K::TopicDeletionDisabled.code(),
+            TopicError::PolicyViolation(_) => K::PolicyViolation.code(),
             TopicError::Storage(_) => K::KafkaStorageError.code(),
         }
     }

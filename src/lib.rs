@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod creation;
 pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
@@ -48,6 +49,17 @@ pub struct BrokerState {
     pub faults: faults::Faults,
 }
 
+/// Kafka's controller refuses a request that would create more partitions
+/// than this (`ReplicationControlManager.MAX_PARTITIONS_PER_BATCH`), before
+/// creating any: no request makes the broker do unbounded work.
+pub const MAX_PARTITIONS_PER_REQUEST: i64 = 10_000;
+/// Kafka's message for CreateTopics over [`MAX_PARTITIONS_PER_REQUEST`].
+pub const TOO_MANY_PARTITIONS_PER_REQUEST: &str =
+    "Excessively large number of partitions per request.";
+/// Kafka's message for an operation over its batch bound (CreatePartitions
+/// adding more than [`MAX_PARTITIONS_PER_REQUEST`]).
+pub const TOO_LARGE_BATCH: &str = "Unable to perform excessively large batch operation.";
+
 /// What to create: a validated topic request.
 #[derive(Debug, Clone)]
 pub struct NewTopic {
@@ -72,11 +84,44 @@ impl BrokerState {
         if self.metadata.topic(&topic.name).is_some() {
             return Err(TopicError::AlreadyExists);
         }
+        if i64::from(topic.partitions) > MAX_PARTITIONS_PER_REQUEST {
+            return Err(TopicError::PolicyViolation(
+                TOO_MANY_PARTITIONS_PER_REQUEST.into(),
+            ));
+        }
+        self.check_partition_limit(i64::from(topic.partitions))?;
         Ok(())
     }
 
-    /// Creates a topic: durably records it, then opens its partitions.
+    /// Refuses `more` partitions when the broker would then hold more than
+    /// `--max-partitions`.
+    pub fn check_partition_limit(&self, more: i64) -> Result<(), TopicError> {
+        let held: i64 = self
+            .metadata
+            .topics()
+            .iter()
+            .map(|t| i64::from(t.partitions))
+            .sum();
+        let limit = i64::try_from(self.config.max_partitions).unwrap_or(i64::MAX);
+        if held.saturating_add(more) > limit {
+            return Err(TopicError::PolicyViolation(format!(
+                "the broker holds {held} partitions; {more} more would exceed its limit of {limit} (max-partitions)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether a known topic owns partition `index` of `name`.
+    fn owns(&self, name: &str, index: i32) -> bool {
+        self.metadata
+            .topic(name)
+            .is_some_and(|t| index < t.partitions)
+    }
+
+    /// Creates a topic, all or nothing: its partitions are made durable,
+    /// then the metadata log records it (see `Partitions::create`).
     pub fn create_topic(&self, topic: NewTopic) -> Result<Arc<TopicMeta>, TopicError> {
+        let _changing = self.partitions.lock_changes();
         self.validate_new_topic(&topic)?;
         let meta = TopicMeta {
             name: topic.name,
@@ -85,27 +130,19 @@ impl BrokerState {
             configs: topic.configs,
             internal: false,
         };
-        // Leftover directories of a deleted topic with the same name must not
-        // be mistaken for this topic's data.
-        for index in 0..meta.partitions {
-            let dir = self
-                .config
-                .data_dir
-                .join(format!("{}-{}", meta.name, index));
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| TopicError::Storage(e.to_string()))?;
-            }
-        }
-        let meta = self.metadata.create(meta)?;
-        self.partitions
-            .open_topic(&meta, &self.topic_defaults)
-            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        let owns = |name: &str, index: i32| self.owns(name, index);
+        let meta = self
+            .partitions
+            .create(&meta, 0, &self.topic_defaults, &owns, || {
+                self.metadata.create(meta.clone())
+            })?;
         tracing::info!(topic = %meta.name, id = %meta.id, partitions = meta.partitions, "topic created");
         Ok(meta)
     }
 
     /// Deletes a topic and its data.
     pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
+        let _changing = self.partitions.lock_changes();
         let meta = self
             .metadata
             .topic(name)
@@ -113,10 +150,10 @@ impl BrokerState {
         if meta.internal {
             return Err(TopicError::TopicDeletionDisabled);
         }
-        let meta = self.metadata.delete(name)?;
-        self.partitions
-            .delete_topic(&meta)
-            .map_err(|e| TopicError::Storage(e.to_string()))?;
+        let owns = |name: &str, index: i32| self.owns(name, index);
+        let meta = self
+            .partitions
+            .delete(&meta, &owns, || self.metadata.delete(name))?;
         tracing::info!(topic = %meta.name, id = %meta.id, "topic deleted");
         Ok(meta)
     }
@@ -128,6 +165,7 @@ impl BrokerState {
         count: i32,
         validate_only: bool,
     ) -> Result<(), TopicError> {
+        let _changing = self.partitions.lock_changes();
         let meta = self
             .metadata
             .topic(name)
@@ -143,14 +181,21 @@ impl BrokerState {
                 meta.partitions
             )));
         }
+        let added = i64::from(count) - i64::from(meta.partitions);
+        if added > MAX_PARTITIONS_PER_REQUEST {
+            return Err(TopicError::PolicyViolation(TOO_LARGE_BATCH.into()));
+        }
+        self.check_partition_limit(added)?;
         if validate_only {
             return Ok(());
         }
-        let from = meta.partitions;
-        let grown = self.metadata.set_partition_count(name, count)?;
+        let mut grown = (*meta).clone();
+        grown.partitions = count;
+        let owns = |name: &str, index: i32| self.owns(name, index);
         self.partitions
-            .open_added_partitions(&grown, from, &self.topic_defaults)
-            .map_err(|e| TopicError::Storage(e.to_string()))?;
+            .create(&grown, meta.partitions, &self.topic_defaults, &owns, || {
+                self.metadata.set_partition_count(name, count)
+            })?;
         tracing::info!(topic = %name, partitions = count, "partitions added");
         Ok(())
     }
@@ -248,6 +293,9 @@ impl Broker {
             topic: txn::TXN_STATE_TOPIC.to_string(),
             message: e.to_string(),
         })?;
+        if !config.ephemeral {
+            settle_partition_dirs(&config.data_dir, &metadata);
+        }
         for topic in metadata.topics() {
             partitions
                 .open_topic(&topic, &topic_defaults)
@@ -359,6 +407,20 @@ impl Broker {
         // Only now may another broker open the directory.
         drop(self.data_dir_lock);
         tracing::info!("sluice stopped");
+    }
+}
+
+/// At start, before any partition is opened: rolls back a creation a crash
+/// interrupted, then sets aside partition directories no topic owns (see
+/// `creation.rs`). Failures are warnings: what is left is never opened.
+fn settle_partition_dirs(data_dir: &std::path::Path, metadata: &Metadata) {
+    let owns = |name: &str, index: i32| metadata.topic(name).is_some_and(|t| index < t.partitions);
+    if let Err(e) = creation::roll_back_leftover(data_dir, &owns) {
+        tracing::warn!(error = %e, "cannot roll back an interrupted topic creation; retried at the next one");
+    }
+    if let Err(e) = creation::set_aside_unknown(data_dir, &owns) {
+        tracing::warn!(dir = %data_dir.display(), error = %e,
+            "cannot set aside partition directories no topic owns");
     }
 }
 

@@ -17,7 +17,8 @@ use sluice_protocol::records::{self, BatchHeader, ControlType};
 use sluice_storage::{make_new_logs_durable, BatchMeta, Log, LogConfig, NewLog};
 use tokio::sync::Notify;
 
-use crate::error::PartitionError;
+use crate::creation::{self, Intent, Owned};
+use crate::error::{PartitionError, TopicError};
 use crate::group_commit::GroupCommit;
 use crate::metadata::{BrokerDefaults, TopicMeta};
 use crate::txn::aborted::AbortedTxn;
@@ -566,6 +567,10 @@ pub struct Partitions {
     pub group_commit: GroupCommit,
     /// Set when the broker begins to shut down: long polls answer at once.
     stopping: AtomicBool,
+    /// Held while a topic is created, grown or deleted: one such change at a
+    /// time, so that limits are checked against settled counts and two
+    /// creations never make the same directories.
+    changes: Mutex<()>,
 }
 
 impl Partitions {
@@ -576,6 +581,7 @@ impl Partitions {
             map: DashMap::new(),
             group_commit: GroupCommit::default(),
             stopping: AtomicBool::new(false),
+            changes: Mutex::new(()),
         }
     }
 
@@ -592,6 +598,11 @@ impl Partitions {
     /// checks this after registering its waiter, so it cannot miss the wake.
     pub fn long_polls_stopped(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Serializes topic creation, growth and deletion (see `changes`).
+    pub fn lock_changes(&self) -> MutexGuard<'_, ()> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Closes every log cleanly (broker shutdown).
@@ -622,37 +633,90 @@ impl Partitions {
         self.open_partitions(topic, 0, defaults)
     }
 
-    /// Opens partitions `from..topic.partitions` of a topic that grew.
-    pub fn open_added_partitions(
+    /// Creates partitions `from..topic.partitions` of a topic being created
+    /// (`from` = 0) or grown, all or nothing; `commit` records the change in
+    /// the metadata log. The caller holds [`Self::lock_changes`] and has
+    /// checked that no topic owns those partitions. In order:
+    ///
+    /// 1. a creation intent a failed rollback left is rolled back;
+    /// 2. directories in the way (no topic owns them) are set aside as
+    ///    `<dir>.orphaned`, never deleted;
+    /// 3. the creation intent naming the new directories is made durable;
+    /// 4. the partitions are opened (created) and made durable together;
+    /// 5. `commit` writes the metadata record: the topic now exists;
+    /// 6. the partitions are served and the intent is removed.
+    ///
+    /// A failure before 5 removes what 4 made and returns the error; a crash
+    /// before 5 leaves an intent that the next start rolls back the same
+    /// way. `owned` tells which partitions a known topic owns (never removed).
+    pub fn create<T>(
         &self,
         topic: &TopicMeta,
         from: i32,
         defaults: &BrokerDefaults,
-    ) -> Result<(), PartitionError> {
-        for index in from..topic.partitions {
-            let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
-            if !self.ephemeral && dir.exists() {
-                // Leftovers of an older topic with this name.
-                std::fs::remove_dir_all(&dir).map_err(sluice_storage::StorageError::from)?;
+        owned: Owned<'_>,
+        commit: impl FnOnce() -> Result<T, TopicError>,
+    ) -> Result<T, TopicError> {
+        let storage = |e: std::io::Error| TopicError::Storage(e.to_string());
+        let range = from..topic.partitions;
+        if self.ephemeral {
+            let (opened, _) = self
+                .open_unserved(topic, range, defaults)
+                .map_err(|e| TopicError::Storage(e.to_string()))?;
+            let committed = commit()?;
+            self.serve(topic, opened);
+            return Ok(committed);
+        }
+        creation::roll_back_leftover(&self.data_dir, owned).map_err(storage)?;
+        creation::set_aside_in_the_way(&self.data_dir, &topic.name, range.clone())
+            .map_err(storage)?;
+        let intent = Intent::begin(&self.data_dir, &topic.name, range.clone()).map_err(storage)?;
+        let opened = self
+            .open_unserved(topic, range, defaults)
+            .and_then(|(opened, created)| {
+                make_new_logs_durable(&created)?;
+                Ok(opened)
+            });
+        let opened = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                tracing::error!(topic = %topic.name, from, to = topic.partitions, error = %e,
+                    "cannot create partitions; removing what was made");
+                intent.roll_back(owned);
+                return Err(TopicError::Storage(e.to_string()));
+            }
+        };
+        match commit() {
+            Ok(committed) => {
+                self.serve(topic, opened);
+                intent.finish();
+                Ok(committed)
+            }
+            Err(e) => {
+                tracing::error!(topic = %topic.name, error = %e,
+                    "cannot record the new partitions; removing them");
+                drop(opened);
+                // Should the record have reached the disk after all, the
+                // next start finds the topic and creates its partitions anew.
+                intent.roll_back(owned);
+                Err(e)
             }
         }
-        self.open_partitions(topic, from, defaults)
     }
 
-    /// Opens partitions `from..topic.partitions` and serves them once the
-    /// logs created among them are durable, all with a few filesystem
-    /// commits (see `sluice_storage::make_new_logs_durable`).
-    fn open_partitions(
+    /// Opens partitions `range` of `topic` without serving them, with the
+    /// logs created among them (see `sluice_storage::make_new_logs_durable`).
+    fn open_unserved(
         &self,
         topic: &TopicMeta,
-        from: i32,
+        range: std::ops::Range<i32>,
         defaults: &BrokerDefaults,
-    ) -> Result<(), PartitionError> {
+    ) -> Result<(Vec<Partition>, Vec<NewLog>), PartitionError> {
         let config = log_config(topic, defaults);
         let mut opened = Vec::new();
         let mut created = Vec::new();
-        for index in from..topic.partitions {
-            let dir = self.data_dir.join(format!("{}-{}", topic.name, index));
+        for index in range {
+            let dir = creation::partition_dir(&self.data_dir, &topic.name, index);
             let dir = (!self.ephemeral).then_some(dir.as_path());
             let (partition, new_log) = Partition::open(
                 &topic.name,
@@ -664,12 +728,69 @@ impl Partitions {
             opened.push(partition);
             created.extend(new_log);
         }
-        make_new_logs_durable(&created)?;
+        Ok((opened, created))
+    }
+
+    fn serve(&self, topic: &TopicMeta, opened: Vec<Partition>) {
         for partition in opened {
             self.map
                 .insert((topic.name.clone(), partition.index), Arc::new(partition));
         }
+    }
+
+    /// Opens partitions `from..topic.partitions` and serves them once the
+    /// logs created among them are durable, all with a few filesystem
+    /// commits (see `sluice_storage::make_new_logs_durable`).
+    fn open_partitions(
+        &self,
+        topic: &TopicMeta,
+        from: i32,
+        defaults: &BrokerDefaults,
+    ) -> Result<(), PartitionError> {
+        let (opened, created) = self.open_unserved(topic, from..topic.partitions, defaults)?;
+        make_new_logs_durable(&created)?;
+        self.serve(topic, opened);
         Ok(())
+    }
+
+    /// Deletes `topic`: `commit` records the deletion in the metadata log,
+    /// then its partitions and files go. The caller holds
+    /// [`Self::lock_changes`]. An intent naming the topic's directories (the
+    /// same file as a creation's) is made durable first, so that a crash
+    /// after the record, or a removal that failed, is finished at the next
+    /// start (or creation) rather than leaving directories that look orphaned.
+    pub fn delete<T>(
+        &self,
+        topic: &TopicMeta,
+        owned: Owned<'_>,
+        commit: impl FnOnce() -> Result<T, TopicError>,
+    ) -> Result<T, TopicError> {
+        let storage = |e: String| TopicError::Storage(e);
+        if self.ephemeral {
+            let committed = commit()?;
+            self.delete_topic(topic)
+                .map_err(|e| storage(e.to_string()))?;
+            return Ok(committed);
+        }
+        creation::roll_back_leftover(&self.data_dir, owned).map_err(|e| storage(e.to_string()))?;
+        let intent = Intent::begin(&self.data_dir, &topic.name, 0..topic.partitions)
+            .map_err(|e| storage(e.to_string()))?;
+        // If the record failed, the intent stays: it removes nothing while
+        // the topic is known, and finishes the deletion if the record made
+        // it to disk after all.
+        let committed = commit()?;
+        match self.delete_topic(topic) {
+            Ok(()) => {
+                intent.finish();
+                Ok(committed)
+            }
+            Err(e) => {
+                tracing::error!(topic = %topic.name, error = %e,
+                    "cannot remove the files of a deleted topic; retrying now and at the next start");
+                intent.roll_back(owned);
+                Err(storage(e.to_string()))
+            }
+        }
     }
 
     /// Removes every partition of `topic` and its files.

@@ -4,7 +4,11 @@
 //! or -1 (one broker). Manual assignments are accepted when every partition
 //! is placed on this node alone. Configs are validated and stored with the
 //! topic; v5+ responses list the topic's effective configs. validate_only
-//! checks everything and creates nothing.
+//! checks everything and creates nothing. As in Kafka's controller, a
+//! request whose topics add up to more than 10,000 partitions is refused
+//! whole (POLICY_VIOLATION for each topic) before anything is created, and
+//! the broker's `--max-partitions` caps what it holds. Creation runs on the
+//! blocking pool, all or nothing (see `Partitions::create`).
 
 use std::collections::BTreeMap;
 
@@ -19,7 +23,7 @@ use uuid::Uuid;
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::metadata::TopicMeta;
-use crate::{BrokerState, NewTopic};
+use crate::{BrokerState, NewTopic, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS_PER_REQUEST};
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 
@@ -32,6 +36,11 @@ pub async fn handle(
     req: CreateTopicsRequest,
 ) -> HandlerReply<CreateTopicsResponse> {
     let state = &ctx.state;
+    if partitions_asked(state, &req.topics) > MAX_PARTITIONS_PER_REQUEST {
+        let refused = TopicError::PolicyViolation(TOO_MANY_PARTITIONS_PER_REQUEST.into());
+        let results = req.topics.iter().map(|t| failed(t, &refused)).collect();
+        return HandlerReply::Respond(CreateTopicsResponse::default().with_topics(results));
+    }
     let mut results = Vec::with_capacity(req.topics.len());
     let mut seen = std::collections::HashSet::new();
     let duplicates: std::collections::HashSet<String> = req
@@ -47,13 +56,18 @@ pub async fn handle(
                 "topic {name} is listed more than once"
             )))
         } else {
-            new_topic(state, topic).and_then(|new| {
-                if req.validate_only {
-                    state.validate_new_topic(&new).map(|()| preview(new))
-                } else {
-                    state.create_topic(new).map(|m| (*m).clone())
-                }
-            })
+            new_topic(state, topic)
+        };
+        let outcome = match outcome {
+            Ok(new) if req.validate_only => state.validate_new_topic(&new).map(|()| preview(new)),
+            Ok(new) => {
+                // Opening thousands of partitions must not hold a runtime worker.
+                let state = std::sync::Arc::clone(state);
+                tokio::task::spawn_blocking(move || state.create_topic(new).map(|m| (*m).clone()))
+                    .await
+                    .unwrap_or_else(|e| Err(TopicError::Storage(e.to_string())))
+            }
+            Err(e) => Err(e),
         };
         let mut result = CreatableTopicResult::default().with_name(topic.name.clone());
         match outcome {
@@ -64,17 +78,38 @@ pub async fn handle(
                     .with_replication_factor(1)
                     .with_configs(Some(configs_of(state, &meta)));
             }
-            Err(e) => {
-                result = result
-                    .with_error_code(e.code())
-                    .with_error_message(Some(StrBytes::from_string(e.to_string())))
-                    .with_num_partitions(-1)
-                    .with_replication_factor(-1);
-            }
+            Err(e) => result = failed(topic, &e),
         }
         results.push(result);
     }
     HandlerReply::Respond(CreateTopicsResponse::default().with_topics(results))
+}
+
+fn failed(topic: &CreatableTopic, e: &TopicError) -> CreatableTopicResult {
+    CreatableTopicResult::default()
+        .with_name(topic.name.clone())
+        .with_error_code(e.code())
+        .with_error_message(Some(StrBytes::from_string(e.to_string())))
+        .with_num_partitions(-1)
+        .with_replication_factor(-1)
+}
+
+/// The partitions the request's topics would create, counted as Kafka's
+/// controller does: num_partitions, the broker default for -1, or the number
+/// of manual assignments; invalid counts add nothing.
+fn partitions_asked(state: &BrokerState, topics: &[CreatableTopic]) -> i64 {
+    topics
+        .iter()
+        .map(|t| {
+            if !t.assignments.is_empty() {
+                i64::try_from(t.assignments.len()).unwrap_or(i64::MAX)
+            } else if t.num_partitions == -1 {
+                i64::from(state.config.default_partitions)
+            } else {
+                i64::from(t.num_partitions.max(0))
+            }
+        })
+        .fold(0i64, i64::saturating_add)
 }
 
 fn new_topic(state: &BrokerState, topic: &CreatableTopic) -> Result<NewTopic, TopicError> {

@@ -40,7 +40,17 @@ pub async fn handle(
                 "neither topic name nor id given".into(),
             )),
         };
-        let outcome = target.and_then(|meta| state.delete_topic(&meta.name));
+        let outcome = match target {
+            // Deletion waits for any other topic change (a creation of
+            // thousands of partitions) and removes files: on the blocking pool.
+            Ok(meta) => {
+                let state = std::sync::Arc::clone(state);
+                tokio::task::spawn_blocking(move || state.delete_topic(&meta.name))
+                    .await
+                    .unwrap_or_else(|e| Err(TopicError::Storage(e.to_string())))
+            }
+            Err(e) => Err(e),
+        };
         let mut result = DeletableTopicResult::default()
             .with_name(name.clone())
             .with_topic_id(id);

@@ -55,7 +55,7 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
     } else {
         for requested in req.topics.iter().flatten() {
             let topic = match &requested.name {
-                Some(name) => by_name(&ctx, name.as_str(), allow_auto_create),
+                Some(name) => by_name(&ctx, name.as_str(), allow_auto_create).await,
                 None => match state.metadata.topic_by_id(&requested.topic_id) {
                     Some(meta) => Ok(meta),
                     None => Err(TopicError::UnknownTopicId),
@@ -101,7 +101,7 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
     )
 }
 
-fn by_name(
+async fn by_name(
     ctx: &RequestContext,
     name: &str,
     allow_auto_create: bool,
@@ -112,7 +112,13 @@ fn by_name(
     }
     validate_topic_name(name)?;
     if allow_auto_create && state.config.auto_create_topics {
-        return state.auto_create_topic(name);
+        // Creation waits for any other topic change and does file I/O: on
+        // the blocking pool, not a runtime worker.
+        let state = std::sync::Arc::clone(state);
+        let name = name.to_string();
+        return tokio::task::spawn_blocking(move || state.auto_create_topic(&name))
+            .await
+            .unwrap_or_else(|e| Err(TopicError::Storage(e.to_string())));
     }
     Err(TopicError::UnknownTopicOrPartition)
 }

@@ -65,3 +65,61 @@ impl Drop for ChildBroker {
         let _ = self.child.wait();
     }
 }
+
+impl ChildBroker {
+    /// [`Self::start`] with the process limited to `nofile` open file
+    /// descriptors (soft and hard, through util-linux `prlimit`, which execs
+    /// the broker: the child's pid is the broker's).
+    pub fn start_with_fd_limit(dir: &Path, args: &[&str], nofile: u64) -> ChildBroker {
+        let mut child = Command::new("prlimit")
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_sluice"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .env("SLUICE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn prlimit sluice");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            assert!(Instant::now() < deadline, "broker did not start");
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break addr.trim().to_string();
+                    }
+                }
+                _ => panic!("broker exited before listening"),
+            }
+        };
+        ChildBroker { child, addr }
+    }
+
+    /// SIGTERM, and a clean exit within `limit` (the broker is killed and the
+    /// test fails if it takes longer).
+    pub fn stop_within(mut self, limit: Duration) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "clean shutdown: {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the broker did not exit within {limit:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
