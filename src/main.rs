@@ -38,6 +38,10 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
+        // Installed before the broker starts: a SIGTERM that arrives right after
+        // "listening on" (or during start) must stop the broker cleanly, not end
+        // the process by the signal's default action.
+        let signals = Signals::install();
         let broker = match Broker::start(config).await {
             Ok(b) => b,
             Err(e) => {
@@ -48,7 +52,7 @@ fn main() -> ExitCode {
         let mut out = std::io::stdout();
         let _ = writeln!(out, "listening on {}", broker.local_addr());
         let _ = out.flush();
-        wait_for_signal().await;
+        signals.wait().await;
         tracing::info!("shutting down");
         broker.shutdown().await;
         ExitCode::SUCCESS
@@ -59,17 +63,33 @@ fn main() -> ExitCode {
     code
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// SIGTERM and SIGINT, listened for from the moment they are installed.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+        }
+    }
+
+    async fn wait(mut self) {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = recv(&mut self.term) => {}
+            _ = recv(&mut self.int) => {}
         }
     }
 }
