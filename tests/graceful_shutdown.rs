@@ -185,3 +185,25 @@ async fn shutdown_with_a_client_not_reading_exits_within_the_timeout_and_marks_l
     .await
     .unwrap();
 }
+
+/// A SIGTERM sent the moment the broker says "listening on" used to end the
+/// process by the signal's default action (the handler was installed only
+/// after that line): no clean shutdown, exit by signal. Every round must exit
+/// with success.
+#[test]
+fn sigterm_right_after_listening_shuts_down_cleanly() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = ChildBroker::start(dir.path(), &[]);
+        let pid = broker.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let mut broker = broker;
+        let status = broker.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "round {round}: exit after SIGTERM: {status}"
+        );
+    }
+}
