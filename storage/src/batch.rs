@@ -17,8 +17,9 @@
 //!     43   18 producer id, producer epoch, base sequence, record count
 //! ```
 //!
-//! The CRC is not checked on append (the broker validated the batch) nor on reads; it
-//! is checked by recovery (see `recovery/`) through [`Scanner::checksum`].
+//! The CRC is not checked on append (the broker validated the batch). It is checked by
+//! recovery (see `recovery/`) through [`Scanner::checksum`], and by every read for a
+//! fetch on the bytes it serves (see `segment/verify.rs`) through [`crc_matches`].
 //!
 //! Everything here is bounds-checked: bytes that come from a file never cause a panic.
 
@@ -277,7 +278,16 @@ impl<'f, R: ReadAt + ?Sized> Scanner<'f, R> {
     }
 }
 
+/// Whether the CRC-32C of `batch` (a whole batch, `header` parsed from it) matches the
+/// stored one.
+pub(crate) fn crc_matches(batch: &[u8], header: &BatchHeader) -> bool {
+    batch
+        .get(CRC_COVERS_FROM as usize..)
+        .is_some_and(|covered| crc32c::crc32c(covered) == header.crc)
+}
+
 /// Length of the longest prefix of `buf` made of whole batches (by framing only).
+#[cfg(test)]
 pub(crate) fn whole_batches_len(buf: &[u8]) -> usize {
     let mut len = 0usize;
     while let Some(rest) = buf.get(len..) {

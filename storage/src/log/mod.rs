@@ -514,7 +514,9 @@ impl Log {
     /// batch after it, if `offset` falls in a gap): as many as fit in `max_bytes`, but
     /// always at least one when any exists at or after `offset`. Data comes from one
     /// segment per call. Empty at the log end; `OffsetOutOfRange` below the log start
-    /// or beyond the log end; `Corrupt` if the bytes there do not frame a batch.
+    /// or beyond the log end. Every batch returned passed its CRC-32C, framing and
+    /// offset checks; a read whose first batch fails them gets `CorruptBatch` (logged
+    /// once), naming where the next intact batch starts (see `segment/verify.rs`).
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, StorageError> {
         let end = self.log_end_offset();
         if offset < self.log_start_offset || offset > end {

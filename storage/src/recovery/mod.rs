@@ -11,6 +11,10 @@
 //!    recovery point, just the last segment's tail.
 //! 3. The first batch that fails (framing, order or CRC) ends the log: the segment is
 //!    cut there and the segments after it are deleted, because a log has no holes.
+//! 4. After a clean shutdown, the active segment's headers are walked once more
+//!    (framing and offset continuity, no CRC) and every damaged batch is logged: such
+//!    damage is not a torn write, so nothing is cut; reads refuse the damaged batch
+//!    and serve the intact ones after it (see `segment/verify.rs`).
 //!
 //! What was found is summed up in a [`RecoveryReport`].
 
@@ -43,6 +47,9 @@ pub struct RecoveryReport {
     /// Segments whose index files were rebuilt from their `.log` (missing, damaged or
     /// pointing past a torn tail).
     pub indexes_rebuilt: usize,
+    /// Damaged batches found in the active segment's headers after a clean shutdown
+    /// (logged, not cut: reads refuse them and serve the intact batches after them).
+    pub damaged_batches: usize,
 }
 
 /// The recovered contents of a partition directory.
@@ -84,11 +91,12 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
     for (i, (base_offset, log_path)) in found.iter().enumerate() {
         let next_base = found.get(i + 1).map(|(base, _)| *base);
         let scope = if clean {
-            CrcScope::NONE
+            CrcScope::CLEAN
         } else {
             CrcScope {
                 all_scanned: next_base.is_none(),
                 from_offset: recovery_point.filter(|rp| next_base.map_or(true, |n| *rp < n)),
+                keep_misnumbered: false,
             }
         };
         let recovered = recover_segment(log_path.clone(), *base_offset, config, scope)?;
@@ -107,6 +115,17 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
                 dir_dirty = true;
             }
             break;
+        }
+    }
+    if clean {
+        // A clean close fsynced everything, so the CRCs are trusted, but bytes can still
+        // be damaged after the fact: walk the active segment's headers (framing and
+        // offsets; cheap next to reading the data) so that damage there is reported now,
+        // not first by a consumer. Nothing is cut: a read refuses just the damaged
+        // batch and serves the intact ones after it.
+        if let Some(active) = segments.last() {
+            let damaged = active.audit()?;
+            report.damaged_batches += damaged;
         }
     }
     for pair in segments.windows(2) {

@@ -1,0 +1,248 @@
+//! Trusting nothing that is read back: the checks a read for a fetch makes on the bytes
+//! it is about to serve, and how it gets past a batch that fails them.
+//!
+//! Every batch a read returns has been checked, from the bytes already in hand:
+//!
+//! - framing: the header parses (magic 2, sane length) and the batch is whole;
+//! - offsets: its base offset is the one its place in the segment calls for (the
+//!   segment's base offset, an offset-index entry's offset, or the previous batch's
+//!   last offset + 1: the broker never leaves gaps), so a base offset rewritten on
+//!   disk (which the CRC does not cover) is caught;
+//! - CRC-32C over bytes 21 to the end, against the stored value (hardware-accelerated;
+//!   the bytes are read anyway).
+//!
+//! A batch that fails is refused with [`StorageError::CorruptBatch`] (Kafka answers
+//! CORRUPT_MESSAGE) and logged once per segment and position, not once per fetch. The
+//! intact batches after it stay reachable: when only its offsets or CRC are wrong its
+//! length still frames the next batch; when its header itself is damaged, the bytes up
+//! to the next offset-index entry are searched for the next batch whose header frames
+//! and whose CRC matches (the index entry after it bounds the search, so it costs at
+//! most about `index.interval.bytes` plus one batch, and only where damage is).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner, HEADER_LEN};
+use crate::StorageError;
+
+use super::{Segment, SEARCH_WINDOW};
+
+/// The longest stretch a resynchronisation search reads at once.
+const MAX_RESYNC_BYTES: u64 = 64 << 20;
+
+/// How many damaged positions a segment remembers having logged.
+const MAX_REPORTED: usize = 4096;
+
+/// Positions of damaged batches already logged, so that a consumer retrying a bad
+/// offset does not flood the log.
+#[derive(Debug, Default)]
+pub(crate) struct Reported(Mutex<BTreeSet<u64>>);
+
+impl Reported {
+    /// True the first time `position` is reported.
+    fn first_time(&self, position: u64) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        seen.len() < MAX_REPORTED && seen.insert(position)
+    }
+}
+
+/// One step of a checked walk over a segment's batches.
+pub(crate) enum Walked {
+    /// An intact-looking batch (framing and offsets; the CRC is checked on read).
+    Batch {
+        position: u64,
+        header: BatchHeader,
+    },
+    /// A damaged batch at `position` that should hold offsets from `first_offset`.
+    /// `resume` is where the next intact batch is (its position and base offset), if
+    /// any is left in the segment.
+    Damaged {
+        position: u64,
+        first_offset: i64,
+        resume: Option<(u64, i64)>,
+        reason: String,
+    },
+    End,
+}
+
+/// A walk over batches that checks framing and offset continuity and steps over
+/// damage.
+pub(crate) struct Walk<'s, R: ReadAt + ?Sized> {
+    segment: &'s Segment,
+    reader: &'s R,
+    scanner: Scanner<'s, R>,
+    expected: i64,
+}
+
+impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
+    /// Starts at `position`, where a batch with base offset `expected` must be.
+    pub(crate) fn new(segment: &'s Segment, reader: &'s R, position: u64, expected: i64) -> Self {
+        Walk {
+            segment,
+            reader,
+            scanner: Scanner::new(reader, position, segment.size, SEARCH_WINDOW),
+            expected,
+        }
+    }
+
+    pub(crate) fn next(&mut self) -> Result<Walked, StorageError> {
+        let (position, reason, framed_end) = match self.scanner.next_batch()? {
+            Scanned::End => return Ok(Walked::End),
+            Scanned::Batch { position, header } if header.base_offset == self.expected => {
+                self.expected = header.last_offset + 1;
+                return Ok(Walked::Batch { position, header });
+            }
+            Scanned::Batch { position, header } => (
+                position,
+                format!(
+                    "base offset {} where {} was expected",
+                    header.base_offset, self.expected
+                ),
+                Some(position + header.size),
+            ),
+            Scanned::Invalid { position, error } => (position, error.to_string(), None),
+        };
+        let first_offset = self.expected;
+        let resume = self.resync(position, framed_end, first_offset)?;
+        if let Some((at, base)) = resume {
+            self.scanner = Scanner::new(self.reader, at, self.segment.size, SEARCH_WINDOW);
+            self.expected = base;
+        } else {
+            self.scanner = Scanner::new(
+                self.reader,
+                self.segment.size,
+                self.segment.size,
+                SEARCH_WINDOW,
+            );
+        }
+        Ok(Walked::Damaged {
+            position,
+            first_offset,
+            resume,
+            reason,
+        })
+    }
+
+    /// Where the next intact batch after the damaged one at `position` is.
+    fn resync(
+        &self,
+        position: u64,
+        framed_end: Option<u64>,
+        first_offset: i64,
+    ) -> Result<Option<(u64, i64)>, StorageError> {
+        let size = self.segment.size;
+        let plausible = |h: &BatchHeader, at: u64| {
+            h.base_offset > first_offset
+                && h.last_offset < self.segment.next_offset
+                && at.checked_add(h.size).is_some_and(|end| end <= size)
+        };
+        // Only the offsets are wrong: the length still frames the next batch.
+        if let Some(end) = framed_end.filter(|end| *end < size) {
+            let mut head = [0u8; HEADER_LEN];
+            if end + HEADER_LEN as u64 <= size {
+                self.reader.read_exact_at(&mut head, end)?;
+                if let Ok(h) = BatchHeader::parse(&head) {
+                    if plausible(&h, end) {
+                        return Ok(Some((end, h.base_offset)));
+                    }
+                }
+            }
+        }
+        // Search byte by byte, up to the next index entry, for a header that frames a
+        // batch whose CRC matches.
+        let next_entry = self
+            .segment
+            .offset_index
+            .entries_from(position + 1)
+            .next()
+            .filter(|e| e.offset > first_offset);
+        let limit = next_entry
+            .map_or(size, |e| e.position.min(size))
+            .min(position.saturating_add(MAX_RESYNC_BYTES));
+        let len = usize::try_from(limit.saturating_sub(position)).unwrap_or(0);
+        let mut region = vec![0u8; len];
+        self.reader.read_exact_at(&mut region, position)?;
+        for skip in 1..len {
+            let Some(bytes) = region.get(skip..) else {
+                break;
+            };
+            if bytes.get(16) != Some(&2) {
+                continue;
+            }
+            let Ok(h) = BatchHeader::parse(bytes) else {
+                continue;
+            };
+            let at = position + skip as u64;
+            if !plausible(&h, at) {
+                continue;
+            }
+            let Ok(batch_len) = usize::try_from(h.size) else {
+                continue;
+            };
+            let whole = match bytes.get(..batch_len) {
+                Some(whole) => whole.to_vec(),
+                None => {
+                    let mut whole = vec![0u8; batch_len];
+                    self.reader.read_exact_at(&mut whole, at)?;
+                    whole
+                }
+            };
+            if batch::crc_matches(&whole, &h) {
+                return Ok(Some((at, h.base_offset)));
+            }
+        }
+        Ok(next_entry
+            .filter(|e| e.position > position && e.position < size)
+            .map(|e| (e.position, e.offset)))
+    }
+}
+
+impl Segment {
+    /// Logs a damaged batch once (per segment and position) and returns the error a
+    /// read of it gets.
+    pub(crate) fn refuse(
+        &self,
+        position: u64,
+        offset: i64,
+        resume_offset: i64,
+        reason: String,
+    ) -> StorageError {
+        if self.reported.first_time(position) {
+            tracing::error!(segment = %self.log_path.display(), position, offset, resume_offset,
+                %reason, "corrupt batch on disk: refused to readers (CORRUPT_MESSAGE); later batches are still served");
+        }
+        StorageError::CorruptBatch {
+            offset,
+            resume_offset,
+            reason,
+        }
+    }
+
+    /// Walks the headers of the whole segment (framing and offsets, no CRC) and logs
+    /// every damaged batch. Returns how many were found. Used at open after a clean
+    /// shutdown, when recovery otherwise trusts the active segment.
+    pub(crate) fn audit(&self) -> Result<usize, StorageError> {
+        let reader = self.data.reader()?;
+        let mut walk = Walk::new(self, &reader, 0, self.base_offset);
+        let mut damaged = 0;
+        loop {
+            match walk.next()? {
+                Walked::Batch { .. } => {}
+                Walked::End => return Ok(damaged),
+                Walked::Damaged {
+                    position,
+                    first_offset,
+                    resume,
+                    reason,
+                } => {
+                    damaged += 1;
+                    let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
+                    drop(self.refuse(position, first_offset, resume_offset, reason));
+                    if resume.is_none() {
+                        return Ok(damaged);
+                    }
+                }
+            }
+        }
+    }
+}
