@@ -71,11 +71,21 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
     if clean {
         checkpoint::unmark_clean_shutdown(dir)?;
     }
-    let log_start_offset = LOG_START.read(dir)?;
+    // The small state files are untrusted input: a damaged one falls back to what the
+    // log itself says.
+    let log_start_offset = match LOG_START.read(dir) {
+        Ok(start) => start,
+        Err(StorageError::Corrupt(problem)) => {
+            tracing::warn!(dir = %dir.display(), file = LOG_START.name, %problem,
+                "unreadable log start offset; the log starts at its first segment");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let recovery_point = match RECOVERY_POINT.read(dir) {
         Ok(point) => point,
         Err(StorageError::Corrupt(problem)) => {
-            tracing::warn!(dir = %dir.display(), %problem,
+            tracing::warn!(dir = %dir.display(), file = RECOVERY_POINT.name, %problem,
                 "unreadable recovery point; checking the whole log");
             Some(0)
         }
@@ -164,6 +174,12 @@ fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>, StorageError> {
             continue;
         };
         if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if matches!(extension, "log" | "index" | "timeindex")
+            && checkpoint::set_aside_unless_file(&path)?
+        {
+            // A directory (or anything but a file) named like a segment file.
             continue;
         }
         let Ok(base_offset) = stem.parse::<i64>() else {
