@@ -7,10 +7,8 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::raw::Raw;
@@ -25,47 +23,15 @@ use rdkafka::{Offset, TopicPartitionList};
 
 const CORRUPT_MESSAGE: i16 = 2;
 
-/// Everything the broker logs in this test process, to check what it says.
-fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&logs);
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || Capture(Arc::clone(&sink)))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        logs
-    })
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Log lines that mention `needle` and `what`.
 fn log_lines_with(needle: &str, what: &str) -> usize {
-    let logs = captured_logs().lock().unwrap();
-    String::from_utf8_lossy(&logs)
-        .lines()
-        .filter(|l| l.contains(needle) && l.contains(what))
-        .count()
+    logs::lines_with(&[needle, what]).len()
 }
 
 /// A broker with `topic` holding `count` single-record batches (`value-NNNN`),
 /// stopped cleanly.
 async fn cleanly_stopped_broker(topic: &str, count: usize) -> TestBroker {
-    captured_logs();
+    logs::capture();
     let mut broker = TestBroker::start().await;
     create_topic(&broker.bootstrap(), topic, 1, &[]).await;
     let producer = producer(&broker.bootstrap(), &[("linger.ms", "0")]);

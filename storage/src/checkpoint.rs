@@ -82,11 +82,23 @@ impl OffsetFile {
 
     /// Durably replaces the persisted offset.
     pub(crate) fn write(self, dir: &Path, offset: i64) -> Result<(), StorageError> {
-        let file = self.stage(dir, offset)?;
-        file.sync_all()?;
+        self.replace(dir, offset).map_err(ReplaceFailed::into_error)
+    }
+
+    /// [`Self::write`], telling a failure that left the old file standing (writing
+    /// the temp file, or renaming it) from a failed fsync, after which what the disk
+    /// holds is unknown.
+    pub(crate) fn replace(self, dir: &Path, offset: i64) -> Result<(), ReplaceFailed> {
+        let file = self
+            .stage(dir, offset)
+            .map_err(|e| ReplaceFailed::OldStands(e.into()))?;
+        crate::faults::check(crate::faults::Op::Fsync, &dir.join(self.name))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| ReplaceFailed::Fsync(e.into()))?;
         drop(file);
-        self.commit_staged(dir)?;
-        sync_dir(dir)?;
+        self.commit_staged(dir)
+            .map_err(|e| ReplaceFailed::OldStands(e.into()))?;
+        sync_dir(dir).map_err(|e| ReplaceFailed::Fsync(e.into()))?;
         Ok(())
     }
 
@@ -107,6 +119,23 @@ impl OffsetFile {
     /// fsyncs the staged temp file.
     pub(crate) fn sync_staged(self, dir: &Path) -> io::Result<()> {
         File::open(dir.join(self.tmp_name))?.sync_all()
+    }
+}
+
+/// How [`OffsetFile::replace`] failed.
+#[derive(Debug)]
+pub(crate) enum ReplaceFailed {
+    /// Nothing replaced the persisted file; writing may go on.
+    OldStands(StorageError),
+    /// An fsync failed: the page cache can no longer be trusted.
+    Fsync(StorageError),
+}
+
+impl ReplaceFailed {
+    pub(crate) fn into_error(self) -> StorageError {
+        match self {
+            ReplaceFailed::OldStands(e) | ReplaceFailed::Fsync(e) => e,
+        }
     }
 }
 

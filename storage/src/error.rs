@@ -40,8 +40,9 @@ pub enum StorageError {
         reason: String,
     },
 
-    /// An earlier write or fsync failed, so the log refuses further writes: a write
-    /// that might be lost must never be acknowledged. Reopen the log to recover.
-    #[error("log is poisoned by an earlier write or fsync failure")]
+    /// An earlier fsync failed (or a failed write could not be cut back), so the log
+    /// refuses further writes: a write that might be lost must never be acknowledged.
+    /// Reopen the log (restart) to recover.
+    #[error("log is poisoned by an earlier fsync failure (or a failed write that could not be undone); refusing writes until restart")]
     Poisoned,
 }

@@ -19,6 +19,7 @@
 mod batch;
 mod checkpoint;
 mod error;
+pub mod faults;
 mod handles;
 mod index;
 mod log;

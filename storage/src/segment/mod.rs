@@ -391,6 +391,7 @@ impl Segment {
             .min(available);
         let mut buf =
             vec![0u8; usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?];
+        crate::faults::check(crate::faults::Op::Read, &self.log_path)?;
         reader.read_exact_at(&mut buf, position)?;
         let (len, bad) = verified_len(&buf, first.base_offset);
         if len == 0 {
