@@ -9,9 +9,12 @@ mod common;
 
 use common::raw::Raw;
 use common::*;
+use kafka_protocol::messages::delete_records_request::{
+    DeleteRecordsPartition, DeleteRecordsTopic,
+};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{FetchRequest, ProduceRequest, TopicName};
+use kafka_protocol::messages::{DeleteRecordsRequest, FetchRequest, ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use sluice_storage::faults::{self, Op};
 
@@ -161,4 +164,77 @@ async fn failing_reads_are_logged_and_answer_storage_error() {
     });
     assert_eq!(error, 0);
     assert!(bytes > 0);
+}
+
+/// One raw DeleteRecords (v2) up to `offset`: the error code.
+fn delete_records(raw: &mut Raw, topic: &str, offset: i64) -> i16 {
+    let req = DeleteRecordsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(vec![DeleteRecordsTopic::default()
+            .with_name(name(topic))
+            .with_partitions(vec![DeleteRecordsPartition::default()
+                .with_partition_index(0)
+                .with_offset(offset)])]);
+    raw.call(2, &req).topics[0].partitions[0].error_code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_fsync_refuses_writes_until_restart() {
+    logs::capture();
+    let mut broker = TestBroker::start().await;
+    let topic = unique_topic("failed-fsync");
+    create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
+    let dir = broker.dir.join(format!("{topic}-0"));
+    let addr = broker.bootstrap();
+    let t = topic.clone();
+    tokio::task::block_in_place(|| {
+        let mut raw = Raw::connect(&addr);
+        for i in 0..5 {
+            assert_eq!(produce(&mut raw, &t, &format!("v{i}")), (0, i));
+        }
+    });
+
+    // The fsync of the data (--fsync always: before the produce is acknowledged),
+    // then, after a restart, the fsync of log-start-offset (DeleteRecords): each
+    // failure leaves the partition refusing writes after the disk is healthy again.
+    for (round, fault) in [
+        dir.to_string_lossy().into_owned(),
+        dir.join("log-start-offset").to_string_lossy().into_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        faults::fail(Op::Fsync, &fault, EIO, None);
+        let t = topic.clone();
+        let addr = broker.bootstrap();
+        tokio::task::block_in_place(|| {
+            let mut raw = Raw::connect(&addr);
+            if round == 0 {
+                assert_eq!(produce(&mut raw, &t, "unsure").0, KAFKA_STORAGE_ERROR);
+            } else {
+                assert_eq!(delete_records(&mut raw, &t, 2), KAFKA_STORAGE_ERROR);
+            }
+            faults::clear(&fault);
+            for _ in 0..3 {
+                assert_eq!(
+                    produce(&mut raw, &t, "refused").0,
+                    KAFKA_STORAGE_ERROR,
+                    "round {round}: refused until restart"
+                );
+            }
+            assert_eq!(delete_records(&mut raw, &t, 1), KAFKA_STORAGE_ERROR);
+            // Reads go on.
+            assert_eq!(fetch(&mut raw, &t, 0).0, 0);
+        });
+        broker.restart().await;
+        let t = topic.clone();
+        let addr = broker.bootstrap();
+        tokio::task::block_in_place(|| {
+            let mut raw = Raw::connect(&addr);
+            let (error, _) = produce(&mut raw, &t, "after restart");
+            assert_eq!(error, 0, "round {round}: writes again after restart");
+        });
+    }
+    let poisoned = logs::lines_with(&[&dir.to_string_lossy(), "poisoned"]);
+    assert!(!poisoned.is_empty(), "the poisoning is logged");
 }
