@@ -283,3 +283,58 @@ async fn damaged_header_does_not_strand_later_records() {
         "logged once, at start"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_offsets_batch_does_not_stop_start() {
+    // The group coordinator replays __consumer_offsets at start through the same
+    // checked reads: a damaged commit record loses that commit, not the broker.
+    use rdkafka::consumer::CommitMode;
+    let topic = "offsets-damage";
+    let mut broker = cleanly_stopped_broker(topic, 5).await;
+    broker.restart().await;
+    let group = "offsets-damage-group";
+    let commit = |offset: i64| {
+        let consumer = consumer_from_start(&broker.bootstrap(), topic, 1, &[("group.id", group)]);
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, 0, Offset::Offset(offset))
+            .unwrap();
+        consumer.commit(&tpl, CommitMode::Sync).unwrap();
+    };
+    tokio::task::block_in_place(|| {
+        commit(2);
+        commit(4);
+    });
+    broker.broker.take().unwrap().shutdown().await;
+    // The group's __consumer_offsets partition: the one with data.
+    let log = std::fs::read_dir(&broker.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("__consumer_offsets-"))
+        })
+        .map(|p| p.join("00000000000000000000.log"))
+        .find(|l| std::fs::metadata(l).is_ok_and(|m| m.len() > 0))
+        .expect("a commit on disk");
+    let batches = batches_on_disk(&log);
+    assert!(batches.len() >= 2, "{batches:?}");
+    // The first commit's batch fails its CRC now.
+    let (_, pos, size) = batches[0];
+    let at = pos + size - 1;
+    overwrite(&log, at, &[byte_at(&log, at) ^ 0xff]);
+
+    broker.restart().await;
+    let consumer = consumer_from_start(&broker.bootstrap(), topic, 1, &[("group.id", group)]);
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let committed = tokio::task::block_in_place(|| {
+        consumer
+            .committed_offsets(tpl, Duration::from_secs(30))
+            .unwrap()
+    });
+    assert_eq!(
+        committed.find_partition(topic, 0).unwrap().offset(),
+        Offset::Offset(4),
+        "the later commit survived"
+    );
+}
