@@ -1,7 +1,8 @@
 //! Every storage failure of a log is logged, without letting a full disk flood the log:
-//! the first one at once (error level, naming the log, the operation and the error),
-//! then, while failures go on, one line every [`REPORT_EVERY`] with how many there
-//! were since the last line, and a last count when the log is closed or dropped.
+//! the first one at once (error level, naming the log, the operation and the error);
+//! then, while failures go on, at most one line per [`REPORT_EVERY`] (logged with the
+//! first failure after it passed) with how many there were since the last line; and a
+//! last count when the log is closed or dropped.
 //!
 //! Counted: I/O errors, corrupt files, and writes refused because the log is poisoned.
 //! Not counted: the caller's mistakes (offsets out of range, invalid batches), and
