@@ -171,3 +171,40 @@ fn random_damage_never_panics_nor_serves_a_changed_batch() {
         }
     }
 }
+
+#[test]
+fn a_damaged_header_in_the_tail_after_a_clean_shutdown_is_kept_not_cut() {
+    // The tail is what recovery scans; after a clean shutdown damage there is not a
+    // torn write, so the intact batches after it must not be cut off.
+    // Enough batches that the last segment holds at least three.
+    let (dir, appended, places, victim) = (120..140)
+        .find_map(|n| {
+            let dir = tempfile::tempdir().unwrap();
+            let appended = closed_log(dir.path(), n);
+            let places = locate(dir.path(), &appended);
+            let last = files_with_extension(dir.path(), "log").pop().unwrap();
+            let in_last = places.iter().filter(|(s, _)| *s == last).count();
+            (in_last >= 3).then(|| (dir, appended, places, n - 2))
+        })
+        .unwrap();
+    let (segment, at) = &places[victim];
+    write_at(segment, at + 8, &[0x7f, 0, 0, 0, 0x09]);
+
+    let log = Log::open(dir.path(), config()).unwrap();
+    assert_eq!(log.recovery_report().bytes_truncated, 0);
+    assert_eq!(log.recovery_report().damaged_batches, 1);
+    assert_eq!(
+        log.log_end_offset(),
+        appended.last().unwrap().last_offset + 1
+    );
+    let (served, refused) = read_everything(&log);
+    assert_eq!(refused, vec![appended[victim].base_offset]);
+    assert_eq!(served.len(), appended.len() - 1);
+    assert_eq!(served.last().unwrap(), &appended.last().unwrap().bytes);
+    drop(log);
+
+    // After a crash the same damage in the tail is a torn write: it ends the log.
+    fs::remove_file(dir.path().join(".clean-shutdown")).ok();
+    let log = Log::open(dir.path(), config()).unwrap();
+    assert_eq!(log.log_end_offset(), appended[victim].base_offset);
+}

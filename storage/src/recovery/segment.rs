@@ -26,20 +26,26 @@
 //!    make the fast path's scan longer.
 //! 4. The first batch that does not frame, is out of order or fails its CRC ends the
 //!    segment: everything from there is cut off (`tracing::warn!` says where, how many
-//!    bytes and why).
+//!    bytes and why). Except after a clean shutdown ([`CrcScope::keep_misnumbered`]),
+//!    when damage is not a torn write: a misnumbered batch keeps the offsets of its
+//!    place, and the fast path steps over a header that does not frame to the next
+//!    intact batch (found by `batch::search_batch`); reads refuse the damaged bytes.
 
 use std::fs::{File, Metadata};
 use std::iter::Peekable;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::batch::{BatchHeader, ReadAt, Scanned, Scanner};
+use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
 use crate::index::OffsetPosition;
 use crate::segment::{MaxTimestamp, Segment};
 use crate::{BatchMeta, LogConfig, StorageError};
 
 /// How many bytes a recovery scan reads at a time.
 const RECOVERY_WINDOW: usize = 256 * 1024;
+
+/// The longest stretch searched for the next intact batch after a damaged header.
+const MAX_RESYNC_BYTES: u64 = 64 << 20;
 
 /// Which batches of a segment get their CRC-32C checked. Checking costs reading every
 /// byte, so recovery checks only what may not have reached the disk whole: the tail of
@@ -258,6 +264,26 @@ fn scan_tail(
             Scanned::Batch { position, header } => (position, header),
             Scanned::End => break (end, None),
             Scanned::Invalid { position, error } => {
+                // After a clean shutdown a header that does not frame is damage, not
+                // a torn write: when an intact batch follows, the damaged one is left
+                // for reads to refuse and the scan goes on there.
+                let floor = order.expected.unwrap_or(segment.base_offset());
+                let resume = match scope.keep_misnumbered {
+                    true => batch::search_batch(
+                        &reader,
+                        position + 1,
+                        position.saturating_add(MAX_RESYNC_BYTES),
+                        end,
+                        |h| h.base_offset > floor,
+                    )?,
+                    false => None,
+                };
+                if let Some((at, _)) = resume {
+                    order.after_damage = Some(floor);
+                    while entries.next_if(|e| e.position < at).is_some() {}
+                    scanner = Scanner::new(&reader, at, end, RECOVERY_WINDOW);
+                    continue;
+                }
                 let reason = error.to_string();
                 break (position, Some(Torn { position, reason }));
             }

@@ -159,37 +159,11 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
         let limit = next_entry
             .map_or(size, |e| e.position.min(size))
             .min(position.saturating_add(MAX_RESYNC_BYTES));
-        let len = usize::try_from(limit.saturating_sub(position)).unwrap_or(0);
-        let mut region = vec![0u8; len];
-        self.reader.read_exact_at(&mut region, position)?;
-        for skip in 1..len {
-            let Some(bytes) = region.get(skip..) else {
-                break;
-            };
-            if bytes.get(16) != Some(&2) {
-                continue;
-            }
-            let Ok(h) = BatchHeader::parse(bytes) else {
-                continue;
-            };
-            let at = position + skip as u64;
-            if !plausible(&h, at) {
-                continue;
-            }
-            let Ok(batch_len) = usize::try_from(h.size) else {
-                continue;
-            };
-            let whole = match bytes.get(..batch_len) {
-                Some(whole) => whole.to_vec(),
-                None => {
-                    let mut whole = vec![0u8; batch_len];
-                    self.reader.read_exact_at(&mut whole, at)?;
-                    whole
-                }
-            };
-            if batch::crc_matches(&whole, &h) {
-                return Ok(Some((at, h.base_offset)));
-            }
+        let found = batch::search_batch(self.reader, position + 1, limit, size, |h| {
+            h.base_offset > first_offset && h.last_offset < self.segment.next_offset
+        })?;
+        if let Some((at, h)) = found {
+            return Ok(Some((at, h.base_offset)));
         }
         Ok(next_entry
             .filter(|e| e.position > position && e.position < size)
