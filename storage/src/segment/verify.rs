@@ -30,6 +30,9 @@ use super::{Segment, SEARCH_WINDOW};
 /// The longest stretch a resynchronisation search reads at once.
 const MAX_RESYNC_BYTES: u64 = 64 << 20;
 
+/// How many bytes the start-up audit reads at a time.
+const AUDIT_WINDOW: usize = 4096;
+
 /// How many damaged positions a segment remembers having logged.
 const MAX_REPORTED: usize = 4096;
 
@@ -72,16 +75,29 @@ pub(crate) struct Walk<'s, R: ReadAt + ?Sized> {
     reader: &'s R,
     scanner: Scanner<'s, R>,
     expected: i64,
+    window: usize,
 }
 
 impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
     /// Starts at `position`, where a batch with base offset `expected` must be.
     pub(crate) fn new(segment: &'s Segment, reader: &'s R, position: u64, expected: i64) -> Self {
+        Self::with_window(segment, reader, position, expected, SEARCH_WINDOW)
+    }
+
+    /// [`Self::new`], reading `window` bytes at a time.
+    fn with_window(
+        segment: &'s Segment,
+        reader: &'s R,
+        position: u64,
+        expected: i64,
+        window: usize,
+    ) -> Self {
         Walk {
             segment,
             reader,
-            scanner: Scanner::new(reader, position, segment.size, SEARCH_WINDOW),
+            scanner: Scanner::new(reader, position, segment.size, window),
             expected,
+            window,
         }
     }
 
@@ -105,14 +121,14 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
         let first_offset = self.expected;
         let resume = self.resync(position, framed_end, first_offset)?;
         if let Some((at, base)) = resume {
-            self.scanner = Scanner::new(self.reader, at, self.segment.size, SEARCH_WINDOW);
+            self.scanner = Scanner::new(self.reader, at, self.segment.size, self.window);
             self.expected = base;
         } else {
             self.scanner = Scanner::new(
                 self.reader,
                 self.segment.size,
                 self.segment.size,
-                SEARCH_WINDOW,
+                self.window,
             );
         }
         Ok(Walked::Damaged {
@@ -197,7 +213,9 @@ impl Segment {
     /// shutdown, when recovery otherwise trusts the active segment.
     pub(crate) fn audit(&self) -> Result<usize, StorageError> {
         let reader = self.data.reader()?;
-        let mut walk = Walk::new(self, &reader, 0, self.base_offset);
+        // Small reads: batches of 4 KiB or more cost one 4 KiB read each, smaller ones
+        // are read through, so the walk reads at most about the segment once.
+        let mut walk = Walk::with_window(self, &reader, 0, self.base_offset, AUDIT_WINDOW);
         let mut damaged = 0;
         loop {
             match walk.next()? {
