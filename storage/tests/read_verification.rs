@@ -92,7 +92,13 @@ fn read_everything(log: &Log) -> (Vec<Vec<u8>>, Vec<i64>) {
 #[test]
 fn a_damaged_batch_is_refused_and_the_rest_served() {
     // The three kinds of damage, each in the middle of a segment.
-    for kind in ["crc", "base offset", "header"] {
+    for kind in [
+        "crc",
+        "base offset",
+        "header",
+        "last offset delta",
+        "huge delta",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let appended = closed_log(dir.path(), 120);
         let places = locate(dir.path(), &appended);
@@ -108,6 +114,9 @@ fn a_damaged_batch_is_refused_and_the_rest_served() {
                 );
             }
             "base offset" => write_at(segment, *at, &999_999i64.to_be_bytes()),
+            // Inside the CRC: the batch now claims offsets of the batches after it.
+            "last offset delta" => write_at(segment, at + 23, &4i32.to_be_bytes()),
+            "huge delta" => write_at(segment, at + 23, &1_000_000i32.to_be_bytes()),
             _ => write_at(segment, at + 8, &[0x7f, 0, 0, 0, 0x09]),
         }
         let log = Log::open(dir.path(), config()).unwrap();

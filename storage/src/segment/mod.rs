@@ -364,68 +364,53 @@ impl Segment {
             .lookup(offset)
             .map_or((0, self.base_offset), |e| (e.position, e.offset));
         let mut walk = Walk::new(self, &reader, start, expected);
-        let (position, first) = loop {
-            match walk.next()? {
-                Walked::End => return Ok(None),
-                Walked::Batch { position, header } if header.last_offset >= offset => {
-                    break (position, header)
-                }
-                Walked::Batch { .. } => {}
-                Walked::Damaged {
-                    position,
-                    first_offset,
-                    resume,
-                    reason,
-                } => {
-                    let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
-                    if offset < resume_offset {
-                        return Err(self.refuse(position, first_offset, resume_offset, reason));
+        loop {
+            let (position, first) = loop {
+                match walk.next()? {
+                    Walked::End => return Ok(None),
+                    Walked::Batch { position, header } if header.last_offset >= offset => {
+                        break (position, header)
+                    }
+                    Walked::Batch { .. } => {}
+                    Walked::Damaged {
+                        position,
+                        first_offset,
+                        resume,
+                        reason,
+                    } => {
+                        let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
+                        if offset < resume_offset {
+                            return Err(self.refuse(position, first_offset, resume_offset, reason));
+                        }
                     }
                 }
+            };
+            let available = self.size.saturating_sub(position);
+            let want = u64::try_from(max_bytes)
+                .unwrap_or(u64::MAX)
+                .max(first.size)
+                .min(available);
+            let len =
+                usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?;
+            let mut buf = vec![0u8; len];
+            crate::faults::check(crate::faults::Op::Read, &self.log_path)?;
+            reader.read_exact_at(&mut buf, position)?;
+            let (len, bad) = verified_len(&buf, first.base_offset);
+            if len > 0 {
+                buf.truncate(len);
+                return Ok(Some(Bytes::from(buf)));
             }
-        };
-        let available = self.size.saturating_sub(position);
-        let want = u64::try_from(max_bytes)
-            .unwrap_or(u64::MAX)
-            .max(first.size)
-            .min(available);
-        let mut buf =
-            vec![0u8; usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?];
-        crate::faults::check(crate::faults::Op::Read, &self.log_path)?;
-        reader.read_exact_at(&mut buf, position)?;
-        let (len, bad) = verified_len(&buf, first.base_offset);
-        if len == 0 {
+            // The first batch failed its CRC: none of its header can be trusted (its
+            // last offset may be why the walk stopped here), so it stands for the
+            // offsets up to the next intact batch.
             let reason = bad.unwrap_or_else(|| "batch changed under the reader".into());
-            let resume_offset = self.next_base_after(&reader, position + first.size, &first)?;
-            return Err(self.refuse(position, first.base_offset, resume_offset, reason));
+            let resume = walk.resync(position, Some(position + first.size), first.base_offset)?;
+            let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
+            if offset < resume_offset {
+                return Err(self.refuse(position, first.base_offset, resume_offset, reason));
+            }
+            walk.resume_at(resume);
         }
-        buf.truncate(len);
-        Ok(Some(Bytes::from(buf)))
-    }
-
-    /// The base offset of the batch at `position` (which follows `previous`), or the
-    /// offset after `previous` if none frames there.
-    fn next_base_after(
-        &self,
-        reader: &impl ReadAt,
-        position: u64,
-        previous: &BatchHeader,
-    ) -> Result<i64, StorageError> {
-        let fallback = previous.last_offset.saturating_add(1).min(self.next_offset);
-        if position.saturating_add(batch::HEADER_LEN as u64) > self.size {
-            return Ok(if position >= self.size {
-                self.next_offset
-            } else {
-                fallback
-            });
-        }
-        let mut head = [0u8; batch::HEADER_LEN];
-        reader.read_exact_at(&mut head, position)?;
-        Ok(BatchHeader::parse(&head)
-            .ok()
-            .map(|h| h.base_offset)
-            .filter(|base| *base > previous.base_offset && *base <= self.next_offset)
-            .unwrap_or(fallback))
     }
 
     /// The first batch with max_timestamp `>= timestamp` and last offset

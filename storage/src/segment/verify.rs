@@ -22,7 +22,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner, HEADER_LEN};
+use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
 use crate::StorageError;
 
 use super::{Segment, SEARCH_WINDOW};
@@ -104,7 +104,10 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
     pub(crate) fn next(&mut self) -> Result<Walked, StorageError> {
         let (position, reason, framed_end) = match self.scanner.next_batch()? {
             Scanned::End => return Ok(Walked::End),
-            Scanned::Batch { position, header } if header.base_offset == self.expected => {
+            Scanned::Batch { position, header }
+                if header.base_offset == self.expected
+                    && header.last_offset < self.segment.next_offset =>
+            {
                 self.expected = header.last_offset + 1;
                 return Ok(Walked::Batch { position, header });
             }
@@ -120,17 +123,7 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
         };
         let first_offset = self.expected;
         let resume = self.resync(position, framed_end, first_offset)?;
-        if let Some((at, base)) = resume {
-            self.scanner = Scanner::new(self.reader, at, self.segment.size, self.window);
-            self.expected = base;
-        } else {
-            self.scanner = Scanner::new(
-                self.reader,
-                self.segment.size,
-                self.segment.size,
-                self.window,
-            );
-        }
+        self.resume_at(resume);
         Ok(Walked::Damaged {
             position,
             first_offset,
@@ -139,29 +132,34 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
         })
     }
 
-    /// Where the next intact batch after the damaged one at `position` is.
-    fn resync(
+    /// Goes on at `resume` (position and base offset of an intact batch), or ends the
+    /// walk if there is none.
+    pub(crate) fn resume_at(&mut self, resume: Option<(u64, i64)>) {
+        let size = self.segment.size;
+        let (at, expected) = resume.unwrap_or((size, self.segment.next_offset));
+        self.scanner = Scanner::new(self.reader, at, size, self.window);
+        self.expected = expected;
+    }
+
+    /// Where the next intact batch after the damaged one at `position` is, if any:
+    /// its position and base offset. `framed_end` is where the damaged batch's length
+    /// says it ends, tried first; `first_offset` the first offset the damaged batch
+    /// should hold (the next intact batch starts after it).
+    pub(crate) fn resync(
         &self,
         position: u64,
         framed_end: Option<u64>,
         first_offset: i64,
     ) -> Result<Option<(u64, i64)>, StorageError> {
         let size = self.segment.size;
-        let plausible = |h: &BatchHeader, at: u64| {
-            h.base_offset > first_offset
-                && h.last_offset < self.segment.next_offset
-                && at.checked_add(h.size).is_some_and(|end| end <= size)
+        let accept = |h: &BatchHeader| {
+            h.base_offset > first_offset && h.last_offset < self.segment.next_offset
         };
-        // Only the offsets are wrong: the length still frames the next batch.
-        if let Some(end) = framed_end.filter(|end| *end < size) {
-            let mut head = [0u8; HEADER_LEN];
-            if end + HEADER_LEN as u64 <= size {
-                self.reader.read_exact_at(&mut head, end)?;
-                if let Ok(h) = BatchHeader::parse(&head) {
-                    if plausible(&h, end) {
-                        return Ok(Some((end, h.base_offset)));
-                    }
-                }
+        // Only the offsets or the CRC are wrong: the length still frames the next
+        // batch (checked like any other candidate: its own CRC must match).
+        if let Some(end) = framed_end.filter(|end| *end > position && *end < size) {
+            if let Some((at, h)) = batch::search_batch(self.reader, end, end + 1, size, accept)? {
+                return Ok(Some((at, h.base_offset)));
             }
         }
         // Search byte by byte, up to the next index entry, for a header that frames a
@@ -175,9 +173,7 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
         let limit = next_entry
             .map_or(size, |e| e.position.min(size))
             .min(position.saturating_add(MAX_RESYNC_BYTES));
-        let found = batch::search_batch(self.reader, position + 1, limit, size, |h| {
-            h.base_offset > first_offset && h.last_offset < self.segment.next_offset
-        })?;
+        let found = batch::search_batch(self.reader, position + 1, limit, size, accept)?;
         if let Some((at, h)) = found {
             return Ok(Some((at, h.base_offset)));
         }
