@@ -217,3 +217,32 @@ fn a_damaged_header_in_the_tail_after_a_clean_shutdown_is_kept_not_cut() {
     let log = Log::open(dir.path(), config()).unwrap();
     assert_eq!(log.log_end_offset(), appended[victim].base_offset);
 }
+
+#[test]
+fn a_damaged_last_offset_in_the_last_batch_does_not_move_the_log_end() {
+    // After a clean shutdown the last batch's header decides the log end: a damaged
+    // last-offset field (inside the CRC) must not make the next append jump ahead.
+    let dir = tempfile::tempdir().unwrap();
+    let appended = closed_log(dir.path(), 50);
+    let places = locate(dir.path(), &appended);
+    let last = appended.last().unwrap();
+    let (segment, at) = places.last().unwrap();
+    write_at(segment, at + 23, &1_000i32.to_be_bytes());
+
+    let mut log = Log::open(dir.path(), config()).unwrap();
+    assert!(log.recovery_report().clean);
+    assert_eq!(
+        log.log_end_offset(),
+        last.base_offset,
+        "the damaged batch is cut"
+    );
+    assert_eq!(
+        log.recovery_report().bytes_truncated,
+        last.bytes.len() as u64
+    );
+    let next = append(&mut log, 1, 0, 40);
+    assert_eq!(next.base_offset, last.base_offset);
+    let (served, refused) = read_everything(&log);
+    assert!(refused.is_empty());
+    assert_eq!(served.len(), appended.len());
+}

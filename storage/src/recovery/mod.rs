@@ -11,7 +11,9 @@
 //!    recovery point, just the last segment's tail.
 //! 3. The first batch that fails (framing, order or CRC) ends the log: the segment is
 //!    cut there and the segments after it are deleted, because a log has no holes.
-//! 4. After a clean shutdown, the active segment's headers are walked once more
+//! 4. After a clean shutdown, the CRC-32C of the active segment's last batch is
+//!    checked (its header decides the log end; a mismatch cuts it), and the active
+//!    segment's headers are walked once more
 //!    (framing and offset continuity, no CRC) and every damaged batch is logged: such
 //!    damage is not a torn write, so nothing is cut; reads refuse the damaged batch
 //!    and serve the intact ones after it (see `segment/verify.rs`).
@@ -20,7 +22,7 @@
 
 mod segment;
 
-pub(crate) use segment::rescan_max_timestamp;
+pub(crate) use self::segment::rescan_max_timestamp;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -133,7 +135,12 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
         // offsets; cheap next to reading the data) so that damage there is reported now,
         // not first by a consumer. Nothing is cut: a read refuses just the damaged
         // batch and serves the intact ones after it.
-        if let Some(active) = segments.last() {
+        if let Some(active) = segments.last_mut() {
+            // Its last batch's header decides the log end: that one CRC is checked.
+            if let Some(cut) = segment::check_last_batch(active)? {
+                report.batches_checked += 1;
+                report.bytes_truncated += cut;
+            }
             let damaged = active.audit()?;
             report.damaged_batches += damaged;
         }

@@ -156,6 +156,38 @@ pub(crate) fn recover_segment(
     })
 }
 
+/// After a clean shutdown, checks the CRC-32C of the segment's last batch, whose header
+/// decides the log end (a damaged last-offset field would move it). A mismatch cuts
+/// that batch: its offsets cannot be trusted, and its records are damaged anyway.
+/// Returns the bytes cut, or `None` when there was nothing to check.
+pub(crate) fn check_last_batch(segment: &mut Segment) -> Result<Option<u64>, StorageError> {
+    if segment.is_empty() {
+        return Ok(None);
+    }
+    let last = segment.next_offset() - 1;
+    // Damage before the last batch is left to reads (see `segment/verify.rs`).
+    let Ok(Some((position, header))) = segment.find_batch(last) else {
+        return Ok(None);
+    };
+    if header.last_offset != last || position.saturating_add(header.size) != segment.size() {
+        return Ok(None);
+    }
+    let size = usize::try_from(header.size)
+        .map_err(|_| StorageError::Corrupt("batch too large".into()))?;
+    let mut bytes = vec![0u8; size];
+    segment.reader()?.read_exact_at(&mut bytes, position)?;
+    if batch::crc_matches(&bytes, &header) {
+        return Ok(Some(0));
+    }
+    let cut = segment.size() - position;
+    tracing::warn!(segment = %segment.log_path().display(), position, bytes_cut = cut,
+        offset = header.base_offset,
+        "the last batch fails its CRC-32C after a clean shutdown; its offsets cannot be trusted, cutting it");
+    segment.cut(position, header.base_offset)?;
+    rescan_max_timestamp(segment)?;
+    Ok(Some(cut))
+}
+
 /// Recomputes the segment's max timestamp after `Segment::cut`, by the same tail scan
 /// as the fast path of recovery.
 pub(crate) fn rescan_max_timestamp(segment: &mut Segment) -> Result<(), StorageError> {
