@@ -13,11 +13,14 @@
 //!
 //! A batch that fails is refused with [`StorageError::CorruptBatch`] (Kafka answers
 //! CORRUPT_MESSAGE) and logged once per segment and position, not once per fetch. The
-//! intact batches after it stay reachable: when only its offsets or CRC are wrong its
-//! length still frames the next batch; when its header itself is damaged, the bytes up
-//! to the next offset-index entry are searched for the next batch whose header frames
-//! and whose CRC matches (the index entry after it bounds the search, so it costs at
-//! most about `index.interval.bytes` plus one batch, and only where damage is).
+//! intact batches after it stay reachable. A damaged batch stands for the offsets from
+//! the one its place calls for up to the next intact batch, whose own CRC must match:
+//! first the batch its length frames, else the bytes up to the next offset-index entry
+//! are searched for a header that frames a batch with a matching CRC (the index entry
+//! bounds the search, so it costs at most about `index.interval.bytes` plus one batch,
+//! and only where damage is). None of a damaged batch's header is trusted, so a damaged
+//! last-offset field cannot hide the batches after it: a read of an offset beyond the
+//! damaged range goes on from the intact batch.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
