@@ -93,7 +93,24 @@ impl ErrorCode for PartitionError {
             PartitionError::Storage(StorageError::OffsetOutOfRange { .. }) => {
                 K::OffsetOutOfRange.code()
             }
+            // A batch on disk that fails its CRC, framing or offsets: Kafka's
+            // CorruptRecordException on read is CORRUPT_MESSAGE. I/O errors stay
+            // KAFKA_STORAGE_ERROR (Kafka's KafkaStorageException).
+            PartitionError::Storage(StorageError::CorruptBatch { .. }) => K::CorruptMessage.code(),
             PartitionError::Storage(_) => K::KafkaStorageError.code(),
+        }
+    }
+}
+
+impl PartitionError {
+    /// For a read that hit a damaged batch: the offset where the next intact batch
+    /// starts, so that a replay can step over the damage.
+    pub fn resume_offset(&self) -> Option<i64> {
+        match self {
+            PartitionError::Storage(StorageError::CorruptBatch { resume_offset, .. }) => {
+                Some(*resume_offset)
+            }
+            _ => None,
         }
     }
 }

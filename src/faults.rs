@@ -2,6 +2,8 @@
 //! when off it costs one relaxed atomic load per request.
 //!
 //! Not a production feature: nothing in the configuration enables it.
+//! Storage I/O failures (full disk, failing reads, failed fsyncs) are injected
+//! one level down, with `sluice_storage::faults` (see tests/storage_errors.rs).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -254,6 +254,7 @@ impl Partition {
     ) -> Result<AppendInfo, PartitionError> {
         let info = {
             let mut log = self.lock_log();
+            let was_poisoned = log.is_poisoned();
             let base_offset = log.log_end_offset();
             let last_offset = base_offset + i64::from(header.last_offset_delta);
             let max_timestamp = log_append_time.unwrap_or(header.max_timestamp);
@@ -281,8 +282,9 @@ impl Partition {
             };
             if let Err(e) = appended {
                 // A failed write or fsync poisons the log inside storage: no
-                // later write is acknowledged that might be lost.
-                if log.is_poisoned() {
+                // later write is acknowledged that might be lost. Storage logs
+                // every failure (rate-limited); say so once when it happens.
+                if log.is_poisoned() && !was_poisoned {
                     tracing::error!(topic = %self.topic, partition = self.index, error = %e,
                         "append failed; the partition refuses further writes");
                 }

@@ -355,7 +355,15 @@ fn replay(partition: &Partition, coordinator: &mut Coordinator) -> Result<usize,
     let mut next = marks.log_start_offset;
     let mut applied = 0;
     while next < marks.high_watermark {
-        let chunk = partition.read(next, REPLAY_CHUNK)?;
+        let chunk = match partition.read(next, REPLAY_CHUNK) {
+            Ok(chunk) => chunk,
+            // A damaged batch (logged by storage) loses its records, not the broker.
+            Err(e) if e.resume_offset().is_some_and(|resume| resume > next) => {
+                next = e.resume_offset().unwrap_or(next);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let before = next;
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {

@@ -337,6 +337,13 @@ impl ProducerStateTable {
         while next < end {
             let chunk = match log.read(next, LOAD_CHUNK) {
                 Ok(chunk) => chunk,
+                // A damaged batch (logged by storage): step over it.
+                Err(sluice_storage::StorageError::CorruptBatch { resume_offset, .. })
+                    if resume_offset > next =>
+                {
+                    next = resume_offset;
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(dir = %log.dir().display(), offset = next, error = %e,
                         "cannot read the log to rebuild producer state; stopping there");

@@ -17,8 +17,9 @@
 //!     43   18 producer id, producer epoch, base sequence, record count
 //! ```
 //!
-//! The CRC is not checked on append (the broker validated the batch) nor on reads; it
-//! is checked by recovery (see `recovery/`) through [`Scanner::checksum`].
+//! The CRC is not checked on append (the broker validated the batch). It is checked by
+//! recovery (see `recovery/`) through [`Scanner::checksum`], and by every read for a
+//! fetch on the bytes it serves (see `segment/verify.rs`) through [`crc_matches`].
 //!
 //! Everything here is bounds-checked: bytes that come from a file never cause a panic.
 
@@ -277,7 +278,64 @@ impl<'f, R: ReadAt + ?Sized> Scanner<'f, R> {
     }
 }
 
+/// Whether the CRC-32C of `batch` (a whole batch, `header` parsed from it) matches the
+/// stored one.
+pub(crate) fn crc_matches(batch: &[u8], header: &BatchHeader) -> bool {
+    batch
+        .get(CRC_COVERS_FROM as usize..)
+        .is_some_and(|covered| crc32c::crc32c(covered) == header.crc)
+}
+
+/// The first position in `[from, limit)` where a batch starts whose header frames, whose
+/// whole bytes lie before `end`, that `accept` takes, and whose CRC-32C matches: how
+/// reads and recovery find the next intact batch after a damaged header. Reads the
+/// stretch once (bounded by the caller's `limit`) and checks the CRC only of
+/// candidates that pass the cheap header checks.
+pub(crate) fn search_batch<R: ReadAt + ?Sized>(
+    reader: &R,
+    from: u64,
+    limit: u64,
+    end: u64,
+    accept: impl Fn(&BatchHeader) -> bool,
+) -> io::Result<Option<(u64, BatchHeader)>> {
+    let len = usize::try_from(limit.min(end).saturating_sub(from)).unwrap_or(0);
+    let mut region = vec![0u8; len];
+    reader.read_exact_at(&mut region, from)?;
+    for skip in 0..len {
+        let Some(bytes) = region.get(skip..) else {
+            break;
+        };
+        if bytes.get(16).map(|b| *b as i8) != Some(MAGIC_V2) {
+            continue;
+        }
+        let Ok(header) = BatchHeader::parse(bytes) else {
+            continue;
+        };
+        let at = from + skip as u64;
+        let fits = at.checked_add(header.size).is_some_and(|e| e <= end);
+        if !fits || !accept(&header) {
+            continue;
+        }
+        let Ok(size) = usize::try_from(header.size) else {
+            continue;
+        };
+        let matches = match bytes.get(..size) {
+            Some(whole) => crc_matches(whole, &header),
+            None => {
+                let mut whole = vec![0u8; size];
+                reader.read_exact_at(&mut whole, at)?;
+                crc_matches(&whole, &header)
+            }
+        };
+        if matches {
+            return Ok(Some((at, header)));
+        }
+    }
+    Ok(None)
+}
+
 /// Length of the longest prefix of `buf` made of whole batches (by framing only).
+#[cfg(test)]
 pub(crate) fn whole_batches_len(buf: &[u8]) -> usize {
     let mut len = 0usize;
     while let Some(rest) = buf.get(len..) {

@@ -40,32 +40,65 @@ const CLEAN_SHUTDOWN: &str = ".clean-shutdown";
 
 impl OffsetFile {
     /// The persisted offset, if the file exists. Also removes a stale temp file.
+    ///
+    /// The file is untrusted input: anything but a regular file holding a
+    /// non-negative decimal offset (a directory, garbage, an unreadable file) is
+    /// `Corrupt`, and whatever stands at that name is set aside first (see
+    /// [`set_aside`]) so that the next write can replace it. The caller falls back to
+    /// what the log itself says.
     pub(crate) fn read(self, dir: &Path) -> Result<Option<i64>, StorageError> {
-        remove_if_present(&dir.join(self.tmp_name))?;
+        let tmp = dir.join(self.tmp_name);
+        if !set_aside_unless_file(&tmp)? {
+            remove_if_present(&tmp)?;
+        }
         let name = self.name;
-        let text = match fs::read_to_string(dir.join(name)) {
-            Ok(text) => text,
+        let path = dir.join(name);
+        if set_aside_unless_file(&path)? {
+            return Err(StorageError::Corrupt(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                return Err(StorageError::Corrupt(format!("{name} is not text")))
+            Err(e) => {
+                return Err(StorageError::Corrupt(format!(
+                    "{} cannot be read: {e}",
+                    path.display()
+                )))
             }
-            Err(e) => return Err(e.into()),
         };
+        let text = String::from_utf8_lossy(&bytes);
         text.trim_end_matches('\n')
             .parse::<i64>()
             .ok()
             .filter(|offset| *offset >= 0)
             .map(Some)
-            .ok_or_else(|| StorageError::Corrupt(format!("{name} holds {text:?}, not an offset")))
+            .ok_or_else(|| {
+                StorageError::Corrupt(format!("{} holds {text:?}, not an offset", path.display()))
+            })
     }
 
     /// Durably replaces the persisted offset.
     pub(crate) fn write(self, dir: &Path, offset: i64) -> Result<(), StorageError> {
-        let file = self.stage(dir, offset)?;
-        file.sync_all()?;
+        self.replace(dir, offset).map_err(ReplaceFailed::into_error)
+    }
+
+    /// [`Self::write`], telling a failure that left the old file standing (writing
+    /// the temp file, or renaming it) from a failed fsync, after which what the disk
+    /// holds is unknown.
+    pub(crate) fn replace(self, dir: &Path, offset: i64) -> Result<(), ReplaceFailed> {
+        let file = self
+            .stage(dir, offset)
+            .map_err(|e| ReplaceFailed::OldStands(e.into()))?;
+        crate::faults::check(crate::faults::Op::Fsync, &dir.join(self.name))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| ReplaceFailed::Fsync(e.into()))?;
         drop(file);
-        self.commit_staged(dir)?;
-        sync_dir(dir)?;
+        self.commit_staged(dir)
+            .map_err(|e| ReplaceFailed::OldStands(e.into()))?;
+        sync_dir(dir).map_err(|e| ReplaceFailed::Fsync(e.into()))?;
         Ok(())
     }
 
@@ -89,9 +122,74 @@ impl OffsetFile {
     }
 }
 
-/// Whether the previous owner closed the log cleanly.
+/// How [`OffsetFile::replace`] failed.
+#[derive(Debug)]
+pub(crate) enum ReplaceFailed {
+    /// Nothing replaced the persisted file; writing may go on.
+    OldStands(StorageError),
+    /// An fsync failed: the page cache can no longer be trusted.
+    Fsync(StorageError),
+}
+
+impl ReplaceFailed {
+    pub(crate) fn into_error(self) -> StorageError {
+        match self {
+            ReplaceFailed::OldStands(e) | ReplaceFailed::Fsync(e) => e,
+        }
+    }
+}
+
+/// Whether the previous owner closed the log cleanly. Anything but a regular file at
+/// the marker's name is set aside and does not count.
 pub(crate) fn clean_shutdown_marked(dir: &Path) -> io::Result<bool> {
-    dir.join(CLEAN_SHUTDOWN).try_exists()
+    let path = dir.join(CLEAN_SHUTDOWN);
+    if set_aside_unless_file(&path)? {
+        return Ok(false);
+    }
+    path.try_exists()
+}
+
+/// If something other than a regular file (a directory, a socket, ...) stands at
+/// `path`, where storage keeps a file of its own, renames it aside to
+/// `<name>.orphaned` (or `<name>.orphaned.<n>`), with a warning, and returns true.
+/// Nothing is deleted: the operator decides.
+pub(crate) fn set_aside_unless_file(path: &Path) -> io::Result<bool> {
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if metadata.is_file() {
+        return Ok(false);
+    }
+    set_aside(path)?;
+    Ok(true)
+}
+
+/// Renames `path` to `<name>.orphaned` (or `<name>.orphaned.<n>` if that is taken),
+/// with a warning naming both.
+pub(crate) fn set_aside(path: &Path) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for n in 0..1000u32 {
+        let aside = match n {
+            0 => path.with_file_name(format!("{name}.orphaned")),
+            n => path.with_file_name(format!("{name}.orphaned.{n}")),
+        };
+        if aside.symlink_metadata().is_ok() {
+            continue;
+        }
+        fs::rename(path, &aside)?;
+        tracing::warn!(path = %path.display(), moved_to = %aside.display(),
+            "unexpected entry where storage keeps its own file: set aside, not deleted");
+        return Ok(());
+    }
+    Err(io::Error::other(format!(
+        "cannot find a free name to set {} aside",
+        path.display()
+    )))
 }
 
 /// Durably writes the clean-shutdown marker.
@@ -137,7 +235,7 @@ mod tests {
             fs::write(dir.path().join(file.tmp_name), "garbage").unwrap();
             assert_eq!(file.read(dir.path()).unwrap(), Some(1234));
             assert!(!dir.path().join(file.tmp_name).exists());
-            for bad in ["", "-5\n", "12x\n", "\u{0}"] {
+            for bad in ["", "-5\n", "12x\n", "\u{0}", "xyz", "-7"] {
                 fs::write(dir.path().join(file.name), bad).unwrap();
                 assert!(
                     matches!(file.read(dir.path()), Err(StorageError::Corrupt(_))),

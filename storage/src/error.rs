@@ -28,8 +28,21 @@ pub enum StorageError {
     #[error("corrupt log: {0}")]
     Corrupt(String),
 
-    /// An earlier write or fsync failed, so the log refuses further writes: a write
-    /// that might be lost must never be acknowledged. Reopen the log to recover.
-    #[error("log is poisoned by an earlier write or fsync failure")]
+    /// A batch read from disk failed its CRC-32C, does not frame, or does not carry
+    /// the offsets its place in the log calls for: it is refused, never served.
+    /// Its offsets are `[offset, resume_offset)`; reads from `resume_offset` on
+    /// (the next intact batch) still work. Kafka answers such a batch with
+    /// CORRUPT_MESSAGE.
+    #[error("corrupt batch at offsets [{offset}, {resume_offset}): {reason}")]
+    CorruptBatch {
+        offset: i64,
+        resume_offset: i64,
+        reason: String,
+    },
+
+    /// An earlier fsync failed (or a failed write could not be cut back), so the log
+    /// refuses further writes: a write that might be lost must never be acknowledged.
+    /// Reopen the log (restart) to recover.
+    #[error("log is poisoned by an earlier fsync failure (or a failed write that could not be undone); refusing writes until restart")]
     Poisoned,
 }

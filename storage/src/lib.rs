@@ -5,7 +5,9 @@
 //! assigned) together with a [`BatchMeta`]; they are stored exactly as given and served
 //! back by [`Log::read`] as byte ranges of whole batches, so a consumer receives the
 //! bytes the producer's batch became. Only the batch framing (base offset, length, CRC,
-//! last offset delta, max timestamp) is ever looked at, to recover and index the log.
+//! last offset delta, max timestamp) is ever looked at, to recover and index the log and
+//! to check every batch a read serves (a damaged one is refused, see `segment/verify.rs`).
+//! [`faults`] injects I/O failures for tests.
 //!
 //! A log lives in a partition directory ([`Log::open`]) or in memory
 //! ([`Log::open_in_memory`]). Layout of a partition directory, durability, recovery
@@ -19,6 +21,7 @@
 mod batch;
 mod checkpoint;
 mod error;
+pub mod faults;
 mod handles;
 mod index;
 mod log;

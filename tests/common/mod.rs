@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod child;
+pub mod logs;
 pub mod raw;
 
 use std::path::{Path, PathBuf};

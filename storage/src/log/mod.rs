@@ -12,7 +12,10 @@
 //!
 //! Durability: [`Log::append`] writes but does not fsync; [`Log::flush`] fsyncs the
 //! data; [`Log::close`] flushes everything and marks a clean shutdown, which spares the
-//! next open its CRC checks (see `recovery/`). A failed write or fsync poisons the log.
+//! next open its CRC checks (see `recovery/`). A failed fsync poisons the log until
+//! it is reopened; a failed write that wrote nothing (or was cut back) does not (see
+//! docs/storage-format.md, "Failed writes and fsyncs"). Every failure is logged,
+//! rate-limited (`errors.rs`).
 //!
 //! Invariants: segments are sorted by base offset and do not overlap (each segment's
 //! `next_offset` is at most the next one's base offset); there is always an active
@@ -21,6 +24,7 @@
 //! most the log end offset.
 
 mod creation;
+mod errors;
 mod removal;
 
 use std::fs;
@@ -36,6 +40,7 @@ use crate::recovery::{self, RecoveryReport};
 use crate::segment::{self, Backend, Segment};
 use crate::StorageError;
 
+use self::errors::ErrorReport;
 pub use creation::{make_new_logs_durable, NewLog};
 
 /// A flush persists a new recovery point once this many bytes were appended since the
@@ -112,6 +117,8 @@ pub struct Log {
     /// Bytes appended since the recovery point was last persisted.
     bytes_since_recovery_point: u64,
     recovery: RecoveryReport,
+    /// Storage failures, logged rate-limited (see `errors.rs`).
+    errors: ErrorReport,
 }
 
 impl Log {
@@ -222,6 +229,7 @@ impl Log {
             recovery_point,
             bytes_since_recovery_point,
             recovery: recovered.report,
+            errors: ErrorReport::new(dir.to_path_buf()),
         };
         Ok((log, new_log))
     }
@@ -247,6 +255,7 @@ impl Log {
                 clean: true,
                 ..RecoveryReport::default()
             },
+            errors: ErrorReport::new(PathBuf::from("<memory>")),
         }
     }
 
@@ -276,6 +285,11 @@ impl Log {
     /// [`Self::apply_retention`] removes them; reads below the start fail with
     /// `OffsetOutOfRange`.
     pub fn set_log_start_offset(&mut self, offset: i64) -> Result<(), StorageError> {
+        let result = self.move_log_start(offset);
+        self.noted("set log start offset", result)
+    }
+
+    fn move_log_start(&mut self, offset: i64) -> Result<(), StorageError> {
         self.check_writable()?;
         if offset > self.log_end_offset() {
             return Err(self.out_of_range(offset));
@@ -293,7 +307,8 @@ impl Log {
     /// [`Self::flush`]. A failed write leaves the log as it was if the partial write
     /// can be undone, and poisons it otherwise.
     pub fn append(&mut self, batch: &[u8], meta: BatchMeta) -> Result<(), StorageError> {
-        self.append_parts_at(batch, &[], meta, now_ms())
+        let result = self.append_parts_at(batch, &[], meta, now_ms());
+        self.noted("append", result)
     }
 
     /// [`Self::append`] for a batch given in two parts: `head` (at least its
@@ -306,7 +321,8 @@ impl Log {
         rest: &[u8],
         meta: BatchMeta,
     ) -> Result<(), StorageError> {
-        self.append_parts_at(head, rest, meta, now_ms())
+        let result = self.append_parts_at(head, rest, meta, now_ms());
+        self.noted("append", result)
     }
 
     /// [`Self::append`] with the wall clock (ms since the epoch) given, for tests.
@@ -372,13 +388,15 @@ impl Log {
     /// recovery point (where a recovery after a crash starts checking CRCs). A failure poisons the log: the data may or may not be on disk, so nothing
     /// more is accepted. A no-op for in-memory logs.
     pub fn flush(&mut self) -> Result<(), StorageError> {
-        self.check_writable()?;
-        let flushed = self.sync_unflushed();
-        if let Err(e) = &flushed {
-            tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
-            self.poisoned = true;
-        }
-        flushed
+        let flushed = self.check_writable().and_then(|()| {
+            let flushed = self.sync_unflushed();
+            if let Err(e) = &flushed {
+                tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
+                self.poisoned = true;
+            }
+            flushed
+        });
+        self.noted("flush", flushed)
     }
 
     /// The first half of a flush that lets appends go on during the fsync
@@ -390,6 +408,11 @@ impl Log {
     /// [`Self::finish_flush`] under the lock again. Together they promise
     /// what [`Self::flush`] promises for everything below the ticket's end.
     pub fn begin_flush(&mut self) -> Result<FlushTicket, StorageError> {
+        let begun = self.begin_flush_inner();
+        self.noted("flush", begun)
+    }
+
+    fn begin_flush_inner(&mut self) -> Result<FlushTicket, StorageError> {
         self.check_writable()?;
         let prepared = self.prepare_flush();
         match prepared {
@@ -431,6 +454,17 @@ impl Log {
         ticket: &FlushTicket,
         synced: std::io::Result<()>,
     ) -> Result<(), StorageError> {
+        let finished = self.finish_flush_inner(ticket, synced);
+        self.noted("flush", finished)
+    }
+
+    fn finish_flush_inner(
+        &mut self,
+        ticket: &FlushTicket,
+        synced: std::io::Result<()>,
+    ) -> Result<(), StorageError> {
+        let synced = synced
+            .and_then(|()| crate::faults::check(crate::faults::Op::Fsync, self.active.log_path()));
         if let Err(e) = synced {
             tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; log poisoned");
             self.poisoned = true;
@@ -462,6 +496,7 @@ impl Log {
         for segment in self.older.get_mut(first..).unwrap_or_default() {
             segment.sync_all()?;
         }
+        crate::faults::check(crate::faults::Op::Fsync, self.active.log_path())?;
         self.active.sync_data()?;
         if self.dir_dirty {
             checkpoint::sync_dir(&self.dir)?;
@@ -485,6 +520,11 @@ impl Log {
     /// log) no marker is written and the next open does a full recovery. For an
     /// in-memory log it is the same as dropping it.
     pub fn close(mut self) -> Result<(), StorageError> {
+        let closed = self.close_inner();
+        self.noted("close", closed)
+    }
+
+    fn close_inner(&mut self) -> Result<(), StorageError> {
         self.check_writable()?;
         if self.is_in_memory() {
             return Ok(());
@@ -514,8 +554,15 @@ impl Log {
     /// batch after it, if `offset` falls in a gap): as many as fit in `max_bytes`, but
     /// always at least one when any exists at or after `offset`. Data comes from one
     /// segment per call. Empty at the log end; `OffsetOutOfRange` below the log start
-    /// or beyond the log end; `Corrupt` if the bytes there do not frame a batch.
+    /// or beyond the log end. Every batch returned passed its CRC-32C, framing and
+    /// offset checks; a read whose first batch fails them gets `CorruptBatch` (logged
+    /// once), naming where the next intact batch starts (see `segment/verify.rs`).
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, StorageError> {
+        let read = self.read_inner(offset, max_bytes);
+        self.noted("read", read)
+    }
+
+    fn read_inner(&self, offset: i64, max_bytes: usize) -> Result<Bytes, StorageError> {
         let end = self.log_end_offset();
         if offset < self.log_start_offset || offset > end {
             return Err(self.out_of_range(offset));
@@ -599,11 +646,22 @@ impl Log {
         sealed.map_err(StorageError::from)
     }
 
-    fn persist_log_start(&self, offset: i64) -> Result<(), StorageError> {
+    /// Durably writes `log-start-offset`. A failed fsync poisons the log (the rule
+    /// for every fsync); a failure that left the old file standing does not.
+    fn persist_log_start(&mut self, offset: i64) -> Result<(), StorageError> {
         if self.is_in_memory() {
             return Ok(());
         }
-        LOG_START.write(&self.dir, offset)
+        match LOG_START.replace(&self.dir, offset) {
+            Ok(()) => Ok(()),
+            Err(checkpoint::ReplaceFailed::Fsync(e)) => {
+                tracing::error!(dir = %self.dir.display(), error = %e,
+                    "fsync of log-start-offset failed; log poisoned until restart");
+                self.poisoned = true;
+                Err(e)
+            }
+            Err(checkpoint::ReplaceFailed::OldStands(e)) => Err(e),
+        }
     }
 
     fn segments(&self) -> impl Iterator<Item = &Segment> {
@@ -620,6 +678,18 @@ impl Log {
                 .saturating_sub(1)
         };
         self.segments().skip(skip)
+    }
+
+    /// Counts a failure in the log's rate-limited error report (see `errors.rs`).
+    fn noted<T>(
+        &self,
+        operation: &str,
+        result: Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if let Err(e) = &result {
+            self.errors.note(operation, e);
+        }
+        result
     }
 
     fn check_writable(&self) -> Result<(), StorageError> {

@@ -33,7 +33,7 @@ impl Log {
         if result.is_err() {
             self.poisoned = true;
         }
-        result
+        self.noted("truncate", result)
     }
 
     fn truncate_segments(&mut self, offset: i64) -> Result<(), StorageError> {
@@ -116,7 +116,7 @@ impl Log {
                 "deleting segments failed; log poisoned");
             self.poisoned = true;
         }
-        result
+        self.noted("retention", result)
     }
 
     fn delete_oldest(&mut self, plan: Plan) -> Result<RetentionOutcome, StorageError> {

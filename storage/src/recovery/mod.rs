@@ -11,12 +11,18 @@
 //!    recovery point, just the last segment's tail.
 //! 3. The first batch that fails (framing, order or CRC) ends the log: the segment is
 //!    cut there and the segments after it are deleted, because a log has no holes.
+//! 4. After a clean shutdown, the CRC-32C of the active segment's last batch is
+//!    checked (its header decides the log end; a mismatch cuts it), and the active
+//!    segment's headers are walked once more
+//!    (framing and offset continuity, no CRC) and every damaged batch is logged: such
+//!    damage is not a torn write, so nothing is cut; reads refuse the damaged batch
+//!    and serve the intact ones after it (see `segment/verify.rs`).
 //!
 //! What was found is summed up in a [`RecoveryReport`].
 
 mod segment;
 
-pub(crate) use segment::rescan_max_timestamp;
+pub(crate) use self::segment::rescan_max_timestamp;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,6 +49,9 @@ pub struct RecoveryReport {
     /// Segments whose index files were rebuilt from their `.log` (missing, damaged or
     /// pointing past a torn tail).
     pub indexes_rebuilt: usize,
+    /// Damaged batches found in the active segment's headers after a clean shutdown
+    /// (logged, not cut: reads refuse them and serve the intact batches after them).
+    pub damaged_batches: usize,
 }
 
 /// The recovered contents of a partition directory.
@@ -64,11 +73,21 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
     if clean {
         checkpoint::unmark_clean_shutdown(dir)?;
     }
-    let log_start_offset = LOG_START.read(dir)?;
+    // The small state files are untrusted input: a damaged one falls back to what the
+    // log itself says.
+    let log_start_offset = match LOG_START.read(dir) {
+        Ok(start) => start,
+        Err(StorageError::Corrupt(problem)) => {
+            tracing::warn!(dir = %dir.display(), file = LOG_START.name, %problem,
+                "unreadable log start offset; the log starts at its first segment");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let recovery_point = match RECOVERY_POINT.read(dir) {
         Ok(point) => point,
         Err(StorageError::Corrupt(problem)) => {
-            tracing::warn!(dir = %dir.display(), %problem,
+            tracing::warn!(dir = %dir.display(), file = RECOVERY_POINT.name, %problem,
                 "unreadable recovery point; checking the whole log");
             Some(0)
         }
@@ -84,11 +103,12 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
     for (i, (base_offset, log_path)) in found.iter().enumerate() {
         let next_base = found.get(i + 1).map(|(base, _)| *base);
         let scope = if clean {
-            CrcScope::NONE
+            CrcScope::CLEAN
         } else {
             CrcScope {
                 all_scanned: next_base.is_none(),
                 from_offset: recovery_point.filter(|rp| next_base.is_none_or(|n| *rp < n)),
+                keep_misnumbered: false,
             }
         };
         let recovered = recover_segment(log_path.clone(), *base_offset, config, scope)?;
@@ -107,6 +127,22 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
                 dir_dirty = true;
             }
             break;
+        }
+    }
+    if clean {
+        // A clean close fsynced everything, so the CRCs are trusted, but bytes can still
+        // be damaged after the fact: walk the active segment's headers (framing and
+        // offsets; cheap next to reading the data) so that damage there is reported now,
+        // not first by a consumer. Nothing is cut: a read refuses just the damaged
+        // batch and serves the intact ones after it.
+        if let Some(active) = segments.last_mut() {
+            // Its last batch's header decides the log end: that one CRC is checked.
+            if let Some(cut) = segment::check_last_batch(active)? {
+                report.batches_checked += 1;
+                report.bytes_truncated += cut;
+            }
+            let damaged = active.audit()?;
+            report.damaged_batches += damaged;
         }
     }
     for pair in segments.windows(2) {
@@ -145,6 +181,12 @@ fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>, StorageError> {
             continue;
         };
         if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if matches!(extension, "log" | "index" | "timeindex")
+            && checkpoint::set_aside_unless_file(&path)?
+        {
+            // A directory (or anything but a file) named like a segment file.
             continue;
         }
         let Ok(base_offset) = stem.parse::<i64>() else {

@@ -26,20 +26,26 @@
 //!    make the fast path's scan longer.
 //! 4. The first batch that does not frame, is out of order or fails its CRC ends the
 //!    segment: everything from there is cut off (`tracing::warn!` says where, how many
-//!    bytes and why).
+//!    bytes and why). Except after a clean shutdown ([`CrcScope::keep_misnumbered`]),
+//!    when damage is not a torn write: a misnumbered batch keeps the offsets of its
+//!    place, and the fast path steps over a header that does not frame to the next
+//!    intact batch (found by `batch::search_batch`); reads refuse the damaged bytes.
 
 use std::fs::{File, Metadata};
 use std::iter::Peekable;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::batch::{BatchHeader, ReadAt, Scanned, Scanner};
+use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
 use crate::index::OffsetPosition;
 use crate::segment::{MaxTimestamp, Segment};
 use crate::{BatchMeta, LogConfig, StorageError};
 
 /// How many bytes a recovery scan reads at a time.
 const RECOVERY_WINDOW: usize = 256 * 1024;
+
+/// The longest stretch searched for the next intact batch after a damaged header.
+const MAX_RESYNC_BYTES: u64 = 64 << 20;
 
 /// Which batches of a segment get their CRC-32C checked. Checking costs reading every
 /// byte, so recovery checks only what may not have reached the disk whole: the tail of
@@ -52,6 +58,11 @@ pub(crate) struct CrcScope {
     /// Every batch whose last offset is at or after this offset (the recovery point);
     /// the fast path starts early enough to reach them.
     pub(crate) from_offset: Option<i64>,
+    /// After a clean shutdown nothing is torn, so a batch whose base offset is not the
+    /// one its place calls for (the CRC does not cover it) is damage to that batch
+    /// alone: it keeps the offsets of its place and the scan goes on (reads refuse it,
+    /// see `segment/verify.rs`), instead of ending the segment there.
+    pub(crate) keep_misnumbered: bool,
 }
 
 impl CrcScope {
@@ -59,6 +70,13 @@ impl CrcScope {
     pub(crate) const NONE: CrcScope = CrcScope {
         all_scanned: false,
         from_offset: None,
+        keep_misnumbered: false,
+    };
+
+    /// After a clean shutdown: no CRC checks, misnumbered batches kept.
+    pub(crate) const CLEAN: CrcScope = CrcScope {
+        keep_misnumbered: true,
+        ..CrcScope::NONE
     };
 
     fn covers(&self, header: &BatchHeader) -> bool {
@@ -136,6 +154,38 @@ pub(crate) fn recover_segment(
         batches_checked,
         rebuilt,
     })
+}
+
+/// After a clean shutdown, checks the CRC-32C of the segment's last batch, whose header
+/// decides the log end (a damaged last-offset field would move it). A mismatch cuts
+/// that batch: its offsets cannot be trusted, and its records are damaged anyway.
+/// Returns the bytes cut, or `None` when there was nothing to check.
+pub(crate) fn check_last_batch(segment: &mut Segment) -> Result<Option<u64>, StorageError> {
+    if segment.is_empty() {
+        return Ok(None);
+    }
+    let last = segment.next_offset() - 1;
+    // Damage before the last batch is left to reads (see `segment/verify.rs`).
+    let Ok(Some((position, header))) = segment.find_batch(last) else {
+        return Ok(None);
+    };
+    if header.last_offset != last || position.saturating_add(header.size) != segment.size() {
+        return Ok(None);
+    }
+    let size = usize::try_from(header.size)
+        .map_err(|_| StorageError::Corrupt("batch too large".into()))?;
+    let mut bytes = vec![0u8; size];
+    segment.reader()?.read_exact_at(&mut bytes, position)?;
+    if batch::crc_matches(&bytes, &header) {
+        return Ok(Some(0));
+    }
+    let cut = segment.size() - position;
+    tracing::warn!(segment = %segment.log_path().display(), position, bytes_cut = cut,
+        offset = header.base_offset,
+        "the last batch fails its CRC-32C after a clean shutdown; its offsets cannot be trusted, cutting it");
+    segment.cut(position, header.base_offset)?;
+    rescan_max_timestamp(segment)?;
+    Ok(Some(cut))
 }
 
 /// Recomputes the segment's max timestamp after `Segment::cut`, by the same tail scan
@@ -234,7 +284,10 @@ fn scan_tail(
         .peekable();
     let reader = segment.reader()?;
     let mut scanner = Scanner::new(&reader, start.position, end, RECOVERY_WINDOW);
-    let mut order = OrderCheck::new(segment.base_offset());
+    let mut order = OrderCheck::new(segment.base_offset(), scope.keep_misnumbered);
+    if scope.keep_misnumbered {
+        order.expected = Some(start.offset);
+    }
     let mut max_timestamp: Option<MaxTimestamp> = None;
     let mut time_entry_found = time_last.is_none();
     let mut next_offset = segment.base_offset();
@@ -243,20 +296,41 @@ fn scan_tail(
             Scanned::Batch { position, header } => (position, header),
             Scanned::End => break (end, None),
             Scanned::Invalid { position, error } => {
+                // After a clean shutdown a header that does not frame is damage, not
+                // a torn write: when an intact batch follows, the damaged one is left
+                // for reads to refuse and the scan goes on there.
+                let floor = order.expected.unwrap_or(segment.base_offset());
+                let resume = match scope.keep_misnumbered {
+                    true => batch::search_batch(
+                        &reader,
+                        position + 1,
+                        position.saturating_add(MAX_RESYNC_BYTES),
+                        end,
+                        |h| h.base_offset > floor,
+                    )?,
+                    false => None,
+                };
+                if let Some((at, _)) = resume {
+                    order.after_damage = Some(floor);
+                    while entries.next_if(|e| e.position < at).is_some() {}
+                    scanner = Scanner::new(&reader, at, end, RECOVERY_WINDOW);
+                    continue;
+                }
                 let reason = error.to_string();
                 break (position, Some(Torn { position, reason }));
             }
         };
-        if let Err(reason) = order.check(position, &header) {
-            break (position, Some(Torn { position, reason }));
-        }
+        let (base_offset, last_offset) = match order.check(position, &header) {
+            Ok(offsets) => offsets,
+            Err(reason) => break (position, Some(Torn { position, reason })),
+        };
         if let Err(reason) = check_crc(&mut scanner, position, &header, scope, batches_checked)? {
             break (position, Some(Torn { position, reason }));
         }
-        if let Err(problem) = match_index_entry(&mut entries, position, &header) {
+        if let Err(problem) = match_index_entry(&mut entries, position, base_offset) {
             return Ok(Err(problem));
         }
-        if let Some(t) = time_last.filter(|t| t.offset == header.base_offset) {
+        if let Some(t) = time_last.filter(|t| t.offset == base_offset) {
             if t.timestamp != header.max_timestamp {
                 return Ok(Err(format!(
                     "time index entry {t:?} but the batch has max timestamp {}",
@@ -268,11 +342,11 @@ fn scan_tail(
         if max_timestamp.is_none_or(|m| header.max_timestamp > m.timestamp) {
             max_timestamp = Some(MaxTimestamp {
                 timestamp: header.max_timestamp,
-                base_offset: header.base_offset,
-                last_offset: header.last_offset,
+                base_offset,
+                last_offset,
             });
         }
-        next_offset = header.last_offset + 1;
+        next_offset = last_offset + 1;
     };
     if let Some(e) = entries.next() {
         return Ok(Err(format!(
@@ -296,17 +370,16 @@ fn scan_tail(
 fn match_index_entry(
     entries: &mut Peekable<impl Iterator<Item = OffsetPosition>>,
     position: u64,
-    header: &BatchHeader,
+    base_offset: i64,
 ) -> Result<(), String> {
     match entries.peek() {
         Some(e) if e.position < position => {
             Err(format!("offset index entry {e:?} is not at a batch start"))
         }
         Some(e) if e.position == position => {
-            if e.offset != header.base_offset {
+            if e.offset != base_offset {
                 return Err(format!(
-                    "offset index entry {e:?} but the batch there starts at {}",
-                    header.base_offset
+                    "offset index entry {e:?} but the batch there starts at {base_offset}"
                 ));
             }
             entries.next();
@@ -330,7 +403,7 @@ fn rebuild(
     // A handle of its own: the scan runs while the segment is being changed.
     let file = File::open(segment.log_path())?;
     let mut scanner = Scanner::new(&file, 0, end, RECOVERY_WINDOW);
-    let mut order = OrderCheck::new(segment.base_offset());
+    let mut order = OrderCheck::new(segment.base_offset(), scope.keep_misnumbered);
     loop {
         let (position, header) = match scanner.next_batch()? {
             Scanned::Batch { position, header } => (position, header),
@@ -340,15 +413,16 @@ fn rebuild(
                 return Ok(Some(Torn { position, reason }));
             }
         };
-        if let Err(reason) = order.check(position, &header) {
-            return Ok(Some(Torn { position, reason }));
-        }
+        let (base_offset, last_offset) = match order.check(position, &header) {
+            Ok(offsets) => offsets,
+            Err(reason) => return Ok(Some(Torn { position, reason })),
+        };
         if let Err(reason) = check_crc(&mut scanner, position, &header, scope, batches_checked)? {
             return Ok(Some(Torn { position, reason }));
         }
         let meta = BatchMeta {
-            base_offset: header.base_offset,
-            last_offset: header.last_offset,
+            base_offset,
+            last_offset,
             max_timestamp: header.max_timestamp,
         };
         segment.track_appended(
@@ -388,38 +462,54 @@ fn check_crc<R: ReadAt + ?Sized>(
 /// The ordering rules batches in one segment obey beyond their own framing.
 struct OrderCheck {
     segment_base: i64,
-    previous_last: Option<i64>,
+    /// The base offset the next batch must have; `None` before the first batch (then
+    /// at least the segment base).
+    expected: Option<i64>,
+    /// See [`CrcScope::keep_misnumbered`].
+    keep_misnumbered: bool,
+    /// After a misnumbered batch: the first offset it stands for. The next batch may
+    /// carry any offsets after it (the damaged one's length field may be the wrong part).
+    after_damage: Option<i64>,
 }
 
 impl OrderCheck {
-    fn new(segment_base: i64) -> Self {
+    fn new(segment_base: i64, keep_misnumbered: bool) -> Self {
         OrderCheck {
             segment_base,
-            previous_last: None,
+            expected: None,
+            keep_misnumbered,
+            after_damage: None,
         }
     }
 
-    fn check(&mut self, position: u64, header: &BatchHeader) -> Result<(), String> {
-        let floor = self
-            .previous_last
-            .map_or(self.segment_base, |last| last + 1);
-        if header.base_offset < floor {
-            return Err(format!(
-                "base offset {} where at least {floor} was expected",
-                header.base_offset
-            ));
-        }
-        if header.last_offset - self.segment_base > i64::from(u32::MAX) {
-            return Err(format!(
-                "last offset {} too far from the segment base",
-                header.last_offset
-            ));
+    /// The offsets the batch at `position` holds: its own, or, for a misnumbered batch
+    /// kept after a clean shutdown, those of its place.
+    fn check(&mut self, position: u64, header: &BatchHeader) -> Result<(i64, i64), String> {
+        let floor = self.expected.unwrap_or(self.segment_base);
+        let own = (header.base_offset, header.last_offset);
+        let (base, last) = match self.after_damage.take() {
+            Some(damaged_from) if header.base_offset > damaged_from => own,
+            _ if header.base_offset == floor => own,
+            _ if self.keep_misnumbered => {
+                self.after_damage = Some(floor);
+                (floor, floor + (header.last_offset - header.base_offset))
+            }
+            _ if header.base_offset > floor && !self.keep_misnumbered => own,
+            _ => {
+                return Err(format!(
+                    "base offset {} where at least {floor} was expected",
+                    header.base_offset
+                ))
+            }
+        };
+        if last - self.segment_base > i64::from(u32::MAX) || base < self.segment_base {
+            return Err(format!("last offset {last} too far from the segment base"));
         }
         if position > u64::from(u32::MAX) {
             return Err("batch beyond the 4 GiB a segment can index".into());
         }
-        self.previous_last = Some(header.last_offset);
-        Ok(())
+        self.expected = Some(last + 1);
+        Ok((base, last))
     }
 }
 
@@ -479,6 +569,7 @@ mod tests {
     const TAIL: CrcScope = CrcScope {
         all_scanned: true,
         from_offset: None,
+        keep_misnumbered: false,
     };
 
     /// Flips one payload byte of the batch at `offset` (100-byte batches, base 0).
@@ -583,6 +674,7 @@ mod tests {
         let after = |offset| CrcScope {
             all_scanned: false,
             from_offset: Some(offset),
+            keep_misnumbered: false,
         };
         // Batch 4 is before the recovery point 5: trusted.
         let r = recover_segment(path.clone(), 0, &CONFIG, after(5)).unwrap();

@@ -121,8 +121,18 @@ impl Data {
     ) -> io::Result<()> {
         match self {
             Data::File {
-                writer: Some(file), ..
-            } => write_all_parts_at(file, head, rest, position),
+                writer: Some(file),
+                path,
+                ..
+            } => {
+                crate::faults::check(crate::faults::Op::Write, path)?;
+                if let Err(e) = crate::faults::check(crate::faults::Op::PartialWrite, path) {
+                    let half = head.get(..head.len() / 2).unwrap_or_default();
+                    write_all_parts_at(file, half, &[], position)?;
+                    return Err(e);
+                }
+                write_all_parts_at(file, head, rest, position)
+            }
             Data::File { path, .. } => Err(io::Error::other(format!(
                 "{} is not the active segment",
                 path.display()

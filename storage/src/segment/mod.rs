@@ -22,6 +22,7 @@
 //! index entries are written through handles opened for the occasion.
 
 mod data;
+mod verify;
 
 use std::fs;
 use std::io;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use self::data::{Data, Reader};
+use self::verify::{Reported, Walk, Walked};
 use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
 use crate::index::{OffsetIndex, TimeIndex};
 use crate::{BatchMeta, LogConfig, StorageError};
@@ -78,6 +80,8 @@ pub(crate) struct Segment {
     max_timestamp: Option<MaxTimestamp>,
     /// Wall clock (ms since the epoch) of the first append, for `segment_ms` rolls.
     created_at_ms: Option<u64>,
+    /// Damaged batches already logged (see `verify.rs`).
+    reported: Reported,
 }
 
 impl Segment {
@@ -155,6 +159,7 @@ impl Segment {
             time_index,
             max_timestamp: None,
             created_at_ms: None,
+            reported: Reported::default(),
         }
     }
 
@@ -345,28 +350,68 @@ impl Segment {
 
     /// Whole batches from the one [`Self::find_batch`] returns for `offset`: as many as
     /// fit in `max_bytes`, but always the first one. `None` if no batch qualifies.
+    /// Every batch returned was checked (framing, offsets, CRC-32C; see `verify.rs`):
+    /// the bytes stop before the first batch that fails, and a read whose first batch
+    /// fails gets [`StorageError::CorruptBatch`], naming where the next intact batch
+    /// starts.
     pub(crate) fn read(
         &self,
         offset: i64,
         max_bytes: usize,
     ) -> Result<Option<Bytes>, StorageError> {
-        let Some((position, first)) = self.find_batch(offset)? else {
-            return Ok(None);
-        };
-        let available = self.size.saturating_sub(position);
-        let want = u64::try_from(max_bytes)
-            .unwrap_or(u64::MAX)
-            .max(first.size)
-            .min(available);
-        let mut buf =
-            vec![0u8; usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?];
-        self.data.reader()?.read_exact_at(&mut buf, position)?;
-        let len = batch::whole_batches_len(&buf);
-        if len == 0 {
-            return Err(self.corrupt(position, "batch changed under the reader"));
+        let reader = self.data.reader()?;
+        let (start, expected) = self
+            .offset_index
+            .lookup(offset)
+            .map_or((0, self.base_offset), |e| (e.position, e.offset));
+        let mut walk = Walk::new(self, &reader, start, expected);
+        loop {
+            let (position, first) = loop {
+                match walk.next()? {
+                    Walked::End => return Ok(None),
+                    Walked::Batch { position, header } if header.last_offset >= offset => {
+                        break (position, header)
+                    }
+                    Walked::Batch { .. } => {}
+                    Walked::Damaged {
+                        position,
+                        first_offset,
+                        resume,
+                        reason,
+                    } => {
+                        let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
+                        if offset < resume_offset {
+                            return Err(self.refuse(position, first_offset, resume_offset, reason));
+                        }
+                    }
+                }
+            };
+            let available = self.size.saturating_sub(position);
+            let want = u64::try_from(max_bytes)
+                .unwrap_or(u64::MAX)
+                .max(first.size)
+                .min(available);
+            let len =
+                usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?;
+            let mut buf = vec![0u8; len];
+            crate::faults::check(crate::faults::Op::Read, &self.log_path)?;
+            reader.read_exact_at(&mut buf, position)?;
+            let (len, bad) = verified_len(&buf, first.base_offset);
+            if len > 0 {
+                buf.truncate(len);
+                return Ok(Some(Bytes::from(buf)));
+            }
+            // The first batch failed its CRC: none of its header can be trusted (its
+            // last offset may be why the walk stopped here), so it stands for the
+            // offsets up to the next intact batch.
+            let reason = bad.unwrap_or_else(|| "batch changed under the reader".into());
+            let resume = walk.resync(position, Some(position + first.size), first.base_offset)?;
+            let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
+            if offset < resume_offset {
+                return Err(self.refuse(position, first.base_offset, resume_offset, reason));
+            }
+            walk.resume_at(resume);
         }
-        buf.truncate(len);
-        Ok(Some(Bytes::from(buf)))
     }
 
     /// The first batch with max_timestamp `>= timestamp` and last offset
@@ -489,6 +534,45 @@ impl Segment {
             self.log_path.display()
         ))
     }
+}
+
+/// The longest prefix of `buf` made of whole batches that pass the read checks (framing,
+/// base offsets following on from `first_base`, CRC-32C), and why the batch after it
+/// failed, if one did (a batch cut short by the read size is not a failure).
+fn verified_len(buf: &[u8], first_base: i64) -> (usize, Option<String>) {
+    let mut len = 0usize;
+    let mut expected = first_base;
+    while let Some(rest) = buf.get(len..).filter(|rest| !rest.is_empty()) {
+        let header = match BatchHeader::parse(rest) {
+            Ok(header) => header,
+            Err(batch::FramingError::ShortHeader { .. }) => break,
+            Err(e) => return (len, Some(e.to_string())),
+        };
+        let Some(whole) = usize::try_from(header.size)
+            .ok()
+            .and_then(|size| rest.get(..size))
+        else {
+            break;
+        };
+        if header.base_offset != expected {
+            let reason = format!(
+                "base offset {} where {expected} was expected",
+                header.base_offset
+            );
+            return (len, Some(reason));
+        }
+        if !batch::crc_matches(whole, &header) {
+            let computed = whole.get(21..).map_or(0, crc32c::crc32c);
+            let reason = format!(
+                "CRC-32C mismatch in the batch at offset {}: stored {:#010x}, computed {computed:#010x}",
+                header.base_offset, header.crc
+            );
+            return (len, Some(reason));
+        }
+        expected = header.last_offset + 1;
+        len += whole.len();
+    }
+    (len, None)
 }
 
 /// Index and time-index file paths that belong to the segment `log_path`.
