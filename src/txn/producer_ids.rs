@@ -9,7 +9,6 @@
 //! block at that number; ids left over in the previous block are skipped.
 //! With `--ephemeral` nothing is written.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -79,17 +78,7 @@ impl ProducerIds {
 }
 
 fn persist(path: &Path, value: i64) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        writeln!(f, "{value}")?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        crate::metadata::sync_dir(dir);
-    }
-    Ok(())
+    sluice_storage::durable::replace_file(path, format!("{value}\n").as_bytes())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::durable;
 use crate::StorageError;
 
 /// A file holding one offset.
@@ -61,15 +62,11 @@ impl OffsetFile {
 
     /// Durably replaces the persisted offset.
     pub(crate) fn write(self, dir: &Path, offset: i64) -> Result<(), StorageError> {
-        let file = self.stage(dir, offset)?;
-        file.sync_all()?;
-        drop(file);
-        self.commit_staged(dir)?;
-        sync_dir(dir)?;
+        durable::replace_file(&dir.join(self.name), format!("{offset}\n").as_bytes())?;
         Ok(())
     }
 
-    /// The first half of [`Self::write`] without its fsync: the offset in
+    /// What [`Self::write`] does before its fsync, for many files at once: the offset in
     /// the temp file, whose handle is returned. The caller makes it durable,
     /// then calls [`Self::commit_staged`] and makes the directory durable.
     pub(crate) fn stage(self, dir: &Path, offset: i64) -> io::Result<File> {
@@ -85,7 +82,7 @@ impl OffsetFile {
 
     /// fsyncs the staged temp file.
     pub(crate) fn sync_staged(self, dir: &Path) -> io::Result<()> {
-        File::open(dir.join(self.tmp_name))?.sync_all()
+        durable::sync_all(&File::open(dir.join(self.tmp_name))?)
     }
 }
 
@@ -96,7 +93,7 @@ pub(crate) fn clean_shutdown_marked(dir: &Path) -> io::Result<bool> {
 
 /// Durably writes the clean-shutdown marker.
 pub(crate) fn mark_clean_shutdown(dir: &Path) -> io::Result<()> {
-    File::create(dir.join(CLEAN_SHUTDOWN))?.sync_all()?;
+    durable::sync_all(&File::create(dir.join(CLEAN_SHUTDOWN))?)?;
     sync_dir(dir)
 }
 
@@ -109,7 +106,7 @@ pub(crate) fn unmark_clean_shutdown(dir: &Path) -> io::Result<()> {
 
 /// fsyncs a directory so that file creations, renames and removals in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    durable::sync_dir(dir)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

@@ -18,6 +18,7 @@
 
 mod batch;
 mod checkpoint;
+pub mod durable;
 mod error;
 mod handles;
 mod index;
