@@ -110,6 +110,8 @@ struct Sim {
     syncs: u64,
     fail_at: Option<u64>,
     off: bool,
+    /// Files whose next sync fails with an I/O error (power stays on).
+    fail_once: Vec<PathBuf>,
     /// File contents when the power went, for torn tails.
     at_power_off: HashMap<Key, Vec<u8>>,
 }
@@ -126,14 +128,19 @@ impl Sim {
         self.at_power_off = at_power_off.files.into_iter().collect();
     }
 
-    /// Counts a sync; fails it if the power is (or now goes) off.
-    fn begin(&mut self) -> io::Result<u64> {
+    /// Counts a sync of `path`; fails it if the power is (or now goes)
+    /// off, or if a failure of it was asked for.
+    fn begin(&mut self, path: &Path) -> io::Result<u64> {
         self.syncs += 1;
         if self.fail_at == Some(self.syncs) {
             self.power_off();
         }
         if self.off {
             return Err(powered_off());
+        }
+        if let Some(i) = self.fail_once.iter().position(|p| p == path) {
+            self.fail_once.swap_remove(i);
+            return Err(io::Error::other("injected fsync failure"));
         }
         self.seq += 1;
         Ok(self.seq)
@@ -195,7 +202,7 @@ fn synced(
             drop(sims);
             return real();
         };
-        let seq = sim.begin()?;
+        let seq = sim.begin(path)?;
         let root = sim.root.clone();
         let captured = capture(&root)?;
         (root, seq, captured)
@@ -337,12 +344,17 @@ impl PowerLossSim {
         sims.push(Sim {
             root: root.clone(),
             root_key,
-            files: capture.files.into_iter().map(|(k, b)| (k, (0, b))).collect(),
+            files: capture
+                .files
+                .into_iter()
+                .map(|(k, b)| (k, (0, b)))
+                .collect(),
             dirs: capture.dirs.into_iter().map(|(k, l)| (k, (0, l))).collect(),
             seq: 0,
             syncs: 0,
             fail_at: None,
             off: false,
+            fail_once: Vec::new(),
             at_power_off: HashMap::new(),
         });
         ACTIVE.store(true, Ordering::Relaxed);
@@ -373,6 +385,14 @@ impl PowerLossSim {
     /// fails, and so does every later one.
     pub fn fail_at_sync(&self, n: u64) {
         self.with(|s| s.fail_at = Some(s.syncs + n.max(1)));
+    }
+
+    /// The next sync of the file or directory `path` under the root fails
+    /// with an I/O error and records nothing; the power stays on.
+    pub fn fail_next_sync_of(&self, path: &Path) -> io::Result<()> {
+        let path = fs::canonicalize(path)?;
+        self.with(|s| s.fail_once.push(path));
+        Ok(())
     }
 
     /// The power goes now (if it has not yet).
@@ -598,6 +618,19 @@ mod tests {
             lengths.insert(bytes.len());
         }
         assert!(lengths.len() > 3, "{lengths:?}");
+    }
+
+    #[test]
+    fn an_injected_sync_failure_fails_one_sync_of_that_file() {
+        let root = tempfile::tempdir().unwrap();
+        let sim = PowerLossSim::start(root.path()).unwrap();
+        let path = root.path().join("f");
+        let f = File::create(&path).unwrap();
+        sim.fail_next_sync_of(&path).unwrap();
+        durable::sync_dir(root.path()).unwrap();
+        assert!(durable::sync_data(&f).is_err());
+        durable::sync_data(&f).unwrap();
+        assert!(!sim.powered_off());
     }
 
     #[test]

@@ -164,13 +164,11 @@ impl Data {
             Data::File {
                 writer: Some(file), ..
             } => crate::durable::sync_data(file),
-            Data::File { path, identity, .. } => {
-                crate::durable::sync_data(&open_checked(
-                    OpenOptions::new().read(true),
-                    path,
-                    *identity,
-                )?)
-            }
+            Data::File { path, identity, .. } => crate::durable::sync_data(&open_checked(
+                OpenOptions::new().read(true),
+                path,
+                *identity,
+            )?),
             Data::Memory(_) => Ok(()),
         }
     }
