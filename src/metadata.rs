@@ -503,6 +503,7 @@ impl MetadataLog {
             )));
         }
         let line = format_record(record);
+        let before = file.metadata()?.len();
         if let Err(e) = file
             .write_all(line.as_bytes())
             .and_then(|()| durable::sync_data(file))
@@ -510,6 +511,9 @@ impl MetadataLog {
             tracing::error!(path = %self.path.display(), error = %e,
                 "metadata log write or fsync failed; refusing metadata changes until restart");
             self.failed = Some(e.to_string());
+            // Best effort: the change was refused, so the file should not
+            // keep it either.
+            let _ = file.set_len(before);
             return Err(e);
         }
         tracing::debug!(path = %self.path.display(), record = %line.trim_end(), "metadata record written");

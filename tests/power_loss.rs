@@ -14,6 +14,9 @@
 //! acknowledged must be there, exactly once: records produced with
 //! acks=all, committed consumer offsets, created topics, committed
 //! transactions. A skipped fsync on any of those paths fails a test.
+//!
+//! The simulator also injects one failed fsync, for the metadata log's
+//! refusal to write after a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -36,12 +39,13 @@ use tempfile::TempDir;
 
 const T: Duration = Duration::from_secs(30);
 
-/// Rounds per test: 24 by default, `SLUICE_POWER_LOSS_ROUNDS` to change.
-fn rounds() -> usize {
+/// Rounds of a test: `default` (chosen to keep each test well under a
+/// minute in a debug build), or `SLUICE_POWER_LOSS_ROUNDS`.
+fn rounds(default: usize) -> usize {
     std::env::var("SLUICE_POWER_LOSS_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(24)
+        .unwrap_or(default)
 }
 
 /// xorshift64 from a seed that is printed, so that a failure can be replayed.
@@ -216,7 +220,7 @@ async fn acknowledged_records_survive_power_loss() {
     let configs = [("segment.bytes", "4096")];
     let mut acked: HashMap<String, (i32, i64)> = HashMap::new();
     let mut dir = tempfile::tempdir().unwrap();
-    for round in 0..rounds() {
+    for round in 0..rounds(30) {
         let life = Life::start(dir).await;
         let addr = life.addr();
         if round == 0 {
@@ -314,7 +318,7 @@ async fn committed_offsets_survive_power_loss() {
     let mut failed: Option<i64> = None;
     let mut next = 1i64;
     let mut dir = tempfile::tempdir().unwrap();
-    for round in 0..rounds() {
+    for round in 0..rounds(24) {
         let life = Life::start(dir).await;
         let addr = life.addr();
         if round == 0 {
@@ -336,6 +340,11 @@ async fn committed_offsets_survive_power_loss() {
                      but the last acknowledged commit was {:?} (a failed one: {failed:?})",
                     acked + i64::from(p)
                 );
+            }
+            // What is there now is durable (this directory is the image): a
+            // commit that failed but was kept counts as the last one.
+            if let Offset::Offset(o) = committed.find_partition(topic, 0).unwrap().offset() {
+                last_acked = Some(o);
             }
         }
         let fail_at = 1 + rng.below(12);
@@ -390,14 +399,14 @@ async fn created_topics_survive_power_loss() {
         }
     };
     let mut dir = tempfile::tempdir().unwrap();
-    for round in 0..rounds() {
+    for round in 0..rounds(20) {
         let life = Life::start(dir).await;
         let addr = life.addr();
         check(&addr, &created, round);
-        let fail_at = 1 + rng.below(20);
+        let fail_at = 1 + rng.below(16);
         life.fail_at_sync(fail_at);
         let admin = admin(&addr);
-        for i in 0..20 {
+        for i in 0..10 {
             if life.powered_off() {
                 break;
             }
@@ -424,7 +433,7 @@ async fn created_topics_survive_power_loss() {
     assert!(!created.is_empty(), "some topics were created");
     let broker = start_broker(dir.path()).await;
     let addr = broker.local_addr().to_string();
-    check(&addr, &created, rounds());
+    check(&addr, &created, rounds(20));
     // Every partition of every created topic opens and takes a write.
     let producer = producer_for_power_loss(&addr);
     for (name, partitions) in &created {
@@ -509,7 +518,7 @@ async fn committed_transactions_survive_power_loss() {
         }
     };
     let mut dir = tempfile::tempdir().unwrap();
-    for round in 0..rounds() {
+    for round in 0..rounds(16) {
         let life = Life::start(dir).await;
         let addr = life.addr();
         if round == 0 {
@@ -537,7 +546,7 @@ async fn committed_transactions_survive_power_loss() {
                 // A commit the power loss interrupted is retried by the client
                 // until this timeout (the coordinator is unavailable now).
                 let outcome =
-                    sent.and_then(|()| producer.commit_transaction(Duration::from_secs(3)));
+                    sent.and_then(|()| producer.commit_transaction(Duration::from_secs(1)));
                 match outcome {
                     Ok(()) => committed.push(values),
                     Err(_) => {
@@ -558,7 +567,74 @@ async fn committed_transactions_survive_power_loss() {
     let broker = start_broker(dir.path()).await;
     let addr = broker.local_addr().to_string();
     let producer = blocking(|| txn_producer(&addr));
-    blocking(|| check(&addr, &committed, &unsure, rounds()));
+    blocking(|| check(&addr, &committed, &unsure, rounds(16)));
     blocking(|| drop(producer));
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_log_refuses_writes_after_failed_write() {
+    if ephemeral_mode() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("__sluice_metadata").join("topics.log");
+    let create = |addr: String, name: &'static str| async move {
+        let admin = admin(&addr);
+        let new = NewTopic::new(name, 1, TopicReplication::Fixed(1));
+        let outcome = admin
+            .create_topics(&[new], &AdminOptions::new().operation_timeout(Some(T)))
+            .await
+            .expect("CreateTopics answered");
+        outcome.into_iter().next().unwrap()
+    };
+    {
+        let sim = PowerLossSim::start(dir.path()).unwrap();
+        let broker = start_broker(dir.path()).await;
+        let addr = broker.local_addr().to_string();
+        create(addr.clone(), "before")
+            .await
+            .expect("created before the failure");
+        sim.fail_next_sync_of(&log).unwrap();
+        let failed = create(addr.clone(), "failed").await;
+        assert!(
+            failed.is_err(),
+            "a creation whose fsync failed is refused: {failed:?}"
+        );
+        // The next fsync would succeed, but the log must not be trusted (nor
+        // appended to after a possibly torn line) until restart.
+        let refused = create(addr.clone(), "refused").await;
+        assert!(
+            refused.is_err(),
+            "the metadata log refuses writes after a failed one: {refused:?}"
+        );
+        broker.shutdown().await;
+    }
+    // The restart reads a consistent log and takes changes again.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.ends_with('\n'), "no torn last line: {text:?}");
+    assert!(!text.contains(" refused "), "{text:?}");
+    let broker = start_broker(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    create(addr.clone(), "after")
+        .await
+        .expect("created after the restart");
+    let producer = producer_for_power_loss(&addr);
+    let metadata = blocking(|| producer.client().fetch_metadata(None, T).unwrap());
+    let names: HashSet<&str> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .map(|t| t.name())
+        .collect();
+    assert!(
+        names.contains("before") && names.contains("after"),
+        "{names:?}"
+    );
+    assert!(!names.contains("refused"), "{names:?}");
+    assert!(
+        !names.contains("failed"),
+        "a refused creation is not in the log: {names:?}"
+    );
     broker.shutdown().await;
 }
