@@ -17,7 +17,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::durable::sync_filesystem;
+use crate::durable::{power_loss, sync_filesystem};
 use crate::log::FlushTicket;
 
 /// Whether this kernel's `syncfs` reports writeback errors (5.8 and later).
@@ -39,7 +39,7 @@ fn syncfs_reports_errors() -> bool {
 /// entries alike. `Ok(false)` where `syncfs` hides writeback errors: then
 /// nothing was done, and the caller fsyncs what it wrote itself.
 pub(crate) fn sync_filesystems_of(paths: &[&Path]) -> io::Result<bool> {
-    if !syncfs_reports_errors() {
+    if !syncfs_reports_errors() || paths.iter().any(|p| power_loss::syncfs_disabled(p)) {
         return Ok(false);
     }
     let mut done = BTreeSet::new();
@@ -56,7 +56,13 @@ pub(crate) fn sync_filesystems_of(paths: &[&Path]) -> io::Result<bool> {
 /// one outcome per ticket, in order (all tickets of a filesystem share its
 /// outcome).
 pub fn sync_many(tickets: &[&FlushTicket]) -> Vec<io::Result<()>> {
-    if !syncfs_reports_errors() || tickets.len() < 2 {
+    if !syncfs_reports_errors()
+        || tickets.len() < 2
+        || tickets
+            .iter()
+            .filter_map(|t| t.file())
+            .any(power_loss::syncfs_disabled_for_file)
+    {
         return tickets.iter().map(|t| t.sync()).collect();
     }
     // Filesystem (device) → the tickets on it.

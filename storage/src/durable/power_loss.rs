@@ -112,6 +112,8 @@ struct Sim {
     off: bool,
     /// Files whose next sync fails with an I/O error (power stays on).
     fail_once: Vec<PathBuf>,
+    /// Whether `syncfs` is used under the root (see `PowerLossSim::without_syncfs`).
+    syncfs: bool,
     /// File contents when the power went, for torn tails.
     at_power_off: HashMap<Key, Vec<u8>>,
 }
@@ -271,6 +273,24 @@ pub(super) fn sync_filesystem(file: &File, real: fn(&File) -> io::Result<()>) ->
     )
 }
 
+/// Whether a simulation told the storage crate not to use `syncfs` for
+/// `path` (false, after one atomic load, when no simulation runs).
+pub(crate) fn syncfs_disabled(path: &Path) -> bool {
+    if !active() {
+        return false;
+    }
+    let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    owner(&mut sims(), &path).is_some_and(|s| !s.syncfs)
+}
+
+/// [`syncfs_disabled`] for the file `file` is open on.
+pub(crate) fn syncfs_disabled_for_file(file: &File) -> bool {
+    if !active() {
+        return false;
+    }
+    fs::read_link(fd_path(file)).is_ok_and(|path| syncfs_disabled(&path))
+}
+
 fn listing(dir: &Path) -> io::Result<Listing> {
     let mut out = Listing::new();
     for entry in fs::read_dir(dir)? {
@@ -355,6 +375,7 @@ impl PowerLossSim {
             fail_at: None,
             off: false,
             fail_once: Vec::new(),
+            syncfs: true,
             at_power_off: HashMap::new(),
         });
         ACTIVE.store(true, Ordering::Relaxed);
@@ -393,6 +414,14 @@ impl PowerLossSim {
         let path = fs::canonicalize(path)?;
         self.with(|s| s.fail_once.push(path));
         Ok(())
+    }
+
+    /// From now on the storage crate under the root behaves as on a kernel
+    /// whose `syncfs` hides writeback errors (before Linux 5.8): one fsync
+    /// per file and directory instead of one `syncfs`, so that those fsyncs
+    /// are tested too.
+    pub fn without_syncfs(&self) {
+        self.with(|s| s.syncfs = false);
     }
 
     /// The power goes now (if it has not yet).
@@ -631,6 +660,58 @@ mod tests {
         assert!(durable::sync_data(&f).is_err());
         durable::sync_data(&f).unwrap();
         assert!(!sim.powered_off());
+    }
+
+    #[test]
+    fn flushed_appends_to_new_logs_survive_power_loss_with_and_without_syncfs() {
+        use crate::batch::test_batch::batch;
+        use crate::batch::BatchHeader;
+        use crate::log::{make_new_logs_durable, BatchMeta, Log, LogConfig};
+        let append = |log: &mut Log, flush: bool| {
+            let b = batch(log.log_end_offset(), 1, 0, 10);
+            let h = BatchHeader::parse(&b).unwrap();
+            let meta = BatchMeta {
+                base_offset: h.base_offset,
+                last_offset: h.last_offset,
+                max_timestamp: h.max_timestamp,
+            };
+            log.append(&b, meta).unwrap();
+            if flush {
+                log.flush().unwrap();
+            }
+        };
+        let config = LogConfig {
+            segment_bytes: 200,
+            ..LogConfig::default()
+        };
+        for syncfs in [true, false] {
+            let root = tempfile::tempdir().unwrap();
+            let sim = PowerLossSim::start(root.path()).unwrap();
+            if !syncfs {
+                sim.without_syncfs();
+            }
+            let mut staged = Vec::new();
+            let mut created = Vec::new();
+            for i in 0..2 {
+                let dir = root.path().join(format!("staged-{i}"));
+                let (log, new) = Log::open_staged(&dir, config.clone()).unwrap();
+                staged.push(log);
+                created.push(new.unwrap());
+            }
+            make_new_logs_durable(&created).unwrap();
+            let mut single = Log::open(&root.path().join("single"), config.clone()).unwrap();
+            for log in staged.iter_mut().chain([&mut single]) {
+                for _ in 0..10 {
+                    append(log, true); // rolls every few batches
+                }
+                append(log, false); // never flushed
+            }
+            let img = image(&sim);
+            for name in ["staged-0", "staged-1", "single"] {
+                let log = Log::open(&img.path().join(name), config.clone()).unwrap();
+                assert_eq!(log.log_end_offset(), 10, "{name}, syncfs {syncfs}");
+            }
+        }
     }
 
     #[test]
