@@ -387,6 +387,9 @@ async fn created_topics_survive_power_loss() {
     let mut rng = Rng::new("created_topics_survive_power_loss");
     // Topic → partition count, for every creation acknowledged.
     let mut created: BTreeMap<String, i32> = BTreeMap::new();
+    // A record written right after a creation, in its last partition (its
+    // directory must be durable too): (topic, partition) → value, if acknowledged.
+    let mut first_writes: BTreeMap<(String, i32), String> = BTreeMap::new();
     let check = |addr: &str, created: &BTreeMap<String, i32>, round: usize| {
         let producer = producer_for_power_loss(addr);
         let metadata = blocking(|| producer.client().fetch_metadata(None, T).unwrap());
@@ -412,6 +415,7 @@ async fn created_topics_survive_power_loss() {
         let fail_at = 1 + rng.below(16);
         life.fail_at_sync(fail_at);
         let admin = admin(&addr);
+        let producer = producer_for_power_loss(&addr);
         for i in 0..10 {
             if life.powered_off() {
                 break;
@@ -424,11 +428,19 @@ async fn created_topics_survive_power_loss() {
                 .await;
             match outcome.as_deref() {
                 Ok([Ok(_)]) => {
-                    created.insert(name, partitions);
+                    created.insert(name.clone(), partitions);
                 }
                 _ => break,
             }
+            let value = format!("first-{name}");
+            let record = FutureRecord::<(), _>::to(&name)
+                .partition(partitions - 1)
+                .payload(&value);
+            if producer.send(record, T).await.is_ok() {
+                first_writes.insert((name, partitions - 1), value);
+            }
         }
+        drop(producer);
         drop(admin);
         eprintln!(
             "round {round}: power lost at sync {fail_at}, {} topics created in total",
@@ -440,6 +452,30 @@ async fn created_topics_survive_power_loss() {
     let broker = start_broker(dir.path()).await;
     let addr = broker.local_addr().to_string();
     check(&addr, &created, rounds(20));
+    // Every write acknowledged right after a creation is there.
+    blocking(|| {
+        let mut c = client_config(&addr);
+        c.set("group.id", "power-topics-reader")
+            .set("enable.auto.commit", "false");
+        let consumer: BaseConsumer = c.create().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for (name, p) in first_writes.keys() {
+            tpl.add_partition_offset(name, *p, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&tpl).unwrap();
+        let mut missing: HashSet<&String> = first_writes.values().collect();
+        let deadline = Instant::now() + T;
+        while !missing.is_empty() && Instant::now() < deadline {
+            for g in consume(&consumer, 1, Duration::from_millis(200)) {
+                missing.remove(&String::from_utf8(g.value.unwrap_or_default()).unwrap());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "acknowledged first writes lost: {missing:?}"
+        );
+    });
     // Every partition of every created topic opens and takes a write.
     let producer = producer_for_power_loss(&addr);
     for (name, partitions) in &created {
