@@ -14,7 +14,7 @@
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::error::{ErrorCode, NONE};
+use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
@@ -27,14 +27,17 @@ pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<End
         req.producer_epoch,
         req.committed,
     );
+    // The Complete record must be written even if the client goes away
+    // before its answer: a task of its own, not the reply's future.
     let state = std::sync::Arc::clone(state);
+    let outcome =
+        outcome.map(|ending| tokio::spawn(async move { ending.finish(&state.txns).await }));
     HandlerReply::Later(Box::pin(async move {
         let code = match outcome {
-            Ok(ending) => ending
-                .finish(&state.txns)
-                .await
-                .err()
-                .map_or(NONE, |e| e.code()),
+            Ok(finishing) => match finishing.await {
+                Ok(finished) => finished.err().map_or(NONE, |e| e.code()),
+                Err(_) => TxnError::CoordinatorNotAvailable.code(),
+            },
             Err(e) => {
                 tracing::debug!(error = %e, "EndTxn refused");
                 e.code()
