@@ -698,6 +698,24 @@ mod tests {
     }
 
     #[test]
+    fn the_log_refuses_appends_after_a_failed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("topics.log");
+        let (mut log, _) = MetadataLog::open(path.clone()).unwrap();
+        log.append(&Record::Create(meta("a"))).unwrap();
+        // A handle that cannot write: the next append fails.
+        log.file = Some(File::open(&path).unwrap());
+        assert!(log.append(&Record::Create(meta("b"))).is_err());
+        // Writable again, yet refused until the log is reopened.
+        log.file = Some(OpenOptions::new().append(true).open(&path).unwrap());
+        assert!(log.append(&Record::Create(meta("c"))).is_err());
+        drop(log);
+        let (mut log, records) = MetadataLog::open(path).unwrap();
+        assert_eq!(records.len(), 1);
+        log.append(&Record::Create(meta("d"))).unwrap();
+    }
+
+    #[test]
     fn topic_names() {
         assert!(validate_topic_name("ok.topic_1-x").is_ok());
         assert!(validate_topic_name("").is_err());
