@@ -18,12 +18,13 @@
 //! warning naming it, at start and when a creation finds it in its way. What
 //! to do with it is the operator's decision.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::metadata::validate_topic_name;
+use sluice_storage::durable;
 
 /// Whether partition `index` of topic `name` belongs to a topic the broker knows.
 pub type Owned<'a> = &'a dyn Fn(&str, i32) -> bool;
@@ -61,10 +62,8 @@ impl Intent {
     /// Records durably that `topic`'s partitions `range` are about to be made.
     pub fn begin(data_dir: &Path, topic: &str, range: Range<i32>) -> io::Result<Intent> {
         let meta = data_dir.join(METADATA_DIR);
-        let mut f = File::create(meta.join(INTENT))?;
-        f.write_all(format!("{topic} {} {}\n", range.start, range.end).as_bytes())?;
-        f.sync_all()?;
-        fsync_dir(&meta)?;
+        let line = format!("{topic} {} {}\n", range.start, range.end);
+        durable::replace_file(&meta.join(INTENT), line.as_bytes())?;
         Ok(Intent {
             data_dir: data_dir.to_path_buf(),
             topic: topic.to_string(),
@@ -209,7 +208,7 @@ fn set_aside(dir: &Path) -> io::Result<PathBuf> {
 
 /// fsyncs a directory so that entries created, renamed or removed in it last.
 fn fsync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    durable::sync_dir(dir)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
+use sluice_storage::durable;
 use uuid::Uuid;
 
 use crate::error::TopicError;
@@ -116,7 +117,7 @@ impl Metadata {
     /// Loads (or starts) the metadata kept under `data_dir`.
     pub fn open(data_dir: &Path) -> std::io::Result<Metadata> {
         let dir = data_dir.join("__sluice_metadata");
-        std::fs::create_dir_all(&dir)?;
+        durable::create_dir(&dir)?;
         let cluster_id = load_or_create_cluster_id(&dir)?;
         let (log, records) = MetadataLog::open(dir.join("topics.log"))?;
         let topics = DashMap::new();
@@ -159,6 +160,7 @@ impl Metadata {
             log: Mutex::new(MetadataLog {
                 path: PathBuf::new(),
                 file: None,
+                failed: None,
             }),
             cluster_id: base64_url(Uuid::new_v4().as_bytes()),
         }
@@ -436,6 +438,8 @@ struct MetadataLog {
     path: PathBuf,
     /// None in memory-only mode.
     file: Option<File>,
+    /// Why an append failed, after which the log takes no more.
+    failed: Option<String>,
 }
 
 impl MetadataLog {
@@ -468,28 +472,50 @@ impl MetadataLog {
             );
             let f = OpenOptions::new().write(true).open(&path)?;
             f.set_len(complete_len as u64)?;
-            f.sync_all()?;
+            durable::sync_all(&f)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         if let Some(parent) = path.parent() {
-            sync_dir(parent);
+            durable::sync_dir(parent)?;
         }
         Ok((
             MetadataLog {
                 path,
                 file: Some(file),
+                failed: None,
             },
             records,
         ))
     }
 
+    /// Appends `record` and fsyncs it. After a failed write or fsync the log
+    /// refuses every later append until the broker restarts: the file may end
+    /// in a torn line (which a later line would be glued to), and after a
+    /// failed fsync the page cache cannot be trusted. A restart cuts the torn
+    /// line and reads what is on disk.
     fn append(&mut self, record: &Record) -> std::io::Result<()> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
+        if let Some(earlier) = &self.failed {
+            return Err(std::io::Error::other(format!(
+                "the metadata log refuses writes until restart after an earlier failure: {earlier}"
+            )));
+        }
         let line = format_record(record);
-        file.write_all(line.as_bytes())?;
-        file.sync_data()?;
+        let before = file.metadata()?.len();
+        if let Err(e) = file
+            .write_all(line.as_bytes())
+            .and_then(|()| durable::sync_data(file))
+        {
+            tracing::error!(path = %self.path.display(), error = %e,
+                "metadata log write or fsync failed; refusing metadata changes until restart");
+            self.failed = Some(e.to_string());
+            // Best effort: the change was refused, so the file should not
+            // keep it either.
+            let _ = file.set_len(before);
+            return Err(e);
+        }
         tracing::debug!(path = %self.path.display(), record = %line.trim_end(), "metadata record written");
         Ok(())
     }
@@ -593,14 +619,7 @@ fn load_or_create_cluster_id(dir: &Path) -> std::io::Result<String> {
     }
     // Kafka cluster ids are 22-character url-safe base64 of a UUID.
     let id = base64_url(Uuid::new_v4().as_bytes());
-    let tmp = dir.join("cluster.id.tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(id.as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &path)?;
-    sync_dir(dir);
+    durable::replace_file(&path, id.as_bytes())?;
     Ok(id)
 }
 
@@ -619,15 +638,6 @@ fn base64_url(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// fsyncs a directory so that a created or renamed entry survives a crash.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        if let Err(e) = d.sync_all() {
-            tracing::warn!(dir = %dir.display(), error = %e, "directory fsync failed");
-        }
-    }
 }
 
 #[cfg(test)]
@@ -685,6 +695,24 @@ mod tests {
         drop(m);
         let m = Metadata::open(dir.path()).unwrap();
         assert_eq!(m.topics().len(), 2);
+    }
+
+    #[test]
+    fn the_log_refuses_appends_after_a_failed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("topics.log");
+        let (mut log, _) = MetadataLog::open(path.clone()).unwrap();
+        log.append(&Record::Create(meta("a"))).unwrap();
+        // A handle that cannot write: the next append fails.
+        log.file = Some(File::open(&path).unwrap());
+        assert!(log.append(&Record::Create(meta("b"))).is_err());
+        // Writable again, yet refused until the log is reopened.
+        log.file = Some(OpenOptions::new().append(true).open(&path).unwrap());
+        assert!(log.append(&Record::Create(meta("c"))).is_err());
+        drop(log);
+        let (mut log, records) = MetadataLog::open(path).unwrap();
+        assert_eq!(records.len(), 1);
+        log.append(&Record::Create(meta("d"))).unwrap();
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! PrepareCommit/PrepareAbort, writes a marker to every partition of the
 //! transaction (committing or dropping TxnOffsetCommit offsets), records
 //! CompleteCommit/CompleteAbort, and answers once all of it is written
-//! (and fsynced with `--fsync always`). A retry of an end that already
+//! (with `--fsync always`: once the Prepare record and the markers are
+//! fsynced; the Complete record is written after that, so a power loss never
+//! keeps it without the markers). A retry of an end that already
 //! happened succeeds; the other end is INVALID_TXN_STATE. Not
 //! implemented: v5 (KIP-890 transaction version 2, which bumps the epoch
 //! at every end).
@@ -12,7 +14,7 @@
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::error::{ErrorCode, NONE};
+use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
@@ -25,9 +27,17 @@ pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<End
         req.producer_epoch,
         req.committed,
     );
+    // The Complete record must be written even if the client goes away
+    // before its answer: a task of its own, not the reply's future.
+    let state = std::sync::Arc::clone(state);
+    let outcome =
+        outcome.map(|ending| tokio::spawn(async move { ending.finish(&state.txns).await }));
     HandlerReply::Later(Box::pin(async move {
         let code = match outcome {
-            Ok(durable) => durable.wait().await.err().map_or(NONE, |e| e.code()),
+            Ok(finishing) => match finishing.await {
+                Ok(finished) => finished.err().map_or(NONE, |e| e.code()),
+                Err(_) => TxnError::CoordinatorNotAvailable.code(),
+            },
             Err(e) => {
                 tracing::debug!(error = %e, "EndTxn refused");
                 e.code()

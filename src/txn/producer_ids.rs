@@ -15,7 +15,6 @@
 //! id at or below it; a missing, unreadable, damaged or stale file is a
 //! warning, not a failure to start (see [`ProducerIds::open`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -161,17 +160,7 @@ pub fn highest_known(
 }
 
 fn persist(path: &Path, value: i64) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        writeln!(f, "{value}")?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        crate::metadata::sync_dir(dir);
-    }
-    Ok(())
+    sluice_storage::durable::replace_file(path, format!("{value}\n").as_bytes())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! [`crate::group::Groups::complete_transaction`], which also commits or
 //! drops the transaction's offsets.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -45,28 +46,87 @@ const TICK: Duration = Duration::from_millis(200);
 struct Shard {
     coordinator: TxnCoordinator,
     partition: Arc<Partition>,
+    /// Set when a write of this shard's could not be made durable: its
+    /// state in memory is ahead of the disk (a retried EndTxn would find the
+    /// transaction complete and acknowledge markers that may be lost), so
+    /// the shard answers COORDINATOR_NOT_AVAILABLE until restart.
+    untrusted: Arc<AtomicBool>,
 }
 
 /// Writes that must be durable before an answer goes out (`--fsync always`).
 #[derive(Default)]
 #[must_use]
-pub struct Durable(Vec<(Arc<Partition>, i64)>);
+pub struct Durable {
+    writes: Vec<(Arc<Partition>, i64)>,
+    shard_untrusted: Option<Arc<AtomicBool>>,
+}
 
 impl Durable {
-    fn push(&mut self, partition: Arc<Partition>, end: i64) {
-        self.0.push((partition, end));
+    fn push(&mut self, shard: &Shard, partition: Arc<Partition>, end: i64) {
+        self.writes.push((partition, end));
+        self.shard_untrusted = Some(Arc::clone(&shard.untrusted));
+    }
+
+    /// [`Self::wait`], blocking (outside the request path).
+    fn wait_blocking(self) -> Result<(), TxnError> {
+        let mut seen = std::collections::HashSet::new();
+        let parts: Vec<Arc<Partition>> = self
+            .writes
+            .iter()
+            .filter(|(p, _)| seen.insert(Arc::as_ptr(p) as usize))
+            .map(|(p, _)| Arc::clone(p))
+            .collect();
+        let failed = crate::partitions::flush_many_now(&parts);
+        if failed.is_empty() && self.writes.iter().all(|(p, end)| p.durable_to(*end)) {
+            return Ok(());
+        }
+        if let Some(untrusted) = &self.shard_untrusted {
+            untrusted.store(true, Ordering::Release);
+        }
+        tracing::error!(
+            "a transaction write was not made durable; its coordinator stops until restart"
+        );
+        Err(TxnError::Storage(
+            "transaction markers not made durable".into(),
+        ))
     }
 
     /// Waits for every write's fsync; a failure is NOT_COORDINATOR, so the
-    /// client retries rather than trusting a write that may be lost.
+    /// client retries rather than trusting a write that may be lost, and
+    /// the shard stops coordinating until restart.
     pub async fn wait(self) -> Result<(), TxnError> {
-        for (partition, end) in self.0 {
-            partition
-                .make_durable(end)
-                .await
-                .map_err(|e| TxnError::Storage(e.to_string()))?;
+        for (partition, end) in self.writes {
+            if let Err(e) = partition.make_durable(end).await {
+                if let Some(untrusted) = &self.shard_untrusted {
+                    untrusted.store(true, Ordering::Release);
+                }
+                tracing::error!(error = %e,
+                    "a transaction write was not made durable; its coordinator stops until restart");
+                return Err(TxnError::Storage(e.to_string()));
+            }
         }
         Ok(())
+    }
+}
+
+/// An EndTxn under way: its writes to wait for, then (with `--fsync
+/// always`) the Complete record to write.
+#[must_use]
+pub struct Ending {
+    transactional_id: String,
+    durable: Durable,
+    complete: Option<EndPlan>,
+}
+
+impl Ending {
+    /// Waits until the Prepare record and the markers are durable, then
+    /// writes the Complete record.
+    pub async fn finish(self, txns: &Transactions) -> Result<(), TxnError> {
+        self.durable.wait().await?;
+        match &self.complete {
+            Some(plan) => txns.complete_end(&self.transactional_id, plan),
+            None => Ok(()),
+        }
     }
 }
 
@@ -113,6 +173,7 @@ impl Transactions {
             shards.push(Mutex::new(Shard {
                 coordinator,
                 partition,
+                untrusted: Arc::default(),
             }));
         }
         Ok(Transactions {
@@ -135,7 +196,11 @@ impl Transactions {
             .shards
             .get(index)
             .ok_or(TxnError::CoordinatorNotAvailable)?;
-        Ok(shard.lock().unwrap_or_else(|e| e.into_inner()))
+        let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if shard.untrusted.load(Ordering::Acquire) {
+            return Err(TxnError::CoordinatorNotAvailable);
+        }
+        Ok(shard)
     }
 
     fn lock_all(&self) -> impl Iterator<Item = MutexGuard<'_, Shard>> {
@@ -156,7 +221,7 @@ impl Transactions {
                     state,
                     &mut shard,
                     plan,
-                    false,
+                    self.wait_for_fsync,
                     wall_clock_ms(),
                     &mut durable,
                 );
@@ -232,7 +297,10 @@ impl Transactions {
         Ok(durable)
     }
 
-    /// EndTxn: prepare, markers, complete.
+    /// EndTxn: the Prepare record and the markers now; the Complete record
+    /// by [`Ending::finish`] once those are durable (with `--fsync always`),
+    /// so that a power loss never leaves a Complete record whose markers
+    /// are lost (recovery rewrites the markers of a prepared transaction).
     pub fn end_txn(
         &self,
         state: &BrokerState,
@@ -240,25 +308,34 @@ impl Transactions {
         producer_id: i64,
         epoch: i16,
         commit: bool,
-    ) -> Result<Durable, TxnError> {
+    ) -> Result<Ending, TxnError> {
         let now = wall_clock_ms();
         let mut shard = self.shard(transactional_id)?;
         let mut durable = Durable::default();
+        let mut complete = None;
         if let Some(plan) =
             shard
                 .coordinator
                 .end_txn(transactional_id, producer_id, epoch, commit, now)?
         {
-            run_end(
-                state,
-                &mut shard,
-                plan,
-                self.wait_for_fsync,
-                now,
-                &mut durable,
-            )?;
+            if self.wait_for_fsync {
+                write_prepare_and_markers(state, &mut shard, &plan, true, now, &mut durable)?;
+                complete = Some(plan);
+            } else {
+                run_end(state, &mut shard, plan, false, now, &mut durable)?;
+            }
         }
-        Ok(durable)
+        Ok(Ending {
+            transactional_id: transactional_id.to_string(),
+            durable,
+            complete,
+        })
+    }
+
+    /// Writes the Complete record of a transaction whose markers are durable.
+    fn complete_end(&self, transactional_id: &str, plan: &EndPlan) -> Result<(), TxnError> {
+        let mut shard = self.shard(transactional_id)?;
+        write_complete(&mut shard, plan, wall_clock_ms())
     }
 
     /// Produce-time check of a transactional batch for `topic`/`partition`.
@@ -298,11 +375,21 @@ impl Transactions {
     /// Aborts every transaction past its timeout.
     pub fn tick(&self, state: &BrokerState, now: i64) {
         for mut shard in self.lock_all() {
+            if shard.untrusted.load(Ordering::Acquire) {
+                continue;
+            }
             for plan in shard.coordinator.expired(now) {
                 tracing::info!(transactional_id = %plan.prepare.transactional_id,
                     "transaction timed out; aborting it");
                 let mut durable = Durable::default();
-                let _ = run_end(state, &mut shard, plan, false, now, &mut durable);
+                let _ = run_end(
+                    state,
+                    &mut shard,
+                    plan,
+                    self.wait_for_fsync,
+                    now,
+                    &mut durable,
+                );
             }
         }
     }
@@ -328,18 +415,45 @@ fn write_state(
         shard.coordinator.apply(m);
     }
     if wait_for_fsync {
-        durable.push(Arc::clone(&shard.partition), end);
+        let partition = Arc::clone(&shard.partition);
+        durable.push(shard, partition, end);
     }
     Ok(())
 }
 
 /// Prepare record, a marker in every partition of the transaction, then the
-/// Complete record. A marker that cannot be written is logged; the
-/// partition's own failure (a poisoned log) is reported by its writes.
+/// Complete record: with `wait_for_fsync`, only after the Prepare record and
+/// the markers are durable (a blocking flush: recovery, timeouts and
+/// fencing; EndTxn waits without blocking, see [`Transactions::end_txn`]).
 fn run_end(
     state: &BrokerState,
     shard: &mut Shard,
     plan: EndPlan,
+    wait_for_fsync: bool,
+    now: i64,
+    durable: &mut Durable,
+) -> Result<(), TxnError> {
+    write_prepare_and_markers(state, shard, &plan, wait_for_fsync, now, durable)?;
+    if wait_for_fsync {
+        std::mem::take(durable).wait_blocking()?;
+    }
+    write_complete(shard, &plan, now)
+}
+
+/// The Complete record (not waited for: a crash before it is durable
+/// leaves the transaction prepared, and recovery finishes it).
+fn write_complete(shard: &mut Shard, plan: &EndPlan, now: i64) -> Result<(), TxnError> {
+    let done = shard.coordinator.complete(&plan.prepare, now);
+    write_state(shard, done, now, false, &mut Durable::default())
+}
+
+/// The Prepare record and a marker in every partition of the transaction.
+/// A marker that cannot be written is logged; the partition's own failure
+/// (a poisoned log) is reported by its writes.
+fn write_prepare_and_markers(
+    state: &BrokerState,
+    shard: &mut Shard,
+    plan: &EndPlan,
     wait_for_fsync: bool,
     now: i64,
     durable: &mut Durable,
@@ -367,15 +481,14 @@ fn run_end(
         match written {
             Ok((partition, end)) => {
                 if wait_for_fsync {
-                    durable.push(partition, end);
+                    durable.push(shard, partition, end);
                 }
             }
             Err(e) => tracing::error!(%topic, partition = index, error = %e,
                 transactional_id = %m.transactional_id, "cannot write a transaction marker"),
         }
     }
-    let done = shard.coordinator.complete(&plan.prepare, now);
-    write_state(shard, done, now, wait_for_fsync, durable)
+    Ok(())
 }
 
 fn append_record(

@@ -4,7 +4,8 @@
 //!
 //! File: `<20-digit offset>.snapshot` in the partition directory (Kafka's
 //! name), holding the state of every batch below that offset. Replaced
-//! atomically (temporary file, fsync, rename); older snapshots are removed.
+//! atomically (`sluice_storage::durable::replace_file`: temporary file, fsync,
+//! rename, fsync the directory); older snapshots are removed.
 //! Layout, big-endian:
 //!
 //! | field            | type                                               |
@@ -20,7 +21,6 @@
 //! end (recovery cut the log below it) is ignored with a warning: the
 //! partition then replays its whole log, which is always correct.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::aborted::AbortedTxn;
@@ -83,15 +83,7 @@ pub fn write(dir: &Path, table: &ProducerStateTable, offset: i64) -> std::io::Re
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_be_bytes());
 
-    let path = dir.join(file_name(offset));
-    let tmp = path.with_extension("snapshot.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&out)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &path)?;
-    crate::metadata::sync_dir(dir);
+    sluice_storage::durable::replace_file(&dir.join(file_name(offset)), &out)?;
     for (o, old) in list(dir) {
         if o != offset {
             let _ = std::fs::remove_file(old);

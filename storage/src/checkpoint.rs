@@ -17,6 +17,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::durable;
 use crate::StorageError;
 
 /// A file holding one offset.
@@ -93,16 +94,16 @@ impl OffsetFile {
             .stage(dir, offset)
             .map_err(|e| ReplaceFailed::OldStands(e.into()))?;
         crate::faults::check(crate::faults::Op::Fsync, &dir.join(self.name))
-            .and_then(|()| file.sync_all())
+            .and_then(|()| durable::sync_all(&file))
             .map_err(|e| ReplaceFailed::Fsync(e.into()))?;
         drop(file);
         self.commit_staged(dir)
             .map_err(|e| ReplaceFailed::OldStands(e.into()))?;
-        sync_dir(dir).map_err(|e| ReplaceFailed::Fsync(e.into()))?;
+        durable::sync_dir(dir).map_err(|e| ReplaceFailed::Fsync(e.into()))?;
         Ok(())
     }
 
-    /// The first half of [`Self::write`] without its fsync: the offset in
+    /// What [`Self::write`] does before its fsync, for many files at once: the offset in
     /// the temp file, whose handle is returned. The caller makes it durable,
     /// then calls [`Self::commit_staged`] and makes the directory durable.
     pub(crate) fn stage(self, dir: &Path, offset: i64) -> io::Result<File> {
@@ -118,7 +119,7 @@ impl OffsetFile {
 
     /// fsyncs the staged temp file.
     pub(crate) fn sync_staged(self, dir: &Path) -> io::Result<()> {
-        File::open(dir.join(self.tmp_name))?.sync_all()
+        durable::sync_all(&File::open(dir.join(self.tmp_name))?)
     }
 }
 
@@ -194,7 +195,7 @@ pub(crate) fn set_aside(path: &Path) -> io::Result<()> {
 
 /// Durably writes the clean-shutdown marker.
 pub(crate) fn mark_clean_shutdown(dir: &Path) -> io::Result<()> {
-    File::create(dir.join(CLEAN_SHUTDOWN))?.sync_all()?;
+    durable::sync_all(&File::create(dir.join(CLEAN_SHUTDOWN))?)?;
     sync_dir(dir)
 }
 
@@ -207,7 +208,7 @@ pub(crate) fn unmark_clean_shutdown(dir: &Path) -> io::Result<()> {
 
 /// fsyncs a directory so that file creations, renames and removals in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    durable::sync_dir(dir)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

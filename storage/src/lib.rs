@@ -15,11 +15,16 @@
 //! `retention.rs` and `checkpoint.rs`, next to the code that writes and reads each
 //! file. File descriptors are bounded: one per open log plus a process-wide cache of
 //! read handles (see [`set_max_open_read_handles`]).
+//!
+//! Every fsync, directory fsync and `syncfs` of the broker goes through [`durable`]
+//! (this crate's and the broker's own files alike), which also holds the power-loss
+//! simulator the durability tests run under.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod batch;
 mod checkpoint;
+pub mod durable;
 mod error;
 pub mod faults;
 mod handles;

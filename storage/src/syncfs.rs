@@ -14,10 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use crate::durable::{power_loss, sync_filesystem};
 use crate::log::FlushTicket;
 
 /// Whether this kernel's `syncfs` reports writeback errors (5.8 and later).
@@ -34,32 +34,18 @@ fn syncfs_reports_errors() -> bool {
     })
 }
 
-/// `syncfs(2)` on the filesystem holding `file`.
-#[allow(unsafe_code)]
-fn syncfs(file: &std::fs::File) -> io::Result<()> {
-    // SAFETY: syncfs takes a file descriptor and no pointers. The descriptor
-    // comes from `file`, which is borrowed for the whole call, so it stays
-    // open and refers to that file; the call cannot touch Rust memory.
-    let rc = unsafe { libc::syncfs(file.as_raw_fd()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// One `syncfs` for each filesystem holding one of `paths`, after which
 /// everything written there so far is durable, file data and directory
 /// entries alike. `Ok(false)` where `syncfs` hides writeback errors: then
 /// nothing was done, and the caller fsyncs what it wrote itself.
 pub(crate) fn sync_filesystems_of(paths: &[&Path]) -> io::Result<bool> {
-    if !syncfs_reports_errors() {
+    if !syncfs_reports_errors() || paths.iter().any(|p| power_loss::syncfs_disabled(p)) {
         return Ok(false);
     }
     let mut done = BTreeSet::new();
     for path in paths {
         if done.insert(std::fs::metadata(path)?.dev()) {
-            syncfs(&std::fs::File::open(path)?)?;
+            sync_filesystem(&std::fs::File::open(path)?)?;
         }
     }
     Ok(true)
@@ -70,7 +56,13 @@ pub(crate) fn sync_filesystems_of(paths: &[&Path]) -> io::Result<bool> {
 /// one outcome per ticket, in order (all tickets of a filesystem share its
 /// outcome).
 pub fn sync_many(tickets: &[&FlushTicket]) -> Vec<io::Result<()>> {
-    if !syncfs_reports_errors() || tickets.len() < 2 {
+    if !syncfs_reports_errors()
+        || tickets.len() < 2
+        || tickets
+            .iter()
+            .filter_map(|t| t.file())
+            .any(power_loss::syncfs_disabled_for_file)
+    {
         return tickets.iter().map(|t| t.sync()).collect();
     }
     // Filesystem (device) → the tickets on it.
@@ -89,7 +81,7 @@ pub fn sync_many(tickets: &[&FlushTicket]) -> Vec<io::Result<()>> {
         let Some(file) = indexes.first().and_then(|&i| tickets[i].file()) else {
             continue;
         };
-        let result = syncfs(file);
+        let result = sync_filesystem(file);
         for &i in indexes {
             outcome[i] = Some(match &result {
                 Ok(()) => Ok(()),

@@ -173,8 +173,8 @@ impl IndexFile {
         }
         if sync && *unsynced {
             match file {
-                Some(f) => f.sync_data()?,
-                None => open_for_write(&self.path)?.sync_data()?,
+                Some(f) => crate::durable::sync_data(&f)?,
+                None => crate::durable::sync_data(&open_for_write(&self.path)?)?,
             }
             *unsynced = false;
         }

@@ -765,7 +765,7 @@ impl FlushTicket {
     /// fsyncs the data (blocking; call without the log's lock).
     pub fn sync(&self) -> std::io::Result<()> {
         match &self.file {
-            Some(file) => file.sync_data(),
+            Some(file) => crate::durable::sync_data(file),
             None => Ok(()),
         }
     }

@@ -173,10 +173,12 @@ impl Data {
         match self {
             Data::File {
                 writer: Some(file), ..
-            } => file.sync_data(),
-            Data::File { path, identity, .. } => {
-                open_checked(OpenOptions::new().read(true), path, *identity)?.sync_data()
-            }
+            } => crate::durable::sync_data(file),
+            Data::File { path, identity, .. } => crate::durable::sync_data(&open_checked(
+                OpenOptions::new().read(true),
+                path,
+                *identity,
+            )?),
             Data::Memory(_) => Ok(()),
         }
     }
