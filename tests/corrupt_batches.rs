@@ -13,9 +13,6 @@ use std::time::{Duration, Instant};
 
 use common::raw::Raw;
 use common::*;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{FetchRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::FutureRecord;
@@ -92,17 +89,7 @@ fn byte_at(log: &Path, at: u64) -> u8 {
 /// offsets of the batches returned.
 fn fetch(addr: &str, topic: &str, offset: i64) -> (i16, Vec<(i64, i64)>) {
     let mut raw = Raw::connect(addr);
-    let req = FetchRequest::default()
-        .with_max_wait_ms(0)
-        .with_min_bytes(0)
-        .with_max_bytes(1 << 20)
-        .with_session_epoch(-1)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(offset)
-                .with_partition_max_bytes(1 << 20)])]);
+    let req = common::raw::fetch_request(topic, offset, 0, 0);
     let resp = raw.call(11, &req);
     let part = &resp.responses[0].partitions[0];
     let records = part.records.clone().unwrap_or_default();

@@ -8,25 +8,13 @@ use std::time::{Duration, Instant};
 
 use common::raw::Raw;
 use common::*;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{FetchRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::FetchRequest;
 use rdkafka::producer::FutureRecord;
 
 const MAX_WAIT_MS: i32 = 20_000;
 
 fn fetch_request(topic: &str, offset: i64, min_bytes: i32) -> FetchRequest {
-    FetchRequest::default()
-        .with_max_wait_ms(MAX_WAIT_MS)
-        .with_min_bytes(min_bytes)
-        .with_max_bytes(1 << 20)
-        .with_session_epoch(-1)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(offset)
-                .with_partition_max_bytes(1 << 20)])])
+    common::raw::fetch_request(topic, offset, MAX_WAIT_MS, min_bytes)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

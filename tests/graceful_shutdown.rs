@@ -13,23 +13,11 @@ use std::time::{Duration, Instant};
 use common::child::ChildBroker;
 use common::raw::Raw;
 use common::*;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{FetchRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::FetchRequest;
 use rdkafka::producer::FutureRecord;
 
 fn fetch(topic: &str, max_wait_ms: i32, min_bytes: i32) -> FetchRequest {
-    FetchRequest::default()
-        .with_max_wait_ms(max_wait_ms)
-        .with_min_bytes(min_bytes)
-        .with_max_bytes(1 << 20)
-        .with_session_epoch(-1)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(1 << 20)])])
+    common::raw::fetch_request(topic, 0, max_wait_ms, min_bytes)
 }
 
 /// (tx_queue, rx_queue) of the TCP socket from local port `local` to

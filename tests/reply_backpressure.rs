@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::raw::Raw;
 use common::*;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{FetchRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::FetchRequest;
 use rdkafka::producer::FutureRecord;
 use sluice::connection::ConnectionStats;
 
@@ -24,17 +22,7 @@ use sluice::connection::ConnectionStats;
 const REQUESTS: usize = 60;
 
 fn fetch_all(topic: &str) -> FetchRequest {
-    FetchRequest::default()
-        .with_max_wait_ms(0)
-        .with_min_bytes(0)
-        .with_max_bytes(1 << 20)
-        .with_session_epoch(-1)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(1 << 20)])])
+    common::raw::fetch_request(topic, 0, 0, 0)
 }
 
 /// Fills partition 0 of a new topic with about 1.2 MB.

@@ -14,7 +14,13 @@ pub struct ChildBroker {
 impl ChildBroker {
     /// Starts `sluice` on a free port with `dir` as data dir and `args`.
     pub fn start(dir: &Path, args: &[&str]) -> ChildBroker {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_sluice")), dir, args)
+    }
+
+    /// Runs `command` (the broker, or a launcher that execs it) with the
+    /// broker's arguments and waits for its "listening on" line.
+    fn spawn(mut command: Command, dir: &Path, args: &[&str]) -> ChildBroker {
+        let mut child = command
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
@@ -71,35 +77,12 @@ impl ChildBroker {
     /// descriptors (soft and hard, through util-linux `prlimit`, which execs
     /// the broker: the child's pid is the broker's).
     pub fn start_with_fd_limit(dir: &Path, args: &[&str], nofile: u64) -> ChildBroker {
-        let mut child = Command::new("prlimit")
+        let mut prlimit = Command::new("prlimit");
+        prlimit
             .arg(format!("--nofile={nofile}:{nofile}"))
             .arg("--")
-            .arg(env!("CARGO_BIN_EXE_sluice"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .env("SLUICE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn prlimit sluice");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            assert!(Instant::now() < deadline, "broker did not start");
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
-                        break addr.trim().to_string();
-                    }
-                }
-                _ => panic!("broker exited before listening"),
-            }
-        };
-        ChildBroker { child, addr }
+            .arg(env!("CARGO_BIN_EXE_sluice"));
+        Self::spawn(prlimit, dir, args)
     }
 
     /// SIGTERM, and a clean exit within `limit` (the broker is killed and the
