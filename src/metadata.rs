@@ -609,18 +609,47 @@ fn pct_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The cluster id from `cluster.id`, or a new one. The file is untrusted input:
+/// anything but a Kafka cluster id (22 characters of url-safe base64) is logged
+/// and replaced, never served to clients as is, and never stops the start.
 fn load_or_create_cluster_id(dir: &Path) -> std::io::Result<String> {
+    use std::io::Read;
     let path = dir.join("cluster.id");
-    if let Ok(id) = std::fs::read_to_string(&path) {
-        let id = id.trim().to_string();
-        if !id.is_empty() {
-            return Ok(id);
+    let mut text = String::new();
+    let read = std::fs::File::open(&path).and_then(|f| {
+        // A cluster id is 22 bytes; 64 are enough to tell one from garbage.
+        let mut bytes = Vec::new();
+        f.take(64).read_to_end(&mut bytes)?;
+        text = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(())
+    });
+    match read {
+        Ok(()) => {
+            let id = text.trim();
+            if is_cluster_id(id) {
+                return Ok(id.to_string());
+            }
+            tracing::warn!(file = %path.display(), found = ?text,
+                "cluster.id does not hold a cluster id; a new one is made (clients see a new cluster)");
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e,
+                "cannot read cluster.id; a new cluster id is made (clients see a new cluster)");
         }
     }
-    // Kafka cluster ids are 22-character url-safe base64 of a UUID.
     let id = base64_url(Uuid::new_v4().as_bytes());
     durable::replace_file(&path, id.as_bytes())?;
     Ok(id)
+}
+
+/// Whether `id` is shaped like a Kafka cluster id: a UUID's 16 bytes in url-safe
+/// base64 without padding.
+fn is_cluster_id(id: &str) -> bool {
+    id.len() == 22
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn base64_url(bytes: &[u8]) -> String {

@@ -134,3 +134,42 @@ async fn directories_where_state_files_belong_do_not_stop_start() {
     broker.restart().await;
     assert_all_records(&broker, topic, COUNT + 5).await;
 }
+
+/// The cluster id the broker gives clients in Metadata (v12, raw).
+fn served_cluster_id(broker: &TestBroker) -> Option<String> {
+    let mut raw = common::raw::Raw::connect(&broker.bootstrap());
+    let resp = raw.call(12, &kafka_protocol::messages::MetadataRequest::default());
+    resp.cluster_id.map(|id| id.to_string())
+}
+
+/// A `cluster.id` holding garbage used to be served to clients as the cluster id
+/// (any bytes, of any size, as long as they were UTF-8). Now it is replaced by a
+/// well-formed new id, with a warning, and the broker starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_cluster_id_file_is_not_served() {
+    let mut broker = TestBroker::start().await;
+    let good = served_cluster_id(&broker).unwrap();
+    assert_eq!(good.len(), 22);
+    let path = broker.dir.join("__sluice_metadata").join("cluster.id");
+    for garbage in [
+        "not a cluster id at all, but long enough to be served".to_string(),
+        "-7".to_string(),
+        "x".repeat(1 << 20),
+    ] {
+        broker.broker.take().unwrap().shutdown().await;
+        std::fs::write(&path, &garbage).unwrap();
+        broker.restart().await;
+        let id = served_cluster_id(&broker).unwrap();
+        assert_eq!(
+            id.len(),
+            22,
+            "served {id:?} from a cluster.id holding garbage"
+        );
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        // The replacement is kept: the next start serves the same id.
+        broker.restart().await;
+        assert_eq!(served_cluster_id(&broker).as_deref(), Some(id.as_str()));
+    }
+}
