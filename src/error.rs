@@ -163,6 +163,11 @@ pub enum TopicError {
     PolicyViolation(String),
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The broker is shutting down: no topic change starts any more. Kafka's
+    /// clients retry NOT_CONTROLLER (with a metadata refresh), so an admin
+    /// request that meets a restart goes to the broker that comes back.
+    #[error("the broker is shutting down")]
+    ShuttingDown,
 }
 
 impl ErrorCode for TopicError {
@@ -180,6 +185,7 @@ impl ErrorCode for TopicError {
             TopicError::TopicDeletionDisabled => K::TopicDeletionDisabled.code(),
             TopicError::PolicyViolation(_) => K::PolicyViolation.code(),
             TopicError::Storage(_) => K::KafkaStorageError.code(),
+            TopicError::ShuttingDown => K::NotController.code(),
         }
     }
 }

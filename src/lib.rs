@@ -121,7 +121,10 @@ impl BrokerState {
     /// Creates a topic, all or nothing: its partitions are made durable,
     /// then the metadata log records it (see `Partitions::create`).
     pub fn create_topic(&self, topic: NewTopic) -> Result<Arc<TopicMeta>, TopicError> {
-        let _changing = self.partitions.lock_changes();
+        let _changing = self
+            .partitions
+            .begin_change()
+            .ok_or(TopicError::ShuttingDown)?;
         self.validate_new_topic(&topic)?;
         let meta = TopicMeta {
             name: topic.name,
@@ -142,7 +145,10 @@ impl BrokerState {
 
     /// Deletes a topic and its data.
     pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
-        let _changing = self.partitions.lock_changes();
+        let _changing = self
+            .partitions
+            .begin_change()
+            .ok_or(TopicError::ShuttingDown)?;
         let meta = self
             .metadata
             .topic(name)
@@ -165,7 +171,10 @@ impl BrokerState {
         count: i32,
         validate_only: bool,
     ) -> Result<(), TopicError> {
-        let _changing = self.partitions.lock_changes();
+        let _changing = self
+            .partitions
+            .begin_change()
+            .ok_or(TopicError::ShuttingDown)?;
         let meta = self
             .metadata
             .topic(name)
@@ -403,7 +412,13 @@ impl Broker {
             let _ = task.await;
         }
         let state = Arc::clone(&self.state);
-        let _ = tokio::task::spawn_blocking(move || state.partitions.close_all()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            // A topic change still running (its connection may already be
+            // gone) finishes first; none starts after this (`begin_change`).
+            let _changes = state.partitions.lock_changes();
+            state.partitions.close_all();
+        })
+        .await;
         // Only now may another broker open the directory.
         drop(self.data_dir_lock);
         tracing::info!("sluice stopped");

@@ -607,6 +607,14 @@ impl Partitions {
         self.changes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// [`Self::lock_changes`] for a new topic change: `None` once shutdown has
+    /// begun. Shutdown takes the lock before it closes the logs, so a change
+    /// either finishes before they are closed or never starts.
+    pub fn begin_change(&self) -> Option<MutexGuard<'_, ()>> {
+        let guard = self.lock_changes();
+        (!self.long_polls_stopped()).then_some(guard)
+    }
+
     /// Closes every log cleanly (broker shutdown).
     pub fn close_all(&self) {
         for partition in self.all() {

@@ -195,3 +195,68 @@ fn sigterm_right_after_listening_shuts_down_cleanly() {
         );
     }
 }
+
+/// Shutdown used to close the logs while a CreateTopics was still making its
+/// partitions on the blocking pool (its connection already gone): the new
+/// partitions were never closed, so they had no `.clean-shutdown`, and the
+/// creation ran on after the data-directory lock was released. Now shutdown
+/// waits for a topic change in progress, and none starts after it began.
+#[test]
+fn shutdown_waits_for_a_topic_creation_in_progress() {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::{CreateTopicsRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    const PARTITIONS: i32 = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let topic = "wide";
+    // One descriptor per partition, whatever the machine's default limit.
+    let broker =
+        ChildBroker::start_with_fd_limit(dir.path(), &["--shutdown-timeout-ms", "0"], 8000);
+    let mut raw = Raw::connect(&broker.addr);
+    raw.send(
+        7,
+        &CreateTopicsRequest::default()
+            .with_topics(vec![CreatableTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str(topic)))
+                .with_num_partitions(PARTITIONS)
+                .with_replication_factor(1)])
+            .with_timeout_ms(60_000),
+    );
+    let partition_dirs = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_prefix("wide-"))
+                    .is_some_and(|n| n.parse::<i32>().is_ok())
+            })
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while partition_dirs().is_empty() {
+        assert!(Instant::now() < deadline, "the creation never began");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut broker = broker;
+    sigterm(&broker);
+    exits_within(&mut broker, Duration::from_secs(60));
+    let dirs = partition_dirs();
+    assert_eq!(
+        dirs.len(),
+        PARTITIONS as usize,
+        "the creation was cut short"
+    );
+    let unclean: Vec<_> = dirs
+        .iter()
+        .filter(|d| !d.join(".clean-shutdown").exists())
+        .collect();
+    assert!(
+        unclean.is_empty(),
+        "{} of {PARTITIONS} new partitions were not closed cleanly, e.g. {:?}",
+        unclean.len(),
+        unclean.first()
+    );
+}
