@@ -286,11 +286,49 @@ pub(crate) fn crc_matches(batch: &[u8], header: &BatchHeader) -> bool {
         .is_some_and(|covered| crc32c::crc32c(covered) == header.crc)
 }
 
+/// How many bytes a search or a chunked CRC reads at a time.
+const SEARCH_CHUNK: usize = 1 << 20;
+
+/// How many bytes of candidate batches one [`search_batch`] may CRC in all. Real
+/// damage offers few candidates (a header must frame, pass `accept`, and fit); bytes
+/// crafted to put a plausible header at every position would otherwise cost a CRC of
+/// up to a segment per position. Past it the search gives up, as if nothing matched.
+const MAX_CANDIDATE_CRC_BYTES: u64 = 256 << 20;
+
+/// The CRC-32C of the batch of `size` bytes at `position` (bytes 21 to its end),
+/// computed over reads of at most `chunk` bytes, so that checking a batch never needs
+/// a buffer of its size. Compare with the header's `crc`.
+pub(crate) fn checksum_at<R: ReadAt + ?Sized>(
+    reader: &R,
+    position: u64,
+    size: u64,
+    chunk: usize,
+) -> io::Result<u32> {
+    let end = position.saturating_add(size);
+    let mut at = position.saturating_add(CRC_COVERS_FROM);
+    let remaining = |at: u64| usize::try_from(end.saturating_sub(at)).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; remaining(at).min(chunk.max(1))];
+    let mut crc = 0u32;
+    while at < end {
+        let n = remaining(at).min(buf.len());
+        let Some(part) = buf.get_mut(..n).filter(|part| !part.is_empty()) else {
+            break;
+        };
+        reader.read_exact_at(part, at)?;
+        crc = crc32c::crc32c_append(crc, part);
+        at += n as u64;
+    }
+    Ok(crc)
+}
+
 /// The first position in `[from, limit)` where a batch starts whose header frames, whose
 /// whole bytes lie before `end`, that `accept` takes, and whose CRC-32C matches: how
 /// reads and recovery find the next intact batch after a damaged header. Reads the
-/// stretch once (bounded by the caller's `limit`) and checks the CRC only of
-/// candidates that pass the cheap header checks.
+/// stretch once, [`SEARCH_CHUNK`] bytes at a time (plus the header bytes of the
+/// candidates at the end of each chunk), and checks the CRC only of candidates that
+/// pass the cheap header checks: from the chunk when the candidate lies in it, else
+/// with [`checksum_at`]. Memory stays bounded by the chunk, whatever the stretch or
+/// the candidates claim; work by the stretch and [`MAX_CANDIDATE_CRC_BYTES`].
 pub(crate) fn search_batch<R: ReadAt + ?Sized>(
     reader: &R,
     from: u64,
@@ -298,38 +336,47 @@ pub(crate) fn search_batch<R: ReadAt + ?Sized>(
     end: u64,
     accept: impl Fn(&BatchHeader) -> bool,
 ) -> io::Result<Option<(u64, BatchHeader)>> {
-    let len = usize::try_from(limit.min(end).saturating_sub(from)).unwrap_or(0);
-    let mut region = vec![0u8; len];
-    reader.read_exact_at(&mut region, from)?;
-    for skip in 0..len {
-        let Some(bytes) = region.get(skip..) else {
-            break;
-        };
-        if bytes.get(16).map(|b| *b as i8) != Some(MAGIC_V2) {
-            continue;
-        }
-        let Ok(header) = BatchHeader::parse(bytes) else {
-            continue;
-        };
-        let at = from + skip as u64;
-        let fits = at.checked_add(header.size).is_some_and(|e| e <= end);
-        if !fits || !accept(&header) {
-            continue;
-        }
-        let Ok(size) = usize::try_from(header.size) else {
-            continue;
-        };
-        let matches = match bytes.get(..size) {
-            Some(whole) => crc_matches(whole, &header),
-            None => {
-                let mut whole = vec![0u8; size];
-                reader.read_exact_at(&mut whole, at)?;
-                crc_matches(&whole, &header)
+    let limit = limit.min(end);
+    let mut budget = MAX_CANDIDATE_CRC_BYTES;
+    let mut buf = Vec::new();
+    let mut start = from;
+    while start < limit {
+        // Candidates start in [start, stop); the buffer also holds their headers.
+        let stop = limit.min(start.saturating_add(SEARCH_CHUNK as u64));
+        let read_end = end.min(stop.saturating_add(HEADER_LEN as u64 - 1));
+        buf.resize(usize::try_from(read_end - start).unwrap_or(0), 0);
+        reader.read_exact_at(&mut buf, start)?;
+        for skip in 0..usize::try_from(stop - start).unwrap_or(0) {
+            let Some(bytes) = buf.get(skip..) else {
+                break;
+            };
+            if bytes.get(16).map(|b| *b as i8) != Some(MAGIC_V2) {
+                continue;
             }
-        };
-        if matches {
-            return Ok(Some((at, header)));
+            let Ok(header) = BatchHeader::parse(bytes) else {
+                continue;
+            };
+            let at = start + skip as u64;
+            let fits = at.checked_add(header.size).is_some_and(|e| e <= end);
+            if !fits || !accept(&header) {
+                continue;
+            }
+            let Some(left) = budget.checked_sub(header.size) else {
+                return Ok(None);
+            };
+            budget = left;
+            let whole = usize::try_from(header.size)
+                .ok()
+                .and_then(|size| bytes.get(..size));
+            let matches = match whole {
+                Some(whole) => crc_matches(whole, &header),
+                None => checksum_at(reader, at, header.size, SEARCH_CHUNK)? == header.crc,
+            };
+            if matches {
+                return Ok(Some((at, header)));
+            }
         }
+        start = stop;
     }
     Ok(None)
 }
@@ -522,5 +569,40 @@ mod tests {
             panic!("no batch");
         };
         assert_eq!(scanner.checksum(position, &header).unwrap(), header.crc);
+    }
+
+    #[test]
+    fn search_finds_a_batch_starting_at_the_last_position_of_the_range() {
+        // The range names where a batch may start, not where its header must end:
+        // a search of one position (how a read tries the batch a damaged one's length
+        // frames) finds it.
+        let mut bytes = batch(0, 1, 0, 100);
+        let at = bytes.len() as u64;
+        bytes.extend(batch(1, 2, 0, 3 << 20));
+        let end = bytes.len() as u64;
+        let found = search_batch(&bytes[..], at, at + 1, end, |_| true).unwrap();
+        assert_eq!(found.map(|(p, h)| (p, h.base_offset)), Some((at, 1)));
+        // From inside the first batch, across chunk boundaries and a candidate larger
+        // than a chunk (its CRC is computed in chunks).
+        let found = search_batch(&bytes[..], 1, end, end, |h| h.base_offset > 0).unwrap();
+        assert_eq!(found.map(|(p, _)| p), Some(at));
+        let mut damaged = bytes.clone();
+        damaged[at as usize + 2_000_000] ^= 1;
+        assert_eq!(
+            search_batch(&damaged[..], 1, end, end, |_| true).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn checksum_at_matches_the_stored_crc_in_any_chunk_size() {
+        let b = batch(5, 3, 0, 10_000);
+        let header = BatchHeader::parse(&b).unwrap();
+        for chunk in [1, 7, 4096, 1 << 20] {
+            assert_eq!(
+                checksum_at(&b[..], 0, header.size, chunk).unwrap(),
+                header.crc
+            );
+        }
     }
 }

@@ -100,13 +100,18 @@ impl Data {
     pub(crate) fn reader(&self) -> io::Result<Reader<'_>> {
         Ok(match self {
             Data::File {
-                writer: Some(file), ..
-            } => Reader::Own(file),
+                writer: Some(file),
+                path,
+                ..
+            } => Reader::Own(file, path),
             Data::File {
                 path, identity, id, ..
-            } => Reader::Cached(handles::get(*id, || {
-                open_checked(OpenOptions::new().read(true), path, *identity)
-            })?),
+            } => Reader::Cached(
+                handles::get(*id, || {
+                    open_checked(OpenOptions::new().read(true), path, *identity)
+                })?,
+                path,
+            ),
             Data::Memory(bytes) => Reader::Memory(bytes),
         })
     }
@@ -242,20 +247,27 @@ fn open_checked(options: &OpenOptions, path: &Path, expected: (u64, u64)) -> io:
     Ok(file)
 }
 
-/// A borrowed way to read a segment's bytes.
+/// A borrowed way to read a segment's bytes (with the `.log` path, for the test-only
+/// read accounting in [`crate::faults`]).
 pub(crate) enum Reader<'a> {
     /// The active segment's own handle.
-    Own(&'a File),
+    Own(&'a File, &'a Path),
     /// A handle from the process-wide cache.
-    Cached(Arc<File>),
+    Cached(Arc<File>, &'a Path),
     Memory(&'a [u8]),
 }
 
 impl ReadAt for Reader<'_> {
     fn read_exact_at(&self, buf: &mut [u8], position: u64) -> io::Result<()> {
         match self {
-            Reader::Own(file) => ReadAt::read_exact_at(*file, buf, position),
-            Reader::Cached(file) => ReadAt::read_exact_at(&**file, buf, position),
+            Reader::Own(file, path) => {
+                crate::faults::note_read(path, buf.len());
+                ReadAt::read_exact_at(*file, buf, position)
+            }
+            Reader::Cached(file, path) => {
+                crate::faults::note_read(path, buf.len());
+                ReadAt::read_exact_at(&**file, buf, position)
+            }
             Reader::Memory(bytes) => bytes.read_exact_at(buf, position),
         }
     }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use self::data::{Data, Reader};
-use self::verify::{Reported, Walk, Walked};
+use self::verify::{Damage, Reported, Walk, Walked};
 use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
 use crate::index::{OffsetIndex, TimeIndex};
 use crate::{BatchMeta, LogConfig, StorageError};
@@ -42,6 +42,24 @@ const TIME_INDEX_EXTENSION: &str = "timeindex";
 
 /// How many bytes a read-path header scan reads at a time.
 const SEARCH_WINDOW: usize = 16 * 1024;
+
+/// The largest batch a read allocates for before its CRC has matched, when the
+/// fetch's `max_bytes` is smaller (see `Segment::read_checked`).
+const MAX_UNVERIFIED_READ: u64 = 8 << 20;
+
+/// How many bytes a chunked CRC check of an oversized batch reads at a time.
+const CRC_CHUNK: usize = 1 << 20;
+
+/// What [`Segment::read_checked`] found.
+enum Checked {
+    /// Whole batches that passed the checks (at least the first).
+    Intact(Bytes),
+    /// The first batch failed, for this reason.
+    Damaged(String),
+    /// The first batch's bytes were not what the walk read: not remembered, as it
+    /// is no property of the bytes on disk.
+    Changed,
+}
 
 /// `<20-digit base offset>.log`
 pub(crate) fn log_file_name(base_offset: i64) -> String {
@@ -80,7 +98,8 @@ pub(crate) struct Segment {
     max_timestamp: Option<MaxTimestamp>,
     /// Wall clock (ms since the epoch) of the first append, for `segment_ms` rolls.
     created_at_ms: Option<u64>,
-    /// Damaged batches already logged (see `verify.rs`).
+    /// Damaged batches already logged, and what was found about them (see
+    /// `verify.rs`); forgotten when the segment is cut or rebuilt.
     reported: Reported,
 }
 
@@ -235,6 +254,7 @@ impl Segment {
         self.next_offset = next_offset;
         self.max_timestamp = max_timestamp;
         self.created_at_ms = created_at_ms.filter(|_| size > 0);
+        self.reported.forget();
     }
 
     /// Forgets all batches and index entries (in memory and in the index files, not in
@@ -386,31 +406,97 @@ impl Segment {
                     }
                 }
             };
-            let available = self.size.saturating_sub(position);
-            let want = u64::try_from(max_bytes)
-                .unwrap_or(u64::MAX)
-                .max(first.size)
-                .min(available);
-            let len =
-                usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?;
-            let mut buf = vec![0u8; len];
-            crate::faults::check(crate::faults::Op::Read, &self.log_path)?;
-            reader.read_exact_at(&mut buf, position)?;
-            let (len, bad) = verified_len(&buf, first.base_offset);
-            if len > 0 {
-                buf.truncate(len);
-                return Ok(Some(Bytes::from(buf)));
-            }
-            // The first batch failed its CRC: none of its header can be trusted (its
-            // last offset may be why the walk stopped here), so it stands for the
-            // offsets up to the next intact batch.
-            let reason = bad.unwrap_or_else(|| "batch changed under the reader".into());
-            let resume = walk.resync(position, Some(position + first.size), first.base_offset)?;
-            let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
+            // A batch whose damage was found before: answer from memory (no read of
+            // the batch, no new search).
+            let damage = match self.reported.damage(position, first.base_offset, self.size) {
+                Some(damage) => damage,
+                None => match self.read_checked(&reader, position, &first, max_bytes)? {
+                    Checked::Intact(bytes) => return Ok(Some(bytes)),
+                    // The first batch failed its CRC: none of its header can be
+                    // trusted (its last offset may be why the walk stopped here), so it
+                    // stands for the offsets up to the next intact batch.
+                    Checked::Damaged(reason) => {
+                        self.damage_at(position, first.base_offset, reason, || {
+                            walk.resync(position, Some(position + first.size), first.base_offset)
+                        })?
+                    }
+                    Checked::Changed => Damage {
+                        first_offset: first.base_offset,
+                        resume: walk.resync(
+                            position,
+                            Some(position + first.size),
+                            first.base_offset,
+                        )?,
+                        reason: "batch changed under the reader".into(),
+                    },
+                },
+            };
+            let resume_offset = damage.resume.map_or(self.next_offset, |(_, base)| base);
             if offset < resume_offset {
-                return Err(self.refuse(position, first.base_offset, resume_offset, reason));
+                return Err(self.refuse(
+                    position,
+                    damage.first_offset,
+                    resume_offset,
+                    damage.reason,
+                ));
             }
-            walk.resume_at(resume);
+            walk.resume_at(damage.resume);
+        }
+    }
+
+    /// Reads whole batches from `first` (at `position`, its header not yet trusted) up
+    /// to `max_bytes`, but always all of `first`, and checks them (see
+    /// [`verified_len`]).
+    ///
+    /// Memory is bounded by `max(max_bytes, MAX_UNVERIFIED_READ)` until the first
+    /// batch's CRC has matched. Its size comes from its length field, which is
+    /// outside the CRC: a damaged length that still fits in the segment could claim
+    /// up to the whole segment (1 GiB by default), and would make every fetch
+    /// allocate and read that much before the CRC could refuse it. So a batch that
+    /// claims more than both must first show evidence that the length is the
+    /// producer's:
+    ///
+    /// - no offset-index entry may lie inside it (entries are at batch starts, so
+    ///   one inside proves the length wrong; free, it is in memory, and it catches
+    ///   most damaged lengths, since entries are `index.interval.bytes` apart): the
+    ///   walk that found the batch has checked that (`Segment::overruns_index`);
+    /// - its CRC, computed over reads of [`CRC_CHUNK`] bytes
+    ///   ([`batch::checksum_at`]), must match.
+    ///
+    /// Only then is it read whole, and the match is remembered (see `verify.rs`), so
+    /// a large intact batch pays for the extra pass once. Reads within the bound,
+    /// which is every fetch of a healthy log whose batches are below the cap, are one
+    /// read as before, with no extra check but a comparison.
+    fn read_checked(
+        &self,
+        reader: &impl ReadAt,
+        position: u64,
+        first: &BatchHeader,
+        max_bytes: usize,
+    ) -> Result<Checked, StorageError> {
+        let max_bytes = u64::try_from(max_bytes).unwrap_or(u64::MAX);
+        if first.size > max_bytes.max(MAX_UNVERIFIED_READ)
+            && !self.reported.intact(position, first.size)
+        {
+            crate::faults::check(crate::faults::Op::Read, &self.log_path)?;
+            let computed = batch::checksum_at(reader, position, first.size, CRC_CHUNK)?;
+            if computed != first.crc {
+                return Ok(Checked::Damaged(crc_mismatch(first, computed)));
+            }
+            self.reported.remember_intact(position, first.size);
+        }
+        let available = self.size.saturating_sub(position);
+        let want = max_bytes.max(first.size).min(available);
+        let len = usize::try_from(want).map_err(|_| self.corrupt(position, "read too large"))?;
+        let mut buf = vec![0u8; len];
+        crate::faults::check(crate::faults::Op::Read, &self.log_path)?;
+        reader.read_exact_at(&mut buf, position)?;
+        match verified_len(&buf, first.base_offset) {
+            (0, bad) => Ok(bad.map_or(Checked::Changed, Checked::Damaged)),
+            (len, _) => {
+                buf.truncate(len);
+                Ok(Checked::Intact(Bytes::from(buf)))
+            }
         }
     }
 
@@ -448,6 +534,8 @@ impl Segment {
     /// files that match make the next open cheap). The running max timestamp must be
     /// recomputed afterwards (see `recovery::rescan_max_timestamp`).
     pub(crate) fn cut(&mut self, position: u64, next_offset: i64) -> Result<(), StorageError> {
+        // What was found about damage may name bytes that are about to go.
+        self.reported.forget();
         self.data.set_len(position)?;
         self.offset_index.truncate_to_position(position)?;
         self.time_index.truncate_to_offset(next_offset)?;
@@ -462,6 +550,7 @@ impl Segment {
 
     /// Makes `.log` end at `len` bytes (recovery, before the segment is in use).
     pub(crate) fn set_log_len(&mut self, len: u64) -> io::Result<()> {
+        self.reported.forget();
         self.data.set_len(len)
     }
 
@@ -563,16 +652,20 @@ fn verified_len(buf: &[u8], first_base: i64) -> (usize, Option<String>) {
         }
         if !batch::crc_matches(whole, &header) {
             let computed = whole.get(21..).map_or(0, crc32c::crc32c);
-            let reason = format!(
-                "CRC-32C mismatch in the batch at offset {}: stored {:#010x}, computed {computed:#010x}",
-                header.base_offset, header.crc
-            );
-            return (len, Some(reason));
+            return (len, Some(crc_mismatch(&header, computed)));
         }
         expected = header.last_offset + 1;
         len += whole.len();
     }
     (len, None)
+}
+
+/// Why a batch whose CRC-32C came out as `computed` is refused.
+fn crc_mismatch(header: &BatchHeader, computed: u32) -> String {
+    format!(
+        "CRC-32C mismatch in the batch at offset {}: stored {:#010x}, computed {computed:#010x}",
+        header.base_offset, header.crc
+    )
 }
 
 /// Index and time-index file paths that belong to the segment `log_path`.

@@ -3,7 +3,8 @@
 //!
 //! Every batch a read returns has been checked, from the bytes already in hand:
 //!
-//! - framing: the header parses (magic 2, sane length) and the batch is whole;
+//! - framing: the header parses (magic 2, sane length) and the batch is whole; a
+//!   batch larger than a scan window must not run over an offset-index entry;
 //! - offsets: its base offset is the one its place in the segment calls for (the
 //!   segment's base offset, an offset-index entry's offset, or the previous batch's
 //!   last offset + 1: the broker never leaves gaps), so a base offset rewritten on
@@ -21,8 +22,17 @@
 //! and only where damage is). None of a damaged batch's header is trusted, so a damaged
 //! last-offset field cannot hide the batches after it: a read of an offset beyond the
 //! damaged range goes on from the intact batch.
+//!
+//! What a segment finds out about a damaged position (where the damage ends, and why
+//! the batch was refused) is remembered, a bounded number of positions per segment, so
+//! that a consumer stuck at damaged offsets and refetching at its backoff costs a
+//! header walk per fetch, not a re-read of the batch and a new search each time; see
+//! [`Reported`]. So is that an oversized batch (larger than the read cap, see
+//! `Segment::read_checked`) was found intact by a chunked CRC, so that it is checked
+//! once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
@@ -39,16 +49,131 @@ const AUDIT_WINDOW: usize = 4096;
 /// How many damaged positions a segment remembers having logged.
 const MAX_REPORTED: usize = 4096;
 
-/// Positions of damaged batches already logged, so that a consumer retrying a bad
-/// offset does not flood the log.
+/// How many positions a segment remembers the outcome of (damage, or an oversized
+/// batch found intact). A consumer stuck on damage retries a handful of positions;
+/// past this the oldest is forgotten (and found again, at a bounded cost, if asked).
+const MAX_REMEMBERED: usize = 64;
+
+/// What a read found at a damaged position: the offsets the damaged batch stands for
+/// start at `first_offset`; `resume` is where the next intact batch is (position and
+/// base offset), if any is left in the segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Damage {
+    pub(crate) first_offset: i64,
+    pub(crate) resume: Option<(u64, i64)>,
+    pub(crate) reason: String,
+}
+
+#[derive(Debug)]
+enum Outcome {
+    /// Found while the segment was `segment_size` bytes long.
+    Damaged { damage: Damage, segment_size: u64 },
+    /// A batch of `size` bytes whose CRC was checked in chunks and matched.
+    Intact { size: u64 },
+}
+
 #[derive(Debug, Default)]
-pub(crate) struct Reported(Mutex<BTreeSet<u64>>);
+struct Remembered {
+    /// Positions of damaged batches already logged.
+    logged: BTreeSet<u64>,
+    /// Outcomes by position, oldest first, at most [`MAX_REMEMBERED`].
+    outcomes: VecDeque<(u64, Outcome)>,
+}
+
+/// What a segment knows about its damaged batches: which were logged (so that a
+/// consumer retrying a bad offset does not flood the log), and the outcome of each
+/// recently found one (so that it does not redo the work). The bytes of a segment
+/// before its end do not change while it is in use, so an outcome stays true until
+/// the segment is cut or rebuilt ([`Reported::forget`]), with one exception: in the
+/// active segment, "no intact batch after the damage" can stop being true when
+/// batches are appended, so such an outcome holds only while the size is the same.
+#[derive(Debug, Default)]
+pub(crate) struct Reported {
+    /// Whether `outcomes` may be non-empty: what an intact read checks (one relaxed
+    /// load), so that the healthy path takes no lock.
+    any: AtomicBool,
+    inner: Mutex<Remembered>,
+}
 
 impl Reported {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// True the first time `position` is reported.
     fn first_time(&self, position: u64) -> bool {
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        seen.len() < MAX_REPORTED && seen.insert(position)
+        let mut inner = self.lock();
+        inner.logged.len() < MAX_REPORTED && inner.logged.insert(position)
+    }
+
+    /// The damage found at `position` for a batch that should start at `first_offset`,
+    /// if remembered and still true for a segment of `segment_size` bytes.
+    pub(crate) fn damage(
+        &self,
+        position: u64,
+        first_offset: i64,
+        segment_size: u64,
+    ) -> Option<Damage> {
+        if !self.any.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.lock()
+            .outcomes
+            .iter()
+            .find_map(|(at, outcome)| match outcome {
+                Outcome::Damaged {
+                    damage,
+                    segment_size: size,
+                } if *at == position
+                    && damage.first_offset == first_offset
+                    && (damage.resume.is_some() || *size == segment_size) =>
+                {
+                    Some(damage.clone())
+                }
+                _ => None,
+            })
+    }
+
+    /// Whether the batch of `size` bytes at `position` was found intact.
+    pub(crate) fn intact(&self, position: u64, size: u64) -> bool {
+        self.any.load(Ordering::Relaxed)
+            && self.lock().outcomes.iter().any(|(at, outcome)| {
+                *at == position && matches!(outcome, Outcome::Intact { size: s } if *s == size)
+            })
+    }
+
+    /// Remembers the damage at `position`, found in a segment of `segment_size` bytes.
+    pub(crate) fn remember_damage(&self, position: u64, damage: Damage, segment_size: u64) {
+        self.remember(
+            position,
+            Outcome::Damaged {
+                damage,
+                segment_size,
+            },
+        );
+    }
+
+    /// Remembers that the batch of `size` bytes at `position` is intact.
+    pub(crate) fn remember_intact(&self, position: u64, size: u64) {
+        self.remember(position, Outcome::Intact { size });
+    }
+
+    fn remember(&self, position: u64, outcome: Outcome) {
+        let mut inner = self.lock();
+        inner.outcomes.retain(|(at, _)| *at != position);
+        if inner.outcomes.len() >= MAX_REMEMBERED {
+            inner.outcomes.pop_front();
+        }
+        inner.outcomes.push_back((position, outcome));
+        self.any.store(true, Ordering::Relaxed);
+    }
+
+    /// Forgets everything: the segment's bytes were cut or are being rebuilt.
+    pub(crate) fn forget(&self) {
+        let mut inner = self.lock();
+        inner.logged.clear();
+        inner.outcomes.clear();
+        self.any.store(false, Ordering::Relaxed);
     }
 }
 
@@ -109,10 +234,22 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
             Scanned::End => return Ok(Walked::End),
             Scanned::Batch { position, header }
                 if header.base_offset == self.expected
-                    && header.last_offset < self.segment.next_offset =>
+                    && header.last_offset < self.segment.next_offset
+                    && !self.segment.overruns_index(position, &header) =>
             {
                 self.expected = header.last_offset + 1;
                 return Ok(Walked::Batch { position, header });
+            }
+            Scanned::Batch { position, header }
+                if header.base_offset == self.expected
+                    && header.last_offset < self.segment.next_offset =>
+            {
+                // Its length cannot be the producer's (see `overruns_index`).
+                let reason = format!(
+                    "batch length {} runs over the batch the offset index has after byte {position}",
+                    header.size
+                );
+                (position, reason, None)
             }
             Scanned::Batch { position, header } => (
                 position,
@@ -125,13 +262,15 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
             Scanned::Invalid { position, error } => (position, error.to_string(), None),
         };
         let first_offset = self.expected;
-        let resume = self.resync(position, framed_end, first_offset)?;
-        self.resume_at(resume);
+        let damage = self.segment.damage_at(position, first_offset, reason, || {
+            self.resync(position, framed_end, first_offset)
+        })?;
+        self.resume_at(damage.resume);
         Ok(Walked::Damaged {
             position,
             first_offset,
-            resume,
-            reason,
+            resume: damage.resume,
+            reason: damage.reason,
         })
     }
 
@@ -187,6 +326,44 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
 }
 
 impl Segment {
+    /// Whether the batch at `position` with `header` claims a length that runs over
+    /// the next offset-index entry. Entries are at batch starts, so such a length is
+    /// damaged; trusting it would let a walk step over the batches it covers. Checked
+    /// only for batches larger than a scan window (a small one can hardly cover an
+    /// entry, and a large one costs a read anyway), so that walking small batches
+    /// costs no more than before.
+    pub(crate) fn overruns_index(&self, position: u64, header: &BatchHeader) -> bool {
+        header.size > SEARCH_WINDOW as u64
+            && self
+                .offset_index
+                .entries_from(position + 1)
+                .next()
+                .is_some_and(|e| e.position < position.saturating_add(header.size))
+    }
+
+    /// The damage at `position` (a batch that should start at `first_offset`, refused
+    /// for `reason`): remembered if it was found before, else found by `resync` (where
+    /// the next intact batch is) and remembered.
+    pub(crate) fn damage_at(
+        &self,
+        position: u64,
+        first_offset: i64,
+        reason: String,
+        resync: impl FnOnce() -> Result<Option<(u64, i64)>, StorageError>,
+    ) -> Result<Damage, StorageError> {
+        if let Some(damage) = self.reported.damage(position, first_offset, self.size) {
+            return Ok(damage);
+        }
+        let damage = Damage {
+            first_offset,
+            resume: resync()?,
+            reason,
+        };
+        self.reported
+            .remember_damage(position, damage.clone(), self.size);
+        Ok(damage)
+    }
+
     /// Logs a damaged batch once (per segment and position) and returns the error a
     /// read of it gets.
     pub(crate) fn refuse(
@@ -235,5 +412,52 @@ impl Segment {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn damage(first_offset: i64, resume: Option<(u64, i64)>) -> Damage {
+        Damage {
+            first_offset,
+            resume,
+            reason: "test".into(),
+        }
+    }
+
+    #[test]
+    fn remembered_damage_is_bounded_and_forgotten() {
+        let reported = Reported::default();
+        assert_eq!(reported.damage(10, 3, 1_000), None);
+        reported.remember_damage(10, damage(3, Some((200, 7))), 1_000);
+        assert_eq!(
+            reported.damage(10, 3, 1_000),
+            Some(damage(3, Some((200, 7))))
+        );
+        // Another expected offset at the same place is another question.
+        assert_eq!(reported.damage(10, 4, 1_000), None);
+        // Found intact after the damage: still true once the segment grew.
+        assert!(reported.damage(10, 3, 5_000).is_some());
+        // Nothing intact after it: only while the segment has not grown.
+        reported.remember_damage(20, damage(8, None), 1_000);
+        assert!(reported.damage(20, 8, 1_000).is_some());
+        assert_eq!(reported.damage(20, 8, 1_100), None);
+        reported.remember_intact(30, 9 << 20);
+        assert!(reported.intact(30, 9 << 20));
+        assert!(!reported.intact(30, 1 << 20));
+        // Bounded: the oldest go first.
+        for position in 100..100 + MAX_REMEMBERED as u64 {
+            reported.remember_damage(position, damage(1, None), 1_000);
+        }
+        assert_eq!(reported.damage(10, 3, 1_000), None);
+        assert!(!reported.intact(30, 9 << 20));
+        assert!(reported.damage(100, 1, 1_000).is_some());
+        assert_eq!(reported.lock().outcomes.len(), MAX_REMEMBERED);
+        reported.forget();
+        assert_eq!(reported.damage(100, 1, 1_000), None);
+        assert!(reported.first_time(100));
+        assert!(!reported.first_time(100));
     }
 }
