@@ -35,14 +35,20 @@ pub async fn handle(
     };
     let expected = (req.producer_id.0 >= 0 && req.producer_epoch >= 0)
         .then_some((req.producer_id.0, req.producer_epoch));
-    let state = &ctx.state;
-    let outcome = state.txns.init_producer_id(
-        state,
-        transactional_id.as_str(),
-        req.transaction_timeout_ms,
-        expected,
-    );
+    let state = std::sync::Arc::clone(&ctx.state);
+    let transactional_id = transactional_id.to_string();
+    let timeout_ms = req.transaction_timeout_ms;
     HandlerReply::Later(Box::pin(async move {
+        // On the blocking pool: fencing an open transaction writes its abort
+        // markers and waits for their fsync under the coordinator shard's lock,
+        // which must not hold up a runtime worker.
+        let outcome = tokio::task::spawn_blocking(move || {
+            state
+                .txns
+                .init_producer_id(&state, &transactional_id, timeout_ms, expected)
+        })
+        .await
+        .unwrap_or(Err(TxnError::CoordinatorNotAvailable));
         let outcome = match outcome {
             Ok((answer, durable)) => durable.wait().await.map(|()| answer),
             Err(e) => Err(e),
