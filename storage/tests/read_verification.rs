@@ -386,13 +386,18 @@ fn a_damaged_length_does_not_allocate_the_segment() {
         );
         let before = log.read(appended[victim - 1].base_offset, 1_000).unwrap();
         assert!(before[..] == appended[victim - 1].bytes[..]);
-        // With an entry for each batch the intact batches after the damage are served.
-        // (With a single entry, recovery's header scan of the segment already took the
-        // damaged length for the segment's end, so its next offset is 3 and the
-        // offsets after the damage are out of reach: outside what this test is about.)
-        if index_interval == 4096 {
-            let after = log.read(appended[victim + 1].base_offset, 1_000).unwrap();
-            assert!(after[..] == appended[victim + 1].bytes[..]);
+        // The intact batches after the damage are served. (With a single entry,
+        // recovery's header scan took the damaged length for the segment's end, so
+        // the segment's offsets stop at 3, short of the next segment's base: the
+        // batches after the damage are found at open, see
+        // damaged_length_in_a_sealed_segment_does_not_skip_records.)
+        for a in &appended[victim + 1..] {
+            let after = log.read(a.base_offset, 1).unwrap();
+            assert!(
+                after[..] == a.bytes[..],
+                "interval {index_interval}: offset {}",
+                a.base_offset
+            );
         }
     }
 }
@@ -416,4 +421,80 @@ fn an_intact_batch_larger_than_the_read_cap_is_served_whole() {
         "a second fetch of an intact batch read {} bytes",
         reads.bytes
     );
+}
+
+#[test]
+fn damaged_length_in_a_sealed_segment_does_not_skip_records() {
+    // With a single offset-index entry for the first segment, recovery's header scan
+    // takes a damaged length that claims the rest of the segment for the segment's
+    // end, so its offsets stop short of the next segment's base. The offsets in
+    // between must never be answered from the next segment: the intact batches the
+    // damaged length covers are served, the damaged one refused.
+    let big = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let appended = log_of_big_batches(dir.path(), big, 4 << 10, 1 << 30);
+    let segment = &files_with_extension(dir.path(), "log")[0];
+    let segment_len = fs::metadata(segment).unwrap().len();
+    let victim = 2;
+    let at: u64 = appended[..victim]
+        .iter()
+        .map(|a| a.bytes.len() as u64)
+        .sum();
+    let claimed = i32::try_from(segment_len - at - 12).unwrap();
+    write_at(segment, at + 8, &claimed.to_be_bytes());
+
+    let log = Log::open(dir.path(), small_segments(segment_len, 1 << 30)).unwrap();
+    for (i, a) in appended.iter().enumerate() {
+        match log.read(a.base_offset, 1) {
+            Ok(bytes) if i != victim => assert!(
+                bytes[..] == a.bytes[..],
+                "offset {}: got the batches {:?}",
+                a.base_offset,
+                batches_in(&bytes)
+            ),
+            Err(StorageError::CorruptBatch {
+                offset,
+                resume_offset,
+                ..
+            }) if i == victim => {
+                assert_eq!((offset, resume_offset), (2, 3));
+            }
+            Ok(bytes) => panic!("offset {}: served {:?}", a.base_offset, batches_in(&bytes)),
+            Err(e) => panic!("offset {}: {e}", a.base_offset),
+        }
+    }
+    let (served, refused) = read_everything(&log);
+    assert_eq!(refused, [2]);
+    assert_eq!(served.len(), appended.len() - 1);
+    drop(log);
+
+    // When nothing intact is left after the segment's scanned end (here: its last two
+    // batches lost), the missing offsets are refused up to the next segment's base.
+    let dir = tempfile::tempdir().unwrap();
+    let appended = log_of_big_batches(dir.path(), big, 4 << 10, 1 << 30);
+    let segment = &files_with_extension(dir.path(), "log")[0];
+    let kept: u64 = appended[..big - 2]
+        .iter()
+        .map(|a| a.bytes.len() as u64)
+        .sum();
+    let file = fs::OpenOptions::new().write(true).open(segment).unwrap();
+    file.set_len(kept).unwrap();
+    drop(file);
+    let log = Log::open(dir.path(), small_segments(segment_len, 1 << 30)).unwrap();
+    assert_eq!(log.recovery_report().damaged_batches, 1);
+    for a in &appended[big - 2..big] {
+        match log.read(a.base_offset, 1_000) {
+            Err(StorageError::CorruptBatch {
+                offset,
+                resume_offset,
+                ..
+            }) => assert_eq!((offset, resume_offset), (big as i64 - 2, big as i64)),
+            other => panic!(
+                "offset {}: expected CorruptBatch, got {other:?}",
+                a.base_offset
+            ),
+        }
+    }
+    let next = log.read(big as i64, 1).unwrap();
+    assert!(next[..] == appended[big].bytes[..]);
 }

@@ -17,6 +17,10 @@
 //!    (framing and offset continuity, no CRC) and every damaged batch is logged: such
 //!    damage is not a torn write, so nothing is cut; reads refuse the damaged batch
 //!    and serve the intact ones after it (see `segment/verify.rs`).
+//! 5. At every open, a sealed segment whose offsets end below the next segment's base
+//!    offset is damaged (no operation leaves gaps): logged, nothing cut, and reads of
+//!    the offsets in between are refused or served from the intact batches found
+//!    after its last batch, never from the next segment (`Segment::mark_gap`).
 //!
 //! What was found is summed up in a [`RecoveryReport`].
 
@@ -49,7 +53,8 @@ pub struct RecoveryReport {
     /// Segments whose index files were rebuilt from their `.log` (missing, damaged or
     /// pointing past a torn tail).
     pub indexes_rebuilt: usize,
-    /// Damaged batches found in the active segment's headers after a clean shutdown
+    /// Damaged batches found in the active segment's headers after a clean shutdown,
+    /// plus sealed segments whose offsets end before the next segment's base offset
     /// (logged, not cut: reads refuse them and serve the intact batches after them).
     pub damaged_batches: usize,
 }
@@ -145,8 +150,9 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
             report.damaged_batches += damaged;
         }
     }
-    for pair in segments.windows(2) {
-        if let [a, b] = pair {
+    for i in 1..segments.len() {
+        let (earlier, later) = segments.split_at_mut(i);
+        if let (Some(a), Some(b)) = (earlier.last_mut(), later.first()) {
             if a.next_offset() > b.base_offset() {
                 return Err(StorageError::Corrupt(format!(
                     "{} reaches offset {} but {} starts at {}",
@@ -155,6 +161,15 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
                     b.log_path().display(),
                     b.base_offset()
                 )));
+            }
+            // No operation leaves a gap between segments (rolls happen at the log end,
+            // truncation and retention remove whole suffixes and prefixes, and a torn
+            // tail cut above deletes the segments after it), so one is damage: a
+            // length that framed batches out of the scan, a last-offset field, or data
+            // lost. Reads refuse it instead of skipping to the next segment (step 5).
+            if a.next_offset() < b.base_offset() {
+                a.mark_gap(b.base_offset())?;
+                report.damaged_batches += 1;
             }
         }
     }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use self::data::{Data, Reader};
-use self::verify::{Damage, Reported, Walk, Walked};
+use self::verify::{Damage, Gap, Reported, Walk, Walked};
 use crate::batch::{self, BatchHeader, ReadAt, Scanned, Scanner};
 use crate::index::{OffsetIndex, TimeIndex};
 use crate::{BatchMeta, LogConfig, StorageError};
@@ -101,6 +101,10 @@ pub(crate) struct Segment {
     /// Damaged batches already logged, and what was found about them (see
     /// `verify.rs`); forgotten when the segment is cut or rebuilt.
     reported: Reported,
+    /// Set at open on a sealed segment whose offsets stop short of the next
+    /// segment's base offset: damage, since the broker never leaves gaps (see
+    /// `verify.rs`). `None` on every healthy segment and on the active one.
+    gap: Option<Gap>,
 }
 
 impl Segment {
@@ -179,6 +183,7 @@ impl Segment {
             max_timestamp: None,
             created_at_ms: None,
             reported: Reported::default(),
+            gap: None,
         }
     }
 
@@ -231,6 +236,8 @@ impl Segment {
 
     /// Makes this the active segment: opens its write handle.
     pub(crate) fn activate(&mut self) -> io::Result<()> {
+        // A gap is only defined up to a next segment; the active segment has none.
+        self.gap = None;
         self.data.activate()
     }
 
@@ -385,10 +392,23 @@ impl Segment {
             .lookup(offset)
             .map_or((0, self.base_offset), |e| (e.position, e.offset));
         let mut walk = Walk::new(self, &reader, start, expected);
+        // Whether the walk already went on at the batch found after a gap's start.
+        let mut in_gap = false;
         loop {
             let (position, first) = loop {
                 match walk.next()? {
-                    Walked::End => return Ok(None),
+                    Walked::End => match self.gap.as_ref().filter(|gap| offset < gap.end) {
+                        None => return Ok(None),
+                        Some(gap) => match gap.resume {
+                            Some((_, base)) if offset >= base && !in_gap => {
+                                in_gap = true;
+                                walk.resume_at(gap.resume);
+                            }
+                            _ => {
+                                return Err(self.gap_error(gap, walk.expected().min(offset)));
+                            }
+                        },
+                    },
                     Walked::Batch { position, header } if header.last_offset >= offset => {
                         break (position, header)
                     }
@@ -399,7 +419,7 @@ impl Segment {
                         resume,
                         reason,
                     } => {
-                        let resume_offset = resume.map_or(self.next_offset, |(_, base)| base);
+                        let resume_offset = resume.map_or(self.offset_bound(), |(_, base)| base);
                         if offset < resume_offset {
                             return Err(self.refuse(position, first_offset, resume_offset, reason));
                         }
@@ -431,7 +451,7 @@ impl Segment {
                     },
                 },
             };
-            let resume_offset = damage.resume.map_or(self.next_offset, |(_, base)| base);
+            let resume_offset = damage.resume.map_or(self.offset_bound(), |(_, base)| base);
             if offset < resume_offset {
                 return Err(self.refuse(
                     position,

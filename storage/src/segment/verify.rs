@@ -21,7 +21,10 @@
 //! bounds the search, so it costs at most about `index.interval.bytes` plus one batch,
 //! and only where damage is). None of a damaged batch's header is trusted, so a damaged
 //! last-offset field cannot hide the batches after it: a read of an offset beyond the
-//! damaged range goes on from the intact batch.
+//! damaged range goes on from the intact batch. Nor can a damaged length hide them at
+//! a sealed segment's end: offsets missing between it and the next segment are a
+//! [`Gap`], refused or served from the intact batches after the last one, never
+//! answered from the next segment.
 //!
 //! What a segment finds out about a damaged position (where the damage ends, and why
 //! the batch was refused) is remembered, a bounded number of positions per segment, so
@@ -60,6 +63,22 @@ const MAX_REMEMBERED: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Damage {
     pub(crate) first_offset: i64,
+    pub(crate) resume: Option<(u64, i64)>,
+    pub(crate) reason: String,
+}
+
+/// The offsets between a sealed segment's end and the next segment's base offset, found
+/// at open (see [`Segment::mark_gap`]). The broker never leaves gaps, so they are
+/// damage: a length field that framed batches out of the scan (it claims the rest of
+/// the segment), a last-offset field, or data lost at the segment's end. Reads in the
+/// gap are refused, or served from the intact batch found after the segment's last
+/// batch; never from the next segment, which would skip the records in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Gap {
+    /// The next segment's base offset: the gap is `[next_offset, end)`.
+    pub(crate) end: i64,
+    /// The first intact batch after the start of the segment's last batch (position
+    /// and base offset), if one was found.
     pub(crate) resume: Option<(u64, i64)>,
     pub(crate) reason: String,
 }
@@ -204,6 +223,8 @@ pub(crate) struct Walk<'s, R: ReadAt + ?Sized> {
     scanner: Scanner<'s, R>,
     expected: i64,
     window: usize,
+    /// Batches hold offsets below this ([`Segment::offset_bound`]).
+    bound: i64,
 }
 
 impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
@@ -226,7 +247,13 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
             scanner: Scanner::new(reader, position, segment.size, window),
             expected,
             window,
+            bound: segment.offset_bound(),
         }
+    }
+
+    /// The base offset the next batch of the walk must have.
+    pub(crate) fn expected(&self) -> i64 {
+        self.expected
     }
 
     pub(crate) fn next(&mut self) -> Result<Walked, StorageError> {
@@ -234,15 +261,14 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
             Scanned::End => return Ok(Walked::End),
             Scanned::Batch { position, header }
                 if header.base_offset == self.expected
-                    && header.last_offset < self.segment.next_offset
+                    && header.last_offset < self.bound
                     && !self.segment.overruns_index(position, &header) =>
             {
                 self.expected = header.last_offset + 1;
                 return Ok(Walked::Batch { position, header });
             }
             Scanned::Batch { position, header }
-                if header.base_offset == self.expected
-                    && header.last_offset < self.segment.next_offset =>
+                if header.base_offset == self.expected && header.last_offset < self.bound =>
             {
                 // Its length cannot be the producer's (see `overruns_index`).
                 let reason = format!(
@@ -294,9 +320,7 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
         first_offset: i64,
     ) -> Result<Option<(u64, i64)>, StorageError> {
         let size = self.segment.size;
-        let accept = |h: &BatchHeader| {
-            h.base_offset > first_offset && h.last_offset < self.segment.next_offset
-        };
+        let accept = |h: &BatchHeader| h.base_offset > first_offset && h.last_offset < self.bound;
         // Only the offsets or the CRC are wrong: the length still frames the next
         // batch (checked like any other candidate: its own CRC must match).
         if let Some(end) = framed_end.filter(|end| *end > position && *end < size) {
@@ -326,6 +350,82 @@ impl<'s, R: ReadAt + ?Sized> Walk<'s, R> {
 }
 
 impl Segment {
+    /// Batches of this segment hold offsets below this: its next offset, or the next
+    /// segment's base offset when a gap was found at open.
+    pub(crate) fn offset_bound(&self) -> i64 {
+        self.gap.as_ref().map_or(self.next_offset, |gap| gap.end)
+    }
+
+    /// Called at open for a sealed segment whose offsets end below `next_base`, where
+    /// the next segment starts: makes reads refuse the offsets in between instead of
+    /// answering them from the next segment, and goes on at the first intact batch
+    /// after the segment's last batch, if there is one (a damaged length can frame
+    /// intact batches out of the scan). Logs it once; nothing is cut. Costs a walk
+    /// from the last offset-index entry and a search of at most 64 MiB, only here.
+    pub(crate) fn mark_gap(&mut self, next_base: i64) -> Result<(), StorageError> {
+        let reason = format!(
+            "the segment's batches end at offset {} but the next segment starts at {next_base}",
+            self.next_offset
+        );
+        self.gap = Some(Gap {
+            end: next_base,
+            resume: None,
+            reason: reason.clone(),
+        });
+        let resume = self.intact_after_end(next_base)?;
+        if let Some(gap) = self.gap.as_mut() {
+            gap.resume = resume;
+        }
+        let resume_offset = resume.map_or(next_base, |(_, base)| base);
+        tracing::error!(segment = %self.log_path.display(), next_offset = self.next_offset,
+            next_segment_base = next_base, resume_offset, %reason,
+            "offsets missing at the end of a sealed segment (damaged or lost data): refused to readers (CORRUPT_MESSAGE), never skipped; nothing is cut");
+        Ok(())
+    }
+
+    /// The first intact batch (position, base offset) after the start of the last batch
+    /// a checked walk reaches, holding offsets from the walk's end up to `next_base`.
+    fn intact_after_end(&self, next_base: i64) -> Result<Option<(u64, i64)>, StorageError> {
+        let reader = self.data.reader()?;
+        let (start, expected) = self
+            .offset_index
+            .last()
+            .map_or((0, self.base_offset), |e| (e.position, e.offset));
+        let mut walk = Walk::new(self, &reader, start, expected);
+        let mut last = None;
+        loop {
+            match walk.next()? {
+                Walked::End => break,
+                Walked::Batch { position, .. } | Walked::Damaged { position, .. } => {
+                    last = Some(position);
+                }
+            }
+        }
+        let from = last.map_or(start, |position| position + 1);
+        let floor = walk.expected().max(self.next_offset);
+        let found = batch::search_batch(
+            &reader,
+            from,
+            from.saturating_add(MAX_RESYNC_BYTES),
+            self.size,
+            |h| h.base_offset >= floor && h.last_offset < next_base,
+        )?;
+        Ok(found.map(|(at, h)| (at, h.base_offset)))
+    }
+
+    /// What a read at an offset from `from` on in the gap gets.
+    pub(crate) fn gap_error(&self, gap: &Gap, from: i64) -> StorageError {
+        let resume_offset = match gap.resume {
+            Some((_, base)) if from < base => base,
+            _ => gap.end,
+        };
+        StorageError::CorruptBatch {
+            offset: from,
+            resume_offset,
+            reason: gap.reason.clone(),
+        }
+    }
+
     /// Whether the batch at `position` with `header` claims a length that runs over
     /// the next offset-index entry. Entries are at batch starts, so such a length is
     /// damaged; trusting it would let a walk step over the batches it covers. Checked
