@@ -498,3 +498,83 @@ fn damaged_length_in_a_sealed_segment_does_not_skip_records() {
     let next = log.read(big as i64, 1).unwrap();
     assert!(next[..] == appended[big].bytes[..]);
 }
+
+#[test]
+fn damaged_length_at_the_end_of_a_sealed_segment_deletes_nothing() {
+    // After a clean shutdown everything was fsynced, so a length that claims past the
+    // end of a sealed segment's file is damage, not a torn write: the segment is not
+    // cut, the segments after it are not deleted, the damaged batch is refused and
+    // every other batch served. Once with the indexes as written (fast path), once
+    // with them lost (rebuild from the log).
+    for lose_indexes in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let appended = closed_log(dir.path(), 120);
+        let places = locate(dir.path(), &appended);
+        let segments = files_with_extension(dir.path(), "log");
+        assert!(segments.len() >= 3);
+        // A sealed segment whose last batch has no offset-index entry, so that with
+        // its indexes kept recovery takes the fast path (a header scan of the tail).
+        let (first, victim) = segments[..segments.len() - 1]
+            .iter()
+            .find_map(|segment| {
+                let last = places.iter().rposition(|(s, _)| s == segment)?;
+                let index = fs::read(segment.with_extension("index")).unwrap();
+                let indexed = index.chunks(8).any(|e| {
+                    u64::from(u32::from_be_bytes(e[4..8].try_into().unwrap())) == places[last].1
+                });
+                (!indexed).then_some((segment, last))
+            })
+            .unwrap();
+        let (_, at) = &places[victim];
+        write_at(first, at + 8, &0x7fff_0000i32.to_be_bytes());
+        if lose_indexes {
+            for ext in ["index", "timeindex"] {
+                fs::remove_file(first.with_extension(ext)).unwrap();
+            }
+        }
+
+        let log = Log::open(dir.path(), config()).unwrap();
+        let report = log.recovery_report();
+        assert!(report.clean);
+        assert_eq!(
+            (report.bytes_truncated, report.segments_deleted),
+            (0, 0),
+            "lose_indexes {lose_indexes}: {report:?}"
+        );
+        assert_eq!(report.damaged_batches, 1, "{report:?}");
+        assert_eq!(
+            report.indexes_rebuilt,
+            usize::from(lose_indexes),
+            "{report:?}"
+        );
+        assert_eq!(files_with_extension(dir.path(), "log"), segments);
+        assert_eq!(
+            log.log_end_offset(),
+            appended.last().unwrap().last_offset + 1
+        );
+        let (served, refused) = read_everything(&log);
+        assert_eq!(refused, vec![appended[victim].base_offset]);
+        let expected: Vec<Vec<u8>> = appended
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != victim)
+            .map(|(_, a)| a.bytes.clone())
+            .collect();
+        assert!(
+            served == expected,
+            "lose_indexes {lose_indexes}: every other batch, unchanged"
+        );
+        // Every offset of the damaged batch is refused, resuming at the next segment.
+        for offset in appended[victim].base_offset..=appended[victim].last_offset {
+            match log.read(offset, 1_000) {
+                Err(StorageError::CorruptBatch { resume_offset, .. }) => {
+                    assert_eq!(resume_offset, appended[victim + 1].base_offset)
+                }
+                other => panic!("offset {offset}: expected CorruptBatch, got {other:?}"),
+            }
+        }
+        drop(log);
+        // The bytes are kept: the next clean open finds the same.
+        assert!(fs::metadata(first).unwrap().len() >= at + 12);
+    }
+}

@@ -20,7 +20,12 @@
 //! 5. At every open, a sealed segment whose offsets end below the next segment's base
 //!    offset is damaged (no operation leaves gaps): logged, nothing cut, and reads of
 //!    the offsets in between are refused or served from the intact batches found
-//!    after its last batch, never from the next segment (`Segment::mark_gap`).
+//!    after its last batch, never from the next segment (`Segment::mark_gap`). After a
+//!    clean shutdown step 3 does not apply to sealed segments: damage that ends a
+//!    sealed segment's scan (say a length claiming past the end of the file) cannot
+//!    be a torn write, so it is kept in place and becomes such a gap; no segment is
+//!    cut or deleted. Without the marker it is still cut: a roll does not fsync the
+//!    segment it seals (the next flush does), so a crash can tear a sealed segment.
 //!
 //! What was found is summed up in a [`RecoveryReport`].
 
@@ -105,21 +110,31 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
     };
     let mut segments = Vec::with_capacity(found.len());
     let mut dir_dirty = false;
+    // Per segment: damage kept in place (clean open, sealed segment), for `mark_gap`.
+    let mut kept_damage: Vec<Option<String>> = Vec::with_capacity(found.len());
     for (i, (base_offset, log_path)) in found.iter().enumerate() {
         let next_base = found.get(i + 1).map(|(base, _)| *base);
+        // Without the marker a sealed segment's damage is still cut as a torn tail: a
+        // roll does not fsync the segment it seals (the next flush does), so a crash
+        // can tear it.
         let scope = if clean {
-            CrcScope::CLEAN
+            CrcScope {
+                keep_damage: next_base.is_some(),
+                ..CrcScope::CLEAN
+            }
         } else {
             CrcScope {
                 all_scanned: next_base.is_none(),
                 from_offset: recovery_point.filter(|rp| next_base.is_none_or(|n| *rp < n)),
                 keep_misnumbered: false,
+                keep_damage: false,
             }
         };
         let recovered = recover_segment(log_path.clone(), *base_offset, config, scope)?;
         report.batches_checked += recovered.batches_checked;
         report.indexes_rebuilt += usize::from(recovered.rebuilt);
         report.bytes_truncated += recovered.truncated_bytes;
+        kept_damage.push(recovered.kept_damage);
         segments.push(recovered.segment);
         if recovered.truncated_bytes > 0 {
             for (_, later) in found.get(i + 1..).unwrap_or_default() {
@@ -167,8 +182,14 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
             // tail cut above deletes the segments after it), so one is damage: a
             // length that framed batches out of the scan, a last-offset field, or data
             // lost. Reads refuse it instead of skipping to the next segment (step 5).
+            let cause = kept_damage.get_mut(i - 1).and_then(Option::take);
             if a.next_offset() < b.base_offset() {
-                a.mark_gap(b.base_offset())?;
+                a.mark_gap(b.base_offset(), cause.as_deref())?;
+                report.damaged_batches += 1;
+            } else if let Some(cause) = cause {
+                // Damaged bytes after the segment's last offset: nothing to refuse.
+                tracing::error!(segment = %a.log_path().display(), %cause,
+                    "damaged bytes at the end of a sealed segment, holding no offsets; kept, nothing is cut");
                 report.damaged_batches += 1;
             }
         }

@@ -30,6 +30,10 @@
 //!    when damage is not a torn write: a misnumbered batch keeps the offsets of its
 //!    place, and the fast path steps over a header that does not frame to the next
 //!    intact batch (found by `batch::search_batch`); reads refuse the damaged bytes.
+//!    And in a sealed segment after a clean shutdown ([`CrcScope::keep_damage`])
+//!    nothing is cut at all: damage that ends the scan stays in the segment, whose
+//!    offsets end before it, and recovery marks the rest up to the next segment as a
+//!    gap (`Segment::mark_gap`).
 
 use std::fs::{File, Metadata};
 use std::iter::Peekable;
@@ -63,6 +67,13 @@ pub(crate) struct CrcScope {
     /// alone: it keeps the offsets of its place and the scan goes on (reads refuse it,
     /// see `segment/verify.rs`), instead of ending the segment there.
     pub(crate) keep_misnumbered: bool,
+    /// After a clean shutdown, for a sealed segment (one with a segment after it):
+    /// damage that ends the scan (a header that does not frame, with no intact batch
+    /// found after it) is not a torn write either, so nothing is cut. The bytes stay
+    /// in the segment, its offsets end before the damaged batch, and recovery marks
+    /// the offsets up to the next segment's base as a gap that reads refuse
+    /// (`Segment::mark_gap`).
+    pub(crate) keep_damage: bool,
 }
 
 impl CrcScope {
@@ -71,6 +82,7 @@ impl CrcScope {
         all_scanned: false,
         from_offset: None,
         keep_misnumbered: false,
+        keep_damage: false,
     };
 
     /// After a clean shutdown: no CRC checks, misnumbered batches kept.
@@ -93,6 +105,9 @@ pub(crate) struct Recovered {
     pub(crate) batches_checked: u64,
     /// Whether its indexes were rebuilt.
     pub(crate) rebuilt: bool,
+    /// Damage kept in place ([`CrcScope::keep_damage`]): where and why, for the one
+    /// log line recovery writes about it.
+    pub(crate) kept_damage: Option<String>,
 }
 
 /// Opens and recovers the segment whose log file is `log_path`.
@@ -142,7 +157,15 @@ pub(crate) fn recover_segment(
     };
 
     let mut truncated_bytes = 0;
-    if let Some(Torn { position, reason }) = torn {
+    let mut kept_damage = None;
+    if let Some(Torn { position, reason }) = torn.as_ref().filter(|_| scope.keep_damage) {
+        // The bytes from the damage on stay part of the segment (so the next clean
+        // open finds the same); its offsets end before the damaged batch.
+        let (next_offset, max_timestamp) = (segment.next_offset(), segment.max_timestamp());
+        let created = segment.created_at_ms().or(Some(created_at_ms));
+        segment.restore(file_len, next_offset, max_timestamp, created);
+        kept_damage = Some(format!("damaged batch at byte {position}: {reason}"));
+    } else if let Some(Torn { position, reason }) = torn {
         truncated_bytes = file_len - position;
         tracing::warn!(segment = %segment.log_path().display(), position, bytes_cut = truncated_bytes,
             %reason, "truncating torn tail of log segment");
@@ -153,6 +176,7 @@ pub(crate) fn recover_segment(
         truncated_bytes,
         batches_checked,
         rebuilt,
+        kept_damage,
     })
 }
 
@@ -570,6 +594,7 @@ mod tests {
         all_scanned: true,
         from_offset: None,
         keep_misnumbered: false,
+        keep_damage: false,
     };
 
     /// Flips one payload byte of the batch at `offset` (100-byte batches, base 0).
@@ -675,6 +700,7 @@ mod tests {
             all_scanned: false,
             from_offset: Some(offset),
             keep_misnumbered: false,
+            keep_damage: false,
         };
         // Batch 4 is before the recovery point 5: trusted.
         let r = recover_segment(path.clone(), 0, &CONFIG, after(5)).unwrap();

@@ -6,7 +6,9 @@
 //! padding or trailer. Invariants of a segment in use (established by `recovery/` at
 //! open and kept by every method here):
 //!
-//! - `size` bytes of the data are whole batches; nothing follows them.
+//! - `size` bytes of the data are whole batches; nothing follows them. Except in a
+//!   sealed segment with a gap (see `verify.rs`): damaged bytes that recovery kept in
+//!   place after a clean shutdown may end it, and reads refuse them.
 //! - batch base offsets strictly increase; every offset of every batch lies in
 //!   `[base_offset, base_offset + u32::MAX]` and below `next_offset`.
 //! - every batch starts at a byte position that fits in a u32 (index positions are u32).

@@ -362,11 +362,20 @@ impl Segment {
     /// after the segment's last batch, if there is one (a damaged length can frame
     /// intact batches out of the scan). Logs it once; nothing is cut. Costs a walk
     /// from the last offset-index entry and a search of at most 64 MiB, only here.
-    pub(crate) fn mark_gap(&mut self, next_base: i64) -> Result<(), StorageError> {
-        let reason = format!(
+    /// `cause` says what recovery found there, if it knows (damage it kept in place).
+    pub(crate) fn mark_gap(
+        &mut self,
+        next_base: i64,
+        cause: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let mut reason = format!(
             "the segment's batches end at offset {} but the next segment starts at {next_base}",
             self.next_offset
         );
+        if let Some(cause) = cause {
+            reason.push_str(": ");
+            reason.push_str(cause);
+        }
         self.gap = Some(Gap {
             end: next_base,
             resume: None,
