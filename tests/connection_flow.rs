@@ -28,7 +28,9 @@ async fn big_requests_sent_while_big_replies_are_written_do_not_deadlock() {
     let bootstrap = broker.bootstrap();
     let topic = unique_topic("flow");
     create_topic(&bootstrap, &topic, 1, &[]).await;
-    let producer = producer(&bootstrap, &[]);
+    // Batches of at most 64 KiB, so that every 1 MiB fetch below holds more
+    // than 500 KB of whole batches however librdkafka batches under load.
+    let producer = producer(&bootstrap, &[("batch.size", "65536")]);
     let value = vec![b'v'; 1000];
     let sends = (0..1000).map(|_| {
         producer.send(
