@@ -15,7 +15,6 @@ use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use rdkafka::producer::FutureRecord;
 
 const REQUESTS: usize = 40;
 /// Padding per request (its rack id), so that the requests together are
@@ -28,21 +27,7 @@ async fn big_requests_sent_while_big_replies_are_written_do_not_deadlock() {
     let bootstrap = broker.bootstrap();
     let topic = unique_topic("flow");
     create_topic(&bootstrap, &topic, 1, &[]).await;
-    // Batches of at most 64 KiB, so that every 1 MiB fetch below holds more
-    // than 500 KB of whole batches however librdkafka batches under load.
-    let producer = producer(&bootstrap, &[("batch.size", "65536")]);
-    let value = vec![b'v'; 1000];
-    let sends = (0..1000).map(|_| {
-        producer.send(
-            FutureRecord::<(), [u8]>::to(&topic)
-                .partition(0)
-                .payload(&value[..]),
-            Duration::from_secs(30),
-        )
-    });
-    for delivered in futures::future::join_all(sends).await {
-        delivered.unwrap();
-    }
+    fill_partition_zero(&bootstrap, &topic, 1000).await;
 
     let addr = bootstrap.clone();
     tokio::task::spawn_blocking(move || {

@@ -14,7 +14,6 @@ use common::child::ChildBroker;
 use common::raw::Raw;
 use common::*;
 use kafka_protocol::messages::FetchRequest;
-use rdkafka::producer::FutureRecord;
 
 fn fetch(topic: &str, max_wait_ms: i32, min_bytes: i32) -> FetchRequest {
     common::raw::fetch_request(topic, 0, max_wait_ms, min_bytes)
@@ -130,20 +129,7 @@ async fn shutdown_with_a_client_not_reading_exits_within_the_timeout_and_marks_l
     let mut broker = ChildBroker::start(dir.path(), &["--shutdown-timeout-ms", "1000"]);
     let topic = unique_topic("unread");
     create_topic(&broker.addr, &topic, 1, &[]).await;
-    let producer = producer(&broker.addr, &[]);
-    let value = vec![b'v'; 1000];
-    let sends = (0..1200).map(|_| {
-        producer.send(
-            FutureRecord::<(), [u8]>::to(&topic)
-                .partition(0)
-                .payload(&value[..]),
-            Duration::from_secs(30),
-        )
-    });
-    for delivered in futures::future::join_all(sends).await {
-        delivered.unwrap();
-    }
-    drop(producer);
+    fill_partition_zero(&broker.addr, &topic, 1200).await;
     let addr = broker.addr.clone();
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);

@@ -103,21 +103,8 @@ async fn a_client_that_stops_reading_is_closed_after_max_idle() {
     let bootstrap = broker.bootstrap();
     let topic = unique_topic("idle-unread");
     create_topic(&bootstrap, &topic, 1, &[]).await;
-    let producer = producer(&bootstrap, &[]);
-    let value = vec![b'v'; 1000];
-    let sends = (0..1200).map(|_| {
-        producer.send(
-            rdkafka::producer::FutureRecord::<(), [u8]>::to(&topic)
-                .partition(0)
-                .payload(&value[..]),
-            Duration::from_secs(30),
-        )
-    });
-    for delivered in futures::future::join_all(sends).await {
-        delivered.unwrap();
-    }
-    // The producer's connections hold the only slot until they go.
-    drop(producer);
+    // The producer's connections (gone when it returns) held the only slot.
+    fill_partition_zero(&bootstrap, &topic, 1200).await;
     tokio::task::spawn_blocking(move || {
         // This client asks for megabytes of replies and never reads them,
         // so the broker's writes to it stall.

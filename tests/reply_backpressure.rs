@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use common::raw::Raw;
 use common::*;
 use kafka_protocol::messages::FetchRequest;
-use rdkafka::producer::FutureRecord;
 use sluice::connection::ConnectionStats;
 
 /// Fetch requests each connection sends before reading any reply.
@@ -29,23 +28,7 @@ fn fetch_all(topic: &str) -> FetchRequest {
 async fn topic_with_a_megabyte(bootstrap: &str) -> String {
     let topic = unique_topic("unread");
     create_topic(bootstrap, &topic, 1, &[]).await;
-    // Batches of at most 64 KiB: a 1 MiB fetch then always holds more than
-    // 500 KB of whole batches. With librdkafka's default (1 MB batches, bigger
-    // under load) a fetch could stop after 400 KB, before a batch that did not
-    // fit, and read_all's check failed on a loaded machine.
-    let producer = producer(bootstrap, &[("batch.size", "65536")]);
-    let value = vec![b'v'; 1000];
-    let sends = (0..1200).map(|_| {
-        producer.send(
-            FutureRecord::<(), [u8]>::to(&topic)
-                .partition(0)
-                .payload(&value[..]),
-            Duration::from_secs(30),
-        )
-    });
-    for delivered in futures::future::join_all(sends).await {
-        delivered.unwrap();
-    }
+    fill_partition_zero(bootstrap, &topic, 1200).await;
     topic
 }
 

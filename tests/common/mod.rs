@@ -125,6 +125,26 @@ pub fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
     client_config(bootstrap).create().expect("admin")
 }
 
+/// Produces `count` records of 1,000 bytes to partition 0 of `topic` and waits
+/// until every one is acknowledged. Batches are at most 64 KiB, so a 1 MiB
+/// fetch of them always holds more than 900 KB of whole batches (librdkafka's
+/// default 1 MB batches could end a fetch after a few hundred KB).
+pub async fn fill_partition_zero(bootstrap: &str, topic: &str, count: usize) {
+    let producer = producer(bootstrap, &[("batch.size", "65536")]);
+    let value = vec![b'v'; 1000];
+    let sends = (0..count).map(|_| {
+        producer.send(
+            rdkafka::producer::FutureRecord::<(), [u8]>::to(topic)
+                .partition(0)
+                .payload(&value[..]),
+            Duration::from_secs(30),
+        )
+    });
+    for delivered in futures::future::join_all(sends).await {
+        delivered.unwrap();
+    }
+}
+
 pub async fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
     let admin = admin(bootstrap);
     let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
