@@ -598,7 +598,7 @@ impl Partitions {
 
     /// Whether long polls must answer at once (shutdown has begun). A fetch
     /// checks this after registering its waiter, so it cannot miss the wake.
-    pub fn long_polls_stopped(&self) -> bool {
+    pub fn shutting_down(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
 
@@ -612,7 +612,7 @@ impl Partitions {
     /// either finishes before they are closed or never starts.
     pub fn begin_change(&self) -> Option<MutexGuard<'_, ()>> {
         let guard = self.lock_changes();
-        (!self.long_polls_stopped()).then_some(guard)
+        (!self.shutting_down()).then_some(guard)
     }
 
     /// Closes every log cleanly (broker shutdown).

@@ -86,7 +86,7 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
             // Read after registering, so an append in between is not missed.
             let pass = read_pass(&targets, max_bytes, committed);
             // On shutdown a parked fetch answers with what there is now.
-            if pass.has_error || pass.bytes >= min_bytes || state.partitions.long_polls_stopped() {
+            if pass.has_error || pass.bytes >= min_bytes || state.partitions.shutting_down() {
                 return response(pass);
             }
             if tokio::time::timeout_at(deadline, waiter.notified())

@@ -429,6 +429,18 @@ pub(crate) mod test_batch {
         b[17..21].copy_from_slice(&crc.to_be_bytes());
         b
     }
+
+    /// Appends one single-record batch at `log`'s end.
+    pub(crate) fn append_one(log: &mut crate::log::Log) {
+        let b = batch(log.log_end_offset(), 1, 0, 10);
+        let h = super::BatchHeader::parse(&b).unwrap();
+        let meta = crate::log::BatchMeta {
+            base_offset: h.base_offset,
+            last_offset: h.last_offset,
+            max_timestamp: h.max_timestamp,
+        };
+        log.append(&b, meta).unwrap();
+    }
 }
 
 #[cfg(test)]

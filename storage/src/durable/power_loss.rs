@@ -664,18 +664,9 @@ mod tests {
 
     #[test]
     fn flushed_appends_to_new_logs_survive_power_loss_with_and_without_syncfs() {
-        use crate::batch::test_batch::batch;
-        use crate::batch::BatchHeader;
-        use crate::log::{make_new_logs_durable, BatchMeta, Log, LogConfig};
+        use crate::log::{make_new_logs_durable, Log, LogConfig};
         let append = |log: &mut Log, flush: bool| {
-            let b = batch(log.log_end_offset(), 1, 0, 10);
-            let h = BatchHeader::parse(&b).unwrap();
-            let meta = BatchMeta {
-                base_offset: h.base_offset,
-                last_offset: h.last_offset,
-                max_timestamp: h.max_timestamp,
-            };
-            log.append(&b, meta).unwrap();
+            crate::batch::test_batch::append_one(log);
             if flush {
                 log.flush().unwrap();
             }

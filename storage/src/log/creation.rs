@@ -80,19 +80,10 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::batch::test_batch::batch;
-    use crate::batch::BatchHeader;
-    use crate::log::{BatchMeta, Log, LogConfig};
+    use crate::log::{Log, LogConfig};
 
     fn append_one(log: &mut Log) {
-        let b = batch(log.log_end_offset(), 1, 0, 10);
-        let h = BatchHeader::parse(&b).unwrap();
-        let meta = BatchMeta {
-            base_offset: h.base_offset,
-            last_offset: h.last_offset,
-            max_timestamp: h.max_timestamp,
-        };
-        log.append(&b, meta).unwrap();
+        crate::batch::test_batch::append_one(log);
         log.flush().unwrap();
     }
 
