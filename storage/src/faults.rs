@@ -99,7 +99,7 @@ pub(crate) fn note_read(path: &Path, len: usize) {
 }
 
 /// From now on, `op` on any path containing `path_contains` fails with the OS error
-/// `errno` (e.g. `libc::ENOSPC`), `times` times (`None`: until [`clear`]).
+/// `errno` (e.g. `ENOSPC`, 28 on Linux), `times` times (`None`: until [`clear`]).
 pub fn fail(op: Op, path_contains: &str, errno: i32, times: Option<u64>) {
     let mut rules = RULES.lock().unwrap_or_else(|e| e.into_inner());
     rules.push(Rule {

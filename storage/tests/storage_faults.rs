@@ -11,6 +11,9 @@ use common::{append, batch};
 use sluice_storage::faults::{self, Op};
 use sluice_storage::{BatchMeta, Log, LogConfig, StorageError};
 
+const EIO: i32 = rustix::io::Errno::IO.raw_os_error();
+const ENOSPC: i32 = rustix::io::Errno::NOSPC.raw_os_error();
+
 fn try_append(log: &mut Log, payload: usize) -> Result<i64, StorageError> {
     let base_offset = log.log_end_offset();
     let bytes = batch(base_offset, 1, 0, payload);
@@ -51,7 +54,7 @@ fn failed_fsync_poisons_until_restart() {
                 .to_string_lossy()
                 .into_owned(),
         };
-        faults::fail(Op::Fsync, &fault, libc::EIO, None);
+        faults::fail(Op::Fsync, &fault, EIO, None);
         let failed = match target {
             "data" => {
                 try_append(&mut log, 50).unwrap();
@@ -60,7 +63,7 @@ fn failed_fsync_poisons_until_restart() {
             _ => log.set_log_start_offset(1),
         };
         assert!(
-            matches!(&failed, Err(StorageError::Io(e)) if e.raw_os_error() == Some(libc::EIO)),
+            matches!(&failed, Err(StorageError::Io(e)) if e.raw_os_error() == Some(EIO)),
             "{target}: {failed:?}"
         );
         faults::clear(&fault);
@@ -86,16 +89,16 @@ fn failed_write_that_wrote_nothing_lets_writes_resume() {
     let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
     let before = append(&mut log, 1, 0, 50);
     // A full disk: 250 appends fail with ENOSPC and write nothing.
-    faults::fail(Op::Write, &path, libc::ENOSPC, Some(250));
+    faults::fail(Op::Write, &path, ENOSPC, Some(250));
     for _ in 0..250 {
         let err = try_append(&mut log, 50).unwrap_err();
         assert!(
-            matches!(&err, StorageError::Io(e) if e.raw_os_error() == Some(libc::ENOSPC)),
+            matches!(&err, StorageError::Io(e) if e.raw_os_error() == Some(ENOSPC)),
             "{err:?}"
         );
     }
     // A write that got part of the batch out before failing is cut back.
-    faults::fail(Op::PartialWrite, &path, libc::ENOSPC, Some(1));
+    faults::fail(Op::PartialWrite, &path, ENOSPC, Some(1));
     assert!(try_append(&mut log, 50).is_err());
     faults::clear(&path);
     assert!(!log.is_poisoned(), "space freed: writes resume");

@@ -3,9 +3,9 @@
 //! Every `fsync`, `fdatasync`, directory fsync and `syncfs` of the broker
 //! (the partition logs here, and the broker's own files in `src/`) goes
 //! through the functions of this module; `clippy.toml` forbids calling
-//! `File::sync_all`, `File::sync_data` or `libc::syncfs` anywhere else.
+//! `File::sync_all`, `File::sync_data` or `rustix::fs::syncfs` anywhere else.
 //! [`replace_file`] is the one helper for a small file replaced atomically
-//! (write `<name>.tmp`, fsync it, rename it over `<name>`, fsync the
+//! (write a temporary file, fsync it, rename it over `<name>`, fsync the
 //! directory).
 //!
 //! Each function performs the real call. Only when a [`PowerLossSim`] is
@@ -58,28 +58,43 @@ pub fn sync_filesystem(file: &File) -> io::Result<()> {
     real_syncfs(file)
 }
 
-/// Durably replaces `path` with `contents`: writes `<name>.tmp` beside it,
-/// fsyncs it, renames it over `path` and fsyncs the directory. A crash
-/// leaves the old contents or the new ones, never a mix (a leftover
-/// `<name>.tmp` is garbage for the reader to ignore). Every error is
-/// returned; the caller decides what it means.
+/// Durably replaces `path` with `contents`: writes a temporary file beside
+/// it (`.<name>.<random>.tmp`, created with `File::create`'s mode), fsyncs
+/// it, renames it over `path` and fsyncs the directory, in that order. A
+/// crash leaves the old contents or the new ones, never a mix (a leftover
+/// temporary file is garbage for the reader to ignore; on an error before
+/// the rename it is removed). Every error is returned; the caller decides
+/// what it means.
+///
+/// The temporary file and the rename are `tempfile`'s
+/// (`NamedTempFile::persist`); the fsyncs stay here, so that the power-loss
+/// simulation sees them. (The partition checkpoints do not use this: their
+/// temporary files have fixed names that recovery looks for, see
+/// `checkpoint.rs`.)
 pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other(format!("{} names no file", path.display())))?;
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(contents)?;
-        sync_all(&file)?;
-    }
-    std::fs::rename(&tmp, path)?;
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
-        _ => sync_dir(Path::new(".")),
-    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        // The mode File::create uses (the umask applies), not tempfile's 0600:
+        // the file replaced is an ordinary data file.
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    sync_all(tmp.as_file())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
 }
 
 /// Creates `dir` (and missing parents) and makes its entry durable in its
@@ -105,18 +120,9 @@ fn real_sync_all(file: &File) -> io::Result<()> {
     file.sync_all()
 }
 
-#[allow(unsafe_code, clippy::disallowed_methods)]
+#[allow(clippy::disallowed_methods)]
 fn real_syncfs(file: &File) -> io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: syncfs takes a file descriptor and no pointers. The descriptor
-    // comes from `file`, which is borrowed for the whole call, so it stays
-    // open and refers to that file; the call cannot touch Rust memory.
-    let rc = unsafe { libc::syncfs(file.as_raw_fd()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    Ok(rustix::fs::syncfs(file)?)
 }
 
 #[cfg(test)]
@@ -130,7 +136,23 @@ mod tests {
         replace_file(&path, b"one\n").unwrap();
         replace_file(&path, b"two\n").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two\n");
-        assert!(!dir.path().join("state.tmp").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["state"]);
+    }
+
+    #[test]
+    fn replace_file_gives_the_mode_file_create_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let created = dir.path().join("created");
+        File::create(&created).unwrap();
+        let replaced = dir.path().join("replaced");
+        replace_file(&replaced, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&replaced), mode(&created));
     }
 
     #[test]

@@ -18,7 +18,6 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -301,27 +300,14 @@ fn write_all_parts_at(
 }
 
 /// One `pwritev(2)` of `a` then `b` at `position`; the bytes written.
-#[allow(unsafe_code)]
 fn pwritev(file: &File, a: &[u8], b: &[u8], position: u64) -> io::Result<usize> {
-    let offset = libc::off_t::try_from(position)
-        .map_err(|_| io::Error::other("write position beyond the largest file offset"))?;
-    let iov = [
-        libc::iovec {
-            iov_base: a.as_ptr() as *mut libc::c_void,
-            iov_len: a.len(),
-        },
-        libc::iovec {
-            iov_base: b.as_ptr() as *mut libc::c_void,
-            iov_len: b.len(),
-        },
-    ];
-    // SAFETY: `iov` describes two live, borrowed byte slices by their own
-    // pointers and lengths, and both borrows (and `iov`) outlive the call.
-    // pwritev only reads through those pointers (the `*mut` is the C
-    // type's, nothing writes), and reads at most `len` bytes of each. The
-    // descriptor is `file`'s, borrowed for the call, so it stays open.
-    let rc = unsafe { libc::pwritev(file.as_raw_fd(), iov.as_ptr(), 2, offset) };
-    usize::try_from(rc).map_err(|_| io::Error::last_os_error())
+    if i64::try_from(position).is_err() {
+        return Err(io::Error::other(
+            "write position beyond the largest file offset",
+        ));
+    }
+    let parts = [io::IoSlice::new(a), io::IoSlice::new(b)];
+    Ok(rustix::io::pwritev(file, &parts, position)?)
 }
 
 #[cfg(test)]
