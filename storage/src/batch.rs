@@ -1,21 +1,15 @@
-//! The minimal framing of a Kafka record batch (magic v2) that storage needs.
+//! The framing of Kafka record batches (magic v2) in a `.log` file, as storage needs it.
 //!
 //! Storage never interprets records. To find batches in a `.log` file and to describe
-//! them to the indexes it reads only these header fields (all big-endian):
-//!
-//! ```text
-//! offset size field
-//!      0    8 base_offset          i64
-//!      8    4 batch_length         i32, bytes AFTER this field: the batch is 12 + batch_length bytes
-//!     12    4 partition_leader_epoch
-//!     16    1 magic                must be 2
-//!     17    4 crc                  u32, CRC-32C (Castagnoli) of bytes 21..end of batch
-//!     21    2 attributes
-//!     23    4 last_offset_delta    i32, last offset = base_offset + last_offset_delta
-//!     27    8 base_timestamp
-//!     35    8 max_timestamp        i64
-//!     43   18 producer id, producer epoch, base sequence, record count
-//! ```
+//! them to the indexes it reads only these fields of the 61-byte header: base offset,
+//! batch length (the batch is `12 + batch_length` bytes), magic (must be 2), CRC (a
+//! CRC-32C of bytes 21 to the end of the batch), last offset delta and max timestamp.
+//! The header itself is parsed by `sluice_protocol::records::parse_header`, the one
+//! parser of the layout (documented there); this module adds the checks a log needs
+//! on top (a base offset that is not negative, a last offset that leaves room for a
+//! next one) and the file machinery: a windowed [`Scanner`], chunked CRCs, and a
+//! bounded search for the next intact batch after damage. Storage uses no other part
+//! of `sluice-protocol` (no message types, no records).
 //!
 //! The CRC is not checked on append (the broker validated the batch). It is checked by
 //! recovery (see `recovery/`) through [`Scanner::checksum`], and by every read for a
@@ -27,15 +21,15 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
+use sluice_protocol::records::batch::{
+    parse_header, ATTRIBUTES_OFFSET, BATCH_HEADER_LEN, MAGIC_OFFSET, MAGIC_V2,
+};
+use sluice_protocol::records::RecordsError;
+
 /// Size of a v2 batch header; no batch is shorter.
-pub(crate) const HEADER_LEN: usize = 61;
-/// Bytes before (and including) the `batch_length` field.
-const LENGTH_PREFIX: u64 = 12;
-const MAGIC_V2: i8 = 2;
-/// Where the stored CRC is.
-const CRC_OFFSET: usize = 17;
+pub(crate) const HEADER_LEN: usize = BATCH_HEADER_LEN;
 /// The CRC covers the batch from the attributes field to its end.
-const CRC_COVERS_FROM: u64 = 21;
+const CRC_COVERS_FROM: u64 = ATTRIBUTES_OFFSET as u64;
 
 /// Positional reads (no cursor), so that a shared reference is enough. Implemented by
 /// files and by in-memory segment bytes.
@@ -104,49 +98,36 @@ impl BatchHeader {
         let short = || FramingError::ShortHeader {
             available: buf.len() as u64,
         };
-        let header = buf.get(..HEADER_LEN).ok_or_else(short)?;
-        let base_offset = be_i64(header, 0).ok_or_else(short)?;
-        let batch_length = be_i32(header, 8).ok_or_else(short)?;
-        let magic = header.get(16).map(|b| *b as i8).ok_or_else(short)?;
-        let crc = be_i32(header, CRC_OFFSET).ok_or_else(short)? as u32;
-        let last_offset_delta = be_i32(header, 23).ok_or_else(short)?;
-        let max_timestamp = be_i64(header, 35).ok_or_else(short)?;
-
-        if magic != MAGIC_V2 {
-            return Err(FramingError::BadMagic(magic));
+        // Checked here first: the protocol parser reports a visible wrong magic in a
+        // short header as such, a log scan calls any short header short.
+        if buf.len() < HEADER_LEN {
+            return Err(short());
         }
-        let size = u64::try_from(batch_length)
-            .ok()
-            .map(|len| len + LENGTH_PREFIX)
-            .filter(|size| *size >= HEADER_LEN as u64)
-            .ok_or(FramingError::BadLength(batch_length))?;
-        if base_offset < 0 {
-            return Err(FramingError::NegativeBaseOffset(base_offset));
+        let header = parse_header(buf).map_err(|e| match e {
+            RecordsError::UnsupportedMagic(magic) => FramingError::BadMagic(magic),
+            RecordsError::InvalidBatchLength(length) => FramingError::BadLength(length),
+            // `parse_header` fails otherwise only on a short header.
+            _ => short(),
+        })?;
+        if header.base_offset < 0 {
+            return Err(FramingError::NegativeBaseOffset(header.base_offset));
         }
         // The last offset must leave room for a next offset (last + 1).
-        let last_offset = (last_offset_delta >= 0)
-            .then(|| base_offset.checked_add(i64::from(last_offset_delta)))
+        let delta = header.last_offset_delta;
+        let last_offset = (delta >= 0)
+            .then(|| header.base_offset.checked_add(i64::from(delta)))
             .flatten()
             .filter(|last| *last < i64::MAX)
-            .ok_or(FramingError::BadLastOffsetDelta(last_offset_delta))?;
+            .ok_or(FramingError::BadLastOffsetDelta(delta))?;
         Ok(BatchHeader {
-            base_offset,
+            base_offset: header.base_offset,
             last_offset,
-            max_timestamp,
-            size,
-            crc,
+            max_timestamp: header.max_timestamp,
+            // `parse_header` refused a batch length below the header's.
+            size: header.total_len() as u64,
+            crc: header.crc,
         })
     }
-}
-
-fn be_i64(buf: &[u8], at: usize) -> Option<i64> {
-    let bytes: [u8; 8] = buf.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(i64::from_be_bytes(bytes))
-}
-
-fn be_i32(buf: &[u8], at: usize) -> Option<i32> {
-    let bytes: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(i32::from_be_bytes(bytes))
 }
 
 /// One step of a [`Scanner`].
@@ -350,7 +331,7 @@ pub(crate) fn search_batch<R: ReadAt + ?Sized>(
             let Some(bytes) = buf.get(skip..) else {
                 break;
             };
-            if bytes.get(16).map(|b| *b as i8) != Some(MAGIC_V2) {
+            if bytes.get(MAGIC_OFFSET).map(|b| *b as i8) != Some(MAGIC_V2) {
                 continue;
             }
             let Ok(header) = BatchHeader::parse(bytes) else {

@@ -1,6 +1,8 @@
 //! `sluice-storage`: the segmented log of one Kafka partition.
 //!
-//! The crate knows bytes and offsets, not the Kafka protocol. The broker hands
+//! The crate knows bytes and offsets, not the Kafka protocol's messages (it reads v2
+//! batch headers with `sluice_protocol::records::parse_header`, and nothing else of
+//! that crate). The broker hands
 //! [`Log::append`] whole record batches (magic v2, already validated, offsets already
 //! assigned) together with a [`BatchMeta`]; they are stored exactly as given and served
 //! back by [`Log::read`] as byte ranges of whole batches, so a consumer receives the
