@@ -2,13 +2,13 @@
 //!
 //! The crate knows bytes and offsets, not the Kafka protocol's messages (it reads v2
 //! batch headers with `sluice_protocol::records::parse_header`, and nothing else of
-//! that crate). The broker hands
-//! [`Log::append`] whole record batches (magic v2, already validated, offsets already
-//! assigned) together with a [`BatchMeta`]; they are stored exactly as given and served
-//! back by [`Log::read`] as byte ranges of whole batches, so a consumer receives the
-//! bytes the producer's batch became. Only the batch framing (base offset, length, CRC,
-//! last offset delta, max timestamp) is ever looked at, to recover and index the log and
-//! to check every batch a read serves (a damaged one is refused, see `segment/verify.rs`).
+//! that crate). The broker hands [`Log::append`] whole record batches (magic v2,
+//! already validated, offsets already assigned) together with a [`BatchMeta`]; they are
+//! stored exactly as given and served back by [`Log::read`] as byte ranges of whole
+//! batches, so a consumer receives the bytes the producer's batch became. Only the
+//! batch framing (base offset, length, CRC, last offset delta, max timestamp) is ever
+//! looked at, to recover and index the log and to check every batch a read serves (a
+//! damaged one is refused, see `segment/verify.rs`).
 //! [`faults`] injects I/O failures for tests.
 //!
 //! A log lives in a partition directory ([`Log::open`]) or in memory
