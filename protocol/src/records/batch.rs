@@ -19,6 +19,15 @@
 //! 57 records_count          i32
 //! 61 records...
 //! ```
+//!
+//! This is the one parser of this layout in Sluice: the storage crate reads
+//! the headers of its `.log` files with [`parse_header`] too.
+//! kafka-protocol's `RecordBatchDecoder::decode_batch_info` does not serve
+//! here: it needs the whole batch and checks its CRC before it returns
+//! anything, so it can neither size a batch from its first 61 bytes nor leave
+//! the CRC to a later, chunked pass (as storage does); and it leaves out
+//! fields both crates need (batch length, CRC, last offset delta, max
+//! timestamp).
 
 use nom::number::complete::{be_i16, be_i32, be_i64, be_i8, be_u32};
 use nom::IResult;

@@ -11,6 +11,26 @@
 //!     .build();
 //! assert_eq!(split_batches(&batch).unwrap()[0].header.records_count, 2);
 //! ```
+//!
+//! Why not kafka-protocol's `RecordBatchEncoder`: where both can express a
+//! batch they write the same bytes (`tests/records_kafka_protocol.rs` checks
+//! it), but this builder must also write batches that encoder cannot:
+//!
+//! - the base timestamp is the first record's, as Kafka's producer writes it;
+//!   kafka-protocol takes the smallest one, so records out of time order come
+//!   out with other timestamp deltas;
+//! - header keys are bytes and may repeat, as Kafka allows; kafka-protocol
+//!   keeps headers in an `IndexMap<StrBytes, _>` (UTF-8 only, a repeated key
+//!   overwrites the earlier one);
+//! - raw attributes ([`BatchBuilder::attributes`]: a codec id over
+//!   uncompressed records, the LogAppendTime bit) and batches of no records,
+//!   which the refusal tests build; kafka-protocol sets no attribute bits but
+//!   the codec it compresses with (failing for every codec when built without
+//!   them, as the broker builds it) and the transactional, control and
+//!   delete-horizon flags, and writes nothing for no records;
+//! - [`BatchBuilder::build`] cannot fail; that encoder returns an error.
+//!
+//! Its varint writers would serve, but are not public (see `varint.rs`).
 
 use super::batch::{
     ATTRIBUTES_OFFSET, BATCH_HEADER_LEN, CONTROL_BIT, CRC_OFFSET, TRANSACTIONAL_BIT,

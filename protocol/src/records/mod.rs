@@ -12,6 +12,16 @@
 //! Everything here takes untrusted bytes: sizes and counts from the input are
 //! checked against the bytes actually present before they are used, and no
 //! input makes these functions panic.
+//!
+//! The `kafka-protocol` crate, which the broker uses for its message codecs,
+//! also reads and writes v2 batches. It serves as an independent cross-check
+//! in this crate's tests (`tests/records_kafka_protocol.rs`: what it encodes
+//! we read back the same, what we build it decodes, and where both can express
+//! a batch they write the same bytes), not as the implementation: it has no
+//! in-place rewrite, it re-encodes; its decoder trusts counts from the wire
+//! and needs the whole batch to read a header; its varint helpers are not
+//! public; and its encoder cannot write every batch [`builder`] must. Each
+//! module says which of these it is about.
 
 pub mod batch;
 pub mod control;

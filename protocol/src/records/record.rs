@@ -14,6 +14,18 @@
 //! headers_count    varint
 //! headers          headers_count × (key_length varint, key [u8], value_length varint (-1 = null), value [u8])
 //! ```
+//!
+//! Ours rather than kafka-protocol's `RecordBatchDecoder`, because that one
+//! trusts the input where a broker cannot: before reading a record it
+//! reserves room for `records_count` records, and before reading a header
+//! room for `headers_count` headers, as the wire states them (a 61-byte batch
+//! claiming 2^31 - 1 records asks for hundreds of gigabytes up front); it
+//! adds timestamp and offset deltas unchecked (an overflow panics in a debug
+//! build); it refuses header keys that are not UTF-8 and keeps one of
+//! repeated header keys, both of which Kafka allows; and it reads varints
+//! leniently (see `varint.rs`). This parser borrows from the batch, grows its
+//! header list only by headers actually present, and returns an error for
+//! every malformed input.
 
 use std::iter::FusedIterator;
 

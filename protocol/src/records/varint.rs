@@ -6,6 +6,14 @@
 //! (0, -1, 1, -2, ... → 0, 1, 2, 3, ...). An `i32` takes at most 5 bytes and an
 //! `i64` at most 10; longer encodings, and encodings whose last byte carries
 //! bits beyond the type's width, are refused rather than silently truncated.
+//!
+//! Ours rather than kafka-protocol's `VarInt` / `VarLong`: those cannot be
+//! called from outside that crate (their `Encoder` / `Decoder` traits are
+//! crate-private in 0.18), and their readers are lenient where a broker must
+//! not be: after five bytes (ten for a varlong) with the continuation bit set
+//! they stop without an error, reading the rest of an over-long varint as the
+//! next field, where Kafka refuses it; and they drop bits beyond the type's
+//! width.
 
 use nom::bytes::complete::take;
 use nom::error::{ErrorKind, ParseError};
