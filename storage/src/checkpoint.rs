@@ -12,6 +12,11 @@
 //! The offset files hold the offset in ASCII decimal followed by `\n` (e.g. `1234\n`)
 //! and are replaced atomically: write `<name>.tmp`, fsync it, rename over the old file,
 //! fsync the directory. A leftover `.tmp` from a crash is ignored and removed at open.
+//! These are not written with `durable::replace_file` (whose temporary files are
+//! `tempfile`'s, with random names): the temporary names here are fixed because code
+//! finds them by name — opening a log removes a leftover one, and creating many logs
+//! stages each recovery point under it, then fsyncs and renames them all at once (see
+//! `log/creation.rs`), which one call per file cannot do.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
