@@ -455,6 +455,11 @@ mod tests {
         let mut bad = good.clone();
         bad[16] = 1;
         assert_eq!(BatchHeader::parse(&bad), Err(FramingError::BadMagic(1)));
+        // Short is short, even where the magic byte is there to see.
+        assert_eq!(
+            BatchHeader::parse(&bad[..20]),
+            Err(FramingError::ShortHeader { available: 20 })
+        );
         let mut bad = good.clone();
         bad[8..12].copy_from_slice(&(-5i32).to_be_bytes());
         assert_eq!(BatchHeader::parse(&bad), Err(FramingError::BadLength(-5)));
