@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use super::api::{
+use super::operations::{
     AfterAppend, Append, DescribedGroup, DescribedMember, ListedGroup, Output, Reply,
 };
 use super::rebalance::{
@@ -273,12 +273,14 @@ impl Coordinator {
         for group in self.groups.values_mut() {
             for member in group.members.values_mut() {
                 if let Some(w) = member.awaiting_join.take() {
-                    let result =
-                        super::api::JoinResult::error(GroupError::NotCoordinator, &member.id);
+                    let result = super::operations::JoinResult::error(
+                        GroupError::NotCoordinator,
+                        &member.id,
+                    );
                     out.reply(w.request, Reply::Join(result));
                 }
                 if let Some(request) = member.awaiting_sync.take() {
-                    let result = super::api::SyncResult::error(GroupError::NotCoordinator);
+                    let result = super::operations::SyncResult::error(GroupError::NotCoordinator);
                     out.reply(request, Reply::Sync(result));
                 }
             }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::api::{AfterAppend, JoinRequest, JoinResult, Output, Reply, RequestId, StaticRejoin};
+use super::operations::{
+    AfterAppend, JoinRequest, JoinResult, Output, Reply, RequestId, StaticRejoin,
+};
 use super::rebalance::{
     maybe_prepare_rebalance, prepare_rebalance, schedule_heartbeat, store_group, try_complete_join,
 };
@@ -377,7 +379,9 @@ fn replace_static_member(
     if let Some(request) = member.awaiting_sync.take() {
         out.reply(
             request,
-            Reply::Sync(super::api::SyncResult::error(GroupError::FencedInstanceId)),
+            Reply::Sync(super::operations::SyncResult::error(
+                GroupError::FencedInstanceId,
+            )),
         );
     }
     member.id = new_member_id.to_string();

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::api::{
+use super::operations::{
     AfterAppend, HeartbeatRequest, LeavingMember, Output, Reply, RequestId, SyncRequest, SyncResult,
 };
 use super::rebalance::{

@@ -7,11 +7,11 @@
 //! at startup, so that what clients were told and what a restart rebuilds
 //! cannot drift apart.
 
-use super::api::{
+use super::membership::validate_member;
+use super::operations::{
     AfterAppend, CommitPartition, CommitRequest, DeletePartition, FetchedTopic, Output, Reply,
     RequestId,
 };
-use super::membership::validate_member;
 use super::rebalance::schedule_heartbeat;
 use super::records::{GroupRecord, OffsetKey, OffsetValue};
 use super::state::{Group, GroupState};

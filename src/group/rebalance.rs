@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::api::{AfterAppend, JoinResult, Output, Reply, SyncResult};
+use super::operations::{AfterAppend, JoinResult, Output, Reply, SyncResult};
 use super::records::GroupRecord;
 use super::state::{Group, GroupState, JoinTimer, Member};
 use super::GroupConfig;

@@ -10,8 +10,8 @@
 //! two functions, [`Coordinator::apply_txn_record`] and
 //! [`Coordinator::complete_txn`].
 
-use super::api::{AfterAppend, Output, Reply, RequestId, TxnCommitRequest};
 use super::membership::validate_member;
+use super::operations::{AfterAppend, Output, Reply, RequestId, TxnCommitRequest};
 use super::records::GroupRecord;
 use super::state::{Group, GroupState};
 use super::Coordinator;
@@ -115,7 +115,7 @@ impl Coordinator {
 
 #[cfg(test)]
 mod tests {
-    use super::super::api::CommitPartition;
+    use super::super::operations::CommitPartition;
     use super::super::GroupConfig;
     use super::*;
 

@@ -12,7 +12,7 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{group_code, ErrorCode, GroupError};
-use crate::group::api::{DeletePartition, Reply};
+use crate::group::operations::DeletePartition;
 use crate::handlers::offset_commit::topic_partition_check;
 
 pub const VERSIONS: (i16, i16) = (0, 0);
@@ -34,14 +34,13 @@ pub async fn handle(
         .collect();
     let count = partitions.len();
     let group_id = req.group_id.to_string();
-    let pending = ctx.state.groups.call(&group_id, |c, request| {
-        c.delete_offsets(request, &group_id, &partitions)
-    });
+    let pending = ctx.state.groups.delete_offsets(&group_id, &partitions);
     HandlerReply::Later(Box::pin(async move {
         let outcome = match pending.wait().await {
-            Ok(Reply::OffsetDelete(Ok(errors))) if errors.len() == count => Ok(errors),
-            Ok(Reply::OffsetDelete(Err(e))) | Err(e) => Err(e),
-            Ok(_) => Err(GroupError::NotCoordinator),
+            Ok(Ok(errors)) if errors.len() == count => Ok(errors),
+            // One answer per partition asked about, or none is trusted.
+            Ok(Ok(_)) => Err(GroupError::NotCoordinator),
+            Ok(Err(e)) | Err(e) => Err(e),
         };
         let mut errors = match outcome {
             Ok(errors) => errors.into_iter(),

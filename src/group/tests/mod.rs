@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::api::*;
+use super::operations::*;
 use super::records::GroupRecord;
 use super::state::GroupState;
 use super::subscription;

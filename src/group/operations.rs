@@ -1,5 +1,8 @@
-//! What handlers give the coordinator and get back: plain values, free of
-//! wire versions (the handlers map them to and from Kafka's messages).
+//! The group coordinator's operations as values: what each takes
+//! (`JoinRequest`, `CommitRequest`, ...), what it answers (`JoinResult`,
+//! `Reply`, ...), and what it asks the runtime to do ([`Output`]: records
+//! to append and answers to deliver). Plain values, free of wire versions:
+//! the handlers map them to and from Kafka's messages.
 
 use bytes::Bytes;
 
@@ -7,7 +10,7 @@ use super::records::{GroupRecord, OffsetValue};
 use crate::error::GroupError;
 
 /// Identifies a request whose answer the coordinator may give later.
-pub type RequestId = u64;
+pub use crate::coordinator::RequestId;
 
 /// JoinGroup, as the coordinator needs it.
 #[derive(Debug, Clone)]
