@@ -7,6 +7,7 @@
 
 mod offsets;
 mod rebalance;
+mod runtime;
 mod static_members;
 
 use std::collections::HashMap;
