@@ -7,8 +7,9 @@
 //! which applies them and answers whoever waited for them. [`Coordinator::tick`]
 //! drives every deadline (sessions, join and sync phases, offset expiry).
 //! Startup feeds the partition's records to [`Coordinator::apply_record`]
-//! and then calls [`Coordinator::finish_load`]. No clock, no I/O, no locks:
-//! the caller owns all three.
+//! (through the runtime's `Playback::replay`, see `service.rs`) and then
+//! calls [`Coordinator::finish_load`]. No clock, no I/O, no locks: the
+//! [coordinator runtime](crate::coordinator) owns all three.
 
 use std::collections::BTreeMap;
 

@@ -1,13 +1,16 @@
 //! [`Groups`] on the coordinator runtime: a commit goes through the log,
 //! and an operation that panics leaves the shard rebuilt from that log.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use super::*;
 use crate::coordinator::ManualClock;
 use crate::group::Groups;
 use crate::metadata::{BrokerDefaults, TopicMeta};
 use crate::partitions::Partitions;
 
-fn open(dir: &std::path::Path) -> (Partitions, Groups) {
+fn open(dir: &std::path::Path) -> (Partitions, Groups, Arc<ManualClock>) {
     let partitions = Partitions::new(dir, false);
     let meta = TopicMeta {
         name: crate::group::OFFSETS_TOPIC.into(),
@@ -20,8 +23,9 @@ fn open(dir: &std::path::Path) -> (Partitions, Groups) {
         .open_topic(&meta, &BrokerDefaults::new(&[]))
         .unwrap();
     let p = partitions.get(crate::group::OFFSETS_TOPIC, 0).unwrap();
-    let groups = Groups::open(config(), vec![p], false, ManualClock::new(1_000)).unwrap();
-    (partitions, groups)
+    let clock = ManualClock::new(1_000);
+    let groups = Groups::open(config(), vec![p], false, clock.clone()).unwrap();
+    (partitions, groups, clock)
 }
 
 fn committed(groups: &Groups) -> Vec<FetchedTopic> {
@@ -34,7 +38,7 @@ fn committed(groups: &Groups) -> Vec<FetchedTopic> {
 #[tokio::test]
 async fn a_panicking_operation_leaves_the_group_shard_rebuilt_and_correct() {
     let dir = tempfile::tempdir().unwrap();
-    let (_partitions, groups) = open(dir.path());
+    let (_partitions, groups, _clock) = open(dir.path());
     let commit = CommitRequest {
         group_id: "g".into(),
         generation_id: -1,
@@ -69,4 +73,24 @@ async fn a_panicking_operation_leaves_the_group_shard_rebuilt_and_correct() {
     assert_eq!(failed, Err(GroupError::NotCoordinator));
     // Rebuilt from the log: the offset is back, and the shard serves on.
     assert_eq!(committed(&groups), before);
+}
+
+#[tokio::test]
+async fn deadlines_fire_by_the_injected_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_partitions, groups, clock) = open(dir.path());
+    let mut req = join_req("g", "", "m1");
+    req.require_known_member_id = false;
+    let joined = groups.join(req).wait();
+    tokio::pin!(joined);
+    // The first rebalance of a group waits out the initial delay...
+    groups.tick();
+    let early = tokio::time::timeout(Duration::from_millis(50), &mut joined).await;
+    assert!(early.is_err(), "answered before the initial delay passed");
+    // ...which passes when the clock says so, not the system's.
+    clock.advance(DELAY);
+    groups.tick();
+    let joined = joined.await.unwrap();
+    assert_eq!((joined.error, joined.generation_id), (None, 1));
+    assert_eq!(joined.leader, "m1");
 }
