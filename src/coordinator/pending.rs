@@ -40,7 +40,7 @@ pub type Write = (Arc<dyn PartitionWriter>, i64);
 /// A last step after the writes are durable.
 type Then<T, E> = Box<dyn FnOnce(T) -> Result<T, E> + Send>;
 
-enum Answer<T, E> {
+enum Outcome<T, E> {
     Ready(Result<T, E>),
     Later(oneshot::Receiver<T>),
 }
@@ -48,7 +48,7 @@ enum Answer<T, E> {
 /// An answer to come, of type `T` or error `E`.
 #[must_use]
 pub struct Pending<T, E> {
-    answer: Answer<T, E>,
+    answer: Outcome<T, E>,
     writes: Vec<Write>,
     /// Set when a write is not durable: that shard's state in memory is
     /// ahead of its log, so it stops serving until restart.
@@ -60,7 +60,7 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
     /// An answer known now.
     pub fn ready(answer: Result<T, E>) -> Self {
         Pending {
-            answer: Answer::Ready(answer),
+            answer: Outcome::Ready(answer),
             writes: Vec::new(),
             distrust: None,
             then: None,
@@ -71,7 +71,7 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
     /// [`CoordinatorError::Gone`].
     pub fn later(rx: oneshot::Receiver<T>) -> Self {
         Pending {
-            answer: Answer::Later(rx),
+            answer: Outcome::Later(rx),
             writes: Vec::new(),
             distrust: None,
             then: None,
@@ -108,8 +108,8 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
     /// The answer, once given, durable and followed up.
     pub async fn wait(self) -> Result<T, E> {
         let value = match self.answer {
-            Answer::Ready(answer) => answer?,
-            Answer::Later(rx) => rx.await.map_err(|_| CoordinatorError::Gone)?,
+            Outcome::Ready(answer) => answer?,
+            Outcome::Later(rx) => rx.await.map_err(|_| CoordinatorError::Gone)?,
         };
         for (writer, end) in self.writes {
             if let Err(e) = writer.wait_durable(end).await {
@@ -131,8 +131,8 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
     /// (outside the request path: recovery, timeouts).
     pub fn wait_blocking(self) -> Result<T, E> {
         let value = match self.answer {
-            Answer::Ready(answer) => answer?,
-            Answer::Later(_) => return Err(CoordinatorError::Gone.into()),
+            Outcome::Ready(answer) => answer?,
+            Outcome::Later(_) => return Err(CoordinatorError::Gone.into()),
         };
         let mut ok = true;
         for (writer, end) in self.writes {

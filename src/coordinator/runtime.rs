@@ -59,7 +59,7 @@ pub trait Playback {
 /// know nothing of tokio, locks or the wire protocol.
 pub trait CoordinatorShard: Playback + Send + 'static {
     /// What a parked request is answered with.
-    type Reply: Send + 'static;
+    type Answer: Send + 'static;
     /// An unreadable record.
     type DecodeError: Display;
 
@@ -98,7 +98,7 @@ type Waiter<R> = Box<dyn FnOnce(R) + Send>;
 pub struct Shard<S: CoordinatorShard> {
     pub machine: S,
     writer: Arc<dyn PartitionWriter>,
-    waiters: HashMap<RequestId, Waiter<S::Reply>>,
+    waiters: HashMap<RequestId, Waiter<S::Answer>>,
     next_request: RequestId,
     clock: SharedClock,
     wait_for_fsync: bool,
@@ -183,12 +183,12 @@ impl<S: CoordinatorShard> Shard<S> {
     /// request, which then reads as [`CoordinatorError::Gone`]).
     pub fn park<T: Send + 'static, E: From<CoordinatorError>>(
         &mut self,
-        pick: fn(S::Reply) -> Option<T>,
+        pick: fn(S::Answer) -> Option<T>,
     ) -> (RequestId, Pending<T, E>) {
         let (tx, rx) = oneshot::channel();
         let request = self.next_request;
         self.next_request += 1;
-        let waiter: Waiter<S::Reply> = Box::new(move |reply| {
+        let waiter: Waiter<S::Answer> = Box::new(move |reply| {
             if let Some(answer) = pick(reply) {
                 // The client may be gone; nothing to do then.
                 let _ = tx.send(answer);
@@ -199,7 +199,7 @@ impl<S: CoordinatorShard> Shard<S> {
     }
 
     /// Answers a parked request (if it is still waiting).
-    pub fn deliver(&mut self, request: RequestId, reply: S::Reply) {
+    pub fn deliver(&mut self, request: RequestId, reply: S::Answer) {
         if let Some(waiter) = self.waiters.remove(&request) {
             waiter(reply);
         }

@@ -26,7 +26,7 @@ impl Playback for Sum {
 }
 
 impl CoordinatorShard for Sum {
-    type Reply = i64;
+    type Answer = i64;
     type DecodeError = String;
 
     fn decode(_key: &[u8], value: Option<&[u8]>) -> Result<Option<i64>, String> {

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::operations::{
-    AfterAppend, Append, DescribedGroup, DescribedMember, ListedGroup, Output, Reply,
+    AfterAppend, Answer, Append, DescribedGroup, DescribedMember, ListedGroup, Output,
 };
 use super::rebalance::{
     complete_join, prepare_rebalance, remove_member, remove_member_and_update_group,
@@ -278,11 +278,11 @@ impl Coordinator {
                         GroupError::NotCoordinator,
                         &member.id,
                     );
-                    out.reply(w.request, Reply::Join(result));
+                    out.reply(w.request, Answer::Join(result));
                 }
                 if let Some(request) = member.awaiting_sync.take() {
                     let result = super::operations::SyncResult::error(GroupError::NotCoordinator);
-                    out.reply(request, Reply::Sync(result));
+                    out.reply(request, Answer::Sync(result));
                 }
             }
         }

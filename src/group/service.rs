@@ -26,8 +26,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::operations::{
-    CommitRequest, DeletePartition, HeartbeatRequest, JoinRequest, JoinResult, LeavingMember,
-    Output, Reply, SyncRequest, SyncResult, TxnCommitRequest,
+    Answer, CommitRequest, DeletePartition, HeartbeatRequest, JoinRequest, JoinResult,
+    LeavingMember, Output, SyncRequest, SyncResult, TxnCommitRequest,
 };
 use super::records::{FormatError, GroupRecord};
 use super::{partition_for, Coordinator, GroupConfig, OFFSETS_TOPIC};
@@ -63,7 +63,7 @@ impl Playback for Coordinator {
 }
 
 impl CoordinatorShard for Coordinator {
-    type Reply = Reply;
+    type Answer = Answer;
     type DecodeError = FormatError;
 
     fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Option<GroupRecord>, FormatError> {
@@ -112,30 +112,30 @@ impl From<&Config> for GroupConfig {
     }
 }
 
-fn pick_join(reply: Reply) -> Option<JoinResult> {
+fn pick_join(reply: Answer) -> Option<JoinResult> {
     match reply {
-        Reply::Join(r) => Some(r),
+        Answer::Join(r) => Some(r),
         _ => None,
     }
 }
 
-fn pick_sync(reply: Reply) -> Option<SyncResult> {
+fn pick_sync(reply: Answer) -> Option<SyncResult> {
     match reply {
-        Reply::Sync(r) => Some(r),
+        Answer::Sync(r) => Some(r),
         _ => None,
     }
 }
 
-fn pick_commit(reply: Reply) -> Option<Vec<Option<GroupError>>> {
+fn pick_commit(reply: Answer) -> Option<Vec<Option<GroupError>>> {
     match reply {
-        Reply::Commit(r) => Some(r),
+        Answer::Commit(r) => Some(r),
         _ => None,
     }
 }
 
-fn pick_delete_group(reply: Reply) -> Option<Option<GroupError>> {
+fn pick_delete_group(reply: Answer) -> Option<Option<GroupError>> {
     match reply {
-        Reply::DeleteGroup(r) => Some(r),
+        Answer::DeleteGroup(r) => Some(r),
         _ => None,
     }
 }
@@ -143,9 +143,9 @@ fn pick_delete_group(reply: Reply) -> Option<Option<GroupError>> {
 /// OffsetDelete's answer: a group-level error, or one entry per partition.
 pub type OffsetDeleteResult = Result<Vec<Option<GroupError>>, GroupError>;
 
-fn pick_offset_delete(reply: Reply) -> Option<OffsetDeleteResult> {
+fn pick_offset_delete(reply: Answer) -> Option<OffsetDeleteResult> {
     match reply {
-        Reply::OffsetDelete(r) => Some(r),
+        Answer::OffsetDelete(r) => Some(r),
         _ => None,
     }
 }
@@ -216,7 +216,7 @@ impl Groups {
     fn call<T: Send + 'static>(
         &self,
         group_id: &str,
-        pick: fn(Reply) -> Option<T>,
+        pick: fn(Answer) -> Option<T>,
         op: impl FnOnce(&mut Coordinator, i64, u64) -> Output,
     ) -> Pending<T, GroupError> {
         if self.runtime.is_closed() {

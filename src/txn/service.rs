@@ -58,7 +58,7 @@ impl Playback for TxnCoordinator {
 
 impl CoordinatorShard for TxnCoordinator {
     /// Nothing parks: answers are ready once their writes are durable.
-    type Reply = ();
+    type Answer = ();
     type DecodeError = FormatError;
 
     fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Option<TxnRecord>, FormatError> {

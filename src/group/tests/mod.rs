@@ -30,7 +30,7 @@ pub struct Harness {
     pub now: i64,
     pub log: Vec<GroupRecord>,
     pub fail_appends: bool,
-    replies: HashMap<RequestId, Reply>,
+    replies: HashMap<RequestId, Answer>,
     next: RequestId,
 }
 
@@ -145,7 +145,7 @@ impl Harness {
         }
     }
 
-    pub fn take(&mut self, id: RequestId) -> Option<Reply> {
+    pub fn take(&mut self, id: RequestId) -> Option<Answer> {
         self.replies.remove(&id)
     }
 
@@ -158,7 +158,7 @@ impl Harness {
 
     pub fn joined(&mut self, id: RequestId) -> Option<JoinResult> {
         match self.take(id)? {
-            Reply::Join(r) => Some(r),
+            Answer::Join(r) => Some(r),
             other => panic!("expected a join reply, got {other:?}"),
         }
     }
@@ -172,7 +172,7 @@ impl Harness {
 
     pub fn synced(&mut self, id: RequestId) -> Option<SyncResult> {
         match self.take(id)? {
-            Reply::Sync(r) => Some(r),
+            Answer::Sync(r) => Some(r),
             other => panic!("expected a sync reply, got {other:?}"),
         }
     }
