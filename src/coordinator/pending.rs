@@ -99,12 +99,6 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
         self
     }
 
-    /// The writes waited for so far (tests, and callers that fold one
-    /// pending into another).
-    pub fn take_writes(&mut self) -> Vec<Write> {
-        std::mem::take(&mut self.writes)
-    }
-
     /// The answer, once given, durable and followed up.
     pub async fn wait(self) -> Result<T, E> {
         let value = match self.answer {

@@ -183,7 +183,7 @@ impl<S: CoordinatorShard> Shard<S> {
     /// request, which then reads as [`CoordinatorError::Gone`]).
     pub fn park<T: Send + 'static, E: From<CoordinatorError>>(
         &mut self,
-        pick: fn(S::Answer) -> Option<T>,
+        pick: impl FnOnce(S::Answer) -> Option<T> + Send + 'static,
     ) -> (RequestId, Pending<T, E>) {
         let (tx, rx) = oneshot::channel();
         let request = self.next_request;

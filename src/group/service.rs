@@ -126,9 +126,10 @@ fn pick_sync(reply: Answer) -> Option<SyncResult> {
     }
 }
 
-fn pick_commit(reply: Answer) -> Option<Vec<Option<GroupError>>> {
-    match reply {
-        Answer::Commit(r) => Some(r),
+/// One entry per partition of the request, or the answer is not trusted.
+fn pick_commit(count: usize) -> impl FnOnce(Answer) -> Option<Vec<Option<GroupError>>> + Send {
+    move |reply| match reply {
+        Answer::Commit(r) if r.len() == count => Some(r),
         _ => None,
     }
 }
@@ -143,8 +144,11 @@ fn pick_delete_group(reply: Answer) -> Option<Option<GroupError>> {
 /// OffsetDelete's answer: a group-level error, or one entry per partition.
 pub type OffsetDeleteResult = Result<Vec<Option<GroupError>>, GroupError>;
 
-fn pick_offset_delete(reply: Answer) -> Option<OffsetDeleteResult> {
-    match reply {
+/// A group-level error or one entry per partition of the request, or the
+/// answer is not trusted.
+fn pick_offset_delete(count: usize) -> impl FnOnce(Answer) -> Option<OffsetDeleteResult> + Send {
+    move |reply| match reply {
+        Answer::OffsetDelete(Ok(r)) if r.len() != count => None,
         Answer::OffsetDelete(r) => Some(r),
         _ => None,
     }
@@ -216,7 +220,7 @@ impl Groups {
     fn call<T: Send + 'static>(
         &self,
         group_id: &str,
-        pick: fn(Answer) -> Option<T>,
+        pick: impl FnOnce(Answer) -> Option<T> + Send + 'static,
         op: impl FnOnce(&mut Coordinator, i64, u64) -> Output,
     ) -> Pending<T, GroupError> {
         if self.runtime.is_closed() {
@@ -247,10 +251,12 @@ impl Groups {
         self.call(&group_id, pick_sync, |c, now, id| c.sync(now, id, req))
     }
 
-    /// OffsetCommit: one entry per partition of the request, in order.
+    /// OffsetCommit: one entry per partition of the request, in order (an
+    /// answer of another length reads as NOT_COORDINATOR).
     pub fn commit(&self, req: CommitRequest) -> Pending<Vec<Option<GroupError>>, GroupError> {
         let group_id = req.group_id.clone();
-        self.call(&group_id, pick_commit, |c, now, id| c.commit(now, id, req))
+        let pick = pick_commit(req.partitions.len());
+        self.call(&group_id, pick, |c, now, id| c.commit(now, id, req))
     }
 
     /// TxnOffsetCommit: one entry per partition of the request, in order.
@@ -259,9 +265,8 @@ impl Groups {
         req: TxnCommitRequest,
     ) -> Pending<Vec<Option<GroupError>>, GroupError> {
         let group_id = req.group_id.clone();
-        self.call(&group_id, pick_commit, |c, now, id| {
-            c.txn_commit(now, id, req)
-        })
+        let pick = pick_commit(req.partitions.len());
+        self.call(&group_id, pick, |c, now, id| c.txn_commit(now, id, req))
     }
 
     /// DeleteGroups, for one group.
@@ -277,7 +282,8 @@ impl Groups {
         group_id: &str,
         partitions: &[DeletePartition],
     ) -> Pending<OffsetDeleteResult, GroupError> {
-        self.call(group_id, pick_offset_delete, |c, _, id| {
+        let pick = pick_offset_delete(partitions.len());
+        self.call(group_id, pick, |c, _, id| {
             c.delete_offsets(id, group_id, partitions)
         })
     }

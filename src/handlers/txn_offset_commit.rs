@@ -73,9 +73,7 @@ pub async fn handle(
     let pending = state.groups.txn_commit(commit);
     HandlerReply::Later(Box::pin(async move {
         let errors = match pending.wait().await {
-            Ok(errors) if errors.len() == count => errors,
-            // One answer per partition asked about, or none is trusted.
-            Ok(_) => vec![Some(GroupError::NotCoordinator); count],
+            Ok(errors) => errors,
             Err(e) => vec![Some(e); count],
         };
         response(req.topics, errors)
