@@ -9,7 +9,10 @@
 //! - An operation computes a [`CoordinatorResult`] (the records to write and
 //!   the response) from the state without changing it; [`Shard::write`]
 //!   appends the records through the shard's [`PartitionWriter`], replays
-//!   the same records, and hands back the response.
+//!   the same records, and hands back the response. (The classic group
+//!   coordinator also keeps state that has no record — members mid-join,
+//!   deadlines — and changes it in place, persisting what Kafka persists
+//!   with [`Shard::append`]; its offsets still change only by replay.)
 //! - The answer to a request travels as a typed
 //!   [`Pending`](super::Pending): ready now, or parked in the shard under a
 //!   [`RequestId`] until the machine answers it, then held back until the
