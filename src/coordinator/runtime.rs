@@ -14,7 +14,7 @@
 //!   deadlines — and changes it in place, persisting what Kafka persists
 //!   with [`Shard::append`]; its offsets still change only by replay.)
 //! - The answer to a request travels as a typed
-//!   [`Pending`](super::Pending): ready now, or parked in the shard under a
+//!   [`Pending`]: ready now, or parked in the shard under a
 //!   [`RequestId`] until the machine answers it, then held back until the
 //!   writes it depends on are durable.
 //! - A shard whose operation panicked is not served half-changed: it is

@@ -3,7 +3,7 @@
 //! partition of `__consumer_offsets`, each behind its own lock.
 //!
 //! Ownership: a shard's lock is held for a whole operation, including the
-//! appends it produces and what follows them (see [`drive`]), so that
+//! appends it produces and what follows them (see `drive`), so that
 //! records reach the log in the order the state changed. Waiting for an
 //! fsync happens afterwards, outside the lock (lock order in
 //! [`crate::coordinator::runtime`]).
