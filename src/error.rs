@@ -4,6 +4,8 @@
 //! the `From` impls) and never pick numeric codes themselves.
 
 use kafka_protocol::ResponseError as K;
+
+use crate::coordinator::CoordinatorError;
 use sluice_protocol::records::RecordsError;
 use sluice_storage::StorageError;
 
@@ -276,8 +278,14 @@ pub enum TxnError {
     InvalidProducerIdMapping,
     #[error("a newer producer with the same transactional id fenced this one")]
     ProducerFenced,
-    #[error("the producer's epoch is stale")]
-    InvalidProducerEpoch,
+    /// A transactional batch or commit with an epoch older than the
+    /// producer's current one.
+    #[error("producer {producer_id}: epoch {epoch} is older than the current {current}")]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
     #[error("another transaction operation of this transactional id is in progress")]
     ConcurrentTransactions,
     #[error("the transaction is not in a state that allows this")]
@@ -288,8 +296,16 @@ pub enum TxnError {
     OperationNotAttempted,
     #[error("unknown transactional id")]
     TransactionalIdNotFound,
-    #[error("storage failure: {0}")]
-    Storage(String),
+    /// A record or marker could not be appended (the partition's error is
+    /// logged where it happened).
+    #[error("the transaction state could not be written")]
+    NotWritten,
+    /// A write was not made durable; the shard stops until restart.
+    #[error("a transaction write was not made durable")]
+    NotDurable,
+    /// The shard failed during the operation and was rebuilt from its log.
+    #[error("the transaction coordinator failed and was rebuilt")]
+    CoordinatorFailed,
 }
 
 impl ErrorCode for TxnError {
@@ -301,15 +317,70 @@ impl ErrorCode for TxnError {
             TxnError::InvalidTransactionTimeout(_) => K::InvalidTransactionTimeout.code(),
             TxnError::InvalidProducerIdMapping => K::InvalidProducerIdMapping.code(),
             TxnError::ProducerFenced => K::ProducerFenced.code(),
-            TxnError::InvalidProducerEpoch => K::InvalidProducerEpoch.code(),
+            TxnError::InvalidProducerEpoch { .. } => K::InvalidProducerEpoch.code(),
             TxnError::ConcurrentTransactions => K::ConcurrentTransactions.code(),
             TxnError::InvalidTxnState => K::InvalidTxnState.code(),
             TxnError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
             TxnError::OperationNotAttempted => K::OperationNotAttempted.code(),
             TxnError::TransactionalIdNotFound => K::TransactionalIdNotFound.code(),
             // The coordinator could not write its log: clients retry elsewhere.
-            TxnError::Storage(_) => K::NotCoordinator.code(),
+            TxnError::NotWritten | TxnError::NotDurable => K::NotCoordinator.code(),
+            TxnError::CoordinatorFailed => K::CoordinatorNotAvailable.code(),
         }
+    }
+}
+
+impl From<CoordinatorError> for GroupError {
+    /// Kafka's clients look the coordinator up again on NOT_COORDINATOR;
+    /// that is what a coordinator that went away, failed or could not make
+    /// a write durable asks of them.
+    fn from(e: CoordinatorError) -> Self {
+        match e {
+            CoordinatorError::NotAvailable => GroupError::CoordinatorNotAvailable,
+            CoordinatorError::Gone
+            | CoordinatorError::ShardFailed
+            | CoordinatorError::NotDurable => GroupError::NotCoordinator,
+        }
+    }
+}
+
+impl From<CoordinatorError> for TxnError {
+    fn from(e: CoordinatorError) -> Self {
+        match e {
+            CoordinatorError::NotAvailable | CoordinatorError::Gone => {
+                TxnError::CoordinatorNotAvailable
+            }
+            CoordinatorError::ShardFailed => TxnError::CoordinatorFailed,
+            CoordinatorError::NotDurable => TxnError::NotDurable,
+        }
+    }
+}
+
+impl From<TxnError> for GroupError {
+    /// TxnOffsetCommit from a producer the transaction coordinator does not
+    /// hold in a transaction with this group's offsets partition.
+    fn from(e: TxnError) -> Self {
+        match e {
+            TxnError::InvalidProducerEpoch { .. } => GroupError::InvalidProducerEpoch,
+            _ => GroupError::InvalidTxnState,
+        }
+    }
+}
+
+/// A transactional produce refused by the transaction coordinator (KIP-890
+/// part 1): `producer_id` is the batch's.
+pub fn produce_txn_error(producer_id: i64, e: TxnError) -> PartitionError {
+    match e {
+        TxnError::InvalidProducerEpoch {
+            producer_id,
+            epoch,
+            current,
+        } => PartitionError::InvalidProducerEpoch {
+            producer_id,
+            epoch,
+            current,
+        },
+        _ => PartitionError::InvalidTxnState { producer_id },
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod coordinator;
 pub mod creation;
 pub mod data_dir_lock;
 pub mod dispatch;
@@ -313,18 +314,21 @@ impl Broker {
                     message: e.to_string(),
                 })?;
         }
-        let groups = group::Groups::load(&config, &metadata, &partitions).map_err(|e| {
-            StartError::Topic {
+        // One clock for both coordinators (tests can inject another through
+        // `Groups::open` and `Runtime::load`).
+        let clock = coordinator::SystemClock::shared();
+        let groups = group::Groups::load(&config, &metadata, &partitions, Arc::clone(&clock))
+            .map_err(|e| StartError::Topic {
                 topic: group::OFFSETS_TOPIC.to_string(),
                 message: e.to_string(),
-            }
-        })?;
-        let txns = txn::Transactions::load(&config, &metadata, &partitions).map_err(|e| {
-            StartError::Topic {
-                topic: txn::TXN_STATE_TOPIC.to_string(),
-                message: e.to_string(),
-            }
-        })?;
+            })?;
+        let txns =
+            txn::Transactions::load(&config, &metadata, &partitions, clock).map_err(|e| {
+                StartError::Topic {
+                    topic: txn::TXN_STATE_TOPIC.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
         let producer_ids = if config.ephemeral {
             txn::ProducerIds::in_memory()
         } else {

@@ -7,13 +7,14 @@
 //! which applies them and answers whoever waited for them. [`Coordinator::tick`]
 //! drives every deadline (sessions, join and sync phases, offset expiry).
 //! Startup feeds the partition's records to [`Coordinator::apply_record`]
-//! and then calls [`Coordinator::finish_load`]. No clock, no I/O, no locks:
-//! the caller owns all three.
+//! (through the runtime's `Playback::replay`, see `service.rs`) and then
+//! calls [`Coordinator::finish_load`]. No clock, no I/O, no locks: the
+//! [coordinator runtime](crate::coordinator) owns all three.
 
 use std::collections::BTreeMap;
 
-use super::api::{
-    AfterAppend, Append, DescribedGroup, DescribedMember, ListedGroup, Output, Reply,
+use super::operations::{
+    AfterAppend, Answer, Append, DescribedGroup, DescribedMember, ListedGroup, Output,
 };
 use super::rebalance::{
     complete_join, prepare_rebalance, remove_member, remove_member_and_update_group,
@@ -273,13 +274,15 @@ impl Coordinator {
         for group in self.groups.values_mut() {
             for member in group.members.values_mut() {
                 if let Some(w) = member.awaiting_join.take() {
-                    let result =
-                        super::api::JoinResult::error(GroupError::NotCoordinator, &member.id);
-                    out.reply(w.request, Reply::Join(result));
+                    let result = super::operations::JoinResult::error(
+                        GroupError::NotCoordinator,
+                        &member.id,
+                    );
+                    out.reply(w.request, Answer::Join(result));
                 }
                 if let Some(request) = member.awaiting_sync.take() {
-                    let result = super::api::SyncResult::error(GroupError::NotCoordinator);
-                    out.reply(request, Reply::Sync(result));
+                    let result = super::operations::SyncResult::error(GroupError::NotCoordinator);
+                    out.reply(request, Answer::Sync(result));
                 }
             }
         }

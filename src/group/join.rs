@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::api::{AfterAppend, JoinRequest, JoinResult, Output, Reply, RequestId, StaticRejoin};
+use super::operations::{
+    AfterAppend, Answer, JoinRequest, JoinResult, Output, RequestId, StaticRejoin,
+};
 use super::rebalance::{
     maybe_prepare_rebalance, prepare_rebalance, schedule_heartbeat, store_group, try_complete_join,
 };
@@ -21,7 +23,7 @@ impl Coordinator {
         if let Err(error) = self.do_join(now, request, &req, &mut out) {
             out.reply(
                 request,
-                Reply::Join(JoinResult::error(error, &req.member_id)),
+                Answer::Join(JoinResult::error(error, &req.member_id)),
             );
         }
         if let Some(group) = self.groups.get_mut(&req.group_id) {
@@ -95,7 +97,7 @@ fn join_new_member(
         );
         out.reply(
             waiter.request,
-            Reply::Join(JoinResult::error(GroupError::MemberIdRequired, &member_id)),
+            Answer::Join(JoinResult::error(GroupError::MemberIdRequired, &member_id)),
         );
         return Ok(());
     }
@@ -143,7 +145,7 @@ fn join_known_member(
             // It probably missed the JoinGroup answer: give it again.
             out.reply(
                 waiter.request,
-                Reply::Join(current_generation(group, &member_id, false)),
+                Answer::Join(current_generation(group, &member_id, false)),
             );
         }
         GroupState::CompletingRebalance => {
@@ -176,7 +178,7 @@ fn join_known_member(
         GroupState::Stable => {
             out.reply(
                 waiter.request,
-                Reply::Join(current_generation(group, &member_id, false)),
+                Answer::Join(current_generation(group, &member_id, false)),
             );
         }
         GroupState::Empty | GroupState::Dead => return Err(GroupError::UnknownMemberId),
@@ -264,7 +266,7 @@ fn update_member(member: &mut Member, req: &JoinRequest, waiter: JoinWaiter, out
         // A newer JoinGroup from the same member supersedes the parked one.
         out.reply(
             old.request,
-            Reply::Join(JoinResult::error(
+            Answer::Join(JoinResult::error(
                 GroupError::RebalanceInProgress,
                 &member.id,
             )),
@@ -368,7 +370,7 @@ fn replace_static_member(
     if let Some(w) = member.awaiting_join.take() {
         out.reply(
             w.request,
-            Reply::Join(JoinResult::error(
+            Answer::Join(JoinResult::error(
                 GroupError::FencedInstanceId,
                 old_member_id,
             )),
@@ -377,7 +379,9 @@ fn replace_static_member(
     if let Some(request) = member.awaiting_sync.take() {
         out.reply(
             request,
-            Reply::Sync(super::api::SyncResult::error(GroupError::FencedInstanceId)),
+            Answer::Sync(super::operations::SyncResult::error(
+                GroupError::FencedInstanceId,
+            )),
         );
     }
     member.id = new_member_id.to_string();
@@ -407,7 +411,7 @@ impl Coordinator {
         let Some(group) = self.groups.get_mut(&r.group) else {
             out.reply(
                 r.request,
-                Reply::Join(JoinResult::error(GroupError::UnknownMemberId, "")),
+                Answer::Join(JoinResult::error(GroupError::UnknownMemberId, "")),
             );
             return;
         };
@@ -434,7 +438,7 @@ impl Coordinator {
             }
             let mut failed = JoinResult::error(GroupError::NotCoordinator, "");
             failed.generation_id = group.generation;
-            out.reply(r.request, Reply::Join(failed));
+            out.reply(r.request, Answer::Join(failed));
             return;
         }
         let Some(member) = group
@@ -460,6 +464,6 @@ impl Coordinator {
             // not hand out.
             result.leader = r.leader_before.unwrap_or_default();
         }
-        out.reply(r.request, Reply::Join(result));
+        out.reply(r.request, Answer::Join(result));
     }
 }

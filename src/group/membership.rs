@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::api::{
-    AfterAppend, HeartbeatRequest, LeavingMember, Output, Reply, RequestId, SyncRequest, SyncResult,
+use super::operations::{
+    AfterAppend, Answer, HeartbeatRequest, LeavingMember, Output, RequestId, SyncRequest,
+    SyncResult,
 };
 use super::rebalance::{
     maybe_prepare_rebalance, propagate_assignment, remove_member_and_update_group,
@@ -22,7 +23,7 @@ impl Coordinator {
     pub fn sync(&mut self, now: i64, request: RequestId, req: SyncRequest) -> Output {
         let mut out = Output::default();
         if let Err(error) = self.do_sync(now, request, req, &mut out) {
-            out.reply(request, Reply::Sync(SyncResult::error(error)));
+            out.reply(request, Answer::Sync(SyncResult::error(error)));
         }
         out
     }
@@ -68,7 +69,7 @@ impl Coordinator {
                     if let Some(old) = member.awaiting_sync.replace(request) {
                         out.reply(
                             old,
-                            Reply::Sync(SyncResult::error(GroupError::RebalanceInProgress)),
+                            Answer::Sync(SyncResult::error(GroupError::RebalanceInProgress)),
                         );
                     }
                 }
@@ -97,7 +98,7 @@ impl Coordinator {
                 if let Some(member) = group.members.get_mut(&req.member_id) {
                     out.reply(
                         request,
-                        Reply::Sync(SyncResult {
+                        Answer::Sync(SyncResult {
                             error: None,
                             protocol_type: group.protocol_type.clone(),
                             protocol_name: group.protocol.clone(),

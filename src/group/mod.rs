@@ -9,22 +9,22 @@
 //!   partition as a deterministic state machine (time comes in as `now`,
 //!   records to append and answers come out), with [`join`], [`membership`],
 //!   [`offsets`] and [`rebalance`] holding its operations.
+//! - [`operations`]: the operations' inputs and outputs as plain values.
 //! - [`records`]: Kafka's key/value formats of `__consumer_offsets` (their
 //!   primitive encodings in `wire`); [`subscription`]: the topics inside a
 //!   consumer's JoinGroup metadata.
-//! - [`service`]: [`Groups`], what the broker holds: one coordinator per
-//!   partition of `__consumer_offsets` behind its own lock, the requests
-//!   waiting for an answer, appends to the partition, startup replay and the
-//!   timer that drives deadlines with the real clock.
+//! - [`service`]: [`Groups`], what the broker holds: the coordinators on
+//!   the shared [runtime](crate::coordinator) (one shard per partition of
+//!   `__consumer_offsets`, replay, parked requests, the timer).
 //!
 //! Group `g` lives in partition `abs(javaHashCode(g)) % partitions`, like
 //! Kafka, so that Kafka's tools find it where they expect.
 
-pub mod api;
 pub mod coordinator;
 pub mod join;
 pub mod membership;
 pub mod offsets;
+pub mod operations;
 pub mod rebalance;
 pub mod records;
 pub mod service;
@@ -36,8 +36,9 @@ pub(crate) mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use crate::coordinator::partition_for;
 pub use coordinator::Coordinator;
-pub use service::{Groups, Pending};
+pub use service::Groups;
 
 /// The internal topic holding offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -74,26 +75,4 @@ impl Default for GroupConfig {
             new_member_join_timeout_ms: 300_000,
         }
     }
-}
-
-/// The partition of `__consumer_offsets` that holds `group_id`: Kafka's
-/// `Utils.abs(groupId.hashCode) % partitions`, with Java's `String.hashCode`.
-pub fn partition_for(group_id: &str, partitions: usize) -> usize {
-    let hash = group_id
-        .encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
-    let abs = if hash == i32::MIN {
-        0
-    } else {
-        hash.unsigned_abs()
-    };
-    (abs as usize) % partitions.max(1)
-}
-
-/// Milliseconds since the Unix epoch by the broker's clock.
-pub fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -7,11 +7,11 @@
 //! at startup, so that what clients were told and what a restart rebuilds
 //! cannot drift apart.
 
-use super::api::{
-    AfterAppend, CommitPartition, CommitRequest, DeletePartition, FetchedTopic, Output, Reply,
+use super::membership::validate_member;
+use super::operations::{
+    AfterAppend, Answer, CommitPartition, CommitRequest, DeletePartition, FetchedTopic, Output,
     RequestId,
 };
-use super::membership::validate_member;
 use super::rebalance::schedule_heartbeat;
 use super::records::{GroupRecord, OffsetKey, OffsetValue};
 use super::state::{Group, GroupState};
@@ -26,12 +26,12 @@ impl Coordinator {
         let mut out = Output::default();
         if let Err(e) = self.validate_commit(now, &req) {
             let all = req.partitions.iter().map(|_| Some(e)).collect();
-            out.reply(request, Reply::Commit(all));
+            out.reply(request, Answer::Commit(all));
             return out;
         }
         let (results, records) = self.offset_records(&req.group_id, &req.partitions, now);
         if records.is_empty() {
-            out.reply(request, Reply::Commit(results));
+            out.reply(request, Answer::Commit(results));
             return out;
         }
         let failed = results
@@ -42,8 +42,8 @@ impl Coordinator {
             records,
             AfterAppend::Apply {
                 request: Some(request),
-                on_ok: Some(Reply::Commit(results)),
-                on_err: Some(Reply::Commit(failed)),
+                on_ok: Some(Answer::Commit(results)),
+                on_err: Some(Answer::Commit(failed)),
                 remove_groups: Vec::new(),
             },
         );
@@ -195,7 +195,7 @@ impl Coordinator {
         else {
             out.reply(
                 request,
-                Reply::OffsetDelete(Err(GroupError::GroupIdNotFound)),
+                Answer::OffsetDelete(Err(GroupError::GroupIdNotFound)),
             );
             return out;
         };
@@ -214,7 +214,10 @@ impl Coordinator {
                     }
                 }
                 (None, _) => {
-                    out.reply(request, Reply::OffsetDelete(Err(GroupError::NonEmptyGroup)));
+                    out.reply(
+                        request,
+                        Answer::OffsetDelete(Err(GroupError::NonEmptyGroup)),
+                    );
                     return out;
                 }
             };
@@ -229,8 +232,8 @@ impl Coordinator {
             group_id,
             records,
             dies,
-            Reply::OffsetDelete(Ok(results)),
-            Reply::OffsetDelete(Err(GroupError::NotCoordinator)),
+            Answer::OffsetDelete(Ok(results)),
+            Answer::OffsetDelete(Err(GroupError::NotCoordinator)),
             &mut out,
         );
         out
@@ -246,12 +249,15 @@ impl Coordinator {
         else {
             out.reply(
                 request,
-                Reply::DeleteGroup(Some(GroupError::GroupIdNotFound)),
+                Answer::DeleteGroup(Some(GroupError::GroupIdNotFound)),
             );
             return out;
         };
         if !group.is(GroupState::Empty) {
-            out.reply(request, Reply::DeleteGroup(Some(GroupError::NonEmptyGroup)));
+            out.reply(
+                request,
+                Answer::DeleteGroup(Some(GroupError::NonEmptyGroup)),
+            );
             return out;
         }
         let all: Vec<_> = group.offsets.keys().cloned().collect();
@@ -261,8 +267,8 @@ impl Coordinator {
             group_id,
             records,
             true,
-            Reply::DeleteGroup(None),
-            Reply::DeleteGroup(Some(GroupError::NotCoordinator)),
+            Answer::DeleteGroup(None),
+            Answer::DeleteGroup(Some(GroupError::NotCoordinator)),
             &mut out,
         );
         out
@@ -275,8 +281,8 @@ impl Coordinator {
         group_id: &str,
         records: Vec<GroupRecord>,
         group_dies: bool,
-        on_ok: Reply,
-        on_err: Reply,
+        on_ok: Answer,
+        on_err: Answer,
         out: &mut Output,
     ) {
         let remove_groups = if group_dies {

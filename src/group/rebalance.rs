@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::api::{AfterAppend, JoinResult, Output, Reply, SyncResult};
+use super::operations::{AfterAppend, Answer, JoinResult, Output, SyncResult};
 use super::records::GroupRecord;
 use super::state::{Group, GroupState, JoinTimer, Member};
 use super::GroupConfig;
@@ -132,7 +132,7 @@ pub fn complete_join(cfg: &GroupConfig, group: &mut Group, now: i64, out: &mut O
             let is_leader = member.id == leader;
             out.reply(
                 waiter.request,
-                Reply::Join(JoinResult {
+                Answer::Join(JoinResult {
                     error: None,
                     generation_id: group.generation,
                     protocol_type: group.protocol_type.clone(),
@@ -183,7 +183,7 @@ pub fn propagate_assignment(
         if let Some(request) = member.awaiting_sync.take() {
             out.reply(
                 request,
-                Reply::Sync(SyncResult {
+                Answer::Sync(SyncResult {
                     error,
                     protocol_type: group.protocol_type.clone(),
                     protocol_name: group.protocol.clone(),
@@ -206,13 +206,13 @@ pub fn remove_member(group: &mut Group, member_id: &str, out: &mut Output) -> Op
     if let Some(waiter) = member.awaiting_join {
         out.reply(
             waiter.request,
-            Reply::Join(JoinResult::error(GroupError::UnknownMemberId, "")),
+            Answer::Join(JoinResult::error(GroupError::UnknownMemberId, "")),
         );
     }
     if let Some(request) = member.awaiting_sync {
         out.reply(
             request,
-            Reply::Sync(SyncResult::error(GroupError::UnknownMemberId)),
+            Answer::Sync(SyncResult::error(GroupError::UnknownMemberId)),
         );
     }
     Some(member)

@@ -1,76 +1,87 @@
-//! [`Groups`]: the coordinators of a running broker, one per partition of
-//! `__consumer_offsets`, each behind its own lock (like Kafka's coordinator
-//! shards), with the partition it writes to.
+//! [`Groups`]: the group coordinators of a running broker, on the shared
+//! [coordinator runtime](crate::coordinator): one [`Coordinator`] per
+//! partition of `__consumer_offsets`, each behind its own lock.
 //!
 //! Ownership: a shard's lock is held for a whole operation, including the
-//! appends it produces and what follows them, so that records reach the
-//! log in the order the state changed. Only then is it released; waiting
-//! for an fsync happens afterwards, outside the lock. Lock order: shard,
-//! then the partition's log (never the other way).
+//! appends it produces and what follows them (see `drive`), so that
+//! records reach the log in the order the state changed. Waiting for an
+//! fsync happens afterwards, outside the lock (lock order in
+//! [`crate::coordinator::runtime`]).
+//!
+//! Replay: offsets, tombstones and transactional offsets change the state
+//! only through [`Playback::replay`] (at start) or the same functions once
+//! their records are written (`Coordinator::after_append`). A classic
+//! group's membership changes in memory first and is then persisted (as in
+//! Kafka's classic groups); a failed write resets it.
 //!
 //! Requests whose answer may come later (JoinGroup, SyncGroup, commits and
-//! deletions that wait for their records) register a oneshot channel under
-//! a [`RequestId`]; the coordinator's answers are delivered through it.
+//! deletions that wait for their records) are parked in the shard; each
+//! method returns a [`Pending`] typed by its answer.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::api::{Output, Reply, RequestId};
-use super::records::GroupRecord;
-use super::{partition_for, wall_clock_ms, Coordinator, GroupConfig, OFFSETS_TOPIC};
+use super::operations::{
+    Answer, CommitRequest, DeletePartition, HeartbeatRequest, JoinRequest, JoinResult,
+    LeavingMember, Output, SyncRequest, SyncResult, TxnCommitRequest,
+};
+use super::records::{FormatError, GroupRecord};
+use super::{partition_for, Coordinator, GroupConfig, OFFSETS_TOPIC};
 use crate::config::{Config, FsyncMode};
+use crate::coordinator::pending::Write;
+use crate::coordinator::writer::EncodedRecord;
+use crate::coordinator::{
+    timer, CoordinatorError, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
+    SharedClock,
+};
 use crate::error::{GroupError, PartitionError, TopicError};
 use crate::metadata::Metadata;
 use crate::partitions::{Partition, Partitions};
 use crate::BrokerState;
 
-/// How much of `__consumer_offsets` startup reads at a time.
-const REPLAY_CHUNK: usize = 1 << 20;
 /// How often deadlines are checked.
 const TICK: Duration = Duration::from_millis(100);
 
-struct Shard {
-    coordinator: Coordinator,
-    partition: Arc<Partition>,
-    waiters: HashMap<RequestId, oneshot::Sender<Reply>>,
+impl Playback for Coordinator {
+    type Record = GroupRecord;
+
+    fn replay(&mut self, producer_id: Option<i64>, record: &GroupRecord) {
+        match producer_id {
+            // TxnOffsetCommit: pending until that producer's marker.
+            Some(producer_id) => self.apply_txn_record(producer_id, record),
+            None => self.apply_record(record),
+        }
+    }
+
+    fn replay_end_marker(&mut self, producer_id: i64, commit: bool) {
+        self.complete_txn(producer_id, commit);
+    }
+}
+
+impl CoordinatorShard for Coordinator {
+    type Answer = Answer;
+    type DecodeError = FormatError;
+
+    fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Option<GroupRecord>, FormatError> {
+        GroupRecord::decode(key, value)
+    }
+
+    fn encode(record: &GroupRecord) -> EncodedRecord {
+        record.encode()
+    }
+
+    fn loaded(&mut self, now: i64) {
+        self.finish_load(now);
+    }
 }
 
 /// The group coordinators of the broker.
 pub struct Groups {
-    shards: Vec<Mutex<Shard>>,
-    next_request: AtomicU64,
-    closed: AtomicBool,
-    /// `--fsync always`: answers that depend on written records wait for
-    /// their fsync.
-    wait_for_fsync: bool,
-}
-
-/// An answer to come.
-pub struct Pending {
-    rx: oneshot::Receiver<Reply>,
-    durable: Option<(Arc<Partition>, i64)>,
-}
-
-impl Pending {
-    /// The answer, once given and (with `--fsync always`) once the records
-    /// it depends on are durable. NOT_COORDINATOR if the coordinator went
-    /// away or the fsync failed.
-    pub async fn wait(self) -> Result<Reply, GroupError> {
-        let reply = self.rx.await.map_err(|_| GroupError::NotCoordinator)?;
-        if let Some((partition, end)) = self.durable {
-            partition
-                .make_durable(end)
-                .await
-                .map_err(|_| GroupError::NotCoordinator)?;
-        }
-        Ok(reply)
-    }
+    runtime: Runtime<Coordinator>,
 }
 
 /// Creates `__consumer_offsets` (internal, compacted, never deleted by
@@ -101,6 +112,48 @@ impl From<&Config> for GroupConfig {
     }
 }
 
+fn pick_join(reply: Answer) -> Option<JoinResult> {
+    match reply {
+        Answer::Join(r) => Some(r),
+        _ => None,
+    }
+}
+
+fn pick_sync(reply: Answer) -> Option<SyncResult> {
+    match reply {
+        Answer::Sync(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// One entry per partition of the request, or the answer is not trusted.
+fn pick_commit(count: usize) -> impl FnOnce(Answer) -> Option<Vec<Option<GroupError>>> + Send {
+    move |reply| match reply {
+        Answer::Commit(r) if r.len() == count => Some(r),
+        _ => None,
+    }
+}
+
+fn pick_delete_group(reply: Answer) -> Option<Option<GroupError>> {
+    match reply {
+        Answer::DeleteGroup(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// OffsetDelete's answer: a group-level error, or one entry per partition.
+pub type OffsetDeleteResult = Result<Vec<Option<GroupError>>, GroupError>;
+
+/// A group-level error or one entry per partition of the request, or the
+/// answer is not trusted.
+fn pick_offset_delete(count: usize) -> impl FnOnce(Answer) -> Option<OffsetDeleteResult> + Send {
+    move |reply| match reply {
+        Answer::OffsetDelete(Ok(r)) if r.len() != count => None,
+        Answer::OffsetDelete(r) => Some(r),
+        _ => None,
+    }
+}
+
 impl Groups {
     /// Opens the coordinators over the (already opened) partitions of
     /// `__consumer_offsets`, replaying them.
@@ -108,6 +161,7 @@ impl Groups {
         config: &Config,
         metadata: &Metadata,
         partitions: &Partitions,
+        clock: SharedClock,
     ) -> Result<Groups, PartitionError> {
         let count = metadata.topic(OFFSETS_TOPIC).map_or(0, |t| t.partitions);
         let opened = (0..count)
@@ -118,7 +172,7 @@ impl Groups {
             GroupConfig::from(config),
             opened,
             config.fsync == FsyncMode::Always,
-            wall_clock_ms(),
+            clock,
         )
     }
 
@@ -128,73 +182,141 @@ impl Groups {
         config: GroupConfig,
         partitions: Vec<Arc<Partition>>,
         wait_for_fsync: bool,
-        now: i64,
+        clock: SharedClock,
     ) -> Result<Groups, PartitionError> {
-        let mut shards = Vec::with_capacity(partitions.len());
-        for partition in partitions {
-            let mut coordinator = Coordinator::new(config.clone());
-            let applied = replay(&partition, &mut coordinator)?;
-            coordinator.finish_load(now);
-            tracing::info!(
-                partition = partition.index,
-                records = applied,
-                "group coordinator loaded"
-            );
-            shards.push(Mutex::new(Shard {
-                coordinator,
-                partition,
-                waiters: HashMap::new(),
-            }));
-        }
-        Ok(Groups {
-            shards,
-            next_request: AtomicU64::new(1),
-            closed: AtomicBool::new(false),
+        let writers = partitions
+            .into_iter()
+            .map(|p| p as Arc<dyn PartitionWriter>)
+            .collect();
+        let runtime = Runtime::load(
+            writers,
+            move || Coordinator::new(config.clone()),
+            clock,
             wait_for_fsync,
+        )?;
+        Ok(Groups { runtime })
+    }
+
+    /// The coordinators' clock.
+    pub fn now_ms(&self) -> i64 {
+        self.runtime.now()
+    }
+
+    /// Runs an operation on `group_id`'s shard (deadlines fired first).
+    fn on_shard<R>(
+        &self,
+        group_id: &str,
+        op: impl FnOnce(&mut Shard<Coordinator>) -> R,
+    ) -> Result<R, CoordinatorError> {
+        self.runtime
+            .with_shard(self.runtime.shard_of(group_id), |shard| {
+                fire_deadlines(shard);
+                op(shard)
+            })
+    }
+
+    /// Runs an operation whose answer (picked out of the coordinator's
+    /// replies by `pick`) may come later.
+    fn call<T: Send + 'static>(
+        &self,
+        group_id: &str,
+        pick: impl FnOnce(Answer) -> Option<T> + Send + 'static,
+        op: impl FnOnce(&mut Coordinator, i64, u64) -> Output,
+    ) -> Pending<T, GroupError> {
+        if self.runtime.is_closed() {
+            return Pending::failed(CoordinatorError::Gone);
+        }
+        let outcome = self.on_shard(group_id, |shard| {
+            let (request, mut pending) = shard.park(pick);
+            let now = shard.now();
+            let out = op(&mut shard.machine, now, request);
+            if let Some(end) = drive(shard, out) {
+                shard.wait_for(&mut pending, end);
+            }
+            pending
+        });
+        // Whatever went wrong, the client looks for the coordinator again.
+        outcome.unwrap_or_else(|_| Pending::failed(CoordinatorError::Gone))
+    }
+
+    /// JoinGroup.
+    pub fn join(&self, req: JoinRequest) -> Pending<JoinResult, GroupError> {
+        let group_id = req.group_id.clone();
+        self.call(&group_id, pick_join, |c, now, id| c.join(now, id, req))
+    }
+
+    /// SyncGroup.
+    pub fn sync(&self, req: SyncRequest) -> Pending<SyncResult, GroupError> {
+        let group_id = req.group_id.clone();
+        self.call(&group_id, pick_sync, |c, now, id| c.sync(now, id, req))
+    }
+
+    /// OffsetCommit: one entry per partition of the request, in order (an
+    /// answer of another length reads as NOT_COORDINATOR).
+    pub fn commit(&self, req: CommitRequest) -> Pending<Vec<Option<GroupError>>, GroupError> {
+        let group_id = req.group_id.clone();
+        let pick = pick_commit(req.partitions.len());
+        self.call(&group_id, pick, |c, now, id| c.commit(now, id, req))
+    }
+
+    /// TxnOffsetCommit: one entry per partition of the request, in order.
+    pub fn txn_commit(
+        &self,
+        req: TxnCommitRequest,
+    ) -> Pending<Vec<Option<GroupError>>, GroupError> {
+        let group_id = req.group_id.clone();
+        let pick = pick_commit(req.partitions.len());
+        self.call(&group_id, pick, |c, now, id| c.txn_commit(now, id, req))
+    }
+
+    /// DeleteGroups, for one group.
+    pub fn delete_group(&self, group_id: &str) -> Pending<Option<GroupError>, GroupError> {
+        self.call(group_id, pick_delete_group, |c, _, id| {
+            c.delete_group(id, group_id)
         })
     }
 
-    fn shard(&self, group_id: &str) -> Option<MutexGuard<'_, Shard>> {
-        let index = partition_for(group_id, self.shards.len());
-        self.shards.get(index).map(lock_ticked)
-    }
-
-    /// Runs an operation whose answer goes through the output.
-    pub fn call(
+    /// OffsetDelete.
+    pub fn delete_offsets(
         &self,
         group_id: &str,
-        op: impl FnOnce(&mut Coordinator, RequestId) -> Output,
-    ) -> Pending {
-        let (tx, rx) = oneshot::channel();
-        let mut pending = Pending { rx, durable: None };
-        if self.closed.load(Ordering::Acquire) {
-            return pending; // tx dropped: NOT_COORDINATOR
-        }
-        let Some(mut shard) = self.shard(group_id) else {
-            return pending;
-        };
-        let request = self.next_request.fetch_add(1, Ordering::Relaxed);
-        shard.waiters.insert(request, tx);
-        let out = op(&mut shard.coordinator, request);
-        if let Some(end) = drive(&mut shard, out) {
-            if self.wait_for_fsync {
-                pending.durable = Some((Arc::clone(&shard.partition), end));
-            }
-        }
-        pending
+        partitions: &[DeletePartition],
+    ) -> Pending<OffsetDeleteResult, GroupError> {
+        let pick = pick_offset_delete(partitions.len());
+        self.call(group_id, pick, |c, _, id| {
+            c.delete_offsets(id, group_id, partitions)
+        })
+    }
+
+    /// Heartbeat.
+    pub fn heartbeat(&self, req: HeartbeatRequest) -> Result<(), GroupError> {
+        let group_id = req.group_id.clone();
+        self.run(&group_id, |c, now| {
+            (c.heartbeat(now, req), Output::default())
+        })?
+    }
+
+    /// LeaveGroup: one entry per member named, in order.
+    pub fn leave(
+        &self,
+        group_id: &str,
+        leaving: &[LeavingMember],
+    ) -> Result<Vec<Option<GroupError>>, GroupError> {
+        self.run(group_id, |c, now| c.leave(now, group_id, leaving))?
     }
 
     /// Runs an operation with an immediate result (and maybe side effects).
     pub fn run<T>(
         &self,
         group_id: &str,
-        op: impl FnOnce(&mut Coordinator) -> (T, Output),
+        op: impl FnOnce(&mut Coordinator, i64) -> (T, Output),
     ) -> Result<T, GroupError> {
-        let mut shard = self
-            .shard(group_id)
-            .ok_or(GroupError::CoordinatorNotAvailable)?;
-        let (result, out) = op(&mut shard.coordinator);
-        drive(&mut shard, out);
+        let result = self.on_shard(group_id, |shard| {
+            let now = shard.now();
+            let (result, out) = op(&mut shard.machine, now);
+            drive(shard, out);
+            result
+        })?;
         Ok(result)
     }
 
@@ -204,258 +326,107 @@ impl Groups {
         group_id: &str,
         op: impl FnOnce(&Coordinator) -> T,
     ) -> Result<T, GroupError> {
-        let shard = self
-            .shard(group_id)
-            .ok_or(GroupError::CoordinatorNotAvailable)?;
-        Ok(op(&shard.coordinator))
+        Ok(self.on_shard(group_id, |shard| op(&shard.machine))?)
     }
 
     /// Collects from every coordinator, shard by shard.
     pub fn collect<T>(&self, mut op: impl FnMut(&Coordinator) -> Vec<T>) -> Vec<T> {
         let mut all = Vec::new();
-        for shard in &self.shards {
-            let shard = lock_ticked(shard);
-            all.extend(op(&shard.coordinator));
+        for index in 0..self.runtime.shard_count() {
+            let found = self.runtime.inspect_shard(index, |shard| {
+                fire_deadlines(shard);
+                op(&shard.machine)
+            });
+            all.extend(found.unwrap_or_default());
         }
         all
     }
 
-    /// Drives every deadline passed by `now`.
-    pub fn tick(&self, now: i64) {
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            let out = shard.coordinator.tick(now);
-            drive(&mut shard, out);
-        }
+    /// Drives every deadline passed by now.
+    pub fn tick(&self) {
+        self.runtime.for_each_shard(fire_deadlines);
     }
 
     /// Writes `producer_id`'s transaction marker to partition `index` of
     /// `__consumer_offsets` and commits or drops the offsets it committed
-    /// there (the transaction coordinator's last step). Returns the
-    /// partition and the offset after the marker, for fsync.
+    /// there (the transaction coordinator's last step). Returns the write,
+    /// for fsync.
     pub fn complete_transaction(
         &self,
         index: i32,
         producer_id: i64,
         epoch: i16,
-        control: ControlType,
-        now: i64,
-    ) -> Result<(Arc<Partition>, i64), PartitionError> {
-        let shard = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.shards.get(i))
-            .ok_or(PartitionError::UnknownTopicOrPartition)?;
-        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        let info = shard
-            .partition
-            .append_marker(producer_id, epoch, control, 0, now)?;
-        shard
-            .coordinator
-            .complete_txn(producer_id, control == ControlType::Commit);
-        Ok((Arc::clone(&shard.partition), info.end_offset))
+        commit: bool,
+    ) -> Result<Write, PartitionError> {
+        let index = usize::try_from(index).map_err(|_| PartitionError::UnknownTopicOrPartition)?;
+        self.runtime
+            .inspect_shard(index, |shard| {
+                let end = shard.write_end_marker(producer_id, epoch, commit)?;
+                Ok((Arc::clone(shard.writer()), end))
+            })
+            .map_err(|_| PartitionError::UnknownTopicOrPartition)?
     }
 
     /// The partition of `__consumer_offsets` that holds `group_id`.
     pub fn partition_of(&self, group_id: &str) -> i32 {
-        i32::try_from(partition_for(group_id, self.shards.len())).unwrap_or(0)
+        i32::try_from(partition_for(group_id, self.runtime.shard_count())).unwrap_or(0)
     }
 
     /// Stops parking requests and answers every parked one with
     /// NOT_COORDINATOR, so that connections can close at shutdown.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            let out = shard.coordinator.fail_all_waiting();
-            drive(&mut shard, out);
-            shard.waiters.clear();
-        }
+        self.runtime.close();
+        self.runtime.for_each_shard(|shard| {
+            let out = shard.machine.fail_all_waiting();
+            drive(shard, out);
+            shard.drop_waiters();
+        });
     }
 }
 
-/// Locks a shard and first fires every deadline that has passed (a member
-/// whose session ended, a rebalance that timed out): Kafka's timers fire at
+/// Fires every deadline that has passed (a member whose session ended, a
+/// rebalance that timed out) before a shard is used: Kafka's timers fire at
 /// their deadline, while the sweep runs only every [`TICK`], so a request
 /// right after a deadline must not see the group as it was before it.
-fn lock_ticked(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    // An operation never leaves a shard half-changed across a panic
-    // point that matters more than a lost answer; keep serving.
-    let mut guard = shard.lock().unwrap_or_else(|e| e.into_inner());
-    let out = guard.coordinator.tick(wall_clock_ms());
-    drive(&mut guard, out);
-    guard
+fn fire_deadlines(shard: &mut Shard<Coordinator>) {
+    let now = shard.now();
+    let out = shard.machine.tick(now);
+    drive(shard, out);
 }
 
 /// Writes an output's records and delivers its answers, following up on
 /// each append. Returns the end offset of the last record written.
-fn drive(shard: &mut Shard, out: Output) -> Option<i64> {
-    let now = wall_clock_ms();
+fn drive(shard: &mut Shard<Coordinator>, out: Output) -> Option<i64> {
+    let now = shard.now();
     let mut end = None;
-    deliver(shard, out.replies);
+    for (request, reply) in out.replies {
+        shard.deliver(request, reply);
+    }
     let mut queue: VecDeque<_> = out.appends.into();
     while let Some(append) = queue.pop_front() {
-        let ok = match append_records(&shard.partition, &append.records, append.producer, now) {
+        let ok = match shard.append(&append.records, append.producer) {
             Ok(offset) => {
                 end = Some(offset);
                 true
             }
             Err(e) => {
-                tracing::error!(partition = shard.partition.index, error = %e,
+                tracing::error!(partition = shard.writer().index(), error = %e,
                     "cannot write to __consumer_offsets");
                 false
             }
         };
-        let more = shard.coordinator.after_append(now, append, ok);
-        deliver(shard, more.replies);
+        let more = shard.machine.after_append(now, append, ok);
+        for (request, reply) in more.replies {
+            shard.deliver(request, reply);
+        }
         queue.extend(more.appends);
     }
     end
 }
 
-fn deliver(shard: &mut Shard, replies: Vec<(RequestId, Reply)>) {
-    for (request, reply) in replies {
-        if let Some(tx) = shard.waiters.remove(&request) {
-            // The client may be gone; nothing to do then.
-            let _ = tx.send(reply);
-        }
-    }
-}
-
-/// Appends `records` as one uncompressed batch — transactional when a
-/// producer is given (TxnOffsetCommit) — and returns the offset after it.
-fn append_records(
-    partition: &Partition,
-    records: &[GroupRecord],
-    producer: Option<(i64, i16)>,
-    now: i64,
-) -> Result<i64, PartitionError> {
-    let mut builder = BatchBuilder::new();
-    if let Some((producer_id, epoch)) = producer {
-        builder = builder.producer(producer_id, epoch, -1).transactional(true);
-    }
-    for record in records {
-        let (key, value) = record.encode();
-        builder = builder.record(now, Some(&key), value.as_deref(), &[]);
-    }
-    let bytes = builder.build();
-    let header = records::validate_batch(&bytes)?;
-    let info = if producer.is_some() {
-        partition.append_internal_transactional(&bytes, &header)?
-    } else {
-        partition.append(&bytes, &header, None)?
-    };
-    Ok(info.end_offset)
-}
-
-/// Feeds every record of `partition` to `coordinator`, in offset order.
-/// Unreadable batches or records are skipped with a warning: a damaged
-/// record loses that record, not the broker.
-fn replay(partition: &Partition, coordinator: &mut Coordinator) -> Result<usize, PartitionError> {
-    let marks = partition.watermarks();
-    let mut next = marks.log_start_offset;
-    let mut applied = 0;
-    while next < marks.high_watermark {
-        let chunk = match partition.read(next, REPLAY_CHUNK) {
-            Ok(chunk) => chunk,
-            // A damaged batch (logged by storage) loses its records, not the broker.
-            Err(e) if e.resume_offset().is_some_and(|resume| resume > next) => {
-                next = e.resume_offset().unwrap_or(next);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let before = next;
-        let mut rest: &[u8] = &chunk;
-        while !rest.is_empty() {
-            let Ok(header) = records::parse_header(rest) else {
-                break;
-            };
-            let Some(batch) = rest.get(..header.total_len()) else {
-                break;
-            };
-            if header.last_offset() >= next {
-                if header.is_control() {
-                    // A transaction marker: TxnOffsetCommit offsets of that
-                    // producer are committed or dropped, as when it was written.
-                    if let Ok(Some(control)) = records::control_type(batch, &header) {
-                        coordinator
-                            .complete_txn(header.producer_id, control == ControlType::Commit);
-                    }
-                } else {
-                    applied += replay_batch(batch, &header, next, coordinator);
-                }
-            }
-            next = next.max(header.last_offset().saturating_add(1));
-            rest = rest.get(header.total_len()..).unwrap_or_default();
-        }
-        if next <= before {
-            tracing::warn!(
-                partition = partition.index,
-                offset = next,
-                "cannot read __consumer_offsets past this offset; stopping the replay there"
-            );
-            break;
-        }
-    }
-    Ok(applied)
-}
-
-fn replay_batch(
-    batch: &[u8],
-    header: &records::BatchHeader,
-    from: i64,
-    coordinator: &mut Coordinator,
-) -> usize {
-    let iter = match records::records(batch) {
-        Ok(iter) => iter,
-        Err(e) => {
-            tracing::warn!(offset = header.base_offset, error = %e, "skipping unreadable batch");
-            return 0;
-        }
-    };
-    let mut applied = 0;
-    for record in iter {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(offset = header.base_offset, error = %e, "skipping the rest of a batch");
-                break;
-            }
-        };
-        if header.base_offset + i64::from(record.offset_delta) < from {
-            continue;
-        }
-        let Some(key) = record.key else { continue };
-        match GroupRecord::decode(key, record.value) {
-            Ok(Some(r)) if header.is_transactional() => {
-                coordinator.apply_txn_record(header.producer_id, &r);
-                applied += 1;
-            }
-            Ok(Some(r)) => {
-                coordinator.apply_record(&r);
-                applied += 1;
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(offset = header.base_offset, error = %e,
-                "skipping unreadable __consumer_offsets record"),
-        }
-    }
-    applied
-}
-
-/// Starts the task that drives deadlines with the real clock until shutdown.
+/// Starts the task that drives deadlines with the coordinators' clock until
+/// shutdown.
 pub fn start_timer(state: &Arc<BrokerState>, shutdown: &watch::Receiver<bool>) -> JoinHandle<()> {
     let state = Arc::clone(state);
-    let mut shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.changed() => return,
-            }
-            state.groups.tick(wall_clock_ms());
-        }
-    })
+    timer::spawn_timer(TICK, shutdown, false, move || state.groups.tick())
 }

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 
-use super::api::{JoinedMember, RequestId};
+use super::operations::{JoinedMember, RequestId};
 use super::records::{GroupMetadataValue, MemberValue, OffsetValue};
 use super::subscription;
 

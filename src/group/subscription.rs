@@ -1,6 +1,7 @@
 //! The topic list inside a consumer-protocol subscription (the metadata a
 //! Kafka consumer gives in JoinGroup), needed to know which offsets a group
-//! still uses (offset expiry, OffsetDelete).
+//! still uses (offset expiry, OffsetDelete). The format is kafka-protocol's
+//! [`ConsumerProtocolSubscription`], after an `int16` version:
 //!
 //! ```text
 //! version   int16
@@ -8,57 +9,53 @@
 //! ...       user data, owned partitions, generation, rack (not read)
 //! ```
 //!
-//! Every version starts with the v0 layout, so only that prefix is read, as
-//! Kafka's coordinator does.
+//! Every version starts with the v0 layout (topics, user data), so only
+//! that prefix is read: a subscription with a tail this broker does not
+//! know still names its topics.
 
 use std::collections::BTreeSet;
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::messages::ConsumerProtocolSubscription;
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 /// The protocol type of Kafka consumers.
 pub const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
 
 /// The subscribed topics, or `None` if `metadata` is not a subscription.
 pub fn topics(metadata: &[u8]) -> Option<BTreeSet<String>> {
-    let (version, rest) = split_i16(metadata)?;
-    if version < 0 {
+    let mut buf = Bytes::copy_from_slice(metadata);
+    if buf.remaining() < 6 || buf.get_i16() < 0 {
         return None;
     }
-    let (count, mut rest) = split_i32(rest)?;
-    let count = usize::try_from(count).ok()?;
-    // Each name takes at least its two length bytes.
-    if count > rest.len() / 2 {
+    // kafka-protocol's array decoder reserves room for the count it reads:
+    // a count the bytes present cannot hold (each name takes at least its
+    // two length bytes) is refused first.
+    let count = usize::try_from(i32::from_be_bytes(buf.get(..4)?.try_into().ok()?)).ok()?;
+    if count > (buf.remaining() - 4) / 2 {
         return None;
     }
-    let mut topics = BTreeSet::new();
-    for _ in 0..count {
-        let (len, tail) = split_i16(rest)?;
-        let len = usize::try_from(len).ok()?;
-        let name = tail.get(..len)?;
-        topics.insert(String::from_utf8(name.to_vec()).ok()?);
-        rest = tail.get(len..)?;
-    }
-    Some(topics)
-}
-
-fn split_i16(b: &[u8]) -> Option<(i16, &[u8])> {
-    let head: [u8; 2] = b.get(..2)?.try_into().ok()?;
-    Some((i16::from_be_bytes(head), b.get(2..)?))
-}
-
-fn split_i32(b: &[u8]) -> Option<(i32, &[u8])> {
-    let head: [u8; 4] = b.get(..4)?.try_into().ok()?;
-    Some((i32::from_be_bytes(head), b.get(4..)?))
+    // The v0 fields (topics, user data) open every version.
+    let subscription = ConsumerProtocolSubscription::decode(&mut buf, 0).ok()?;
+    Some(subscription.topics.iter().map(|t| t.to_string()).collect())
 }
 
 /// A v0 subscription to `topics` (tests and tools).
 pub fn encode(topics: &[&str]) -> Vec<u8> {
-    let mut out = 0i16.to_be_bytes().to_vec();
-    out.extend_from_slice(&(topics.len() as i32).to_be_bytes());
-    for t in topics {
-        out.extend_from_slice(&(t.len() as i16).to_be_bytes());
-        out.extend_from_slice(t.as_bytes());
+    let subscription = ConsumerProtocolSubscription::default().with_topics(
+        topics
+            .iter()
+            .map(|t| StrBytes::from_string(t.to_string()))
+            .collect(),
+    );
+    let mut out = BytesMut::new();
+    out.extend_from_slice(&0i16.to_be_bytes());
+    // Encoding a v0 subscription of valid names cannot fail; an empty
+    // subscription is what a failure would leave.
+    if subscription.encode(&mut out, 0).is_err() {
+        out.truncate(2);
     }
-    out.extend_from_slice(&(-1i32).to_be_bytes()); // no user data
-    out
+    out.to_vec()
 }
 
 #[cfg(test)]
@@ -75,5 +72,19 @@ mod tests {
         for cut in 0..sub.len() - 4 {
             assert_eq!(topics(&sub[..cut]), None, "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn encodes_what_kafka_consumers_send() {
+        // version 0, one topic "t", null user data.
+        assert_eq!(
+            encode(&["t"]),
+            [0, 0, 0, 0, 0, 1, 0, 1, b't', 0xff, 0xff, 0xff, 0xff]
+        );
+        // A later version's tail is not read.
+        let mut v1 = encode(&["t"]);
+        v1[1] = 1;
+        v1.extend_from_slice(&0i32.to_be_bytes()); // no owned partitions
+        assert_eq!(topics(&v1).unwrap().len(), 1);
     }
 }

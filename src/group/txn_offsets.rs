@@ -10,8 +10,8 @@
 //! two functions, [`Coordinator::apply_txn_record`] and
 //! [`Coordinator::complete_txn`].
 
-use super::api::{AfterAppend, Output, Reply, RequestId, TxnCommitRequest};
 use super::membership::validate_member;
+use super::operations::{AfterAppend, Answer, Output, RequestId, TxnCommitRequest};
 use super::records::GroupRecord;
 use super::state::{Group, GroupState};
 use super::Coordinator;
@@ -24,12 +24,12 @@ impl Coordinator {
         let mut out = Output::default();
         if let Err(e) = self.validate_txn_commit(&req) {
             let all = req.partitions.iter().map(|_| Some(e)).collect();
-            out.reply(request, Reply::Commit(all));
+            out.reply(request, Answer::Commit(all));
             return out;
         }
         let (results, records) = self.offset_records(&req.group_id, &req.partitions, now);
         if records.is_empty() {
-            out.reply(request, Reply::Commit(results));
+            out.reply(request, Answer::Commit(results));
             return out;
         }
         let failed = results
@@ -42,8 +42,8 @@ impl Coordinator {
             AfterAppend::TxnPending {
                 producer_id: req.producer_id,
                 request,
-                on_ok: Reply::Commit(results),
-                on_err: Reply::Commit(failed),
+                on_ok: Answer::Commit(results),
+                on_err: Answer::Commit(failed),
             },
         );
         out
@@ -115,7 +115,7 @@ impl Coordinator {
 
 #[cfg(test)]
 mod tests {
-    use super::super::api::CommitPartition;
+    use super::super::operations::CommitPartition;
     use super::super::GroupConfig;
     use super::*;
 
@@ -143,7 +143,7 @@ mod tests {
         let append = out.appends.remove(0);
         assert_eq!(append.producer, Some((7, 0)));
         let done = c.after_append(1, append, true);
-        assert_eq!(done.replies, vec![(1, Reply::Commit(vec![None]))]);
+        assert_eq!(done.replies, vec![(1, Answer::Commit(vec![None]))]);
     }
 
     fn committed(c: &Coordinator) -> Option<i64> {
@@ -187,7 +187,7 @@ mod tests {
         assert!(out.appends.is_empty());
         assert_eq!(
             out.replies,
-            vec![(1, Reply::Commit(vec![Some(GroupError::UnknownMemberId)]))]
+            vec![(1, Answer::Commit(vec![Some(GroupError::UnknownMemberId)]))]
         );
     }
 }

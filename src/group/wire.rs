@@ -3,6 +3,12 @@
 //! and for flexible versions unsigned-varint lengths plus one with tagged
 //! fields. The reader takes untrusted bytes: every length is checked
 //! against what is left before anything is allocated.
+//!
+//! Why ours and not kafka-protocol's: its primitive encoders (`types::*`
+//! with the `Encoder`/`Decoder` traits) are crate-private in 0.18, and it
+//! has no schemas for the `__consumer_offsets` / `__transaction_state`
+//! records (it does have the consumer protocol's, which
+//! [`super::subscription`] uses).
 
 use bytes::Bytes;
 

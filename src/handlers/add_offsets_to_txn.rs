@@ -7,6 +7,7 @@
 
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 
+use crate::coordinator::Pending;
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 use crate::group::OFFSETS_TOPIC;
@@ -18,8 +19,8 @@ pub async fn handle(
     req: AddOffsetsToTxnRequest,
 ) -> HandlerReply<AddOffsetsToTxnResponse> {
     let state = &ctx.state;
-    let outcome = if req.group_id.is_empty() {
-        Err(TxnError::InvalidRequest("empty group id".into()))
+    let pending = if req.group_id.is_empty() {
+        Pending::failed(TxnError::InvalidRequest("empty group id".into()))
     } else {
         let partition = (
             OFFSETS_TOPIC.to_string(),
@@ -33,8 +34,8 @@ pub async fn handle(
         )
     };
     HandlerReply::Later(Box::pin(async move {
-        let code = match outcome {
-            Ok(durable) => durable.wait().await.err().map_or(NONE, |e| e.code()),
+        let code = match pending.wait().await {
+            Ok(()) => NONE,
             Err(e) => {
                 tracing::debug!(error = %e, "AddOffsetsToTxn refused");
                 e.code()

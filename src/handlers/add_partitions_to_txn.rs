@@ -14,6 +14,7 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 
+use crate::coordinator::Pending;
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
@@ -40,8 +41,8 @@ pub async fn handle(
         .filter(|(t, p)| unknown(t, *p))
         .cloned()
         .collect();
-    let outcome = if !unknown_partitions.is_empty() {
-        Err(TxnError::OperationNotAttempted)
+    let pending = if !unknown_partitions.is_empty() {
+        Pending::failed(TxnError::OperationNotAttempted)
     } else {
         state.txns.add_partitions(
             req.v3_and_below_transactional_id.as_str(),
@@ -51,10 +52,7 @@ pub async fn handle(
         )
     };
     HandlerReply::Later(Box::pin(async move {
-        let error = match outcome {
-            Ok(durable) => durable.wait().await.err(),
-            Err(e) => Some(e),
-        };
+        let error = pending.wait().await.err();
         if let Some(e) = &error {
             tracing::debug!(error = %e, "AddPartitionsToTxn refused");
         }

@@ -8,8 +8,7 @@ use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::error::{group_code, GroupError};
-use crate::group::api::Reply;
+use crate::error::group_code;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
 
@@ -21,22 +20,14 @@ pub async fn handle(
         .groups_names
         .iter()
         .map(|id| {
-            let group_id = id.to_string();
-            let pending = ctx
-                .state
-                .groups
-                .call(&group_id, |c, request| c.delete_group(request, &group_id));
+            let pending = ctx.state.groups.delete_group(id.as_str());
             (id.clone(), pending)
         })
         .collect();
     HandlerReply::Later(Box::pin(async move {
         let mut results = Vec::with_capacity(pending.len());
         for (id, pending) in pending {
-            let error = match pending.wait().await {
-                Ok(Reply::DeleteGroup(error)) => error,
-                Ok(_) => Some(GroupError::NotCoordinator),
-                Err(e) => Some(e),
-            };
+            let error = pending.wait().await.unwrap_or_else(Some);
             results.push(
                 DeletableGroupResult::default()
                     .with_group_id(id)

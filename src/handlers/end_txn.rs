@@ -20,7 +20,7 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 
 pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<EndTxnResponse> {
     let state = &ctx.state;
-    let outcome = state.txns.end_txn(
+    let pending = state.txns.end_txn(
         state,
         req.transactional_id.as_str(),
         req.producer_id.0,
@@ -29,19 +29,15 @@ pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<End
     );
     // The Complete record must be written even if the client goes away
     // before its answer: a task of its own, not the reply's future.
-    let state = std::sync::Arc::clone(state);
-    let outcome =
-        outcome.map(|ending| tokio::spawn(async move { ending.finish(&state.txns).await }));
+    let finishing = tokio::spawn(pending.wait());
     HandlerReply::Later(Box::pin(async move {
-        let code = match outcome {
-            Ok(finishing) => match finishing.await {
-                Ok(finished) => finished.err().map_or(NONE, |e| e.code()),
-                Err(_) => TxnError::CoordinatorNotAvailable.code(),
-            },
-            Err(e) => {
+        let code = match finishing.await {
+            Ok(Ok(())) => NONE,
+            Ok(Err(e)) => {
                 tracing::debug!(error = %e, "EndTxn refused");
                 e.code()
             }
+            Err(_) => TxnError::CoordinatorNotAvailable.code(),
         };
         EndTxnResponse::default().with_error_code(code)
     }))

@@ -7,8 +7,7 @@ use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::group_code;
-use crate::group::api::{HeartbeatRequest as Heartbeat, Output};
-use crate::group::wall_clock_ms;
+use crate::group::operations::HeartbeatRequest as Heartbeat;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
@@ -19,9 +18,6 @@ pub async fn handle(ctx: RequestContext, req: HeartbeatRequest) -> HandlerReply<
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
     };
-    let result = ctx.state.groups.run(&heartbeat.group_id.clone(), |c| {
-        (c.heartbeat(wall_clock_ms(), heartbeat), Output::default())
-    });
-    let error = result.and_then(|r| r).err();
+    let error = ctx.state.groups.heartbeat(heartbeat).err();
     HandlerReply::Respond(HeartbeatResponse::default().with_error_code(group_code(error)))
 }

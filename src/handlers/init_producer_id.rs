@@ -42,16 +42,16 @@ pub async fn handle(
         // On the blocking pool: fencing an open transaction writes its abort
         // markers and waits for their fsync under the coordinator shard's lock,
         // which must not hold up a runtime worker.
-        let outcome = tokio::task::spawn_blocking(move || {
+        // Fencing an open transaction flushes its markers: off the async threads.
+        let outcome = match tokio::task::spawn_blocking(move || {
             state
                 .txns
                 .init_producer_id(&state, &transactional_id, timeout_ms, expected)
         })
         .await
-        .unwrap_or(Err(TxnError::CoordinatorNotAvailable));
-        let outcome = match outcome {
-            Ok((answer, durable)) => durable.wait().await.map(|()| answer),
-            Err(e) => Err(e),
+        {
+            Ok(pending) => pending.wait().await,
+            Err(_) => Err(TxnError::CoordinatorNotAvailable),
         };
         response(outcome)
     }))

@@ -14,8 +14,7 @@ use uuid::Uuid;
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::group_code;
-use crate::group::api::{JoinRequest, JoinResult, Reply};
-use crate::group::wall_clock_ms;
+use crate::group::operations::{JoinRequest, JoinResult};
 
 pub const VERSIONS: (i16, i16) = (0, 9);
 
@@ -49,15 +48,12 @@ pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerReply<
         reason: req.reason.as_ref().map(|s| s.to_string()),
     };
     let member_id = join.member_id.clone();
-    let pending = ctx.state.groups.call(&join.group_id.clone(), |c, id| {
-        c.join(wall_clock_ms(), id, join)
-    });
+    let pending = ctx.state.groups.join(join);
     HandlerReply::Later(Box::pin(async move {
-        let result = match pending.wait().await {
-            Ok(Reply::Join(r)) => r,
-            Ok(_) => JoinResult::error(crate::error::GroupError::NotCoordinator, &member_id),
-            Err(e) => JoinResult::error(e, &member_id),
-        };
+        let result = pending
+            .wait()
+            .await
+            .unwrap_or_else(|e| JoinResult::error(e, &member_id));
         response(version, result)
     }))
 }

@@ -10,8 +10,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{group_code, ErrorCode, NONE};
-use crate::group::api::LeavingMember;
-use crate::group::wall_clock_ms;
+use crate::group::operations::LeavingMember;
 
 pub const VERSIONS: (i16, i16) = (0, 5);
 
@@ -34,11 +33,7 @@ pub async fn handle(
         }]
     };
     let group_id = req.group_id.to_string();
-    let result = ctx
-        .state
-        .groups
-        .run(&group_id, |c| c.leave(wall_clock_ms(), &group_id, &leaving))
-        .and_then(|r| r);
+    let result = ctx.state.groups.leave(&group_id, &leaving);
     let response = LeaveGroupResponse::default();
     let results = match result {
         Err(e) => return HandlerReply::Respond(response.with_error_code(e.code())),

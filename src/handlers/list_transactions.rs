@@ -12,7 +12,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::group::wall_clock_ms;
 use crate::txn::state::TxnState;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
@@ -38,7 +37,7 @@ pub async fn handle(
         .filter(|f| !STATES.iter().any(|s| s.name() == f.as_str()))
         .cloned()
         .collect();
-    let now = wall_clock_ms();
+    let now = ctx.state.txns.now_ms();
     let min_duration = if ctx.api_version >= 1 {
         req.duration_filter
     } else {

@@ -16,8 +16,7 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{group_code, GroupError};
-use crate::group::api::{CommitPartition, CommitRequest, Reply};
-use crate::group::wall_clock_ms;
+use crate::group::operations::{CommitPartition, CommitRequest};
 use crate::BrokerState;
 
 pub const VERSIONS: (i16, i16) = (2, 9);
@@ -50,13 +49,10 @@ pub async fn handle(
         group_id_not_found_supported: ctx.api_version >= 9,
         partitions,
     };
-    let pending = state.groups.call(&commit.group_id.clone(), |c, id| {
-        c.commit(wall_clock_ms(), id, commit)
-    });
+    let pending = state.groups.commit(commit);
     HandlerReply::Later(Box::pin(async move {
         let errors = match pending.wait().await {
-            Ok(Reply::Commit(errors)) if errors.len() == count => errors,
-            Ok(_) => vec![Some(GroupError::NotCoordinator); count],
+            Ok(errors) => errors,
             Err(e) => vec![Some(e); count],
         };
         let mut errors = errors.into_iter();

@@ -11,8 +11,8 @@ use kafka_protocol::messages::offset_delete_response::{
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::error::{group_code, ErrorCode, GroupError};
-use crate::group::api::{DeletePartition, Reply};
+use crate::error::{group_code, ErrorCode};
+use crate::group::operations::DeletePartition;
 use crate::handlers::offset_commit::topic_partition_check;
 
 pub const VERSIONS: (i16, i16) = (0, 0);
@@ -32,18 +32,10 @@ pub async fn handle(
             })
         })
         .collect();
-    let count = partitions.len();
     let group_id = req.group_id.to_string();
-    let pending = ctx.state.groups.call(&group_id, |c, request| {
-        c.delete_offsets(request, &group_id, &partitions)
-    });
+    let pending = ctx.state.groups.delete_offsets(&group_id, &partitions);
     HandlerReply::Later(Box::pin(async move {
-        let outcome = match pending.wait().await {
-            Ok(Reply::OffsetDelete(Ok(errors))) if errors.len() == count => Ok(errors),
-            Ok(Reply::OffsetDelete(Err(e))) | Err(e) => Err(e),
-            Ok(_) => Err(GroupError::NotCoordinator),
-        };
-        let mut errors = match outcome {
+        let mut errors = match pending.wait().await.and_then(|answer| answer) {
             Ok(errors) => errors.into_iter(),
             Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code()),
         };

@@ -18,7 +18,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{ErrorCode, GroupError, NONE};
-use crate::group::api::FetchedTopic;
+use crate::group::operations::FetchedTopic;
 use crate::group::records::OffsetValue;
 use crate::BrokerState;
 

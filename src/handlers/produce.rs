@@ -172,18 +172,7 @@ fn append(
                 &meta.name,
                 data.index,
             )
-            .map_err(|e| match e {
-                crate::error::TxnError::InvalidProducerEpoch => {
-                    PartitionError::InvalidProducerEpoch {
-                        producer_id: header.producer_id,
-                        epoch: header.producer_epoch,
-                        current: header.producer_epoch.saturating_add(1),
-                    }
-                }
-                _ => PartitionError::InvalidTxnState {
-                    producer_id: header.producer_id,
-                },
-            })?;
+            .map_err(|e| crate::error::produce_txn_error(header.producer_id, e))?;
     }
     if header.compression() == records::Compression::None
         && topic_config(state, meta, "cleanup.policy").is_some_and(|p| p.contains("compact"))

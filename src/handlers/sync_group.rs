@@ -10,8 +10,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{group_code, GroupError};
-use crate::group::api::{Reply, SyncRequest, SyncResult};
-use crate::group::wall_clock_ms;
+use crate::group::operations::{SyncRequest, SyncResult};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
 
@@ -34,15 +33,9 @@ pub async fn handle(ctx: RequestContext, req: SyncGroupRequest) -> HandlerReply<
             .map(|a| (a.member_id.to_string(), a.assignment.clone()))
             .collect(),
     };
-    let pending = ctx.state.groups.call(&sync.group_id.clone(), |c, id| {
-        c.sync(wall_clock_ms(), id, sync)
-    });
+    let pending = ctx.state.groups.sync(sync);
     HandlerReply::Later(Box::pin(async move {
-        let result = match pending.wait().await {
-            Ok(Reply::Sync(r)) => r,
-            Ok(_) => SyncResult::error(GroupError::NotCoordinator),
-            Err(e) => SyncResult::error(e),
-        };
+        let result = pending.wait().await.unwrap_or_else(SyncResult::error);
         response(version, result)
     }))
 }

@@ -20,9 +20,9 @@ use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::offset_commit::topic_partition_check;
 use crate::dispatch::{HandlerReply, RequestContext};
-use crate::error::{group_code, GroupError, TxnError};
-use crate::group::api::{CommitPartition, Reply, TxnCommitRequest};
-use crate::group::{wall_clock_ms, OFFSETS_TOPIC};
+use crate::error::{group_code, GroupError};
+use crate::group::operations::{CommitPartition, TxnCommitRequest};
+use crate::group::OFFSETS_TOPIC;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
@@ -53,10 +53,7 @@ pub async fn handle(
         OFFSETS_TOPIC,
         offsets_partition,
     ) {
-        let error = match e {
-            TxnError::InvalidProducerEpoch => GroupError::InvalidProducerEpoch,
-            _ => GroupError::InvalidTxnState,
-        };
+        let error = GroupError::from(e.clone());
         tracing::debug!(error = %e, "TxnOffsetCommit outside a transaction holding the offsets");
         return HandlerReply::Respond(response(req.topics, vec![Some(error); count]));
     }
@@ -73,13 +70,10 @@ pub async fn handle(
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
         partitions,
     };
-    let pending = state.groups.call(&commit.group_id.clone(), |c, id| {
-        c.txn_commit(wall_clock_ms(), id, commit)
-    });
+    let pending = state.groups.txn_commit(commit);
     HandlerReply::Later(Box::pin(async move {
         let errors = match pending.wait().await {
-            Ok(Reply::Commit(errors)) if errors.len() == count => errors,
-            Ok(_) => vec![Some(GroupError::NotCoordinator); count],
+            Ok(errors) => errors,
             Err(e) => vec![Some(e); count],
         };
         response(req.topics, errors)

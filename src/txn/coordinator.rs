@@ -302,7 +302,11 @@ impl TxnCoordinator {
             .filter(|m| m.producer_id == producer_id)
             .ok_or(TxnError::InvalidTxnState)?;
         if epoch < m.producer_epoch {
-            return Err(TxnError::InvalidProducerEpoch);
+            return Err(TxnError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current: m.producer_epoch,
+            });
         }
         let holds = m.state == TxnState::Ongoing
             && m.producer_epoch == epoch
@@ -524,7 +528,11 @@ mod tests {
         );
         assert_eq!(
             c.verify(pid, 0, "a", 0),
-            Err(TxnError::InvalidProducerEpoch)
+            Err(TxnError::InvalidProducerEpoch {
+                producer_id: pid,
+                epoch: 0,
+                current: 2
+            })
         );
     }
 

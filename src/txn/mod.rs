@@ -8,9 +8,10 @@
 //! - [`coordinator`]: [`coordinator::TxnCoordinator`], the transactional ids
 //!   of one `__transaction_state` partition as a deterministic state machine.
 //! - [`records`]: Kafka's key/value formats of `__transaction_state`.
-//! - [`service`]: [`Transactions`], what the broker holds: one coordinator
-//!   per partition behind its own lock, the writes of state records and
-//!   markers, startup replay and the timer that aborts expired transactions.
+//! - [`service`]: [`Transactions`], what the broker holds: the coordinators
+//!   on the shared [runtime](crate::coordinator) (one shard per partition,
+//!   state records written then replayed, markers, the timer that aborts
+//!   expired transactions).
 //!
 //! Who owns what: the broker has one [`ProducerIds`] allocator (in
 //! `BrokerState`); every partition owns one

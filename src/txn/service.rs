@@ -1,6 +1,7 @@
-//! [`Transactions`]: the transaction coordinators of a running broker, one
-//! per partition of `__transaction_state`, each behind its own lock, with
-//! the partition it writes to.
+//! [`Transactions`]: the transaction coordinators of a running broker, on
+//! the shared [coordinator runtime](crate::coordinator): one
+//! [`TxnCoordinator`] per partition of `__transaction_state`, each behind
+//! its own lock.
 //!
 //! Ownership and order: a shard's lock is held for a whole operation —
 //! state record, markers, completion record — so that the records of one
@@ -9,17 +10,17 @@
 //! `__consumer_offsets`), then a partition's locks. Nothing locks in the
 //! other direction. Waiting for fsync happens after the lock is released.
 //!
-//! Markers are written by this broker directly (there are no other
-//! brokers to send WriteTxnMarkers to): to data partitions through
-//! [`Partition::append_marker`], to `__consumer_offsets` through
+//! Every state change is a record written and then replayed
+//! ([`Shard::write`]); markers are written by this broker directly (there
+//! are no other brokers to send WriteTxnMarkers to): to data partitions
+//! through their [`PartitionWriter`], to `__consumer_offsets` through
 //! [`crate::group::Groups::complete_transaction`], which also commits or
 //! drops the transaction's offsets.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_protocol::records::{self, builder::BatchBuilder};
+use sluice_protocol::records::ControlType;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -27,113 +28,51 @@ use super::coordinator::{EndPlan, InitPlan, TxnCoordinator};
 use super::records::TxnRecord;
 use super::state::TxnMetadata;
 use crate::config::{Config, FsyncMode};
+use crate::coordinator::writer::EncodedRecord;
+use crate::coordinator::{
+    timer, CoordinatorResult, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
+    SharedClock,
+};
 use crate::error::{PartitionError, TopicError, TxnError};
-use crate::group::{partition_for, wall_clock_ms, OFFSETS_TOPIC};
+use crate::group::records::FormatError;
+use crate::group::OFFSETS_TOPIC;
 use crate::metadata::Metadata;
-use crate::partitions::{Partition, Partitions};
+use crate::partitions::Partitions;
 use crate::BrokerState;
 
 /// The internal topic holding transaction state.
 pub const TXN_STATE_TOPIC: &str = "__transaction_state";
 
-/// How much of `__transaction_state` startup reads at a time.
-const REPLAY_CHUNK: usize = 1 << 20;
 /// How often transaction timeouts are checked (Kafka's
 /// `transaction.abort.timed.out.transaction.cleanup.interval.ms` is 10 s;
 /// a shorter period keeps short test timeouts honest).
 const TICK: Duration = Duration::from_millis(200);
 
-struct Shard {
-    coordinator: TxnCoordinator,
-    partition: Arc<Partition>,
-    /// Set when a write of this shard's could not be made durable: its
-    /// state in memory is ahead of the disk (a retried EndTxn would find the
-    /// transaction complete and acknowledge markers that may be lost), so
-    /// the shard answers COORDINATOR_NOT_AVAILABLE until restart.
-    untrusted: Arc<AtomicBool>,
-}
+impl Playback for TxnCoordinator {
+    type Record = TxnRecord;
 
-/// Writes that must be durable before an answer goes out (`--fsync always`).
-#[derive(Default)]
-#[must_use]
-pub struct Durable {
-    writes: Vec<(Arc<Partition>, i64)>,
-    shard_untrusted: Option<Arc<AtomicBool>>,
-}
-
-impl Durable {
-    fn push(&mut self, shard: &Shard, partition: Arc<Partition>, end: i64) {
-        self.writes.push((partition, end));
-        self.shard_untrusted = Some(Arc::clone(&shard.untrusted));
-    }
-
-    /// [`Self::wait`], blocking (outside the request path).
-    fn wait_blocking(self) -> Result<(), TxnError> {
-        let mut seen = std::collections::HashSet::new();
-        let parts: Vec<Arc<Partition>> = self
-            .writes
-            .iter()
-            .filter(|(p, _)| seen.insert(Arc::as_ptr(p) as usize))
-            .map(|(p, _)| Arc::clone(p))
-            .collect();
-        let failed = crate::partitions::flush_many_now(&parts);
-        if failed.is_empty() && self.writes.iter().all(|(p, end)| p.durable_to(*end)) {
-            return Ok(());
-        }
-        if let Some(untrusted) = &self.shard_untrusted {
-            untrusted.store(true, Ordering::Release);
-        }
-        tracing::error!(
-            "a transaction write was not made durable; its coordinator stops until restart"
-        );
-        Err(TxnError::Storage(
-            "transaction markers not made durable".into(),
-        ))
-    }
-
-    /// Waits for every write's fsync; a failure is NOT_COORDINATOR, so the
-    /// client retries rather than trusting a write that may be lost, and
-    /// the shard stops coordinating until restart.
-    pub async fn wait(self) -> Result<(), TxnError> {
-        for (partition, end) in self.writes {
-            if let Err(e) = partition.make_durable(end).await {
-                if let Some(untrusted) = &self.shard_untrusted {
-                    untrusted.store(true, Ordering::Release);
-                }
-                tracing::error!(error = %e,
-                    "a transaction write was not made durable; its coordinator stops until restart");
-                return Err(TxnError::Storage(e.to_string()));
-            }
-        }
-        Ok(())
+    fn replay(&mut self, _producer_id: Option<i64>, record: &TxnRecord) {
+        self.apply_record(record);
     }
 }
 
-/// An EndTxn under way: its writes to wait for, then (with `--fsync
-/// always`) the Complete record to write.
-#[must_use]
-pub struct Ending {
-    transactional_id: String,
-    durable: Durable,
-    complete: Option<EndPlan>,
-}
+impl CoordinatorShard for TxnCoordinator {
+    /// Nothing parks: answers are ready once their writes are durable.
+    type Answer = ();
+    type DecodeError = FormatError;
 
-impl Ending {
-    /// Waits until the Prepare record and the markers are durable, then
-    /// writes the Complete record.
-    pub async fn finish(self, txns: &Transactions) -> Result<(), TxnError> {
-        self.durable.wait().await?;
-        match &self.complete {
-            Some(plan) => txns.complete_end(&self.transactional_id, plan),
-            None => Ok(()),
-        }
+    fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Option<TxnRecord>, FormatError> {
+        TxnRecord::decode(key, value)
+    }
+
+    fn encode(record: &TxnRecord) -> EncodedRecord {
+        record.encode()
     }
 }
 
 /// The transaction coordinators of the broker.
 pub struct Transactions {
-    shards: Vec<Mutex<Shard>>,
-    wait_for_fsync: bool,
+    runtime: Runtime<TxnCoordinator>,
 }
 
 /// Creates `__transaction_state` (internal, compacted, kept forever) with
@@ -156,122 +95,103 @@ impl Transactions {
         config: &Config,
         metadata: &Metadata,
         partitions: &Partitions,
+        clock: SharedClock,
     ) -> Result<Transactions, PartitionError> {
         let count = metadata.topic(TXN_STATE_TOPIC).map_or(0, |t| t.partitions);
-        let mut shards = Vec::new();
-        for index in 0..count {
-            let partition = partitions
-                .get(TXN_STATE_TOPIC, index)
-                .ok_or(PartitionError::UnknownTopicOrPartition)?;
-            let mut coordinator = TxnCoordinator::new(config.transaction_max_timeout_ms);
-            let applied = replay(&partition, &mut coordinator)?;
-            tracing::info!(
-                partition = index,
-                records = applied,
-                "transaction coordinator loaded"
-            );
-            shards.push(Mutex::new(Shard {
-                coordinator,
-                partition,
-                untrusted: Arc::default(),
-            }));
-        }
-        Ok(Transactions {
-            shards,
-            wait_for_fsync: config.fsync == FsyncMode::Always,
-        })
+        let writers = (0..count)
+            .map(|i| {
+                partitions
+                    .get(TXN_STATE_TOPIC, i)
+                    .map(|p| p as Arc<dyn PartitionWriter>)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(PartitionError::UnknownTopicOrPartition)?;
+        let max_timeout_ms = config.transaction_max_timeout_ms;
+        let runtime = Runtime::load(
+            writers,
+            move || TxnCoordinator::new(max_timeout_ms),
+            clock,
+            config.fsync == FsyncMode::Always,
+        )?;
+        Ok(Transactions { runtime })
+    }
+
+    /// The coordinators' clock.
+    pub fn now_ms(&self) -> i64 {
+        self.runtime.now()
     }
 
     /// The largest producer id recorded in `__transaction_state` (as
     /// replayed at start, and applied since).
     pub fn highest_producer_id(&self) -> Option<i64> {
-        self.lock_all()
-            .filter_map(|shard| shard.coordinator.highest_producer_id())
-            .max()
+        let mut highest = None;
+        self.runtime.for_each_shard(|shard| {
+            highest = highest.max(shard.machine.highest_producer_id());
+        });
+        highest
     }
 
-    fn shard(&self, transactional_id: &str) -> Result<MutexGuard<'_, Shard>, TxnError> {
-        let index = partition_for(transactional_id, self.shards.len());
-        let shard = self
-            .shards
-            .get(index)
-            .ok_or(TxnError::CoordinatorNotAvailable)?;
-        let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if shard.untrusted.load(Ordering::Acquire) {
-            return Err(TxnError::CoordinatorNotAvailable);
-        }
-        Ok(shard)
-    }
-
-    fn lock_all(&self) -> impl Iterator<Item = MutexGuard<'_, Shard>> {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Runs `op` on `transactional_id`'s shard, unless it stopped serving.
+    fn on_shard<T>(
+        &self,
+        transactional_id: &str,
+        op: impl FnOnce(&mut Shard<TxnCoordinator>) -> Result<T, TxnError>,
+    ) -> Result<T, TxnError> {
+        self.runtime
+            .with_shard(self.runtime.shard_of(transactional_id), op)?
     }
 
     /// Writes the markers of transactions that a crash left prepared and
     /// completes them (startup, once groups are loaded).
     pub fn finish_recovery(&self, state: &BrokerState) {
-        for mut shard in self.lock_all() {
-            for plan in shard.coordinator.unfinished() {
+        self.runtime.for_each_shard(|shard| {
+            for plan in shard.machine.unfinished() {
                 tracing::info!(transactional_id = %plan.prepare.transactional_id,
                     control = ?plan.control, "completing a transaction left prepared");
-                let mut durable = Durable::default();
-                let _ = run_end(
-                    state,
-                    &mut shard,
-                    plan,
-                    self.wait_for_fsync,
-                    wall_clock_ms(),
-                    &mut durable,
-                );
+                let _ = run_end(state, shard, plan);
             }
-        }
+        });
     }
 
-    /// InitProducerId with a transactional id: (producer id, epoch).
+    /// InitProducerId with a transactional id: (producer id, epoch). May
+    /// block on flushes (fencing an open transaction): call it off the
+    /// async threads.
     pub fn init_producer_id(
         &self,
         state: &BrokerState,
         transactional_id: &str,
         timeout_ms: i32,
         expected: Option<(i64, i16)>,
-    ) -> Result<((i64, i16), Durable), TxnError> {
-        let now = wall_clock_ms();
-        let mut shard = self.shard(transactional_id)?;
-        let mut next_id = || {
-            state
-                .producer_ids
-                .next_id()
-                .map_err(|e| TxnError::ProducerIdAllocation(e.to_string()))
-        };
-        let plan = shard.coordinator.init_producer_id(
-            transactional_id,
-            timeout_ms,
-            expected,
-            now,
-            &mut next_id,
-        )?;
-        let mut durable = Durable::default();
-        match plan {
-            InitPlan::Write(m) => {
-                let answer = (m.producer_id, m.producer_epoch);
-                write_state(&mut shard, m, now, self.wait_for_fsync, &mut durable)?;
-                Ok((answer, durable))
+    ) -> Pending<(i64, i16), TxnError> {
+        let outcome = self.on_shard(transactional_id, |shard| {
+            let now = shard.now();
+            let mut next_id = || {
+                state
+                    .producer_ids
+                    .next_id()
+                    .map_err(|e| TxnError::ProducerIdAllocation(e.to_string()))
+            };
+            let plan = shard.machine.init_producer_id(
+                transactional_id,
+                timeout_ms,
+                expected,
+                now,
+                &mut next_id,
+            )?;
+            match plan {
+                InitPlan::Write(m) => {
+                    let mut pending = Pending::ready(Ok((m.producer_id, m.producer_epoch)));
+                    write_state(shard, m, Some(&mut pending))?;
+                    Ok(pending)
+                }
+                InitPlan::FenceAndAbort(plan) => {
+                    tracing::info!(%transactional_id, "InitProducerId fences the open transaction and aborts it");
+                    run_end(state, shard, plan)?;
+                    Err(TxnError::ConcurrentTransactions)
+                }
             }
-            InitPlan::FenceAndAbort(plan) => {
-                tracing::info!(%transactional_id, "InitProducerId fences the open transaction and aborts it");
-                run_end(
-                    state,
-                    &mut shard,
-                    plan,
-                    self.wait_for_fsync,
-                    now,
-                    &mut durable,
-                )?;
-                Err(TxnError::ConcurrentTransactions)
-            }
-        }
+        });
+        outcome.unwrap_or_else(Pending::failed)
     }
 
     /// AddPartitionsToTxn / AddOffsetsToTxn.
@@ -281,61 +201,63 @@ impl Transactions {
         producer_id: i64,
         epoch: i16,
         partitions: &[(String, i32)],
-    ) -> Result<Durable, TxnError> {
-        let now = wall_clock_ms();
-        let mut shard = self.shard(transactional_id)?;
-        let mut durable = Durable::default();
-        if let Some(m) = shard.coordinator.add_partitions(
-            transactional_id,
-            producer_id,
-            epoch,
-            partitions,
-            now,
-        )? {
-            write_state(&mut shard, m, now, self.wait_for_fsync, &mut durable)?;
-        }
-        Ok(durable)
+    ) -> Pending<(), TxnError> {
+        let outcome = self.on_shard(transactional_id, |shard| {
+            let now = shard.now();
+            let mut pending = Pending::ready(Ok(()));
+            if let Some(m) = shard.machine.add_partitions(
+                transactional_id,
+                producer_id,
+                epoch,
+                partitions,
+                now,
+            )? {
+                write_state(shard, m, Some(&mut pending))?;
+            }
+            Ok(pending)
+        });
+        outcome.unwrap_or_else(Pending::failed)
     }
 
-    /// EndTxn: the Prepare record and the markers now; the Complete record
-    /// by [`Ending::finish`] once those are durable (with `--fsync always`),
-    /// so that a power loss never leaves a Complete record whose markers
-    /// are lost (recovery rewrites the markers of a prepared transaction).
+    /// EndTxn: the Prepare record and the markers now; with `--fsync
+    /// always` the Complete record once those are durable (the pending
+    /// answer's last step), so that a power loss never leaves a Complete
+    /// record whose markers are lost (recovery rewrites the markers of a
+    /// prepared transaction). Await the answer in a task of its own: the
+    /// Complete record must be written even if the client goes away.
     pub fn end_txn(
         &self,
-        state: &BrokerState,
+        state: &Arc<BrokerState>,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         commit: bool,
-    ) -> Result<Ending, TxnError> {
-        let now = wall_clock_ms();
-        let mut shard = self.shard(transactional_id)?;
-        let mut durable = Durable::default();
-        let mut complete = None;
-        if let Some(plan) =
-            shard
-                .coordinator
-                .end_txn(transactional_id, producer_id, epoch, commit, now)?
-        {
-            if self.wait_for_fsync {
-                write_prepare_and_markers(state, &mut shard, &plan, true, now, &mut durable)?;
-                complete = Some(plan);
-            } else {
-                run_end(state, &mut shard, plan, false, now, &mut durable)?;
+    ) -> Pending<(), TxnError> {
+        let outcome = self.on_shard(transactional_id, |shard| {
+            let now = shard.now();
+            let mut pending = Pending::ready(Ok(()));
+            let Some(plan) =
+                shard
+                    .machine
+                    .end_txn(transactional_id, producer_id, epoch, commit, now)?
+            else {
+                return Ok(pending);
+            };
+            if !shard.wait_for_fsync() {
+                run_end(state, shard, plan)?;
+                return Ok(pending);
             }
-        }
-        Ok(Ending {
-            transactional_id: transactional_id.to_string(),
-            durable,
-            complete,
-        })
+            write_prepare_and_markers(state, shard, &plan, &mut pending)?;
+            let state = Arc::clone(state);
+            let transactional_id = transactional_id.to_string();
+            Ok(pending.then(move |()| state.txns.complete_end(&transactional_id, &plan)))
+        });
+        outcome.unwrap_or_else(Pending::failed)
     }
 
     /// Writes the Complete record of a transaction whose markers are durable.
     fn complete_end(&self, transactional_id: &str, plan: &EndPlan) -> Result<(), TxnError> {
-        let mut shard = self.shard(transactional_id)?;
-        write_complete(&mut shard, plan, wall_clock_ms())
+        self.on_shard(transactional_id, |shard| write_complete(shard, plan))
     }
 
     /// Produce-time check of a transactional batch for `topic`/`partition`.
@@ -346,105 +268,107 @@ impl Transactions {
         topic: &str,
         partition: i32,
     ) -> Result<(), TxnError> {
-        for shard in self.lock_all() {
-            if shard.coordinator.knows_producer(producer_id) {
-                return shard
-                    .coordinator
-                    .verify(producer_id, epoch, topic, partition);
-            }
-        }
-        Err(TxnError::InvalidTxnState)
+        self.runtime
+            .find_map(|shard| {
+                shard
+                    .machine
+                    .knows_producer(producer_id)
+                    .then(|| shard.machine.verify(producer_id, epoch, topic, partition))
+            })
+            .unwrap_or(Err(TxnError::InvalidTxnState))
     }
 
     /// One transactional id's state (DescribeTransactions).
     pub fn describe(&self, transactional_id: &str) -> Option<TxnMetadata> {
-        self.shard(transactional_id)
-            .ok()?
-            .coordinator
-            .get(transactional_id)
-            .cloned()
+        self.on_shard(transactional_id, |shard| {
+            Ok(shard.machine.get(transactional_id).cloned())
+        })
+        .ok()
+        .flatten()
     }
 
     /// Every transactional id (ListTransactions).
     pub fn list(&self) -> Vec<TxnMetadata> {
-        self.lock_all()
-            .flat_map(|shard| shard.coordinator.all().cloned().collect::<Vec<_>>())
-            .collect()
+        let mut all = Vec::new();
+        self.runtime
+            .for_each_shard(|shard| all.extend(shard.machine.all().cloned()));
+        all
     }
 
     /// Aborts every transaction past its timeout.
-    pub fn tick(&self, state: &BrokerState, now: i64) {
-        for mut shard in self.lock_all() {
-            if shard.untrusted.load(Ordering::Acquire) {
-                continue;
+    pub fn tick(&self, state: &BrokerState) {
+        self.runtime.for_each_shard(|shard| {
+            if shard.distrusted() {
+                return;
             }
-            for plan in shard.coordinator.expired(now) {
+            let now = shard.now();
+            for plan in shard.machine.expired(now) {
                 tracing::info!(transactional_id = %plan.prepare.transactional_id,
                     "transaction timed out; aborting it");
-                let mut durable = Durable::default();
-                let _ = run_end(
-                    state,
-                    &mut shard,
-                    plan,
-                    self.wait_for_fsync,
-                    now,
-                    &mut durable,
-                );
+                let _ = run_end(state, shard, plan);
             }
-        }
+        });
     }
 }
 
-/// Writes `m` to the shard's partition and applies it.
-fn write_state(
-    shard: &mut Shard,
+/// Writes `m` to the shard's partition and replays it; with `pending`, the
+/// answer waits for the write to be durable (`--fsync always`).
+fn write_state<T>(
+    shard: &mut Shard<TxnCoordinator>,
     m: TxnMetadata,
-    now: i64,
-    wait_for_fsync: bool,
-    durable: &mut Durable,
+    pending: Option<&mut Pending<T, TxnError>>,
 ) -> Result<(), TxnError> {
     let record = TxnRecord {
         transactional_id: m.transactional_id.clone(),
         value: Some(m),
     };
-    let end = append_record(&shard.partition, &record, now).map_err(|e| {
-        tracing::error!(error = %e, "cannot write to __transaction_state");
-        TxnError::Storage(e.to_string())
-    })?;
-    if let Some(m) = record.value {
-        shard.coordinator.apply(m);
-    }
-    if wait_for_fsync {
-        let partition = Arc::clone(&shard.partition);
-        durable.push(shard, partition, end);
+    let ((), end) = shard
+        .write(CoordinatorResult::new(vec![record], ()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot write to __transaction_state");
+            TxnError::NotWritten
+        })?;
+    if let (Some(pending), Some(end)) = (pending, end) {
+        let writer = Arc::clone(shard.writer());
+        wait_for(shard, pending, writer, end);
     }
     Ok(())
 }
 
+/// Makes `pending` wait for `end` in `writer` (with `--fsync always`); a
+/// write that is not durable stops the shard.
+fn wait_for<T>(
+    shard: &Shard<TxnCoordinator>,
+    pending: &mut Pending<T, TxnError>,
+    writer: Arc<dyn PartitionWriter>,
+    end: i64,
+) {
+    if shard.wait_for_fsync() {
+        pending.after_durable((writer, end));
+        pending.distrust_on_failure(shard.distrust_flag());
+    }
+}
+
 /// Prepare record, a marker in every partition of the transaction, then the
-/// Complete record: with `wait_for_fsync`, only after the Prepare record and
+/// Complete record: with `--fsync always`, only after the Prepare record and
 /// the markers are durable (a blocking flush: recovery, timeouts and
 /// fencing; EndTxn waits without blocking, see [`Transactions::end_txn`]).
 fn run_end(
     state: &BrokerState,
-    shard: &mut Shard,
+    shard: &mut Shard<TxnCoordinator>,
     plan: EndPlan,
-    wait_for_fsync: bool,
-    now: i64,
-    durable: &mut Durable,
 ) -> Result<(), TxnError> {
-    write_prepare_and_markers(state, shard, &plan, wait_for_fsync, now, durable)?;
-    if wait_for_fsync {
-        std::mem::take(durable).wait_blocking()?;
-    }
-    write_complete(shard, &plan, now)
+    let mut pending = Pending::ready(Ok(()));
+    write_prepare_and_markers(state, shard, &plan, &mut pending)?;
+    pending.wait_blocking()?;
+    write_complete(shard, &plan)
 }
 
 /// The Complete record (not waited for: a crash before it is durable
 /// leaves the transaction prepared, and recovery finishes it).
-fn write_complete(shard: &mut Shard, plan: &EndPlan, now: i64) -> Result<(), TxnError> {
-    let done = shard.coordinator.complete(&plan.prepare, now);
-    write_state(shard, done, now, false, &mut Durable::default())
+fn write_complete(shard: &mut Shard<TxnCoordinator>, plan: &EndPlan) -> Result<(), TxnError> {
+    let done = shard.machine.complete(&plan.prepare, shard.now());
+    write_state::<()>(shard, done, None)
 }
 
 /// The Prepare record and a marker in every partition of the transaction.
@@ -452,38 +376,35 @@ fn write_complete(shard: &mut Shard, plan: &EndPlan, now: i64) -> Result<(), Txn
 /// (a poisoned log) is reported by its writes.
 fn write_prepare_and_markers(
     state: &BrokerState,
-    shard: &mut Shard,
+    shard: &mut Shard<TxnCoordinator>,
     plan: &EndPlan,
-    wait_for_fsync: bool,
-    now: i64,
-    durable: &mut Durable,
+    pending: &mut Pending<(), TxnError>,
 ) -> Result<(), TxnError> {
-    write_state(shard, plan.prepare.clone(), now, wait_for_fsync, durable)?;
+    write_state(shard, plan.prepare.clone(), Some(pending))?;
     let m = &plan.prepare;
+    let commit = plan.control == ControlType::Commit;
+    let now = shard.now();
     for (topic, index) in &m.partitions {
         let written = if topic == OFFSETS_TOPIC {
-            state.groups.complete_transaction(
-                *index,
-                m.producer_id,
-                m.producer_epoch,
-                plan.control,
-                now,
-            )
+            state
+                .groups
+                .complete_transaction(*index, m.producer_id, m.producer_epoch, commit)
         } else {
             match state.partitions.get(topic, *index) {
-                Some(p) => p
-                    .append_marker(m.producer_id, m.producer_epoch, plan.control, 0, now)
-                    .map(|info| (p, info.end_offset)),
+                Some(p) => PartitionWriter::append_marker(
+                    &*p,
+                    m.producer_id,
+                    m.producer_epoch,
+                    plan.control,
+                    now,
+                )
+                .map(|end| (p as Arc<dyn PartitionWriter>, end)),
                 // Deleted since it joined the transaction: nothing to mark.
                 None => continue,
             }
         };
         match written {
-            Ok((partition, end)) => {
-                if wait_for_fsync {
-                    durable.push(shard, partition, end);
-                }
-            }
+            Ok((writer, end)) => wait_for(shard, pending, writer, end),
             Err(e) => tracing::error!(%topic, partition = index, error = %e,
                 transactional_id = %m.transactional_id, "cannot write a transaction marker"),
         }
@@ -491,99 +412,9 @@ fn write_prepare_and_markers(
     Ok(())
 }
 
-fn append_record(
-    partition: &Partition,
-    record: &TxnRecord,
-    now: i64,
-) -> Result<i64, PartitionError> {
-    let (key, value) = record.encode();
-    let bytes = BatchBuilder::new()
-        .record(now, Some(&key), value.as_deref(), &[])
-        .build();
-    let header = records::validate_batch(&bytes)?;
-    let info = partition.append(&bytes, &header, None)?;
-    Ok(info.end_offset)
-}
-
-/// Feeds every record of `partition` to `coordinator`, in offset order.
-/// Unreadable batches or records are skipped with a warning.
-fn replay(
-    partition: &Partition,
-    coordinator: &mut TxnCoordinator,
-) -> Result<usize, PartitionError> {
-    let marks = partition.watermarks();
-    let mut next = marks.log_start_offset;
-    let mut applied = 0;
-    while next < marks.high_watermark {
-        let chunk = match partition.read(next, REPLAY_CHUNK) {
-            Ok(chunk) => chunk,
-            // A damaged batch (logged by storage) loses its records, not the broker.
-            Err(e) if e.resume_offset().is_some_and(|resume| resume > next) => {
-                next = e.resume_offset().unwrap_or(next);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let before = next;
-        let mut rest: &[u8] = &chunk;
-        while let Ok(header) = records::parse_header(rest) {
-            let Some(batch) = rest.get(..header.total_len()) else {
-                break;
-            };
-            if header.last_offset() >= next && !header.is_control() {
-                match records::records(batch) {
-                    Ok(iter) => {
-                        for record in iter.flatten() {
-                            if header.base_offset + i64::from(record.offset_delta) < next {
-                                continue;
-                            }
-                            let Some(key) = record.key else { continue };
-                            match TxnRecord::decode(key, record.value) {
-                                Ok(Some(r)) => {
-                                    coordinator.apply_record(&r);
-                                    applied += 1;
-                                }
-                                Ok(None) => {}
-                                Err(e) => tracing::warn!(offset = header.base_offset, error = %e,
-                                    "skipping unreadable __transaction_state record"),
-                            }
-                        }
-                    }
-                    Err(e) => tracing::warn!(offset = header.base_offset, error = %e,
-                        "skipping unreadable __transaction_state batch"),
-                }
-            }
-            next = next.max(header.last_offset().saturating_add(1));
-            rest = rest.get(header.total_len()..).unwrap_or_default();
-        }
-        if next <= before {
-            tracing::warn!(
-                partition = partition.index,
-                offset = next,
-                "cannot read __transaction_state past this offset; stopping the replay there"
-            );
-            break;
-        }
-    }
-    Ok(applied)
-}
-
 /// Starts the task that aborts timed-out transactions until shutdown.
 pub fn start_timer(state: &Arc<BrokerState>, shutdown: &watch::Receiver<bool>) -> JoinHandle<()> {
     let state = Arc::clone(state);
-    let mut shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.changed() => return,
-            }
-            let state2 = Arc::clone(&state);
-            // Markers and records are blocking file writes.
-            let _ = tokio::task::spawn_blocking(move || state2.txns.tick(&state2, wall_clock_ms()))
-                .await;
-        }
-    })
+    // Markers and records are blocking file writes.
+    timer::spawn_timer(TICK, shutdown, true, move || state.txns.tick(&state))
 }

@@ -7,13 +7,14 @@
 
 mod offsets;
 mod rebalance;
+mod runtime;
 mod static_members;
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::api::*;
+use super::operations::*;
 use super::records::GroupRecord;
 use super::state::GroupState;
 use super::subscription;
@@ -29,7 +30,7 @@ pub struct Harness {
     pub now: i64,
     pub log: Vec<GroupRecord>,
     pub fail_appends: bool,
-    replies: HashMap<RequestId, Reply>,
+    replies: HashMap<RequestId, Answer>,
     next: RequestId,
 }
 
@@ -144,7 +145,7 @@ impl Harness {
         }
     }
 
-    pub fn take(&mut self, id: RequestId) -> Option<Reply> {
+    pub fn take(&mut self, id: RequestId) -> Option<Answer> {
         self.replies.remove(&id)
     }
 
@@ -157,7 +158,7 @@ impl Harness {
 
     pub fn joined(&mut self, id: RequestId) -> Option<JoinResult> {
         match self.take(id)? {
-            Reply::Join(r) => Some(r),
+            Answer::Join(r) => Some(r),
             other => panic!("expected a join reply, got {other:?}"),
         }
     }
@@ -171,7 +172,7 @@ impl Harness {
 
     pub fn synced(&mut self, id: RequestId) -> Option<SyncResult> {
         match self.take(id)? {
-            Reply::Sync(r) => Some(r),
+            Answer::Sync(r) => Some(r),
             other => panic!("expected a sync reply, got {other:?}"),
         }
     }

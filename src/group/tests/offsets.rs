@@ -37,7 +37,7 @@ impl Harness {
         let out = self.c.commit(self.now, id, req);
         self.drive(out);
         match self.take(id) {
-            Some(Reply::Commit(r)) => r,
+            Some(Answer::Commit(r)) => r,
             other => panic!("expected a commit reply, got {other:?}"),
         }
     }
@@ -54,7 +54,7 @@ impl Harness {
         let out = self.c.delete_group(id, group);
         self.drive(out);
         match self.take(id) {
-            Some(Reply::DeleteGroup(e)) => e,
+            Some(Answer::DeleteGroup(e)) => e,
             other => panic!("expected a delete reply, got {other:?}"),
         }
     }
@@ -76,7 +76,7 @@ impl Harness {
         let out = self.c.delete_offsets(id, group, &parts);
         self.drive(out);
         match self.take(id) {
-            Some(Reply::OffsetDelete(r)) => r,
+            Some(Answer::OffsetDelete(r)) => r,
             other => panic!("expected an offset delete reply, got {other:?}"),
         }
     }

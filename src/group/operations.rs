@@ -1,5 +1,8 @@
-//! What handlers give the coordinator and get back: plain values, free of
-//! wire versions (the handlers map them to and from Kafka's messages).
+//! The group coordinator's operations as values: what each takes
+//! (`JoinRequest`, `CommitRequest`, ...), what it answers (`JoinResult`,
+//! `Answer`, ...), and what it asks the runtime to do ([`Output`]: records
+//! to append and answers to deliver). Plain values, free of wire versions:
+//! the handlers map them to and from Kafka's messages.
 
 use bytes::Bytes;
 
@@ -7,7 +10,7 @@ use super::records::{GroupRecord, OffsetValue};
 use crate::error::GroupError;
 
 /// Identifies a request whose answer the coordinator may give later.
-pub type RequestId = u64;
+pub use crate::coordinator::RequestId;
 
 /// JoinGroup, as the coordinator needs it.
 #[derive(Debug, Clone)]
@@ -204,7 +207,7 @@ pub struct DescribedGroup {
 /// An answer given once the records it depends on are written (or at
 /// once), to the request that waits for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
+pub enum Answer {
     Join(JoinResult),
     Sync(SyncResult),
     /// One entry per partition of the request, in order.
@@ -235,8 +238,8 @@ pub enum AfterAppend {
     /// dropped if still empty and without offsets.
     Apply {
         request: Option<RequestId>,
-        on_ok: Option<Reply>,
-        on_err: Option<Reply>,
+        on_ok: Option<Answer>,
+        on_err: Option<Answer>,
         remove_groups: Vec<String>,
     },
     /// TxnOffsetCommit: the offsets, written in a transactional batch of
@@ -245,8 +248,8 @@ pub enum AfterAppend {
     TxnPending {
         producer_id: i64,
         request: RequestId,
-        on_ok: Reply,
-        on_err: Reply,
+        on_ok: Answer,
+        on_err: Answer,
     },
 }
 
@@ -278,11 +281,11 @@ pub struct Append {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Output {
     pub appends: Vec<Append>,
-    pub replies: Vec<(RequestId, Reply)>,
+    pub replies: Vec<(RequestId, Answer)>,
 }
 
 impl Output {
-    pub fn reply(&mut self, request: RequestId, reply: Reply) {
+    pub fn reply(&mut self, request: RequestId, reply: Answer) {
         self.replies.push((request, reply));
     }
 

@@ -1,0 +1,39 @@
+//! The task that drives a coordinator's deadlines until shutdown.
+//!
+//! The deadlines themselves live in the state machines and are read
+//! against the runtime's [`Clock`](super::Clock); this task only decides
+//! how often they are looked at.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Calls `tick` every `period` until `shutdown` changes. With `blocking`,
+/// each call runs on tokio's blocking pool (it writes files).
+pub fn spawn_timer(
+    period: Duration,
+    shutdown: &watch::Receiver<bool>,
+    blocking: bool,
+    tick: impl Fn() + Send + Sync + 'static,
+) -> JoinHandle<()> {
+    let mut shutdown = shutdown.clone();
+    let tick = Arc::new(tick);
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            if blocking {
+                let tick = Arc::clone(&tick);
+                let _ = tokio::task::spawn_blocking(move || tick()).await;
+            } else {
+                tick();
+            }
+        }
+    })
+}
