@@ -43,7 +43,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
-use crate::dispatch::{self, Reply};
+use crate::dispatch::{self, ConnectionAction};
 use crate::BrokerState;
 
 /// Replies queued behind a slow (long-poll) one before the reader waits.
@@ -187,7 +187,7 @@ pub async fn run(
 ) {
     tracing::debug!(%peer, "connection opened");
     let (reader, writer) = stream.into_split();
-    let (tx, rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
+    let (tx, rx) = mpsc::channel::<ConnectionAction>(MAX_IN_FLIGHT);
     let flow = Arc::new(Flow::new(stats));
     let mut writer_task = AbortOnDrop(tokio::spawn(write_replies(
         writer,
@@ -246,20 +246,22 @@ pub async fn run(
                         .map_or(-1, |h| h.api_key);
                     let mut reply = dispatch::dispatch(&state, body).await;
                     if state.faults.should_drop(api_key) {
-                        reply = Reply::Close("fault injection: dropping the connection".into());
+                        reply = ConnectionAction::Close(
+                            "fault injection: dropping the connection".into(),
+                        );
                     }
                     let close = match &reply {
-                        Reply::Now(bytes) => {
+                        ConnectionAction::Write(bytes) => {
                             flow.in_flight.fetch_add(1, Ordering::Relaxed);
                             flow.queue(bytes.len());
                             false
                         }
-                        Reply::Later(_) => {
+                        ConnectionAction::WritePending(_) => {
                             flow.in_flight.fetch_add(1, Ordering::Relaxed);
                             false
                         }
-                        Reply::NoResponse => false,
-                        Reply::Close(_) => true,
+                        ConnectionAction::NoResponse => false,
+                        ConnectionAction::Close(_) => true,
                     };
                     // A request read before shutdown still gets its reply.
                     let sent = loop {
@@ -359,11 +361,11 @@ fn pending_frame_len(buf: &[u8]) -> Option<usize> {
 
 async fn write_replies<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut rx: mpsc::Receiver<Reply>,
+    mut rx: mpsc::Receiver<ConnectionAction>,
     peer: SocketAddr,
     flow: Arc<Flow>,
 ) {
-    let mut next: Option<Reply> = None;
+    let mut next: Option<ConnectionAction> = None;
     loop {
         let reply = match next.take() {
             Some(reply) => reply,
@@ -376,14 +378,14 @@ async fn write_replies<W: AsyncWrite + Unpin>(
         // queued once they are in hand.
         let mut replies = 1;
         let mut bytes = match reply {
-            Reply::Now(bytes) => bytes,
-            Reply::Later(pending) => {
+            ConnectionAction::Write(bytes) => bytes,
+            ConnectionAction::WritePending(pending) => {
                 let bytes = pending.await;
                 flow.queue(bytes.len());
                 bytes
             }
-            Reply::NoResponse => continue,
-            Reply::Close(reason) => {
+            ConnectionAction::NoResponse => continue,
+            ConnectionAction::Close(reason) => {
                 tracing::warn!(%peer, %reason, "closing connection");
                 break;
             }
@@ -392,14 +394,14 @@ async fn write_replies<W: AsyncWrite + Unpin>(
         // write; anything else waits for the next round.
         while bytes.len() < GATHER_BYTES {
             match rx.try_recv() {
-                Ok(Reply::Now(more)) if bytes.len() + more.len() <= GATHER_BYTES => {
+                Ok(ConnectionAction::Write(more)) if bytes.len() + more.len() <= GATHER_BYTES => {
                     bytes.extend_from_slice(&more);
                     replies += 1;
                 }
                 // Deferred replies answered by now (produce replies released
                 // together by one group commit) join the same write, so the
                 // client reads them with one call too.
-                Ok(Reply::Later(mut pending)) => {
+                Ok(ConnectionAction::WritePending(mut pending)) => {
                     match std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await {
                         Poll::Ready(more) if bytes.len() + more.len() <= GATHER_BYTES => {
                             flow.queue(more.len());
@@ -408,16 +410,16 @@ async fn write_replies<W: AsyncWrite + Unpin>(
                         }
                         Poll::Ready(more) => {
                             flow.queue(more.len());
-                            next = Some(Reply::Now(more));
+                            next = Some(ConnectionAction::Write(more));
                             break;
                         }
                         Poll::Pending => {
-                            next = Some(Reply::Later(pending));
+                            next = Some(ConnectionAction::WritePending(pending));
                             break;
                         }
                     }
                 }
-                Ok(Reply::NoResponse) => {}
+                Ok(ConnectionAction::NoResponse) => {}
                 Ok(other) => {
                     next = Some(other);
                     break;
@@ -494,12 +496,12 @@ mod tests {
         }
     }
 
-    fn now(s: &str) -> Reply {
-        Reply::Now(BytesMut::from(s.as_bytes()))
+    fn now(s: &str) -> ConnectionAction {
+        ConnectionAction::Write(BytesMut::from(s.as_bytes()))
     }
 
-    fn later(s: &'static str) -> Reply {
-        Reply::Later(Box::pin(async move { BytesMut::from(s.as_bytes()) }))
+    fn later(s: &'static str) -> ConnectionAction {
+        ConnectionAction::WritePending(Box::pin(async move { BytesMut::from(s.as_bytes()) }))
     }
 
     fn test_flow() -> Arc<Flow> {
@@ -527,7 +529,7 @@ mod tests {
         let writes = Writes::default();
         let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
         let (answer, answered) = tokio::sync::oneshot::channel::<&'static str>();
-        let waiting = Reply::Later(Box::pin(async move {
+        let waiting = ConnectionAction::WritePending(Box::pin(async move {
             BytesMut::from(answered.await.unwrap().as_bytes())
         }));
         for reply in [now("x"), waiting, now("z")] {

@@ -22,25 +22,25 @@ use tracing::Instrument;
 use crate::handlers;
 use crate::BrokerState;
 
-/// A deferred response body, awaited by the connection's writer in order.
-pub type Deferred<R> = Pin<Box<dyn Future<Output = R> + Send + 'static>>;
+/// A response still to come, awaited by the connection's writer in order.
+pub type PendingResponse<R> = Pin<Box<dyn Future<Output = R> + Send + 'static>>;
 
 /// What a handler gives back.
-pub enum HandlerReply<R> {
+pub enum HandlerOutput<R> {
     /// The response, now.
     Respond(R),
     /// No response at all (produce with acks=0).
     NoResponse,
     /// The response once the future completes (long-poll fetch).
-    Later(Deferred<R>),
+    Pending(PendingResponse<R>),
 }
 
 /// What the connection does with a request.
-pub enum Reply {
+pub enum ConnectionAction {
     /// Write this frame.
-    Now(BytesMut),
+    Write(BytesMut),
     /// Write the frame this future yields, in order.
-    Later(Deferred<BytesMut>),
+    WritePending(PendingResponse<BytesMut>),
     /// Write nothing.
     NoResponse,
     /// Close the connection after the replies already queued, logging why.
@@ -109,15 +109,15 @@ pub struct RequestContext {
 }
 
 /// Handles one frame body (the bytes after the length prefix).
-pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> Reply {
+pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> ConnectionAction {
     let Some(prefix) = header::peek_request_header(&body) else {
-        return Reply::Close(format!(
+        return ConnectionAction::Close(format!(
             "request of {} bytes is too short for a header",
             body.len()
         ));
     };
     let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
-        return Reply::Close(format!("unknown api key {}", prefix.api_key));
+        return ConnectionAction::Close(format!("unknown api key {}", prefix.api_key));
     };
     let version = prefix.api_version;
     let supported = supported_versions(api_key);
@@ -126,11 +126,11 @@ pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> Reply {
         if api_key == ApiKey::ApiVersions {
             // KIP-511: answer an unknown ApiVersions version with a v0 body
             // listing our ranges so that newer clients can downgrade.
-            return Reply::Now(handlers::api_versions::unsupported_version_frame(
+            return ConnectionAction::Write(handlers::api_versions::unsupported_version_frame(
                 prefix.correlation_id,
             ));
         }
-        return Reply::Close(match supported {
+        return ConnectionAction::Close(match supported {
             Some((min, max)) => {
                 format!("{api_key:?} v{version} is not supported (v{min}-v{max} are)")
             }
@@ -138,12 +138,14 @@ pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> Reply {
         });
     }
     if let Err(e) = bounds::check_request(prefix.api_key, version, &body) {
-        return Reply::Close(format!("malformed {api_key:?} v{version} request: {e}"));
+        return ConnectionAction::Close(format!("malformed {api_key:?} v{version} request: {e}"));
     }
     let mut buf = body;
     let header = match RequestHeader::decode(&mut buf, api_key.request_header_version(version)) {
         Ok(h) => h,
-        Err(e) => return Reply::Close(format!("malformed {api_key:?} v{version} header: {e}")),
+        Err(e) => {
+            return ConnectionAction::Close(format!("malformed {api_key:?} v{version} header: {e}"))
+        }
     };
     let ctx = RequestContext {
         state: Arc::clone(state),
@@ -161,13 +163,13 @@ pub async fn dispatch(state: &Arc<BrokerState>, body: Bytes) -> Reply {
     route(api_key, ctx, buf).instrument(span).await
 }
 
-async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
+async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> ConnectionAction {
     macro_rules! call {
         ($module:ident, $req:ty) => {{
             let req = match <$req>::decode(&mut buf, ctx.api_version) {
                 Ok(r) => r,
                 Err(e) => {
-                    return Reply::Close(format!(
+                    return ConnectionAction::Close(format!(
                         "malformed {:?} v{} body: {e}",
                         api_key, ctx.api_version
                     ))
@@ -175,11 +177,11 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
             };
             let (version, correlation_id) = (ctx.api_version, ctx.correlation_id);
             match handlers::$module::handle(ctx, req).await {
-                HandlerReply::Respond(resp) => {
+                HandlerOutput::Respond(resp) => {
                     encode_reply(api_key, version, correlation_id, &resp)
                 }
-                HandlerReply::NoResponse => Reply::NoResponse,
-                HandlerReply::Later(fut) => Reply::Later(Box::pin(async move {
+                HandlerOutput::NoResponse => ConnectionAction::NoResponse,
+                HandlerOutput::Pending(fut) => ConnectionAction::WritePending(Box::pin(async move {
                     let resp = fut.await;
                     match encode_frame(api_key, version, correlation_id, &resp) {
                         Ok(frame) => frame,
@@ -227,7 +229,7 @@ async fn route(api_key: ApiKey, ctx: RequestContext, mut buf: Bytes) -> Reply {
             call!(describe_transactions, m::DescribeTransactionsRequest)
         }
         ApiKey::ListTransactions => call!(list_transactions, m::ListTransactionsRequest),
-        other => Reply::Close(format!("{other:?} is not supported")),
+        other => ConnectionAction::Close(format!("{other:?} is not supported")),
     }
 }
 
@@ -236,10 +238,10 @@ fn encode_reply<R: Encodable>(
     version: i16,
     correlation_id: i32,
     resp: &R,
-) -> Reply {
+) -> ConnectionAction {
     match encode_frame(api_key, version, correlation_id, resp) {
-        Ok(frame) => Reply::Now(frame),
-        Err(e) => Reply::Close(format!(
+        Ok(frame) => ConnectionAction::Write(frame),
+        Err(e) => ConnectionAction::Close(format!(
             "cannot encode {api_key:?} v{version} response: {e}"
         )),
     }

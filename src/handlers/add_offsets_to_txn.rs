@@ -7,7 +7,7 @@
 
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 use crate::group::OFFSETS_TOPIC;
 
@@ -16,7 +16,7 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 pub async fn handle(
     ctx: RequestContext,
     req: AddOffsetsToTxnRequest,
-) -> HandlerReply<AddOffsetsToTxnResponse> {
+) -> HandlerOutput<AddOffsetsToTxnResponse> {
     let state = &ctx.state;
     let outcome = if req.group_id.is_empty() {
         Err(TxnError::InvalidRequest("empty group id".into()))
@@ -32,7 +32,7 @@ pub async fn handle(
             &[partition],
         )
     };
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let code = match outcome {
             Ok(durable) => durable.wait().await.err().map_or(NONE, |e| e.code()),
             Err(e) => {

@@ -14,7 +14,7 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 3);
@@ -22,7 +22,7 @@ pub const VERSIONS: (i16, i16) = (0, 3);
 pub async fn handle(
     ctx: RequestContext,
     req: AddPartitionsToTxnRequest,
-) -> HandlerReply<AddPartitionsToTxnResponse> {
+) -> HandlerOutput<AddPartitionsToTxnResponse> {
     let state = &ctx.state;
     let requested: Vec<(String, i32)> = req
         .v3_and_below_topics
@@ -50,7 +50,7 @@ pub async fn handle(
             &requested,
         )
     };
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let error = match outcome {
             Ok(durable) => durable.wait().await.err(),
             Err(e) => Some(e),

@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 
-use crate::dispatch::{self, HandlerReply, RequestContext};
+use crate::dispatch::{self, HandlerOutput, RequestContext};
 use crate::error;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
@@ -17,8 +17,8 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 pub async fn handle(
     _ctx: RequestContext,
     _req: ApiVersionsRequest,
-) -> HandlerReply<ApiVersionsResponse> {
-    HandlerReply::Respond(listing(0))
+) -> HandlerOutput<ApiVersionsResponse> {
+    HandlerOutput::Respond(listing(0))
 }
 
 fn listing(error_code: i16) -> ApiVersionsResponse {

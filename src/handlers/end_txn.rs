@@ -13,12 +13,12 @@
 
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<EndTxnResponse> {
+pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerOutput<EndTxnResponse> {
     let state = &ctx.state;
     let outcome = state.txns.end_txn(
         state,
@@ -32,7 +32,7 @@ pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<End
     let state = std::sync::Arc::clone(state);
     let outcome =
         outcome.map(|ending| tokio::spawn(async move { ending.finish(&state.txns).await }));
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let code = match outcome {
             Ok(finishing) => match finishing.await {
                 Ok(finished) => finished.err().map_or(NONE, |e| e.code()),

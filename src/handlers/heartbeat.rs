@@ -5,14 +5,17 @@
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::group_code;
 use crate::group::api::{HeartbeatRequest as Heartbeat, Output};
 use crate::group::wall_clock_ms;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-pub async fn handle(ctx: RequestContext, req: HeartbeatRequest) -> HandlerReply<HeartbeatResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: HeartbeatRequest,
+) -> HandlerOutput<HeartbeatResponse> {
     let heartbeat = Heartbeat {
         group_id: req.group_id.to_string(),
         generation_id: req.generation_id,
@@ -23,5 +26,5 @@ pub async fn handle(ctx: RequestContext, req: HeartbeatRequest) -> HandlerReply<
         (c.heartbeat(wall_clock_ms(), heartbeat), Output::default())
     });
     let error = result.and_then(|r| r).err();
-    HandlerReply::Respond(HeartbeatResponse::default().with_error_code(group_code(error)))
+    HandlerOutput::Respond(HeartbeatResponse::default().with_error_code(group_code(error)))
 }

@@ -12,14 +12,17 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::group_code;
 use crate::group::api::{JoinRequest, JoinResult, Reply};
 use crate::group::wall_clock_ms;
 
 pub const VERSIONS: (i16, i16) = (0, 9);
 
-pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerReply<JoinGroupResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: JoinGroupRequest,
+) -> HandlerOutput<JoinGroupResponse> {
     let version = ctx.api_version;
     let client_id = ctx.client_id.clone().unwrap_or_default();
     let group_instance_id = req.group_instance_id.as_ref().map(|s| s.to_string());
@@ -52,7 +55,7 @@ pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerReply<
     let pending = ctx.state.groups.call(&join.group_id.clone(), |c, id| {
         c.join(wall_clock_ms(), id, join)
     });
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let result = match pending.wait().await {
             Ok(Reply::Join(r)) => r,
             Ok(_) => JoinResult::error(crate::error::GroupError::NotCoordinator, &member_id),

@@ -14,7 +14,7 @@ use kafka_protocol::messages::offset_commit_response::{
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError};
 use crate::group::api::{CommitPartition, CommitRequest, Reply};
 use crate::group::wall_clock_ms;
@@ -25,7 +25,7 @@ pub const VERSIONS: (i16, i16) = (2, 9);
 pub async fn handle(
     ctx: RequestContext,
     req: OffsetCommitRequest,
-) -> HandlerReply<OffsetCommitResponse> {
+) -> HandlerOutput<OffsetCommitResponse> {
     let state = &ctx.state;
     let partitions: Vec<CommitPartition> = req
         .topics
@@ -53,7 +53,7 @@ pub async fn handle(
     let pending = state.groups.call(&commit.group_id.clone(), |c, id| {
         c.commit(wall_clock_ms(), id, commit)
     });
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let errors = match pending.wait().await {
             Ok(Reply::Commit(errors)) if errors.len() == count => errors,
             Ok(_) => vec![Some(GroupError::NotCoordinator); count],

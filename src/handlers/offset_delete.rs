@@ -10,7 +10,7 @@ use kafka_protocol::messages::offset_delete_response::{
 };
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, ErrorCode, GroupError};
 use crate::group::api::{DeletePartition, Reply};
 use crate::handlers::offset_commit::topic_partition_check;
@@ -20,7 +20,7 @@ pub const VERSIONS: (i16, i16) = (0, 0);
 pub async fn handle(
     ctx: RequestContext,
     req: OffsetDeleteRequest,
-) -> HandlerReply<OffsetDeleteResponse> {
+) -> HandlerOutput<OffsetDeleteResponse> {
     let partitions: Vec<DeletePartition> = req
         .topics
         .iter()
@@ -37,7 +37,7 @@ pub async fn handle(
     let pending = ctx.state.groups.call(&group_id, |c, request| {
         c.delete_offsets(request, &group_id, &partitions)
     });
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let outcome = match pending.wait().await {
             Ok(Reply::OffsetDelete(Ok(errors))) if errors.len() == count => Ok(errors),
             Ok(Reply::OffsetDelete(Err(e))) | Err(e) => Err(e),

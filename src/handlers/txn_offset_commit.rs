@@ -19,7 +19,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::offset_commit::topic_partition_check;
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError, TxnError};
 use crate::group::api::{CommitPartition, Reply, TxnCommitRequest};
 use crate::group::{wall_clock_ms, OFFSETS_TOPIC};
@@ -29,7 +29,7 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 pub async fn handle(
     ctx: RequestContext,
     req: TxnOffsetCommitRequest,
-) -> HandlerReply<TxnOffsetCommitResponse> {
+) -> HandlerOutput<TxnOffsetCommitResponse> {
     let state = &ctx.state;
     let partitions: Vec<CommitPartition> = req
         .topics
@@ -58,7 +58,7 @@ pub async fn handle(
             _ => GroupError::InvalidTxnState,
         };
         tracing::debug!(error = %e, "TxnOffsetCommit outside a transaction holding the offsets");
-        return HandlerReply::Respond(response(req.topics, vec![Some(error); count]));
+        return HandlerOutput::Respond(response(req.topics, vec![Some(error); count]));
     }
     let commit = TxnCommitRequest {
         group_id: req.group_id.to_string(),
@@ -76,7 +76,7 @@ pub async fn handle(
     let pending = state.groups.call(&commit.group_id.clone(), |c, id| {
         c.txn_commit(wall_clock_ms(), id, commit)
     });
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let errors = match pending.wait().await {
             Ok(Reply::Commit(errors)) if errors.len() == count => errors,
             Ok(_) => vec![Some(GroupError::NotCoordinator); count],
