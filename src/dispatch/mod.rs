@@ -19,6 +19,8 @@
 
 mod authentication;
 mod context;
+#[cfg(test)]
+mod coverage_doc;
 pub mod faults;
 pub mod metrics;
 mod output;
