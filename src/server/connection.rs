@@ -265,3 +265,84 @@ fn incoming_frame_len(buf: &[u8]) -> Option<usize> {
     let len = i32::from_be_bytes(prefix);
     usize::try_from(len).ok().map(|l| l + 4)
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::{BufMut, Bytes};
+    use kafka_protocol::messages::{
+        ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+    };
+    use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::{Broker, Config};
+
+    /// An ApiVersions v3 request frame naming its client and software.
+    fn api_versions_v3(correlation_id: i32) -> BytesMut {
+        let key = ApiKey::ApiVersions;
+        let mut frame = BytesMut::new();
+        frame.put_i32(0);
+        RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(3)
+            .with_correlation_id(correlation_id)
+            .with_client_id(Some(StrBytes::from_static_str("duplex-test")))
+            .encode(&mut frame, key.request_header_version(3))
+            .unwrap();
+        ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("sluice-test"))
+            .with_client_software_version(StrBytes::from_static_str("1.0"))
+            .encode(&mut frame, 3)
+            .unwrap();
+        let len = i32::try_from(frame.len() - 4).unwrap();
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        frame
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_serves_any_byte_stream_and_keeps_its_session() {
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            ephemeral: true,
+            ..Config::default()
+        };
+        let broker = Broker::start(config).await.unwrap();
+        let dispatcher = Arc::new(Dispatcher::new(Arc::clone(broker.state())));
+        let session = Arc::new(Session::plaintext(([192, 0, 2, 1], 9092).into()));
+        let (mut client, stream) = tokio::io::duplex(64 * 1024);
+        let (reader, writer) = tokio::io::split(stream);
+        let (_stop, shutdown) = watch::channel(false);
+        let connection = tokio::spawn(run(
+            reader,
+            writer,
+            Arc::clone(&session),
+            Arc::clone(&dispatcher),
+            Arc::default(),
+            shutdown,
+        ));
+
+        client.write_all(&api_versions_v3(7)).await.unwrap();
+        let len = client.read_i32().await.unwrap();
+        let mut body = vec![0; usize::try_from(len).unwrap()];
+        client.read_exact(&mut body).await.unwrap();
+        let mut body = Bytes::from(body);
+        let header = ResponseHeader::decode(&mut body, 0).unwrap();
+        assert_eq!(header.correlation_id, 7);
+        let resp = ApiVersionsResponse::decode(&mut body, 3).unwrap();
+        assert_eq!(resp.error_code, 0);
+
+        assert_eq!(session.client_id(), Some("duplex-test"));
+        let software = session.client_software().unwrap();
+        assert_eq!(
+            (software.name.as_str(), software.version.as_str()),
+            ("sluice-test", "1.0")
+        );
+        let metrics = dispatcher.metrics().api(ApiKey::ApiVersions).unwrap();
+        assert_eq!((metrics.requests(), metrics.answered()), (1, 1));
+
+        drop(client);
+        connection.await.unwrap();
+        broker.shutdown().await;
+    }
+}
