@@ -2,12 +2,13 @@
 //!
 //! [`table::API_TABLE`] is the one list of served APIs: ApiVersions answers
 //! from it, requests are routed by it and metrics are kept per entry of it.
-//! Every request takes the same way ([`pipeline`]):
+//! Every request takes the same way (`pipeline.rs`):
 //!
 //! 1. in the table? — api key and version served, bounds walk, header
 //!    decode (anything else closes the connection; an unknown ApiVersions
 //!    version gets the KIP-511 fallback answer);
-//! 2. [`authentication`] gate — may this session send this request yet?
+//! 2. authentication gate (`authentication.rs`) — may this session send
+//!    this request yet?
 //! 3. [`faults`] — test-only fault rules per API key;
 //! 4. [`metrics`] — per-API request count and latency;
 //! 5. the handler — typed decode, `handlers::<api>::handle`, encode.

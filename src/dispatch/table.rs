@@ -11,18 +11,21 @@
 
 use std::future::Future;
 use std::ops::RangeInclusive;
+use std::pin::Pin;
 
 use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Request;
 
-use super::output::{encode_output, ConnectionAction, HandlerOutput, PendingResponse};
+use super::output::{encode_output, ConnectionAction, HandlerOutput};
 use super::RequestContext;
 use crate::handlers;
 
-/// Decodes a request body (the bytes after the header), calls the
-/// handler and encodes what it answers.
-type Serve = fn(ApiKey, RequestContext, Bytes) -> PendingResponse<ConnectionAction>;
+/// Serving one request: decode the body (the bytes after the header), call
+/// the handler, encode what it answers.
+pub(super) type Serving = Pin<Box<dyn Future<Output = ConnectionAction> + Send + 'static>>;
+
+type Serve = fn(ApiKey, RequestContext, Bytes) -> Serving;
 
 /// One API: its key, the versions served, how a request is served, and the
 /// name its metrics are kept under.
@@ -42,11 +45,7 @@ impl ApiEntry {
     }
 
     /// Decodes the body at `ctx.api_version`, calls the handler, encodes.
-    pub(super) fn serve(
-        &self,
-        ctx: RequestContext,
-        body: Bytes,
-    ) -> PendingResponse<ConnectionAction> {
+    pub(super) fn serve(&self, ctx: RequestContext, body: Bytes) -> Serving {
         (self.serve)(self.key, ctx, body)
     }
 }
