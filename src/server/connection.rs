@@ -1,9 +1,8 @@
 //! One task pair per client connection.
 //!
-//! The reader turns bytes into frames and hands each to the
-//! [`Dispatcher`]; it
-//! handles requests one after another, in arrival order, so that appends from
-//! one producer connection keep their order. A request whose answer must wait
+//! The reader turns bytes into frames and hands each to the [`Dispatcher`];
+//! it handles requests one after another, in arrival order, so that appends
+//! from one producer connection keep their order. A request whose answer must wait
 //! (a long-poll fetch) yields a pending reply; the writer awaits replies
 //! strictly in request order, so responses always go out in the order the
 //! requests came in while later requests are already being handled. Small
