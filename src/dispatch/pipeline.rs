@@ -1,7 +1,9 @@
 //! The one chain every request passes through, in order: the table (key,
 //! version, bounds, header) → authentication gate → fault rules → metrics
 //! → handler. Each stage is in its own file; this one only puts them in
-//! order.
+//! order. What the table stage refuses closes the connection before any
+//! later stage sees it, except an unknown ApiVersions version, which gets
+//! its KIP-511 answer there (no stage after it would refuse ApiVersions).
 
 use std::sync::Arc;
 

@@ -2,7 +2,9 @@
 //! it, the pipeline routes by it and the request metrics are kept per entry
 //! of it, so what is advertised is exactly what is dispatched. Adding an API
 //! is one line here plus its handler file (`handlers/<api>.rs` with
-//! `VERSIONS` and `handle`).
+//! `VERSIONS` and `handle`); the tests then ask for its row in
+//! `docs/protocol-coverage.md` (`coverage_doc.rs`) and for a sample request
+//! in `tests/every_version_answers.rs`.
 //!
 //! Each line names the API key and the handler module; the version range is
 //! the handler's own `VERSIONS`, the request and response types are those
