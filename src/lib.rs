@@ -6,13 +6,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod config;
-pub mod connection;
 pub mod coordinator;
 pub mod creation;
 pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
-pub mod faults;
 pub mod group;
 pub mod group_commit;
 pub mod handlers;
@@ -46,8 +44,9 @@ pub struct BrokerState {
     pub producer_ids: txn::ProducerIds,
     /// The transaction coordinator.
     pub txns: txn::Transactions,
-    /// Test-only fault injection; off unless a test turns it on.
-    pub faults: faults::Faults,
+    /// Test-only fault rules, applied by the request pipeline; off unless a
+    /// test adds one.
+    pub faults: dispatch::faults::FaultRules,
 }
 
 /// Kafka's controller refuses a request that would create more partitions
@@ -361,7 +360,7 @@ impl Broker {
             groups,
             producer_ids,
             txns,
-            faults: faults::Faults::default(),
+            faults: dispatch::faults::FaultRules::default(),
         });
         state.txns.finish_recovery(&state);
         tracing::info!(
@@ -397,8 +396,13 @@ impl Broker {
     }
 
     /// Figures over all client connections (queued reply bytes, paused readers).
-    pub fn connection_stats(&self) -> &Arc<connection::ConnectionStats> {
+    pub fn connection_stats(&self) -> &Arc<server::ConnectionStats> {
         self.server.stats()
+    }
+
+    /// Per-API request counts and latencies (for a metrics exporter).
+    pub fn request_metrics(&self) -> &Arc<dispatch::metrics::RequestMetrics> {
+        self.server.request_metrics()
     }
 
     /// Answers parked requests, stops reading, gives connections the

@@ -49,6 +49,11 @@ async fn every_version_answers_and_lists_what_dispatch_serves() {
     })
     .await
     .unwrap();
+    // The pipeline counted and timed each of them.
+    let metrics = broker.broker.as_ref().unwrap().request_metrics();
+    let api_versions = metrics.api(ApiKey::ApiVersions).unwrap();
+    assert_eq!((api_versions.requests(), api_versions.answered()), (5, 5));
+    assert_eq!(metrics.api(ApiKey::Produce).unwrap().requests(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::raw::Raw;
 use common::*;
 use kafka_protocol::messages::FetchRequest;
-use sluice::connection::ConnectionStats;
+use sluice::server::ConnectionStats;
 
 /// Fetch requests each connection sends before reading any reply.
 const REQUESTS: usize = 60;

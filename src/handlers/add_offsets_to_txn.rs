@@ -8,7 +8,7 @@
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 
 use crate::coordinator::Pending;
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 use crate::group::OFFSETS_TOPIC;
 
@@ -17,7 +17,7 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 pub async fn handle(
     ctx: RequestContext,
     req: AddOffsetsToTxnRequest,
-) -> HandlerReply<AddOffsetsToTxnResponse> {
+) -> HandlerOutput<AddOffsetsToTxnResponse> {
     let state = &ctx.state;
     let pending = if req.group_id.is_empty() {
         Pending::failed(TxnError::InvalidRequest("empty group id".into()))
@@ -33,7 +33,7 @@ pub async fn handle(
             &[partition],
         )
     };
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let code = match pending.wait().await {
             Ok(()) => NONE,
             Err(e) => {

@@ -15,7 +15,7 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 
 use crate::coordinator::Pending;
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 3);
@@ -23,7 +23,7 @@ pub const VERSIONS: (i16, i16) = (0, 3);
 pub async fn handle(
     ctx: RequestContext,
     req: AddPartitionsToTxnRequest,
-) -> HandlerReply<AddPartitionsToTxnResponse> {
+) -> HandlerOutput<AddPartitionsToTxnResponse> {
     let state = &ctx.state;
     let requested: Vec<(String, i32)> = req
         .v3_and_below_topics
@@ -51,7 +51,7 @@ pub async fn handle(
             &requested,
         )
     };
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let error = pending.wait().await.err();
         if let Some(e) = &error {
             tracing::debug!(error = %e, "AddPartitionsToTxn refused");

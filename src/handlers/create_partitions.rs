@@ -13,7 +13,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::{MAX_PARTITIONS_PER_REQUEST, TOO_LARGE_BATCH};
 
@@ -22,7 +22,7 @@ pub const VERSIONS: (i16, i16) = (0, 3);
 pub async fn handle(
     ctx: RequestContext,
     req: CreatePartitionsRequest,
-) -> HandlerReply<CreatePartitionsResponse> {
+) -> HandlerOutput<CreatePartitionsResponse> {
     let state = &ctx.state;
     let node = state.config.node_id;
     let mut seen = std::collections::HashSet::new();
@@ -78,5 +78,5 @@ pub async fn handle(
                 .with_error_message(Some(StrBytes::from_string(e.to_string()))),
         });
     }
-    HandlerReply::Respond(CreatePartitionsResponse::default().with_results(results))
+    HandlerOutput::Respond(CreatePartitionsResponse::default().with_results(results))
 }

@@ -20,7 +20,7 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::metadata::TopicMeta;
 use crate::{BrokerState, NewTopic, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS_PER_REQUEST};
@@ -34,12 +34,12 @@ const SOURCE_DEFAULT: i8 = 5;
 pub async fn handle(
     ctx: RequestContext,
     req: CreateTopicsRequest,
-) -> HandlerReply<CreateTopicsResponse> {
+) -> HandlerOutput<CreateTopicsResponse> {
     let state = &ctx.state;
     if partitions_asked(state, &req.topics) > MAX_PARTITIONS_PER_REQUEST {
         let refused = TopicError::PolicyViolation(TOO_MANY_PARTITIONS_PER_REQUEST.into());
         let results = req.topics.iter().map(|t| failed(t, &refused)).collect();
-        return HandlerReply::Respond(CreateTopicsResponse::default().with_topics(results));
+        return HandlerOutput::Respond(CreateTopicsResponse::default().with_topics(results));
     }
     let mut results = Vec::with_capacity(req.topics.len());
     let mut seen = std::collections::HashSet::new();
@@ -82,7 +82,7 @@ pub async fn handle(
         }
         results.push(result);
     }
-    HandlerReply::Respond(CreateTopicsResponse::default().with_topics(results))
+    HandlerOutput::Respond(CreateTopicsResponse::default().with_topics(results))
 }
 
 fn failed(topic: &CreatableTopic, e: &TopicError) -> CreatableTopicResult {

@@ -7,7 +7,7 @@
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::group_code;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
@@ -15,7 +15,7 @@ pub const VERSIONS: (i16, i16) = (0, 2);
 pub async fn handle(
     ctx: RequestContext,
     req: DeleteGroupsRequest,
-) -> HandlerReply<DeleteGroupsResponse> {
+) -> HandlerOutput<DeleteGroupsResponse> {
     let pending: Vec<_> = req
         .groups_names
         .iter()
@@ -24,7 +24,7 @@ pub async fn handle(
             (id.clone(), pending)
         })
         .collect();
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let mut results = Vec::with_capacity(pending.len());
         for (id, pending) in pending {
             let error = pending.wait().await.unwrap_or_else(Some);

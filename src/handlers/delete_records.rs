@@ -12,7 +12,7 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 
 pub const VERSIONS: (i16, i16) = (0, 2);
@@ -20,7 +20,7 @@ pub const VERSIONS: (i16, i16) = (0, 2);
 pub async fn handle(
     ctx: RequestContext,
     req: DeleteRecordsRequest,
-) -> HandlerReply<DeleteRecordsResponse> {
+) -> HandlerOutput<DeleteRecordsResponse> {
     let state = &ctx.state;
     let topics = req
         .topics
@@ -57,5 +57,5 @@ pub async fn handle(
                 .with_partitions(partitions)
         })
         .collect();
-    HandlerReply::Respond(DeleteRecordsResponse::default().with_topics(topics))
+    HandlerOutput::Respond(DeleteRecordsResponse::default().with_topics(topics))
 }

@@ -8,7 +8,7 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 
 pub const VERSIONS: (i16, i16) = (1, 6);
@@ -16,7 +16,7 @@ pub const VERSIONS: (i16, i16) = (1, 6);
 pub async fn handle(
     ctx: RequestContext,
     req: DeleteTopicsRequest,
-) -> HandlerReply<DeleteTopicsResponse> {
+) -> HandlerOutput<DeleteTopicsResponse> {
     let state = &ctx.state;
     // (name given, id given) per topic, whichever version carried them.
     let mut wanted: Vec<(Option<TopicName>, Uuid)> = req
@@ -68,5 +68,5 @@ pub async fn handle(
         }
         responses.push(result);
     }
-    HandlerReply::Respond(DeleteTopicsResponse::default().with_responses(responses))
+    HandlerOutput::Respond(DeleteTopicsResponse::default().with_responses(responses))
 }

@@ -13,7 +13,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::metadata::{config_type, topic_config_entries, ConfigSource};
 use crate::BrokerState;
@@ -26,7 +26,7 @@ const BROKER: i8 = 4;
 pub async fn handle(
     ctx: RequestContext,
     req: DescribeConfigsRequest,
-) -> HandlerReply<DescribeConfigsResponse> {
+) -> HandlerOutput<DescribeConfigsResponse> {
     let state = &ctx.state;
     let results = req
         .resources
@@ -75,7 +75,7 @@ pub async fn handle(
             }
         })
         .collect();
-    HandlerReply::Respond(DescribeConfigsResponse::default().with_results(results))
+    HandlerOutput::Respond(DescribeConfigsResponse::default().with_results(results))
 }
 
 fn entry(

@@ -10,7 +10,7 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, GroupError};
 
 pub const VERSIONS: (i16, i16) = (0, 6);
@@ -18,7 +18,7 @@ pub const VERSIONS: (i16, i16) = (0, 6);
 pub async fn handle(
     ctx: RequestContext,
     req: DescribeGroupsRequest,
-) -> HandlerReply<DescribeGroupsResponse> {
+) -> HandlerOutput<DescribeGroupsResponse> {
     let version = ctx.api_version;
     let s = StrBytes::from_string;
     let groups = req
@@ -64,5 +64,5 @@ pub async fn handle(
             }
         })
         .collect();
-    HandlerReply::Respond(DescribeGroupsResponse::default().with_groups(groups))
+    HandlerOutput::Respond(DescribeGroupsResponse::default().with_groups(groups))
 }

@@ -11,7 +11,7 @@ use kafka_protocol::messages::describe_producers_response::{
 };
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 
 pub const VERSIONS: (i16, i16) = (0, 0);
@@ -19,7 +19,7 @@ pub const VERSIONS: (i16, i16) = (0, 0);
 pub async fn handle(
     ctx: RequestContext,
     req: DescribeProducersRequest,
-) -> HandlerReply<DescribeProducersResponse> {
+) -> HandlerOutput<DescribeProducersResponse> {
     let topics = req
         .topics
         .into_iter()
@@ -56,5 +56,5 @@ pub async fn handle(
                 .with_partitions(partitions)
         })
         .collect();
-    HandlerReply::Respond(DescribeProducersResponse::default().with_topics(topics))
+    HandlerOutput::Respond(DescribeProducersResponse::default().with_topics(topics))
 }

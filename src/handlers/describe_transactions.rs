@@ -12,7 +12,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError};
 
 pub const VERSIONS: (i16, i16) = (0, 0);
@@ -20,7 +20,7 @@ pub const VERSIONS: (i16, i16) = (0, 0);
 pub async fn handle(
     ctx: RequestContext,
     req: DescribeTransactionsRequest,
-) -> HandlerReply<DescribeTransactionsResponse> {
+) -> HandlerOutput<DescribeTransactionsResponse> {
     let states = req
         .transactional_ids
         .into_iter()
@@ -56,5 +56,5 @@ pub async fn handle(
                 .with_topics(topics)
         })
         .collect();
-    HandlerReply::Respond(DescribeTransactionsResponse::default().with_transaction_states(states))
+    HandlerOutput::Respond(DescribeTransactionsResponse::default().with_transaction_states(states))
 }

@@ -13,12 +13,12 @@
 
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<EndTxnResponse> {
+pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerOutput<EndTxnResponse> {
     let state = &ctx.state;
     let pending = state.txns.end_txn(
         state,
@@ -30,7 +30,7 @@ pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerReply<End
     // The Complete record must be written even if the client goes away
     // before its answer: a task of its own, not the reply's future.
     let finishing = tokio::spawn(pending.wait());
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let code = match finishing.await {
             Ok(Ok(())) => NONE,
             Ok(Err(e)) => {

@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{self, ErrorCode, PartitionError};
 use crate::partitions::{Partition, LEADER_EPOCH};
 
@@ -57,9 +57,9 @@ struct Pass {
     has_error: bool,
 }
 
-pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<FetchResponse> {
+pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerOutput<FetchResponse> {
     if req.session_id != 0 {
-        return HandlerReply::Respond(
+        return HandlerOutput::Respond(
             FetchResponse::default().with_error_code(error::request::fetch_session_id_not_found()),
         );
     }
@@ -71,11 +71,11 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerReply<Fetc
 
     let first = read_pass(&targets, max_bytes, committed);
     if wait.is_zero() || first.has_error || first.bytes >= min_bytes || targets.is_empty() {
-        return HandlerReply::Respond(response(first));
+        return HandlerOutput::Respond(response(first));
     }
     let deadline = Instant::now() + wait;
     let state = Arc::clone(&ctx.state);
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let waiter = Arc::new(Notify::new());
         loop {
             for t in targets.iter().flat_map(|t| &t.partitions) {

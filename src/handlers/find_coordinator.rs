@@ -9,7 +9,7 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, GroupError};
 
 pub const VERSIONS: (i16, i16) = (0, 6);
@@ -20,7 +20,7 @@ const TRANSACTION_KEY: i8 = 1;
 pub async fn handle(
     ctx: RequestContext,
     req: FindCoordinatorRequest,
-) -> HandlerReply<FindCoordinatorResponse> {
+) -> HandlerOutput<FindCoordinatorResponse> {
     let (host, port) = &ctx.state.advertised;
     let node = ctx.state.config.node_id;
     let lookup = |key: StrBytes| -> Coordinator {
@@ -46,10 +46,10 @@ pub async fn handle(
     let response = FindCoordinatorResponse::default().with_error_message(None);
     if ctx.api_version >= 4 {
         let coordinators = req.coordinator_keys.iter().cloned().map(lookup).collect();
-        return HandlerReply::Respond(response.with_coordinators(coordinators));
+        return HandlerOutput::Respond(response.with_coordinators(coordinators));
     }
     let c = lookup(req.key.clone());
-    HandlerReply::Respond(
+    HandlerOutput::Respond(
         response
             .with_error_code(c.error_code)
             .with_error_message(if ctx.api_version >= 1 {

@@ -5,13 +5,13 @@
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::group_code;
 use crate::group::operations::HeartbeatRequest as Heartbeat;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-pub async fn handle(ctx: RequestContext, req: HeartbeatRequest) -> HandlerReply<HeartbeatResponse> {
+pub async fn handle(ctx: RequestContext, req: HeartbeatRequest) -> HandlerOutput<HeartbeatResponse> {
     let heartbeat = Heartbeat {
         group_id: req.group_id.to_string(),
         generation_id: req.generation_id,
@@ -19,5 +19,5 @@ pub async fn handle(ctx: RequestContext, req: HeartbeatRequest) -> HandlerReply<
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
     };
     let error = ctx.state.groups.heartbeat(heartbeat).err();
-    HandlerReply::Respond(HeartbeatResponse::default().with_error_code(group_code(error)))
+    HandlerOutput::Respond(HeartbeatResponse::default().with_error_code(group_code(error)))
 }

@@ -15,7 +15,7 @@
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
@@ -23,7 +23,7 @@ pub const VERSIONS: (i16, i16) = (0, 5);
 pub async fn handle(
     ctx: RequestContext,
     req: InitProducerIdRequest,
-) -> HandlerReply<InitProducerIdResponse> {
+) -> HandlerOutput<InitProducerIdResponse> {
     let Some(transactional_id) = &req.transactional_id else {
         let outcome = ctx
             .state
@@ -31,14 +31,14 @@ pub async fn handle(
             .next_id()
             .map(|id| (id, 0))
             .map_err(|e| TxnError::ProducerIdAllocation(e.to_string()));
-        return HandlerReply::Respond(response(outcome));
+        return HandlerOutput::Respond(response(outcome));
     };
     let expected = (req.producer_id.0 >= 0 && req.producer_epoch >= 0)
         .then_some((req.producer_id.0, req.producer_epoch));
     let state = std::sync::Arc::clone(&ctx.state);
     let transactional_id = transactional_id.to_string();
     let timeout_ms = req.transaction_timeout_ms;
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         // On the blocking pool: fencing an open transaction writes its abort
         // markers and waits for their fsync under the coordinator shard's lock,
         // which must not hold up a runtime worker.

@@ -12,13 +12,13 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::group_code;
 use crate::group::operations::{JoinRequest, JoinResult};
 
 pub const VERSIONS: (i16, i16) = (0, 9);
 
-pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerReply<JoinGroupResponse> {
+pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerOutput<JoinGroupResponse> {
     let version = ctx.api_version;
     let client_id = ctx.client_id.clone().unwrap_or_default();
     let group_instance_id = req.group_instance_id.as_ref().map(|s| s.to_string());
@@ -49,7 +49,7 @@ pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerReply<
     };
     let member_id = join.member_id.clone();
     let pending = ctx.state.groups.join(join);
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let result = pending
             .wait()
             .await

@@ -8,7 +8,7 @@ use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, ErrorCode, NONE};
 use crate::group::operations::LeavingMember;
 
@@ -17,7 +17,7 @@ pub const VERSIONS: (i16, i16) = (0, 5);
 pub async fn handle(
     ctx: RequestContext,
     req: LeaveGroupRequest,
-) -> HandlerReply<LeaveGroupResponse> {
+) -> HandlerOutput<LeaveGroupResponse> {
     let leaving: Vec<LeavingMember> = if ctx.api_version >= 3 {
         req.members
             .iter()
@@ -36,13 +36,13 @@ pub async fn handle(
     let result = ctx.state.groups.leave(&group_id, &leaving);
     let response = LeaveGroupResponse::default();
     let results = match result {
-        Err(e) => return HandlerReply::Respond(response.with_error_code(e.code())),
+        Err(e) => return HandlerOutput::Respond(response.with_error_code(e.code())),
         Ok(results) => results,
     };
     if ctx.api_version < 3 {
         // One member: its error is the request's.
         let code = results.first().map_or(NONE, |e| group_code(*e));
-        return HandlerReply::Respond(response.with_error_code(code));
+        return HandlerOutput::Respond(response.with_error_code(code));
     }
     let members = leaving
         .into_iter()
@@ -54,5 +54,5 @@ pub async fn handle(
                 .with_error_code(group_code(error))
         })
         .collect();
-    HandlerReply::Respond(response.with_members(members))
+    HandlerOutput::Respond(response.with_members(members))
 }

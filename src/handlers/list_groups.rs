@@ -8,14 +8,14 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
 
 pub async fn handle(
     ctx: RequestContext,
     req: ListGroupsRequest,
-) -> HandlerReply<ListGroupsResponse> {
+) -> HandlerOutput<ListGroupsResponse> {
     let version = ctx.api_version;
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
     let types: Vec<String> = req.types_filter.iter().map(|s| s.to_string()).collect();
@@ -39,5 +39,5 @@ pub async fn handle(
             }
         })
         .collect();
-    HandlerReply::Respond(ListGroupsResponse::default().with_groups(groups))
+    HandlerOutput::Respond(ListGroupsResponse::default().with_groups(groups))
 }

@@ -13,7 +13,7 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 use crate::partitions::{Partition, LEADER_EPOCH};
 
@@ -31,7 +31,7 @@ const READ_COMMITTED: i8 = 1;
 pub async fn handle(
     ctx: RequestContext,
     req: ListOffsetsRequest,
-) -> HandlerReply<ListOffsetsResponse> {
+) -> HandlerOutput<ListOffsetsResponse> {
     let state = &ctx.state;
     let topics = req
         .topics
@@ -84,7 +84,7 @@ pub async fn handle(
                 .with_partitions(partitions)
         })
         .collect();
-    HandlerReply::Respond(ListOffsetsResponse::default().with_topics(topics))
+    HandlerOutput::Respond(ListOffsetsResponse::default().with_topics(topics))
 }
 
 /// (offset, timestamp) for one partition; (-1, -1) when there is none.

@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::txn::state::TxnState;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
@@ -30,7 +30,7 @@ const STATES: [TxnState; 8] = [
 pub async fn handle(
     ctx: RequestContext,
     req: ListTransactionsRequest,
-) -> HandlerReply<ListTransactionsResponse> {
+) -> HandlerOutput<ListTransactionsResponse> {
     let unknown: Vec<StrBytes> = req
         .state_filters
         .iter()
@@ -72,7 +72,7 @@ pub async fn handle(
                 .with_transaction_state(StrBytes::from_static_str(m.state.name()))
         })
         .collect();
-    HandlerReply::Respond(
+    HandlerOutput::Respond(
         ListTransactionsResponse::default()
             .with_unknown_state_filters(unknown)
             .with_transaction_states(listed),

@@ -16,7 +16,7 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::metadata::{validate_topic_name, TopicMeta};
 use crate::partitions::LEADER_EPOCH;
@@ -34,7 +34,7 @@ const CLUSTER_OPERATIONS: i32 =
 /// "Not requested" in Kafka's encoding.
 const NOT_REQUESTED: i32 = i32::MIN;
 
-pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<MetadataResponse> {
+pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerOutput<MetadataResponse> {
     let state = &ctx.state;
     let node_id = state.config.node_id;
     let allow_auto_create = ctx.api_version < 4 || req.allow_auto_topic_creation;
@@ -89,7 +89,7 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerReply<M
         } else {
             NOT_REQUESTED
         };
-    HandlerReply::Respond(
+    HandlerOutput::Respond(
         MetadataResponse::default()
             .with_cluster_authorized_operations(cluster_ops)
             .with_brokers(vec![broker])

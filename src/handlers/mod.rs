@@ -1,6 +1,8 @@
 //! One file per Kafka API. Each states the versions it serves (`VERSIONS`,
-//! fed to the registry in [`crate::dispatch`]) and what it does not do yet.
-//! Handlers are thin: they validate, call the domain, build the response.
+//! read by its line in the one table, [`crate::dispatch::API_TABLE`]) and
+//! what it does not do yet, and answers with `handle(ctx, request) ->
+//! HandlerOutput<response>`. Handlers are thin: they validate, call the
+//! domain, build the response.
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;

@@ -14,7 +14,7 @@ use kafka_protocol::messages::offset_commit_response::{
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError};
 use crate::group::operations::{CommitPartition, CommitRequest};
 use crate::BrokerState;
@@ -24,7 +24,7 @@ pub const VERSIONS: (i16, i16) = (2, 9);
 pub async fn handle(
     ctx: RequestContext,
     req: OffsetCommitRequest,
-) -> HandlerReply<OffsetCommitResponse> {
+) -> HandlerOutput<OffsetCommitResponse> {
     let state = &ctx.state;
     let partitions: Vec<CommitPartition> = req
         .topics
@@ -50,7 +50,7 @@ pub async fn handle(
         partitions,
     };
     let pending = state.groups.commit(commit);
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let errors = match pending.wait().await {
             Ok(errors) => errors,
             Err(e) => vec![Some(e); count],

@@ -10,7 +10,7 @@ use kafka_protocol::messages::offset_delete_response::{
 };
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, ErrorCode};
 use crate::group::operations::DeletePartition;
 use crate::handlers::offset_commit::topic_partition_check;
@@ -20,7 +20,7 @@ pub const VERSIONS: (i16, i16) = (0, 0);
 pub async fn handle(
     ctx: RequestContext,
     req: OffsetDeleteRequest,
-) -> HandlerReply<OffsetDeleteResponse> {
+) -> HandlerOutput<OffsetDeleteResponse> {
     let partitions: Vec<DeletePartition> = req
         .topics
         .iter()
@@ -34,7 +34,7 @@ pub async fn handle(
         .collect();
     let group_id = req.group_id.to_string();
     let pending = ctx.state.groups.delete_offsets(&group_id, &partitions);
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let mut errors = match pending.wait().await.and_then(|answer| answer) {
             Ok(errors) => errors.into_iter(),
             Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code()),

@@ -16,7 +16,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, GroupError, NONE};
 use crate::group::operations::FetchedTopic;
 use crate::group::records::OffsetValue;
@@ -27,7 +27,7 @@ pub const VERSIONS: (i16, i16) = (1, 9);
 pub async fn handle(
     ctx: RequestContext,
     req: OffsetFetchRequest,
-) -> HandlerReply<OffsetFetchResponse> {
+) -> HandlerOutput<OffsetFetchResponse> {
     let state = &ctx.state;
     if ctx.api_version >= 8 {
         let groups = req
@@ -70,7 +70,7 @@ pub async fn handle(
                     .with_topics(topics)
             })
             .collect();
-        return HandlerReply::Respond(OffsetFetchResponse::default().with_groups(groups));
+        return HandlerOutput::Respond(OffsetFetchResponse::default().with_groups(groups));
     }
     let topics = req.topics.as_ref().map(|ts| {
         ts.iter()
@@ -110,7 +110,7 @@ pub async fn handle(
     if ctx.api_version >= 2 {
         response = response.with_error_code(code);
     }
-    HandlerReply::Respond(response)
+    HandlerOutput::Respond(response)
 }
 
 /// One topic's partitions: the committed offset (`None` if nothing is

@@ -28,7 +28,7 @@ use kafka_protocol::protocol::StrBytes;
 use sluice_protocol::records;
 
 use crate::config::FsyncMode;
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 use crate::metadata::TopicMeta;
 use crate::partitions::{AppendInfo, Partition};
@@ -36,7 +36,7 @@ use crate::BrokerState;
 
 pub const VERSIONS: (i16, i16) = (3, 13);
 
-pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<ProduceResponse> {
+pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerOutput<ProduceResponse> {
     let state = &ctx.state;
     let now = now_ms();
     let wait_for_fsync = req.acks != 0 && state.config.fsync == FsyncMode::Always;
@@ -79,11 +79,11 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
         );
     }
     if req.acks == 0 {
-        return HandlerReply::NoResponse;
+        return HandlerOutput::NoResponse;
     }
     let response = ProduceResponse::default().with_responses(responses);
     if pending_fsync.is_empty() {
-        return HandlerReply::Respond(response);
+        return HandlerOutput::Respond(response);
     }
     // The batches are in the log, in request order; the answer waits for
     // their fsync so that nothing is acknowledged that a crash could lose.
@@ -97,7 +97,7 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerReply<Pr
             .map(|(_, _, p, end)| (Arc::clone(p), *end))
             .collect(),
     );
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let mut response = response;
         let outcomes = durable.await;
         for ((ti, pi, _, _), outcome) in pending_fsync.into_iter().zip(outcomes) {

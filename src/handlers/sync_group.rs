@@ -8,17 +8,17 @@
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError};
 use crate::group::operations::{SyncRequest, SyncResult};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
 
-pub async fn handle(ctx: RequestContext, req: SyncGroupRequest) -> HandlerReply<SyncGroupResponse> {
+pub async fn handle(ctx: RequestContext, req: SyncGroupRequest) -> HandlerOutput<SyncGroupResponse> {
     let version = ctx.api_version;
     if version >= 5 && (req.protocol_type.is_none() || req.protocol_name.is_none()) {
         let error = SyncResult::error(GroupError::InconsistentGroupProtocol);
-        return HandlerReply::Respond(response(version, error));
+        return HandlerOutput::Respond(response(version, error));
     }
     let sync = SyncRequest {
         group_id: req.group_id.to_string(),
@@ -34,7 +34,7 @@ pub async fn handle(ctx: RequestContext, req: SyncGroupRequest) -> HandlerReply<
             .collect(),
     };
     let pending = ctx.state.groups.sync(sync);
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let result = pending.wait().await.unwrap_or_else(SyncResult::error);
         response(version, result)
     }))

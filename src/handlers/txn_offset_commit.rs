@@ -19,7 +19,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::offset_commit::topic_partition_check;
-use crate::dispatch::{HandlerReply, RequestContext};
+use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError};
 use crate::group::operations::{CommitPartition, TxnCommitRequest};
 use crate::group::OFFSETS_TOPIC;
@@ -29,7 +29,7 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 pub async fn handle(
     ctx: RequestContext,
     req: TxnOffsetCommitRequest,
-) -> HandlerReply<TxnOffsetCommitResponse> {
+) -> HandlerOutput<TxnOffsetCommitResponse> {
     let state = &ctx.state;
     let partitions: Vec<CommitPartition> = req
         .topics
@@ -55,7 +55,7 @@ pub async fn handle(
     ) {
         let error = GroupError::from(e.clone());
         tracing::debug!(error = %e, "TxnOffsetCommit outside a transaction holding the offsets");
-        return HandlerReply::Respond(response(req.topics, vec![Some(error); count]));
+        return HandlerOutput::Respond(response(req.topics, vec![Some(error); count]));
     }
     let commit = TxnCommitRequest {
         group_id: req.group_id.to_string(),
@@ -71,7 +71,7 @@ pub async fn handle(
         partitions,
     };
     let pending = state.groups.txn_commit(commit);
-    HandlerReply::Later(Box::pin(async move {
+    HandlerOutput::Pending(Box::pin(async move {
         let errors = match pending.wait().await {
             Ok(errors) => errors,
             Err(e) => vec![Some(e); count],

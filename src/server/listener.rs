@@ -1,5 +1,6 @@
 //! The listener: accepts connections under a connection limit, spawns one
-//! [`crate::connection`] task each, and shuts them all down on request:
+//! connection task with its own [`Session`] each, all sharing one
+//! [`Dispatcher`], and shuts them all down on request:
 //! readers stop at once, and connections still writing what they owe when
 //! `shutdown_timeout_ms` has passed are closed (a client that does not read
 //! cannot keep the broker from stopping).
@@ -11,7 +12,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::connection::ConnectionStats;
+use super::connection;
+use super::flow::ConnectionStats;
+use super::session::Session;
+use crate::dispatch::metrics::RequestMetrics;
+use crate::dispatch::Dispatcher;
 use crate::BrokerState;
 
 /// Binds the listen address (`HOST:PORT`, port 0 for a free one).
@@ -25,6 +30,7 @@ pub struct Server {
     shutdown: watch::Sender<bool>,
     accept_task: JoinHandle<()>,
     stats: Arc<ConnectionStats>,
+    metrics: Arc<RequestMetrics>,
 }
 
 impl Server {
@@ -35,9 +41,11 @@ impl Server {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let stats = Arc::new(ConnectionStats::default());
+        let dispatcher = Arc::new(Dispatcher::new(state));
+        let metrics = Arc::clone(dispatcher.metrics());
         let accept_task = tokio::spawn(accept_loop(
             listener,
-            state,
+            dispatcher,
             Arc::clone(&stats),
             shutdown_rx,
         ));
@@ -46,7 +54,13 @@ impl Server {
             shutdown,
             accept_task,
             stats,
+            metrics,
         }
+    }
+
+    /// Per-API request counts and latencies over all connections.
+    pub fn request_metrics(&self) -> &Arc<RequestMetrics> {
+        &self.metrics
     }
 
     /// Figures over all connections (queued reply bytes, paused readers).
@@ -68,10 +82,11 @@ impl Server {
 
 async fn accept_loop(
     listener: TcpListener,
-    state: Arc<BrokerState>,
+    dispatcher: Arc<Dispatcher>,
     stats: Arc<ConnectionStats>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let state = Arc::clone(dispatcher.state());
     let limit = Arc::new(Semaphore::new(state.config.max_connections));
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -89,11 +104,13 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let state = Arc::clone(&state);
+                let dispatcher = Arc::clone(&dispatcher);
                 let shutdown = shutdown.clone();
                 let stats = Arc::clone(&stats);
+                let session = Arc::new(Session::plaintext(peer));
                 connections.spawn(async move {
-                    crate::connection::run(stream, peer, state, stats, shutdown).await;
+                    let (reader, writer) = stream.into_split();
+                    connection::run(reader, writer, session, dispatcher, stats, shutdown).await;
                     drop(permit);
                 });
             }

@@ -1,0 +1,102 @@
+//! The one chain every request passes through, in order: the table (key,
+//! version, bounds, header) → authentication gate → fault rules → metrics
+//! → handler. Each stage is in its own file; this one only puts them in
+//! order. What the table stage refuses closes the connection before any
+//! later stage sees it, except an unknown ApiVersions version, which gets
+//! its KIP-511 answer there (no stage after it would refuse ApiVersions).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiKey, RequestHeader};
+use kafka_protocol::protocol::Decodable;
+use sluice_protocol::{bounds, header};
+use tracing::Instrument;
+
+use super::faults::FaultAction;
+use super::{authentication, metrics, table, ConnectionAction, Dispatcher, RequestContext};
+use crate::handlers;
+use crate::server::session::Session;
+
+pub(super) async fn run(
+    dispatcher: &Dispatcher,
+    session: &Arc<Session>,
+    body: Bytes,
+) -> ConnectionAction {
+    let Some(prefix) = header::peek_request_header(&body) else {
+        return ConnectionAction::Close(format!(
+            "request of {} bytes is too short for a header",
+            body.len()
+        ));
+    };
+    let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
+        return ConnectionAction::Close(format!("unknown api key {}", prefix.api_key));
+    };
+    let version = prefix.api_version;
+    let Some((index, entry)) = table::find(api_key) else {
+        return ConnectionAction::Close(format!("{api_key:?} is not supported"));
+    };
+    if !entry.versions().contains(&version) {
+        if api_key == ApiKey::ApiVersions {
+            // KIP-511: answer an unknown ApiVersions version with a v0 body
+            // listing our ranges so that newer clients can downgrade.
+            return ConnectionAction::Write(handlers::api_versions::unsupported_version_frame(
+                prefix.correlation_id,
+            ));
+        }
+        return ConnectionAction::Close(format!(
+            "{api_key:?} v{version} is not supported (v{}-v{} are)",
+            entry.min_version, entry.max_version
+        ));
+    }
+    if let Err(e) = bounds::check_request(prefix.api_key, version, &body) {
+        return ConnectionAction::Close(format!("malformed {api_key:?} v{version} request: {e}"));
+    }
+    let mut buf = body;
+    let header = match RequestHeader::decode(&mut buf, api_key.request_header_version(version)) {
+        Ok(h) => h,
+        Err(e) => {
+            return ConnectionAction::Close(format!("malformed {api_key:?} v{version} header: {e}"))
+        }
+    };
+    let client_id = header.client_id.as_ref().map(|s| s.to_string());
+    if let Some(id) = &client_id {
+        session.note_client_id(id);
+    }
+    let ctx = RequestContext {
+        state: Arc::clone(dispatcher.state()),
+        session: Arc::clone(session),
+        api_version: version,
+        correlation_id: header.correlation_id,
+        client_id,
+    };
+    let span = tracing::debug_span!(
+        "request",
+        api = ?api_key,
+        version,
+        correlation_id = ctx.correlation_id,
+        client_id = ctx.client_id.as_deref().unwrap_or(""),
+    );
+    async move {
+        if let Err(reason) = authentication::gate(session, api_key) {
+            return ConnectionAction::Close(reason);
+        }
+        let fault = dispatcher.state().faults.check(api_key);
+        match fault {
+            Some(FaultAction::CloseBeforeHandling) => {
+                return ConnectionAction::Close("fault injection: dropping the connection".into())
+            }
+            Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
+            Some(FaultAction::CloseAfterHandling) | None => {}
+        }
+        let action = metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await;
+        match fault {
+            Some(FaultAction::CloseAfterHandling) => {
+                ConnectionAction::Close("fault injection: dropping the connection".into())
+            }
+            _ => action,
+        }
+    }
+    .instrument(span)
+    .await
+}
