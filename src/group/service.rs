@@ -27,7 +27,7 @@ use super::{partition_for, wall_clock_ms, Coordinator, GroupConfig, OFFSETS_TOPI
 use crate::config::{Config, FsyncMode};
 use crate::error::{GroupError, PartitionError, TopicError};
 use crate::metadata::Metadata;
-use crate::partitions::{Partition, Partitions};
+use crate::partition::{Partition, Partitions};
 use crate::BrokerState;
 
 /// How much of `__consumer_offsets` startup reads at a time.

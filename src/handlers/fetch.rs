@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{self, ErrorCode, PartitionError};
-use crate::partitions::{Partition, LEADER_EPOCH};
+use crate::partition::{Partition, LEADER_EPOCH};
 
 pub const VERSIONS: (i16, i16) = (4, 18);
 

@@ -15,7 +15,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use crate::dispatch::{HandlerReply, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
-use crate::partitions::{Partition, LEADER_EPOCH};
+use crate::partition::{Partition, LEADER_EPOCH};
 
 pub const VERSIONS: (i16, i16) = (1, 10);
 

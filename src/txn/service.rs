@@ -30,7 +30,7 @@ use crate::config::{Config, FsyncMode};
 use crate::error::{PartitionError, TopicError, TxnError};
 use crate::group::{partition_for, wall_clock_ms, OFFSETS_TOPIC};
 use crate::metadata::Metadata;
-use crate::partitions::{Partition, Partitions};
+use crate::partition::{Partition, Partitions};
 use crate::BrokerState;
 
 /// The internal topic holding transaction state.
@@ -76,7 +76,7 @@ impl Durable {
             .filter(|(p, _)| seen.insert(Arc::as_ptr(p) as usize))
             .map(|(p, _)| Arc::clone(p))
             .collect();
-        let failed = crate::partitions::flush_many_now(&parts);
+        let failed = crate::partition::flush_many_now(&parts);
         if failed.is_empty() && self.writes.iter().all(|(p, end)| p.durable_to(*end)) {
             return Ok(());
         }

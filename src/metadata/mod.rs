@@ -28,6 +28,10 @@ use uuid::Uuid;
 
 use crate::error::TopicError;
 
+pub mod topic_config;
+
+pub use topic_config::{CleanupPolicy, TimestampType, TopicConfig};
+
 /// Topic configs Sluice knows, with Kafka's defaults where the broker has no
 /// setting of its own. Anything else is refused with INVALID_CONFIG.
 pub const KNOWN_TOPIC_CONFIGS: &[(&str, &str)] = &[
@@ -193,7 +197,7 @@ impl Metadata {
             return Err(TopicError::AlreadyExists);
         }
         log.append(&Record::Create(meta.clone()))
-            .map_err(|e| TopicError::Storage(e.to_string()))?;
+            .map_err(TopicError::MetadataLog)?;
         let meta = Arc::new(meta);
         self.by_id.insert(meta.id, meta.name.clone());
         self.topics.insert(meta.name.clone(), Arc::clone(&meta));
@@ -207,7 +211,7 @@ impl Metadata {
             .topic(name)
             .ok_or(TopicError::UnknownTopicOrPartition)?;
         log.append(&Record::Delete(meta.id))
-            .map_err(|e| TopicError::Storage(e.to_string()))?;
+            .map_err(TopicError::MetadataLog)?;
         self.topics.remove(name);
         self.by_id.remove(&meta.id);
         Ok(meta)
@@ -224,7 +228,7 @@ impl Metadata {
             .topic(name)
             .ok_or(TopicError::UnknownTopicOrPartition)?;
         log.append(&Record::Partitions(meta.id, count))
-            .map_err(|e| TopicError::Storage(e.to_string()))?;
+            .map_err(TopicError::MetadataLog)?;
         let mut updated = (*meta).clone();
         updated.partitions = count;
         let updated = Arc::new(updated);
@@ -697,7 +701,10 @@ mod tests {
             m.create(a.clone()).unwrap();
             m.create(meta("b")).unwrap();
             m.delete("b").unwrap();
-            assert_eq!(m.create(meta("a")), Err(TopicError::AlreadyExists));
+            assert!(matches!(
+                m.create(meta("a")),
+                Err(TopicError::AlreadyExists)
+            ));
         }
         let m = Metadata::open(dir.path()).unwrap();
         assert_eq!(m.cluster_id(), cluster);
