@@ -253,6 +253,11 @@ pub enum StartError {
     Locked(#[from] data_dir_lock::LockError),
     #[error("cannot open topic {topic}: {message}")]
     Topic { topic: String, message: String },
+    #[error("cannot open the partitions of topic {topic}: {source}")]
+    Partitions {
+        topic: String,
+        source: sluice_storage::StorageError,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -320,9 +325,9 @@ impl Broker {
         for topic in metadata.topics() {
             partitions
                 .open_topic(&topic, &topic_defaults)
-                .map_err(|e| StartError::Topic {
+                .map_err(|source| StartError::Partitions {
                     topic: topic.name.clone(),
-                    message: e.to_string(),
+                    source,
                 })?;
         }
         let groups = group::Groups::load(&config, &metadata, &partitions).map_err(|e| {

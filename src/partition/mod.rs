@@ -116,7 +116,8 @@ pub struct Partition {
 
 impl Partition {
     /// Opens the partition's log; a log created here comes back with the
-    /// [`NewLog`] that [`make_new_logs_durable`] must see before it is served.
+    /// [`NewLog`] that [`sluice_storage::make_new_logs_durable`] must see before
+    /// it is served.
     fn open(
         topic: &str,
         index: i32,
