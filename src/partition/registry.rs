@@ -15,8 +15,8 @@ use dashmap::DashMap;
 use sluice_storage::{make_new_logs_durable, NewLog, StorageError};
 
 use super::creation::{self, Intent, Owned};
-use super::{Flusher, Partition};
-use crate::error::TopicError;
+use super::{validator, Flusher, Partition, LEADER_EPOCH};
+use crate::error::{PartitionError, TopicError};
 use crate::metadata::{validate_topic_name, BrokerDefaults, TopicConfig, TopicMeta};
 
 /// The directory of partition `index` of `topic`.
@@ -132,6 +132,39 @@ impl Partitions {
         self.map
             .get(&(topic.to_string(), index))
             .map(|p| Arc::clone(p.value()))
+    }
+
+    /// The partition a client reads at `current_leader_epoch` (-1: any):
+    /// a newer epoch than this broker's is UNKNOWN_LEADER_EPOCH (the client
+    /// knows of a leader this broker has not heard of yet; it retries).
+    pub fn leader(
+        &self,
+        topic: &TopicMeta,
+        index: i32,
+        current_leader_epoch: i32,
+    ) -> Result<Arc<Partition>, PartitionError> {
+        if current_leader_epoch > LEADER_EPOCH {
+            return Err(PartitionError::UnknownLeaderEpoch {
+                requested: current_leader_epoch,
+                current: LEADER_EPOCH,
+            });
+        }
+        self.get(&topic.name, index)
+            .ok_or(PartitionError::UnknownTopicOrPartition)
+    }
+
+    /// DeleteRecords for partition `index` of `topic` (see
+    /// [`Partition::delete_records`]); internal topics are the broker's own.
+    pub fn delete_records(
+        &self,
+        topic: &TopicMeta,
+        index: i32,
+        offset: i64,
+    ) -> Result<i64, PartitionError> {
+        validator::check_writable(topic)?;
+        self.get(&topic.name, index)
+            .ok_or(PartitionError::UnknownTopicOrPartition)?
+            .delete_records(offset)
     }
 
     /// Every open partition.
