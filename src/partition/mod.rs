@@ -19,7 +19,7 @@
 //! end offset as soon as an append returns; the last stable offset is the
 //! first offset of the earliest open transaction, or the high watermark when
 //! none is open. Fetch long-polls register a [`tokio::sync::Notify`] with
-//! every partition they read ([`waiters`]); an append wakes them all.
+//! every partition they read (`waiters.rs`); an append wakes them all.
 
 pub mod aborted;
 mod append;
