@@ -15,6 +15,10 @@
 //! crash mid-write is ignored (and cut off on the next append). The log is
 //! fsynced after every change, before the change is acknowledged.
 //! The cluster id is kept in `<data-dir>/__sluice_metadata/cluster.id`.
+//!
+//! A topic's configs are kept as strings (as set, for DescribeConfigs);
+//! [`TopicConfig`] (`topic_config.rs`) is their typed form, parsed once when
+//! the partition layer opens the topic.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
