@@ -136,8 +136,37 @@ impl From<RecordsError> for PartitionError {
     }
 }
 
+/// The transaction coordinator's refusal of a transactional batch
+/// (KIP-890 part 1), with the batch's producer.
+#[derive(Debug)]
+pub struct TxnBatchRefused {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub error: TxnError,
+}
+
+impl From<TxnBatchRefused> for PartitionError {
+    /// A stale epoch is INVALID_PRODUCER_EPOCH (abortable), with the epoch
+    /// the coordinator holds; anything else means the transaction does not
+    /// hold the partition: INVALID_TXN_STATE.
+    fn from(r: TxnBatchRefused) -> Self {
+        match r.error {
+            TxnError::InvalidProducerEpoch { current, .. } => {
+                PartitionError::InvalidProducerEpoch {
+                    producer_id: r.producer_id,
+                    epoch: r.epoch,
+                    current,
+                }
+            }
+            _ => PartitionError::InvalidTxnState {
+                producer_id: r.producer_id,
+            },
+        }
+    }
+}
+
 /// A per-topic failure of CreateTopics, DeleteTopics or Metadata.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum TopicError {
     #[error("topic already exists")]
     AlreadyExists,
@@ -163,8 +192,16 @@ pub enum TopicError {
     /// broker's `--max-partitions`); the message is sent as it is.
     #[error("{0}")]
     PolicyViolation(String),
+    /// A partition's log or directory could not be made, opened or removed.
     #[error("storage failure: {0}")]
-    Storage(String),
+    Storage(#[from] StorageError),
+    /// The metadata log refused the change (it is not recorded).
+    #[error("cannot write the metadata log: {0}")]
+    MetadataLog(#[source] std::io::Error),
+    /// The blocking task running the change failed (it panicked or the
+    /// runtime is stopping); what it did is settled like a crash.
+    #[error("the topic change did not complete: {0}")]
+    Interrupted(#[from] tokio::task::JoinError),
     /// The broker is shutting down: no topic change starts any more. Kafka's
     /// clients retry NOT_CONTROLLER (with a metadata refresh), so an admin
     /// request that meets a restart goes to the broker that comes back.
@@ -186,7 +223,9 @@ impl ErrorCode for TopicError {
             TopicError::InvalidRequest(_) => K::InvalidRequest.code(),
             TopicError::TopicDeletionDisabled => K::TopicDeletionDisabled.code(),
             TopicError::PolicyViolation(_) => K::PolicyViolation.code(),
-            TopicError::Storage(_) => K::KafkaStorageError.code(),
+            TopicError::Storage(_) | TopicError::MetadataLog(_) | TopicError::Interrupted(_) => {
+                K::KafkaStorageError.code()
+            }
             TopicError::ShuttingDown => K::NotController.code(),
         }
     }
@@ -364,23 +403,6 @@ impl From<TxnError> for GroupError {
             TxnError::InvalidProducerEpoch { .. } => GroupError::InvalidProducerEpoch,
             _ => GroupError::InvalidTxnState,
         }
-    }
-}
-
-/// A transactional produce refused by the transaction coordinator (KIP-890
-/// part 1): `producer_id` is the batch's.
-pub fn produce_txn_error(producer_id: i64, e: TxnError) -> PartitionError {
-    match e {
-        TxnError::InvalidProducerEpoch {
-            producer_id,
-            epoch,
-            current,
-        } => PartitionError::InvalidProducerEpoch {
-            producer_id,
-            epoch,
-            current,
-        },
-        _ => PartitionError::InvalidTxnState { producer_id },
     }
 }
 

@@ -7,16 +7,14 @@
 
 pub mod config;
 pub mod coordinator;
-pub mod creation;
 pub mod data_dir_lock;
 pub mod dispatch;
 pub mod error;
 pub mod group;
-pub mod group_commit;
 pub mod handlers;
 pub mod maintenance;
 pub mod metadata;
-pub mod partitions;
+pub mod partition;
 pub mod server;
 pub mod txn;
 
@@ -28,7 +26,7 @@ use uuid::Uuid;
 pub use config::Config;
 use error::TopicError;
 use metadata::{BrokerDefaults, Metadata, TopicMeta};
-use partitions::Partitions;
+use partition::Partitions;
 
 /// Shared state of a running broker.
 pub struct BrokerState {
@@ -227,6 +225,20 @@ impl BrokerState {
     }
 }
 
+/// The transaction coordinator answers the partition layer's question
+/// whether a transactional batch belongs to an open transaction.
+impl partition::TransactionMembership for txn::Transactions {
+    fn verify(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(), error::TxnError> {
+        txn::Transactions::verify(self, producer_id, epoch, topic, partition)
+    }
+}
+
 /// Failure to start the broker.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -241,6 +253,11 @@ pub enum StartError {
     Locked(#[from] data_dir_lock::LockError),
     #[error("cannot open topic {topic}: {message}")]
     Topic { topic: String, message: String },
+    #[error("cannot open the partitions of topic {topic}: {source}")]
+    Partitions {
+        topic: String,
+        source: sluice_storage::StorageError,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -302,15 +319,15 @@ impl Broker {
             topic: txn::TXN_STATE_TOPIC.to_string(),
             message: e.to_string(),
         })?;
-        if !config.ephemeral {
-            settle_partition_dirs(&config.data_dir, &metadata);
-        }
+        let owns =
+            |name: &str, index: i32| metadata.topic(name).is_some_and(|t| index < t.partitions);
+        partitions.settle_dirs(&owns);
         for topic in metadata.topics() {
             partitions
                 .open_topic(&topic, &topic_defaults)
-                .map_err(|e| StartError::Topic {
+                .map_err(|source| StartError::Partitions {
                     topic: topic.name.clone(),
-                    message: e.to_string(),
+                    source,
                 })?;
         }
         // One clock for both coordinators (tests can inject another through
@@ -430,20 +447,6 @@ impl Broker {
         // Only now may another broker open the directory.
         drop(self.data_dir_lock);
         tracing::info!("sluice stopped");
-    }
-}
-
-/// At start, before any partition is opened: rolls back a creation a crash
-/// interrupted, then sets aside partition directories no topic owns (see
-/// `creation.rs`). Failures are warnings: what is left is never opened.
-fn settle_partition_dirs(data_dir: &std::path::Path, metadata: &Metadata) {
-    let owns = |name: &str, index: i32| metadata.topic(name).is_some_and(|t| index < t.partitions);
-    if let Err(e) = creation::roll_back_leftover(data_dir, &owns) {
-        tracing::warn!(error = %e, "cannot roll back an interrupted topic creation; retried at the next one");
-    }
-    if let Err(e) = creation::set_aside_unknown(data_dir, &owns) {
-        tracing::warn!(dir = %data_dir.display(), error = %e,
-            "cannot set aside partition directories no topic owns");
     }
 }
 

@@ -48,24 +48,15 @@ async fn retention(state: Arc<BrokerState>, every: Duration, mut shutdown: watch
     }
 }
 
-/// One retention pass over every topic (blocking).
+/// One retention pass over every topic (blocking). Each partition trims by
+/// its topic's typed config (compact-only topics are never trimmed by time
+/// or size).
 pub fn apply_retention(state: &BrokerState) {
-    let now = crate::handlers::produce::now_ms();
+    let now = crate::partition::now_ms();
     for topic in state.metadata.topics() {
-        let config = |key: &str| topic.config(key, &state.topic_defaults).map(str::to_string);
-        // Compact-only topics are never trimmed by time or size.
-        let delete_policy =
-            config("cleanup.policy").is_none_or(|p| p.split(',').any(|x| x.trim() == "delete"));
-        let retention_ms = config("retention.ms")
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|v| *v >= 0 && delete_policy);
-        let retention_bytes = config("retention.bytes")
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|v| *v >= 0 && delete_policy)
-            .map(|v| v as u64);
         for index in 0..topic.partitions {
             if let Some(partition) = state.partitions.get(&topic.name, index) {
-                if let Err(e) = partition.apply_retention(now, retention_ms, retention_bytes) {
+                if let Err(e) = partition.apply_retention(now) {
                     tracing::warn!(topic = %topic.name, partition = index, error = %e, "retention failed");
                 }
             }
@@ -101,5 +92,5 @@ pub fn flush_all(state: &BrokerState) {
         .filter(|p| p.has_unflushed_data())
         .collect();
     // Failures are logged and poison their partitions.
-    let _ = crate::partitions::flush_many_now(&dirty);
+    let _ = crate::partition::flush_many_now(&dirty);
 }

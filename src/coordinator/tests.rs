@@ -8,7 +8,7 @@ use super::writer::EncodedRecord;
 use super::*;
 use crate::error::PartitionError;
 use crate::metadata::{BrokerDefaults, TopicMeta};
-use crate::partitions::Partitions;
+use crate::partition::Partitions;
 
 /// Sums the numbers in its log.
 #[derive(Debug, Default)]

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
 
 use crate::error::PartitionError;
-use crate::partitions::Partition;
+use crate::partition::Partition;
 
 /// A record's key and value (`None`: a tombstone) as stored.
 pub type EncodedRecord = (Vec<u8>, Option<Vec<u8>>);
@@ -113,7 +113,7 @@ impl PartitionWriter for Partition {
     }
 
     fn flush_blocking(self: Arc<Self>, end: i64) -> bool {
-        let failed = crate::partitions::flush_many_now(std::slice::from_ref(&self));
+        let failed = crate::partition::flush_many_now(std::slice::from_ref(&self));
         failed.is_empty() && self.durable_to(end)
     }
 

@@ -40,7 +40,7 @@ use crate::coordinator::{
 };
 use crate::error::{GroupError, PartitionError, TopicError};
 use crate::metadata::Metadata;
-use crate::partitions::{Partition, Partitions};
+use crate::partition::{Partition, Partitions};
 use crate::BrokerState;
 
 /// How often deadlines are checked.

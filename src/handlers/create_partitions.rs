@@ -68,7 +68,7 @@ pub async fn handle(
                 state.create_partitions(&name, count, validate_only)
             })
             .await
-            .unwrap_or_else(|e| Err(TopicError::Storage(e.to_string())))
+            .unwrap_or_else(|e| Err(e.into()))
         };
         let result = CreatePartitionsTopicResult::default().with_name(topic.name.clone());
         results.push(match outcome {

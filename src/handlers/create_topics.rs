@@ -65,7 +65,7 @@ pub async fn handle(
                 let state = std::sync::Arc::clone(state);
                 tokio::task::spawn_blocking(move || state.create_topic(new).map(|m| (*m).clone()))
                     .await
-                    .unwrap_or_else(|e| Err(TopicError::Storage(e.to_string())))
+                    .unwrap_or_else(|e| Err(e.into()))
             }
             Err(e) => Err(e),
         };

@@ -35,15 +35,10 @@ pub async fn handle(
                         .topic(topic.name.as_str())
                         .ok_or(PartitionError::UnknownTopicOrPartition)
                         .and_then(|meta| {
-                            if meta.internal {
-                                return Err(PartitionError::InternalTopic(meta.name.clone()));
-                            }
                             state
                                 .partitions
-                                .get(&meta.name, p.partition_index)
-                                .ok_or(PartitionError::UnknownTopicOrPartition)
-                        })
-                        .and_then(|partition| partition.delete_records(p.offset));
+                                .delete_records(&meta, p.partition_index, p.offset)
+                        });
                     let result = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index);
                     match outcome {

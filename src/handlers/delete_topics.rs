@@ -47,7 +47,7 @@ pub async fn handle(
                 let state = std::sync::Arc::clone(state);
                 tokio::task::spawn_blocking(move || state.delete_topic(&meta.name))
                     .await
-                    .unwrap_or_else(|e| Err(TopicError::Storage(e.to_string())))
+                    .unwrap_or_else(|e| Err(e.into()))
             }
             Err(e) => Err(e),
         };

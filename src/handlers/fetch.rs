@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{self, ErrorCode, PartitionError};
-use crate::partitions::{Partition, LEADER_EPOCH};
+use crate::partition::Partition;
 
 pub const VERSIONS: (i16, i16) = (4, 18);
 
@@ -121,17 +121,10 @@ fn resolve(ctx: &RequestContext, req: &FetchRequest) -> Vec<TopicTarget> {
                 .map(|p| {
                     let partition = match &meta {
                         Err(e) => Err(e.code()),
-                        Ok(_) if p.current_leader_epoch > LEADER_EPOCH => {
-                            Err(PartitionError::UnknownLeaderEpoch {
-                                requested: p.current_leader_epoch,
-                                current: LEADER_EPOCH,
-                            }
-                            .code())
-                        }
                         Ok(meta) => state
                             .partitions
-                            .get(&meta.name, p.partition)
-                            .ok_or(PartitionError::UnknownTopicOrPartition.code()),
+                            .leader(meta, p.partition, p.current_leader_epoch)
+                            .map_err(|e| e.code()),
                     };
                     Target {
                         index: p.partition,

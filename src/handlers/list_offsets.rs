@@ -15,7 +15,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
-use crate::partitions::{Partition, LEADER_EPOCH};
+use crate::partition::{Partition, LEADER_EPOCH};
 
 pub const VERSIONS: (i16, i16) = (1, 10);
 
@@ -44,22 +44,17 @@ pub async fn handle(
                 .map(|p| {
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
-                    let outcome = match &meta {
-                        None => Err(PartitionError::UnknownTopicOrPartition),
-                        Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
-                            Err(PartitionError::UnknownLeaderEpoch {
-                                requested: p.current_leader_epoch,
-                                current: LEADER_EPOCH,
-                            })
-                        }
-                        Some(meta) => state
-                            .partitions
-                            .get(&meta.name, p.partition_index)
-                            .ok_or(PartitionError::UnknownTopicOrPartition)
-                            .and_then(|part| {
-                                lookup(&part, p.timestamp, req.isolation_level, ctx.api_version)
-                            }),
-                    };
+                    let outcome = meta
+                        .as_ref()
+                        .ok_or(PartitionError::UnknownTopicOrPartition)
+                        .and_then(|meta| {
+                            state
+                                .partitions
+                                .leader(meta, p.partition_index, p.current_leader_epoch)
+                        })
+                        .and_then(|part| {
+                            lookup(&part, p.timestamp, req.isolation_level, ctx.api_version)
+                        });
                     match outcome {
                         // The leader epoch exists from v4; older versions
                         // cannot carry it (the codec refuses a set value).

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::metadata::{validate_topic_name, TopicMeta};
-use crate::partitions::LEADER_EPOCH;
+use crate::partition::LEADER_EPOCH;
 
 pub const VERSIONS: (i16, i16) = (0, 13);
 
@@ -118,7 +118,7 @@ async fn by_name(
         let name = name.to_string();
         return tokio::task::spawn_blocking(move || state.auto_create_topic(&name))
             .await
-            .unwrap_or_else(|e| Err(TopicError::Storage(e.to_string())));
+            .unwrap_or_else(|e| Err(e.into()));
     }
     Err(TopicError::UnknownTopicOrPartition)
 }

@@ -1,6 +1,7 @@
-//! Exactly-once support: producer ids ([`producer_ids`]), per-partition
-//! idempotence and transaction state ([`producer_state`], [`aborted`]), and
-//! the transaction coordinator.
+//! Exactly-once support: producer ids ([`producer_ids`]) and the
+//! transaction coordinator. Per-partition idempotence and transaction state
+//! (producer state, aborted transactions, snapshots) belong to the
+//! partition layer (`crate::partition`).
 //!
 //! Layout of the coordinator, like the group coordinator's:
 //!
@@ -15,20 +16,15 @@
 //!
 //! Who owns what: the broker has one [`ProducerIds`] allocator (in
 //! `BrokerState`); every partition owns one
-//! [`ProducerStateTable`](producer_state::ProducerStateTable), behind its own
-//! lock in `partitions.rs`, rebuilt from the log when the partition opens.
+//! [`ProducerStateTable`](crate::partition::producer_state::ProducerStateTable),
+//! behind its own lock in `partition/`, rebuilt from the log when the
+//! partition opens.
 
-pub mod aborted;
 pub mod coordinator;
 pub mod producer_ids;
-pub mod producer_state;
 pub mod records;
 pub mod service;
-pub mod snapshot;
 pub mod state;
-
-#[cfg(test)]
-mod partition_tests;
 
 pub use producer_ids::ProducerIds;
 pub use service::{Transactions, TXN_STATE_TOPIC};

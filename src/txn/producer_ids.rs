@@ -148,7 +148,7 @@ fn read_file(path: &Path) -> Result<Option<i64>, String> {
 /// from the log, internal topics included) and every producer id recorded
 /// in `__transaction_state`.
 pub fn highest_known(
-    partitions: &crate::partitions::Partitions,
+    partitions: &crate::partition::Partitions,
     txns: &super::Transactions,
 ) -> Option<i64> {
     let in_partitions = partitions

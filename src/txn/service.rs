@@ -37,7 +37,7 @@ use crate::error::{PartitionError, TopicError, TxnError};
 use crate::group::records::FormatError;
 use crate::group::OFFSETS_TOPIC;
 use crate::metadata::Metadata;
-use crate::partitions::Partitions;
+use crate::partition::Partitions;
 use crate::BrokerState;
 
 /// The internal topic holding transaction state.

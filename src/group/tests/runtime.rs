@@ -8,7 +8,7 @@ use super::*;
 use crate::coordinator::ManualClock;
 use crate::group::Groups;
 use crate::metadata::{BrokerDefaults, TopicMeta};
-use crate::partitions::Partitions;
+use crate::partition::Partitions;
 
 fn open(dir: &std::path::Path) -> (Partitions, Groups, Arc<ManualClock>) {
     let partitions = Partitions::new(dir, false);

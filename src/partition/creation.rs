@@ -1,7 +1,7 @@
 //! Partition directories the broker is making, and ones it does not know.
 //!
 //! Creating a topic (or adding partitions) is all or nothing; see
-//! [`crate::partitions::Partitions::create`] for the order of the steps. What
+//! [`super::Partitions::create`] for the order of the steps. What
 //! makes a crash at any point recoverable is the *intent*,
 //! `<data-dir>/__sluice_metadata/creating`: one line `<topic> <from> <to>`
 //! naming the partition directories `<topic>-<from>` .. `<topic>-<to - 1>`
@@ -23,8 +23,10 @@ use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::metadata::validate_topic_name;
 use sluice_storage::durable;
+
+use super::registry::{parse_partition_dir, partition_dir};
+use crate::metadata::validate_topic_name;
 
 /// Whether partition `index` of topic `name` belongs to a topic the broker knows.
 pub type Owned<'a> = &'a dyn Fn(&str, i32) -> bool;
@@ -33,22 +35,6 @@ const INTENT: &str = "creating";
 const METADATA_DIR: &str = "__sluice_metadata";
 /// The suffix of a directory set aside.
 pub const ORPHANED_SUFFIX: &str = ".orphaned";
-
-/// The directory of partition `index` of `topic`.
-pub fn partition_dir(data_dir: &Path, topic: &str, index: i32) -> PathBuf {
-    data_dir.join(format!("{topic}-{index}"))
-}
-
-/// `(topic, index)` if `name` is a partition directory's name.
-fn parse_partition_dir(name: &str) -> Option<(&str, i32)> {
-    let (topic, index) = name.rsplit_once('-')?;
-    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let index: i32 = index.parse().ok()?;
-    validate_topic_name(topic).ok()?;
-    Some((topic, index))
-}
 
 /// A recorded creation intent; dropped without [`Intent::finish`] it stays
 /// on disk for the rollback at the next start.
@@ -214,18 +200,6 @@ fn fsync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn partition_dir_names() {
-        assert_eq!(parse_partition_dir("a-0"), Some(("a", 0)));
-        assert_eq!(parse_partition_dir("my-topic-12"), Some(("my-topic", 12)));
-        assert_eq!(parse_partition_dir("a-0.orphaned"), None);
-        assert_eq!(parse_partition_dir("a-0.2.orphaned"), None);
-        assert_eq!(parse_partition_dir("__sluice_metadata"), None);
-        assert_eq!(parse_partition_dir("a-"), None);
-        assert_eq!(parse_partition_dir("-1"), None);
-        assert_eq!(parse_partition_dir("a-99999999999"), None);
-    }
 
     #[test]
     fn leftovers_of_an_intent_are_removed_and_unknown_dirs_set_aside() {

@@ -1,5 +1,5 @@
-//! `--fsync always` group commit: produce requests in flight share one
-//! flush, whichever partitions they wrote to. librdkafka sends one partition
+//! `--fsync always` fsync batching (the flusher): produce requests in
+//! flight share one flush, whichever partitions they wrote to. librdkafka sends one partition
 //! per Produce request, so a producer to many partitions pipelines many
 //! small requests on one connection; their fsyncs used to run one after
 //! another, each when its reply's turn to be sent came.
@@ -23,7 +23,7 @@ async fn pipelined_produce_requests_to_many_partitions_share_their_fsyncs() {
     }
     let broker = TestBroker::start_with(|c| c.fsync = FsyncMode::Always).await;
     let bootstrap = broker.bootstrap();
-    let topic = unique_topic("group-commit");
+    let topic = unique_topic("fsync-batching");
     create_topic(&bootstrap, &topic, PARTITIONS, &[]).await;
     let producer = producer(&bootstrap, &[("linger.ms", "0")]);
     // Connected, with metadata, before counting.
@@ -37,7 +37,7 @@ async fn pipelined_produce_requests_to_many_partitions_share_their_fsyncs() {
         .await
         .unwrap();
     let state = broker.broker.as_ref().unwrap().state();
-    let commits = &state.partitions.group_commit;
+    let commits = &state.partitions.flusher;
     // Each flush waits a while first, so requests that arrive meanwhile
     // (however slow this machine is) have every chance to share it.
     commits.hold_each_round_for_tests(Duration::from_millis(200));

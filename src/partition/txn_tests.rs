@@ -6,8 +6,8 @@ use std::sync::Arc;
 use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
 
 use super::aborted::AbortedTxn;
+use super::{Partition, Partitions};
 use crate::metadata::{BrokerDefaults, TopicMeta};
-use crate::partitions::{Partition, Partitions};
 
 fn open(dir: &std::path::Path) -> (Partitions, Arc<Partition>) {
     let partitions = Partitions::new(dir, false);

@@ -191,7 +191,7 @@ fn decode(bytes: &[u8]) -> Option<ProducerStateTable> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::txn::producer_state::ProducerBatch;
+    use crate::partition::producer_state::ProducerBatch;
 
     fn sample() -> ProducerStateTable {
         let mut t = ProducerStateTable::new();

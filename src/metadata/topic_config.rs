@@ -1,0 +1,205 @@
+//! A topic's configs as typed values: parsed once, when the topic is opened
+//! (or its configs change), from its explicit configs over the broker's
+//! defaults. The produce validator, the partition's storage settings and
+//! retention read these fields; nothing on the request path parses a
+//! config string.
+//!
+//! A value that does not parse (only possible in a metadata log edited by
+//! hand: the API validates every value) falls back as the string lookups it
+//! replaces did: no limit for the produce limits, the storage default for
+//! segment settings.
+
+use sluice_storage::LogConfig;
+
+use super::{BrokerDefaults, TopicMeta};
+
+/// `cleanup.policy`: a list of `delete` and `compact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// Segments past retention are deleted.
+    pub delete: bool,
+    /// Compaction keeps the latest record per key (so records need a key).
+    pub compact: bool,
+}
+
+/// `message.timestamp.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    /// The producer's timestamps are kept (checked against the broker clock).
+    CreateTime,
+    /// Every batch is stamped with the broker's time when it is appended.
+    LogAppendTime,
+}
+
+/// The typed configs of one topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicConfig {
+    pub cleanup_policy: CleanupPolicy,
+    /// `max.message.bytes`: the largest record batch accepted.
+    pub max_message_bytes: i64,
+    pub message_timestamp_type: TimestampType,
+    /// `message.timestamp.before.max.ms`: how far a CreateTime timestamp may
+    /// lie behind the broker clock.
+    pub message_timestamp_before_max_ms: i64,
+    /// `message.timestamp.after.max.ms`: how far it may lie ahead.
+    pub message_timestamp_after_max_ms: i64,
+    /// `retention.ms`; `None` keeps data forever (-1).
+    pub retention_ms: Option<i64>,
+    /// `retention.bytes` per partition; `None` is unlimited (-1).
+    pub retention_bytes: Option<u64>,
+    /// `segment.bytes`, `segment.ms`, `index.interval.bytes`.
+    pub log: LogConfig,
+}
+
+impl TopicConfig {
+    /// Resolves `topic`'s configs over `defaults` (see [`TopicMeta::config`]).
+    pub fn resolve(topic: &TopicMeta, defaults: &BrokerDefaults) -> TopicConfig {
+        let text = |key: &str| topic.config(key, defaults);
+        let int = |key: &str| text(key).and_then(|v| v.parse::<i64>().ok());
+        let unsigned = |key: &str| text(key).and_then(|v| v.parse::<u64>().ok());
+        let cleanup_policy = match text("cleanup.policy") {
+            None => CleanupPolicy {
+                delete: true,
+                compact: false,
+            },
+            Some(list) => {
+                let has = |p: &str| list.split(',').any(|x| x.trim() == p);
+                CleanupPolicy {
+                    delete: has("delete"),
+                    compact: has("compact"),
+                }
+            }
+        };
+        let message_timestamp_type = if text("message.timestamp.type") == Some("LogAppendTime") {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        };
+        let base = LogConfig::default();
+        TopicConfig {
+            cleanup_policy,
+            max_message_bytes: int("max.message.bytes").unwrap_or(i64::MAX),
+            message_timestamp_type,
+            message_timestamp_before_max_ms: int("message.timestamp.before.max.ms")
+                .unwrap_or(i64::MAX),
+            message_timestamp_after_max_ms: int("message.timestamp.after.max.ms")
+                .unwrap_or(i64::MAX),
+            retention_ms: int("retention.ms").filter(|v| *v >= 0),
+            retention_bytes: int("retention.bytes")
+                .filter(|v| *v >= 0)
+                .map(|v| v.unsigned_abs()),
+            log: LogConfig {
+                segment_bytes: unsigned("segment.bytes").unwrap_or(base.segment_bytes),
+                segment_ms: unsigned("segment.ms").or(base.segment_ms),
+                index_interval_bytes: unsigned("index.interval.bytes")
+                    .unwrap_or(base.index_interval_bytes),
+            },
+        }
+    }
+
+    /// What retention trims by: (`retention.ms`, `retention.bytes`), both
+    /// `None` for a topic without the `delete` policy (compact-only topics
+    /// are never trimmed by time or size).
+    pub fn retention(&self) -> (Option<i64>, Option<u64>) {
+        if self.cleanup_policy.delete {
+            (self.retention_ms, self.retention_bytes)
+        } else {
+            (None, None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn topic(configs: &[(&str, &str)]) -> TopicMeta {
+        TopicMeta {
+            name: "t".into(),
+            id: uuid::Uuid::nil(),
+            partitions: 1,
+            configs: configs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn kafka_defaults_parse() {
+        let c = TopicConfig::resolve(&topic(&[]), &BrokerDefaults::new(&[]));
+        assert_eq!(
+            c.cleanup_policy,
+            CleanupPolicy {
+                delete: true,
+                compact: false
+            }
+        );
+        assert_eq!(c.max_message_bytes, 1_048_588);
+        assert_eq!(c.message_timestamp_type, TimestampType::CreateTime);
+        assert_eq!(c.message_timestamp_before_max_ms, i64::MAX);
+        assert_eq!(c.message_timestamp_after_max_ms, 3_600_000);
+        assert_eq!(c.retention_ms, Some(604_800_000));
+        assert_eq!(c.retention_bytes, None);
+        assert_eq!(c.log.segment_bytes, 1_073_741_824);
+        assert_eq!(c.log.segment_ms, Some(604_800_000));
+        assert_eq!(c.log.index_interval_bytes, 4096);
+        assert_eq!(c.retention(), (Some(604_800_000), None));
+    }
+
+    #[test]
+    fn topic_values_override_broker_defaults() {
+        let defaults = BrokerDefaults::new(&[
+            ("max.message.bytes", "100".to_string()),
+            ("retention.bytes", "5000".to_string()),
+        ]);
+        let c = TopicConfig::resolve(
+            &topic(&[
+                ("max.message.bytes", "200"),
+                ("cleanup.policy", "compact"),
+                ("message.timestamp.type", "LogAppendTime"),
+                ("message.timestamp.before.max.ms", "10"),
+                ("retention.ms", "-1"),
+                ("segment.bytes", "1024"),
+                ("segment.ms", "60000"),
+                ("index.interval.bytes", "1"),
+            ]),
+            &defaults,
+        );
+        assert_eq!(c.max_message_bytes, 200);
+        assert_eq!(
+            c.cleanup_policy,
+            CleanupPolicy {
+                delete: false,
+                compact: true
+            }
+        );
+        assert_eq!(c.message_timestamp_type, TimestampType::LogAppendTime);
+        assert_eq!(c.message_timestamp_before_max_ms, 10);
+        assert_eq!(c.retention_ms, None);
+        assert_eq!(c.retention_bytes, Some(5000));
+        assert_eq!(c.log.segment_bytes, 1024);
+        assert_eq!(c.log.segment_ms, Some(60_000));
+        assert_eq!(c.log.index_interval_bytes, 1);
+        // Compact-only: never trimmed by time or size.
+        assert_eq!(c.retention(), (None, None));
+    }
+
+    #[test]
+    fn both_policies_and_unparsable_values() {
+        let c = TopicConfig::resolve(
+            &topic(&[
+                ("cleanup.policy", "compact, delete"),
+                ("max.message.bytes", "lots"),
+                ("segment.bytes", "-5"),
+            ]),
+            &BrokerDefaults::new(&[]),
+        );
+        assert!(c.cleanup_policy.delete && c.cleanup_policy.compact);
+        assert_eq!(c.max_message_bytes, i64::MAX, "no limit, as before");
+        assert_eq!(c.log.segment_bytes, LogConfig::default().segment_bytes);
+    }
+}
