@@ -25,6 +25,11 @@ pub enum PartitionError {
     UnknownTopicOrPartition,
     #[error("unknown topic id")]
     UnknownTopicId,
+    /// The partition is known but not served yet (the broker is still
+    /// loading its partitions at start): Kafka's answer for a partition it
+    /// does not lead right now, which clients retry after a metadata refresh.
+    #[error("the partition is not served yet (the broker is loading)")]
+    NotLeaderOrFollower,
     #[error("offset {offset} is outside [{log_start}, {log_end}]")]
     OffsetOutOfRange {
         offset: i64,
@@ -76,6 +81,7 @@ impl ErrorCode for PartitionError {
         match self {
             PartitionError::UnknownTopicOrPartition => K::UnknownTopicOrPartition.code(),
             PartitionError::UnknownTopicId => K::UnknownTopicId.code(),
+            PartitionError::NotLeaderOrFollower => K::NotLeaderOrFollower.code(),
             PartitionError::OffsetOutOfRange { .. } => K::OffsetOutOfRange.code(),
             PartitionError::MessageTooLarge { .. } => K::MessageTooLarge.code(),
             PartitionError::CorruptMessage(_) => K::CorruptMessage.code(),
@@ -207,6 +213,10 @@ pub enum TopicError {
     /// request that meets a restart goes to the broker that comes back.
     #[error("the broker is shutting down")]
     ShuttingDown,
+    /// The broker is still loading its partitions at start: no topic change
+    /// starts yet. Answered like [`TopicError::ShuttingDown`] (retriable).
+    #[error("the broker is still loading its partitions")]
+    Loading,
 }
 
 impl ErrorCode for TopicError {
@@ -226,7 +236,7 @@ impl ErrorCode for TopicError {
             TopicError::Storage(_) | TopicError::MetadataLog(_) | TopicError::Interrupted(_) => {
                 K::KafkaStorageError.code()
             }
-            TopicError::ShuttingDown => K::NotController.code(),
+            TopicError::ShuttingDown | TopicError::Loading => K::NotController.code(),
         }
     }
 }
@@ -240,6 +250,8 @@ pub enum GroupError {
     CoordinatorNotAvailable,
     #[error("this broker is not the coordinator")]
     NotCoordinator,
+    #[error("the coordinator is loading")]
+    CoordinatorLoadInProgress,
     #[error("invalid group id")]
     InvalidGroupId,
     #[error("unknown member id")]
@@ -281,6 +293,7 @@ impl ErrorCode for GroupError {
         match self {
             GroupError::CoordinatorNotAvailable => K::CoordinatorNotAvailable.code(),
             GroupError::NotCoordinator => K::NotCoordinator.code(),
+            GroupError::CoordinatorLoadInProgress => K::CoordinatorLoadInProgress.code(),
             GroupError::InvalidGroupId => K::InvalidGroupId.code(),
             GroupError::UnknownMemberId => K::UnknownMemberId.code(),
             GroupError::IllegalGeneration => K::IllegalGeneration.code(),
@@ -307,6 +320,9 @@ impl ErrorCode for GroupError {
 pub enum TxnError {
     #[error("the transaction coordinator is not available")]
     CoordinatorNotAvailable,
+    /// The coordinator (or the producer id allocator) is still loading at start.
+    #[error("the transaction coordinator is loading")]
+    CoordinatorLoadInProgress,
     #[error("cannot allocate a producer id: {0}")]
     ProducerIdAllocation(String),
     #[error("invalid request: {0}")]
@@ -351,6 +367,7 @@ impl ErrorCode for TxnError {
     fn code(&self) -> i16 {
         match self {
             TxnError::CoordinatorNotAvailable => K::CoordinatorNotAvailable.code(),
+            TxnError::CoordinatorLoadInProgress => K::CoordinatorLoadInProgress.code(),
             TxnError::ProducerIdAllocation(_) => K::UnknownServerError.code(),
             TxnError::InvalidRequest(_) => K::InvalidRequest.code(),
             TxnError::InvalidTransactionTimeout(_) => K::InvalidTransactionTimeout.code(),
@@ -376,6 +393,7 @@ impl From<CoordinatorError> for GroupError {
     fn from(e: CoordinatorError) -> Self {
         match e {
             CoordinatorError::NotAvailable => GroupError::CoordinatorNotAvailable,
+            CoordinatorError::Loading => GroupError::CoordinatorLoadInProgress,
             CoordinatorError::Gone
             | CoordinatorError::ShardFailed
             | CoordinatorError::NotDurable => GroupError::NotCoordinator,
@@ -389,6 +407,7 @@ impl From<CoordinatorError> for TxnError {
             CoordinatorError::NotAvailable | CoordinatorError::Gone => {
                 TxnError::CoordinatorNotAvailable
             }
+            CoordinatorError::Loading => TxnError::CoordinatorLoadInProgress,
             CoordinatorError::ShardFailed => TxnError::CoordinatorFailed,
             CoordinatorError::NotDurable => TxnError::NotDurable,
         }

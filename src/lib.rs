@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod metadata;
 pub mod partition;
 pub mod server;
+pub mod startup;
 pub mod txn;
 
 use std::net::SocketAddr;
@@ -121,8 +122,7 @@ impl BrokerState {
     pub fn create_topic(&self, topic: NewTopic) -> Result<Arc<TopicMeta>, TopicError> {
         let _changing = self
             .partitions
-            .begin_change()
-            .ok_or(TopicError::ShuttingDown)?;
+            .begin_change()?;
         self.validate_new_topic(&topic)?;
         let meta = TopicMeta {
             name: topic.name,
@@ -145,8 +145,7 @@ impl BrokerState {
     pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
         let _changing = self
             .partitions
-            .begin_change()
-            .ok_or(TopicError::ShuttingDown)?;
+            .begin_change()?;
         let meta = self
             .metadata
             .topic(name)
@@ -171,8 +170,7 @@ impl BrokerState {
     ) -> Result<(), TopicError> {
         let _changing = self
             .partitions
-            .begin_change()
-            .ok_or(TopicError::ShuttingDown)?;
+            .begin_change()?;
         let meta = self
             .metadata
             .topic(name)
@@ -263,6 +261,12 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    /// The broker was shut down before it finished loading.
+    #[error("the broker was shut down before it finished starting")]
+    Stopped,
+    /// The load task failed (it panicked).
+    #[error("loading the data directory failed: {0}")]
+    LoadFailed(String),
 }
 
 /// A running broker.
@@ -273,13 +277,75 @@ pub struct Broker {
     stop_background: tokio::sync::watch::Sender<bool>,
     /// The data directory's lock, held until shutdown ends (none in memory).
     data_dir_lock: Option<data_dir_lock::DataDirLock>,
+    /// The load still running after [`Broker::start_serving`] (see
+    /// `startup.rs`); `None` once it ended.
+    loader: Option<startup::Loader>,
 }
 
 impl Broker {
-    /// Opens the data directory, loads every topic and starts listening.
-    /// Returns once the listener accepts connections.
+    /// Binds the listener, opens the data directory, loads every topic and
+    /// serves. Returns once everything is loaded; a load that fails stops
+    /// the broker and returns its error.
     pub async fn start(config: Config) -> Result<Broker, StartError> {
+        let mut broker = Broker::start_serving(config).await?;
+        match broker.ready().await {
+            Ok(()) => Ok(broker),
+            Err(e) => {
+                broker.stop(false).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Binds the listener first (a port in use fails at once, whatever the
+    /// data size), then locks the data directory and reads the metadata
+    /// log, and returns a broker that already serves while its partitions
+    /// and coordinators load in the background: until [`Broker::ready`]
+    /// requests get Kafka's retriable answers for a broker that is loading
+    /// (see `startup.rs`).
+    pub async fn start_serving(config: Config) -> Result<Broker, StartError> {
+        Self::start_with(config, None).await
+    }
+
+    /// [`Broker::start_serving`] whose load waits for the returned hold to
+    /// be released (tests of the loading answers).
+    #[doc(hidden)]
+    pub async fn start_held(config: Config) -> Result<(Broker, startup::LoadHold), StartError> {
+        let (hold, held) = startup::hold();
+        let broker = Self::start_with(config, Some(held)).await?;
+        Ok((broker, hold))
+    }
+
+    /// Waits until everything is loaded and clients are served. On an
+    /// error the broker serves nothing more; shut it down. Cancel-safe.
+    pub async fn ready(&mut self) -> Result<(), StartError> {
+        let Some(loader) = &mut self.loader else {
+            return Ok(());
+        };
+        let outcome = loader.wait().await;
+        self.loader = None;
+        self.background.extend(outcome?);
+        Ok(())
+    }
+
+    async fn start_with(
+        config: Config,
+        hold: Option<tokio::sync::oneshot::Receiver<()>>,
+    ) -> Result<Broker, StartError> {
         config.validate()?;
+        // Before the data directory is touched: "port in use" must not wait
+        // for a recovery.
+        let listener = server::bind(&config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
+        let advertised = advertised_address(&config, local)?;
         let mut data_dir_lock = None;
         let metadata = if config.ephemeral {
             Metadata::in_memory()
@@ -308,7 +374,6 @@ impl Broker {
                     .unwrap_or_else(|| i64::MAX.to_string()),
             ),
         ]);
-        let partitions = Partitions::new(&config.data_dir, config.ephemeral);
         group::service::ensure_offsets_topic(&metadata, &config).map_err(|e| {
             StartError::Topic {
                 topic: group::OFFSETS_TOPIC.to_string(),
@@ -319,55 +384,14 @@ impl Broker {
             topic: txn::TXN_STATE_TOPIC.to_string(),
             message: e.to_string(),
         })?;
-        let owns =
-            |name: &str, index: i32| metadata.topic(name).is_some_and(|t| index < t.partitions);
-        partitions.settle_dirs(&owns);
-        for topic in metadata.topics() {
-            partitions
-                .open_topic(&topic, &topic_defaults)
-                .map_err(|source| StartError::Partitions {
-                    topic: topic.name.clone(),
-                    source,
-                })?;
-        }
+        // Partitions, coordinators and producer ids start empty and are
+        // loaded by `startup::Loader` while the listener already answers.
+        let partitions = Partitions::new_loading(&config.data_dir, config.ephemeral);
         // One clock for both coordinators (tests can inject another through
         // `Groups::open` and `Runtime::load`).
         let clock = coordinator::SystemClock::shared();
-        let groups = group::Groups::load(&config, &metadata, &partitions, Arc::clone(&clock))
-            .map_err(|e| StartError::Topic {
-                topic: group::OFFSETS_TOPIC.to_string(),
-                message: e.to_string(),
-            })?;
-        let txns =
-            txn::Transactions::load(&config, &metadata, &partitions, clock).map_err(|e| {
-                StartError::Topic {
-                    topic: txn::TXN_STATE_TOPIC.to_string(),
-                    message: e.to_string(),
-                }
-            })?;
-        let producer_ids = if config.ephemeral {
-            txn::ProducerIds::in_memory()
-        } else {
-            // After partitions and coordinator state are loaded: ids they
-            // know of are never handed out again, whatever the file says.
-            let highest_known = txn::producer_ids::highest_known(&partitions, &txns);
-            txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata"), highest_known)
-                .map_err(|source| StartError::DataDir {
-                    dir: config.data_dir.clone(),
-                    source,
-                })?
-        };
-        let listener = server::bind(&config.listen)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: config.listen.clone(),
-                source,
-            })?;
-        let local = listener.local_addr().map_err(|source| StartError::Listen {
-            addr: config.listen.clone(),
-            source,
-        })?;
-        let advertised = advertised_address(&config, local)?;
+        let groups = group::Groups::loading(&metadata, Arc::clone(&clock));
+        let txns = txn::Transactions::loading(&metadata, clock);
         let state = Arc::new(BrokerState {
             config,
             metadata,
@@ -375,30 +399,28 @@ impl Broker {
             topic_defaults,
             advertised,
             groups,
-            producer_ids,
+            producer_ids: txn::ProducerIds::loading(),
             txns,
             faults: dispatch::faults::FaultRules::default(),
         });
-        state.txns.finish_recovery(&state);
         tracing::info!(
             listen = %local,
             advertised = %format!("{}:{}", state.advertised.0, state.advertised.1),
             data_dir = %if state.config.ephemeral { "(ephemeral: in memory)".to_string() } else { state.config.data_dir.display().to_string() },
             fsync = %state.config.fsync,
             version = env!("CARGO_PKG_VERSION"),
-            "sluice started"
+            "sluice started; loading partitions"
         );
         let (stop_background, background_rx) = tokio::sync::watch::channel(false);
-        let mut background = maintenance::start(&state, &background_rx);
-        background.push(group::service::start_timer(&state, &background_rx));
-        background.push(txn::service::start_timer(&state, &background_rx));
         let server = server::Server::start(listener, Arc::clone(&state));
+        let loader = startup::Loader::spawn(Arc::clone(&state), hold, background_rx);
         Ok(Broker {
             server,
             state,
-            background,
+            background: Vec::new(),
             stop_background,
             data_dir_lock,
+            loader: Some(loader),
         })
     }
 
@@ -427,6 +449,16 @@ impl Broker {
     /// background work, then closes every log cleanly (flush and a
     /// clean-shutdown marker, so the next start skips the recovery scan).
     pub async fn shutdown(self) {
+        self.stop(true).await;
+    }
+
+    /// [`Broker::shutdown`]; `started` is false after a failed load (nothing
+    /// to announce).
+    async fn stop(mut self, started: bool) {
+        if let Some(loader) = self.loader.take() {
+            // Stops at the next topic; what was opened is closed below.
+            self.background.extend(loader.cancel().await);
+        }
         // Parked JoinGroup/SyncGroup answers would hold their connections open.
         self.state.groups.close();
         // So would parked long-poll fetches, for up to their max wait.
@@ -446,7 +478,9 @@ impl Broker {
         .await;
         // Only now may another broker open the directory.
         drop(self.data_dir_lock);
-        tracing::info!("sluice stopped");
+        if started {
+            tracing::info!("sluice stopped");
+        }
     }
 }
 

@@ -41,14 +41,32 @@ fn main() -> ExitCode {
         // Installed before the broker starts: a SIGTERM that arrives right after
         // "listening on" (or during start) must stop the broker cleanly, not end
         // the process by the signal's default action.
-        let signals = Signals::install();
-        let broker = match Broker::start(config).await {
+        let mut signals = Signals::install();
+        let mut broker = match Broker::start_serving(config).await {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("sluice: {e}");
                 return ExitCode::FAILURE;
             }
         };
+        // A signal while the data directory loads stops the broker then.
+        let loaded = tokio::select! {
+            loaded = broker.ready() => Some(loaded),
+            () = signals.wait() => None,
+        };
+        match loaded {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                eprintln!("sluice: {e}");
+                broker.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+            None => {
+                tracing::info!("shutting down before start-up finished");
+                broker.shutdown().await;
+                return ExitCode::SUCCESS;
+            }
+        }
         let mut out = std::io::stdout();
         let _ = writeln!(out, "listening on {}", broker.local_addr());
         let _ = out.flush();
@@ -78,7 +96,7 @@ impl Signals {
         }
     }
 
-    async fn wait(mut self) {
+    async fn wait(&mut self) {
         async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
             match s {
                 Some(s) => {

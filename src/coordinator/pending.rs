@@ -22,6 +22,10 @@ pub enum CoordinatorError {
     /// made was not durable, or it could not be rebuilt).
     #[error("the coordinator is not available")]
     NotAvailable,
+    /// The shards are still being loaded at start (Kafka's
+    /// COORDINATOR_LOAD_IN_PROGRESS: the client retries).
+    #[error("the coordinator is loading")]
+    Loading,
     /// The shard went away before answering (shutdown, or a rebuild after
     /// a failed operation dropped the request).
     #[error("the coordinator went away before answering")]

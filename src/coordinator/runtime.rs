@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::oneshot;
 
@@ -286,8 +286,16 @@ struct ShardCell<S: CoordinatorShard> {
 }
 
 /// The shards of one coordinator.
+///
+/// A runtime can exist before its shards are loaded ([`Runtime::loading`]):
+/// the broker serves while it recovers, and until [`Runtime::finish_load`]
+/// every operation on a shard is [`CoordinatorError::Loading`] (Kafka's
+/// COORDINATOR_LOAD_IN_PROGRESS) while the shard count, and so which
+/// shard owns a key, is known from the start.
 pub struct Runtime<S: CoordinatorShard> {
-    shards: Vec<ShardCell<S>>,
+    /// Set once, when every shard is loaded.
+    shards: OnceLock<Vec<ShardCell<S>>>,
+    shard_count: usize,
     clock: SharedClock,
     closed: AtomicBool,
 }
@@ -301,13 +309,40 @@ impl<S: CoordinatorShard> Runtime<S> {
         clock: SharedClock,
         wait_for_fsync: bool,
     ) -> Result<Runtime<S>, PartitionError> {
+        let runtime = Runtime::loading(writers.len(), clock);
+        runtime.finish_load(writers, build, wait_for_fsync)?;
+        Ok(runtime)
+    }
+
+    /// A runtime of `shard_count` shards not loaded yet.
+    pub fn loading(shard_count: usize, clock: SharedClock) -> Runtime<S> {
+        Runtime {
+            shards: OnceLock::new(),
+            shard_count,
+            clock,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Loads the shards of a runtime made by [`Runtime::loading`] by
+    /// replaying each writer's log (one per shard, in index order), then
+    /// serves them all at once. Loading twice is refused.
+    pub fn finish_load(
+        &self,
+        writers: Vec<Arc<dyn PartitionWriter>>,
+        build: impl Fn() -> S + Send + Sync + 'static,
+        wait_for_fsync: bool,
+    ) -> Result<(), PartitionError> {
+        if writers.len() != self.shard_count || self.is_loaded() {
+            return Err(PartitionError::UnknownTopicOrPartition);
+        }
         let build: Arc<dyn Fn() -> S + Send + Sync> = Arc::new(build);
         let mut shards = Vec::with_capacity(writers.len());
         for writer in writers {
             let mut machine = build();
             let records = replay_log(&mut machine, &*writer)?;
-            machine.loaded(clock.now_ms());
-            tracing::info!(
+            machine.loaded(self.clock.now_ms());
+            tracing::debug!(
                 topic = writer.topic(),
                 partition = writer.index(),
                 records,
@@ -319,18 +354,21 @@ impl<S: CoordinatorShard> Runtime<S> {
                     writer,
                     waiters: HashMap::new(),
                     next_request: 1,
-                    clock: Arc::clone(&clock),
+                    clock: Arc::clone(&self.clock),
                     wait_for_fsync,
                     distrust: Arc::default(),
                 }),
                 build: Arc::clone(&build),
             });
         }
-        Ok(Runtime {
-            shards,
-            clock,
-            closed: AtomicBool::new(false),
-        })
+        self.shards
+            .set(shards)
+            .map_err(|_| PartitionError::UnknownTopicOrPartition)
+    }
+
+    /// Whether the shards are loaded and served.
+    pub fn is_loaded(&self) -> bool {
+        self.shards.get().is_some()
     }
 
     pub fn clock(&self) -> &SharedClock {
@@ -342,13 +380,13 @@ impl<S: CoordinatorShard> Runtime<S> {
     }
 
     pub fn shard_count(&self) -> usize {
-        self.shards.len()
+        self.shard_count
     }
 
     /// The shard (internal-topic partition) of `key`: Kafka's
     /// `abs(javaHashCode(key)) % partitions`.
     pub fn shard_of(&self, key: &str) -> usize {
-        super::partition_for(key, self.shards.len())
+        super::partition_for(key, self.shard_count)
     }
 
     /// Stops parking requests (see [`Runtime::is_closed`]).
@@ -380,9 +418,11 @@ impl<S: CoordinatorShard> Runtime<S> {
     }
 
     /// Runs `op` on every shard in index order, even those that stopped
-    /// serving (`op` can ask [`Shard::distrusted`]).
+    /// serving (`op` can ask [`Shard::distrusted`]); on none before they
+    /// are loaded.
     pub fn for_each_shard(&self, mut op: impl FnMut(&mut Shard<S>)) {
-        for index in 0..self.shards.len() {
+        let loaded = self.shards.get().map_or(0, Vec::len);
+        for index in 0..loaded {
             let _ = self.run(index, false, &mut op);
         }
     }
@@ -390,7 +430,8 @@ impl<S: CoordinatorShard> Runtime<S> {
     /// Runs `op` on shard after shard in index order, even those that
     /// stopped serving, until one returns `Some`.
     pub fn find_map<R>(&self, mut op: impl FnMut(&mut Shard<S>) -> Option<R>) -> Option<R> {
-        (0..self.shards.len()).find_map(|index| self.run(index, false, &mut op).ok().flatten())
+        let loaded = self.shards.get().map_or(0, Vec::len);
+        (0..loaded).find_map(|index| self.run(index, false, &mut op).ok().flatten())
     }
 
     fn run<R>(
@@ -399,10 +440,8 @@ impl<S: CoordinatorShard> Runtime<S> {
         trusted_only: bool,
         op: impl FnOnce(&mut Shard<S>) -> R,
     ) -> Result<R, CoordinatorError> {
-        let cell = self
-            .shards
-            .get(index)
-            .ok_or(CoordinatorError::NotAvailable)?;
+        let shards = self.shards.get().ok_or(CoordinatorError::Loading)?;
+        let cell = shards.get(index).ok_or(CoordinatorError::NotAvailable)?;
         let mut shard = lock(cell);
         if trusted_only && shard.distrusted() {
             return Err(CoordinatorError::NotAvailable);

@@ -176,6 +176,40 @@ impl Groups {
         )
     }
 
+    /// The coordinators before they are loaded (start-up serves while it
+    /// recovers): every group operation is COORDINATOR_LOAD_IN_PROGRESS
+    /// until [`Groups::finish_load`].
+    pub fn loading(metadata: &Metadata, clock: SharedClock) -> Groups {
+        let count = metadata.topic(OFFSETS_TOPIC).map_or(0, |t| t.partitions);
+        Groups {
+            runtime: Runtime::loading(usize::try_from(count).unwrap_or(0), clock),
+        }
+    }
+
+    /// Loads the coordinators of [`Groups::loading`] from the (now opened)
+    /// partitions of `__consumer_offsets`.
+    pub fn finish_load(
+        &self,
+        config: &Config,
+        partitions: &Partitions,
+    ) -> Result<(), PartitionError> {
+        let count = i32::try_from(self.runtime.shard_count()).unwrap_or(i32::MAX);
+        let writers = (0..count)
+            .map(|i| {
+                partitions
+                    .get(OFFSETS_TOPIC, i)
+                    .map(|p| p as Arc<dyn PartitionWriter>)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(PartitionError::UnknownTopicOrPartition)?;
+        let group_config = GroupConfig::from(config);
+        self.runtime.finish_load(
+            writers,
+            move || Coordinator::new(group_config.clone()),
+            config.fsync == FsyncMode::Always,
+        )
+    }
+
     /// Loads every group from `partitions` (those of `__consumer_offsets`,
     /// in index order) by replaying their records.
     pub fn open(

@@ -29,8 +29,7 @@ pub async fn handle(
             .state
             .producer_ids
             .next_id()
-            .map(|id| (id, 0))
-            .map_err(|e| TxnError::ProducerIdAllocation(e.to_string()));
+            .map(|id| (id, 0));
         return HandlerOutput::Respond(response(outcome));
     };
     let expected = (req.producer_id.0 >= 0 && req.producer_epoch >= 0)

@@ -7,6 +7,9 @@
 //! returned ready to use. Topics can be asked for by id (v10+).
 //! Authorized operations (v8+), when asked for, are every operation the
 //! resource supports, as Kafka reports without an authorizer.
+//! While the broker loads at start, every partition is LEADER_NOT_AVAILABLE
+//! with leader -1 (clients retry), and an unknown topic is not created yet
+//! (LEADER_NOT_AVAILABLE, as Kafka answers for a topic being created).
 //! Not implemented: racks.
 
 use kafka_protocol::messages::metadata_response::{
@@ -14,6 +17,7 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use crate::dispatch::{HandlerOutput, RequestContext};
@@ -47,10 +51,11 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerOutput<
     } else {
         NOT_REQUESTED
     };
+    let serving = state.partitions.serving();
     let mut topics = Vec::new();
     if all_topics {
         for meta in state.metadata.topics() {
-            topics.push(describe(&meta, node_id).with_topic_authorized_operations(topic_ops));
+            topics.push(describe(&meta, node_id, serving).with_topic_authorized_operations(topic_ops));
         }
     } else {
         for requested in req.topics.iter().flatten() {
@@ -62,12 +67,15 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerOutput<
                 },
             };
             topics.push(match topic {
-                Ok(meta) => describe(&meta, node_id).with_topic_authorized_operations(topic_ops),
+                Ok(meta) => describe(&meta, node_id, serving).with_topic_authorized_operations(topic_ops),
                 // Kafka sets the operations on unknown-topic entries too
                 // (kafka-python decodes them either way).
                 Err(e) => MetadataResponseTopic::default()
                     .with_topic_authorized_operations(topic_ops)
-                    .with_error_code(e.code())
+                    .with_error_code(match e {
+                        TopicError::Loading => ResponseError::LeaderNotAvailable.code(),
+                        e => e.code(),
+                    })
                     .with_name(requested.name.clone())
                     .with_topic_id(if requested.name.is_some() {
                         Uuid::nil()
@@ -123,12 +131,19 @@ async fn by_name(
     Err(TopicError::UnknownTopicOrPartition)
 }
 
-fn describe(meta: &TopicMeta, node_id: i32) -> MetadataResponseTopic {
+/// `serving`: false while the broker loads (no leader yet).
+fn describe(meta: &TopicMeta, node_id: i32, serving: bool) -> MetadataResponseTopic {
+    let (error, leader) = if serving {
+        (0, node_id)
+    } else {
+        (ResponseError::LeaderNotAvailable.code(), -1)
+    };
     let partitions = (0..meta.partitions)
         .map(|index| {
             MetadataResponsePartition::default()
+                .with_error_code(error)
                 .with_partition_index(index)
-                .with_leader_id(BrokerId(node_id))
+                .with_leader_id(BrokerId(leader))
                 .with_leader_epoch(LEADER_EPOCH)
                 .with_replica_nodes(vec![BrokerId(node_id)])
                 .with_isr_nodes(vec![BrokerId(node_id)])

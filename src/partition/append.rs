@@ -26,9 +26,7 @@ impl Partitions {
         now: i64,
     ) -> Result<(Arc<Partition>, AppendInfo), PartitionError> {
         validator::check_writable(topic)?;
-        let partition = self
-            .get(&topic.name, index)
-            .ok_or(PartitionError::UnknownTopicOrPartition)?;
+        let partition = self.served(&topic.name, index)?;
         let config = partition.config();
         let valid = validator::validate(topic, index, &config, produced, txns, now)?;
         let info = partition.append(&valid.bytes, &valid.header, valid.log_append_time)?;

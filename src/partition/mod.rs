@@ -129,8 +129,10 @@ impl Partition {
             Some(dir) => {
                 let (log, new_log) = Log::open_staged(dir, config.log.clone())?;
                 let report = log.recovery_report();
+                // Per partition at DEBUG: start-up logs progress and one
+                // summary line (`startup.rs`); damage is a WARN where found.
                 if !report.clean {
-                    tracing::info!(topic, partition = index, report = ?report, "recovered partition log");
+                    tracing::debug!(topic, partition = index, report = ?report, "recovered partition log");
                 }
                 (log, new_log)
             }

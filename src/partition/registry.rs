@@ -8,7 +8,7 @@
 //! once into a [`TopicConfig`] that its partitions share.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use dashmap::DashMap;
@@ -46,22 +46,73 @@ pub struct Partitions {
     pub flusher: Flusher,
     /// Set when the broker begins to shut down: long polls answer at once.
     stopping: AtomicBool,
+    /// Whether clients are served: false while the broker loads at start
+    /// (see [`Partitions::new_loading`]).
+    serving: AtomicBool,
+    /// What opening partitions found, since this registry was made.
+    pub opened: OpenStats,
     /// Held while a topic is created, grown or deleted: one such change at a
     /// time, so that limits are checked against settled counts and two
     /// creations never make the same directories.
     changes: Mutex<()>,
 }
 
+/// Counts over the partitions a registry opened (start-up's progress lines).
+#[derive(Debug, Default)]
+pub struct OpenStats {
+    /// Partitions opened, new ones included.
+    pub partitions: AtomicUsize,
+    /// Existing logs that had no clean-shutdown marker and were recovered
+    /// (a log created now is never counted here).
+    pub recovered: AtomicUsize,
+    /// Bytes of the existing logs opened (what recovery went through).
+    pub bytes: AtomicU64,
+}
+
 impl Partitions {
+    /// A registry that serves clients at once (tests, tools).
     pub fn new(data_dir: &Path, ephemeral: bool) -> Self {
+        let partitions = Self::new_loading(data_dir, ephemeral);
+        partitions.finish_loading();
+        partitions
+    }
+
+    /// A registry for a broker that serves while it loads: until
+    /// [`Self::finish_loading`], clients' lookups of a partition (produce,
+    /// fetch, list offsets, delete records) are NOT_LEADER_OR_FOLLOWER and
+    /// topic changes are refused with [`TopicError::Loading`]; the broker's
+    /// own code ([`Self::get`]) sees partitions as they open.
+    pub fn new_loading(data_dir: &Path, ephemeral: bool) -> Self {
         Partitions {
             data_dir: data_dir.to_path_buf(),
             ephemeral,
             map: DashMap::new(),
             flusher: Flusher::default(),
             stopping: AtomicBool::new(false),
+            serving: AtomicBool::new(false),
+            opened: OpenStats::default(),
             changes: Mutex::new(()),
         }
+    }
+
+    /// Start-up is over: clients are served every partition.
+    pub fn finish_loading(&self) {
+        self.serving.store(true, Ordering::Release);
+    }
+
+    /// Whether clients are served (start-up finished loading).
+    pub fn serving(&self) -> bool {
+        self.serving.load(Ordering::Acquire)
+    }
+
+    /// The partition a client asks for: NOT_LEADER_OR_FOLLOWER while the
+    /// broker still loads (the caller checked that a topic owns it).
+    pub fn served(&self, topic: &str, index: i32) -> Result<Arc<Partition>, PartitionError> {
+        if !self.serving() {
+            return Err(PartitionError::NotLeaderOrFollower);
+        }
+        self.get(topic, index)
+            .ok_or(PartitionError::UnknownTopicOrPartition)
     }
 
     /// Broker shutdown begins: every parked long-poll fetch is woken and
@@ -84,12 +135,19 @@ impl Partitions {
         self.changes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// [`Self::lock_changes`] for a new topic change: `None` once shutdown has
-    /// begun. Shutdown takes the lock before it closes the logs, so a change
-    /// either finishes before they are closed or never starts.
-    pub fn begin_change(&self) -> Option<MutexGuard<'_, ()>> {
+    /// [`Self::lock_changes`] for a new topic change: refused once shutdown
+    /// has begun, and while the broker still loads. Shutdown takes the lock
+    /// before it closes the logs, so a change either finishes before they
+    /// are closed or never starts.
+    pub fn begin_change(&self) -> Result<MutexGuard<'_, ()>, TopicError> {
         let guard = self.lock_changes();
-        (!self.shutting_down()).then_some(guard)
+        if self.shutting_down() {
+            return Err(TopicError::ShuttingDown);
+        }
+        if !self.serving() {
+            return Err(TopicError::Loading);
+        }
+        Ok(guard)
     }
 
     /// At start, before any partition is opened: rolls back a topic change a
@@ -149,8 +207,7 @@ impl Partitions {
                 current: LEADER_EPOCH,
             });
         }
-        self.get(&topic.name, index)
-            .ok_or(PartitionError::UnknownTopicOrPartition)
+        self.served(&topic.name, index)
     }
 
     /// DeleteRecords for partition `index` of `topic` (see
@@ -162,9 +219,7 @@ impl Partitions {
         offset: i64,
     ) -> Result<i64, PartitionError> {
         validator::check_writable(topic)?;
-        self.get(&topic.name, index)
-            .ok_or(PartitionError::UnknownTopicOrPartition)?
-            .delete_records(offset)
+        self.served(&topic.name, index)?.delete_records(offset)
     }
 
     /// Every open partition.
@@ -272,6 +327,14 @@ impl Partitions {
                 Arc::clone(&config),
                 self.flusher.clone(),
             )?;
+            self.opened.partitions.fetch_add(1, Ordering::Relaxed);
+            if new_log.is_none() && dir.is_some() {
+                let log = partition.lock_log();
+                self.opened.bytes.fetch_add(log.size_bytes(), Ordering::Relaxed);
+                if !log.recovery_report().clean {
+                    self.opened.recovered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             opened.push(partition);
             created.extend(new_log);
         }

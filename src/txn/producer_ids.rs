@@ -16,7 +16,9 @@
 //! warning, not a failure to start (see [`ProducerIds::open`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use crate::error::TxnError;
 
 /// Ids reserved per write of the file (Kafka's producer id block size).
 pub const BLOCK_SIZE: i64 = 1000;
@@ -29,7 +31,16 @@ struct Block {
 }
 
 /// The broker's producer id allocator.
+///
+/// At start it exists before it is loaded ([`ProducerIds::loading`]): the
+/// highest known id comes from the partitions and the transaction
+/// coordinator, which load while the broker already serves. Until
+/// [`ProducerIds::finish_load`] no id is handed out.
 pub struct ProducerIds {
+    loaded: OnceLock<Allocator>,
+}
+
+struct Allocator {
     /// The file, or `None` in memory.
     path: Option<PathBuf>,
     block: Mutex<Block>,
@@ -38,10 +49,32 @@ pub struct ProducerIds {
 impl ProducerIds {
     /// An allocator that persists nothing, starting at 0.
     pub fn in_memory() -> Self {
-        ProducerIds {
+        Self::with(Allocator {
             path: None,
             block: Mutex::new(Block { next: 0, end: 0 }),
+        })
+    }
+
+    /// An allocator not loaded yet: [`Self::next_id`] answers
+    /// [`TxnError::CoordinatorLoadInProgress`].
+    pub fn loading() -> Self {
+        ProducerIds {
+            loaded: OnceLock::new(),
         }
+    }
+
+    /// Serves `loaded` (made by [`Self::open`] or [`Self::in_memory`]) from
+    /// an allocator made by [`Self::loading`]; a second load is ignored.
+    pub fn finish_load(&self, loaded: ProducerIds) {
+        if let Some(allocator) = loaded.loaded.into_inner() {
+            let _ = self.loaded.set(allocator);
+        }
+    }
+
+    fn with(allocator: Allocator) -> Self {
+        let loaded = OnceLock::new();
+        let _ = loaded.set(allocator);
+        ProducerIds { loaded }
     }
 
     /// Loads the allocator kept in `metadata_dir` (created if missing).
@@ -94,26 +127,32 @@ impl ProducerIds {
                 recovered
             }
         };
-        Ok(ProducerIds {
+        Ok(Self::with(Allocator {
             path: Some(path),
             block: Mutex::new(Block {
                 next: start,
                 end: start,
             }),
-        })
+        }))
     }
 
     /// A producer id never handed out before.
-    pub fn next_id(&self) -> std::io::Result<i64> {
-        let mut block = self.block.lock().unwrap_or_else(|e| e.into_inner());
+    pub fn next_id(&self) -> Result<i64, TxnError> {
+        let allocator = self
+            .loaded
+            .get()
+            .ok_or(TxnError::CoordinatorLoadInProgress)?;
+        let mut block = allocator.block.lock().unwrap_or_else(|e| e.into_inner());
         if block.next == i64::MAX {
             // Only reachable after recovering past a forged id near the top.
-            return Err(std::io::Error::other("producer ids are exhausted"));
+            return Err(TxnError::ProducerIdAllocation(
+                "producer ids are exhausted".into(),
+            ));
         }
         if block.next >= block.end {
             let end = block.next.saturating_add(BLOCK_SIZE);
-            if let Some(path) = &self.path {
-                persist(path, end)?;
+            if let Some(path) = &allocator.path {
+                persist(path, end).map_err(|e| TxnError::ProducerIdAllocation(e.to_string()))?;
             }
             block.end = end;
         }

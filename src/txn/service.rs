@@ -116,6 +116,40 @@ impl Transactions {
         Ok(Transactions { runtime })
     }
 
+    /// The coordinators before they are loaded (start-up serves while it
+    /// recovers): every transaction operation is COORDINATOR_LOAD_IN_PROGRESS
+    /// until [`Transactions::finish_load`].
+    pub fn loading(metadata: &Metadata, clock: SharedClock) -> Transactions {
+        let count = metadata.topic(TXN_STATE_TOPIC).map_or(0, |t| t.partitions);
+        Transactions {
+            runtime: Runtime::loading(usize::try_from(count).unwrap_or(0), clock),
+        }
+    }
+
+    /// Loads the coordinators of [`Transactions::loading`] from the (now
+    /// opened) partitions of `__transaction_state`.
+    pub fn finish_load(
+        &self,
+        config: &Config,
+        partitions: &Partitions,
+    ) -> Result<(), PartitionError> {
+        let count = i32::try_from(self.runtime.shard_count()).unwrap_or(i32::MAX);
+        let writers = (0..count)
+            .map(|i| {
+                partitions
+                    .get(TXN_STATE_TOPIC, i)
+                    .map(|p| p as Arc<dyn PartitionWriter>)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(PartitionError::UnknownTopicOrPartition)?;
+        let max_timeout_ms = config.transaction_max_timeout_ms;
+        self.runtime.finish_load(
+            writers,
+            move || TxnCoordinator::new(max_timeout_ms),
+            config.fsync == FsyncMode::Always,
+        )
+    }
+
     /// The coordinators' clock.
     pub fn now_ms(&self) -> i64 {
         self.runtime.now()
@@ -165,12 +199,7 @@ impl Transactions {
     ) -> Pending<(i64, i16), TxnError> {
         let outcome = self.on_shard(transactional_id, |shard| {
             let now = shard.now();
-            let mut next_id = || {
-                state
-                    .producer_ids
-                    .next_id()
-                    .map_err(|e| TxnError::ProducerIdAllocation(e.to_string()))
-            };
+            let mut next_id = || state.producer_ids.next_id();
             let plan = shard.machine.init_producer_id(
                 transactional_id,
                 timeout_ms,
