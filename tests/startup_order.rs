@@ -194,6 +194,8 @@ async fn requests_during_load_get_retriable_errors_then_everything_works() {
             COORDINATOR_LOAD_IN_PROGRESS
         );
         assert_eq!(create(&mut raw, "during-load"), NOT_CONTROLLER);
+        let groups = raw.call(4, &ListGroupsRequest::default());
+        assert_eq!(groups.error_code, COORDINATOR_LOAD_IN_PROGRESS);
     })
     .await
     .unwrap();

@@ -231,6 +231,11 @@ impl Groups {
         Ok(Groups { runtime })
     }
 
+    /// Whether the coordinators are loaded (see [`Groups::loading`]).
+    pub fn is_loaded(&self) -> bool {
+        self.runtime.is_loaded()
+    }
+
     /// The coordinators' clock.
     pub fn now_ms(&self) -> i64 {
         self.runtime.now()
@@ -269,8 +274,12 @@ impl Groups {
             }
             pending
         });
-        // Whatever went wrong, the client looks for the coordinator again.
-        outcome.unwrap_or_else(|_| Pending::failed(CoordinatorError::Gone))
+        outcome.unwrap_or_else(|e| match e {
+            // Still loading at start: the client retries here.
+            CoordinatorError::Loading => Pending::failed(e),
+            // Whatever else went wrong, the client looks for the coordinator again.
+            _ => Pending::failed(CoordinatorError::Gone),
+        })
     }
 
     /// JoinGroup.

@@ -26,9 +26,14 @@ pub async fn handle(
         .into_iter()
         .map(|id| {
             let Some(m) = ctx.state.txns.describe(id.as_str()) else {
+                let error = if ctx.state.txns.is_loaded() {
+                    TxnError::TransactionalIdNotFound
+                } else {
+                    TxnError::CoordinatorLoadInProgress
+                };
                 return TransactionState::default()
                     .with_transactional_id(id)
-                    .with_error_code(TxnError::TransactionalIdNotFound.code())
+                    .with_error_code(error.code())
                     .with_transaction_state(StrBytes::default())
                     .with_producer_id(ProducerId(-1))
                     .with_producer_epoch(-1)

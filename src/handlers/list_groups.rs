@@ -9,6 +9,7 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::dispatch::{HandlerOutput, RequestContext};
+use crate::error::{ErrorCode, GroupError};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
 
@@ -17,6 +18,12 @@ pub async fn handle(
     req: ListGroupsRequest,
 ) -> HandlerOutput<ListGroupsResponse> {
     let version = ctx.api_version;
+    if !ctx.state.groups.is_loaded() {
+        // Still loading at start: not an empty list, which would be wrong.
+        return HandlerOutput::Respond(
+            ListGroupsResponse::default().with_error_code(GroupError::CoordinatorLoadInProgress.code()),
+        );
+    }
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
     let types: Vec<String> = req.types_filter.iter().map(|s| s.to_string()).collect();
     let mut groups = ctx.state.groups.collect(|c| c.list_groups(&states, &types));

@@ -12,6 +12,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::dispatch::{HandlerOutput, RequestContext};
+use crate::error::{ErrorCode, TxnError};
 use crate::txn::state::TxnState;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
@@ -37,6 +38,14 @@ pub async fn handle(
         .filter(|f| !STATES.iter().any(|s| s.name() == f.as_str()))
         .cloned()
         .collect();
+    if !ctx.state.txns.is_loaded() {
+        // Still loading at start: not an empty list, which would be wrong.
+        return HandlerOutput::Respond(
+            ListTransactionsResponse::default()
+                .with_error_code(TxnError::CoordinatorLoadInProgress.code())
+                .with_unknown_state_filters(unknown),
+        );
+    }
     let now = ctx.state.txns.now_ms();
     let min_duration = if ctx.api_version >= 1 {
         req.duration_filter

@@ -150,6 +150,11 @@ impl Transactions {
         )
     }
 
+    /// Whether the coordinators are loaded (see [`Transactions::loading`]).
+    pub fn is_loaded(&self) -> bool {
+        self.runtime.is_loaded()
+    }
+
     /// The coordinators' clock.
     pub fn now_ms(&self) -> i64 {
         self.runtime.now()
