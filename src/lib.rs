@@ -120,9 +120,7 @@ impl BrokerState {
     /// Creates a topic, all or nothing: its partitions are made durable,
     /// then the metadata log records it (see `Partitions::create`).
     pub fn create_topic(&self, topic: NewTopic) -> Result<Arc<TopicMeta>, TopicError> {
-        let _changing = self
-            .partitions
-            .begin_change()?;
+        let _changing = self.partitions.begin_change()?;
         self.validate_new_topic(&topic)?;
         let meta = TopicMeta {
             name: topic.name,
@@ -143,9 +141,7 @@ impl BrokerState {
 
     /// Deletes a topic and its data.
     pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMeta>, TopicError> {
-        let _changing = self
-            .partitions
-            .begin_change()?;
+        let _changing = self.partitions.begin_change()?;
         let meta = self
             .metadata
             .topic(name)
@@ -168,9 +164,7 @@ impl BrokerState {
         count: i32,
         validate_only: bool,
     ) -> Result<(), TopicError> {
-        let _changing = self
-            .partitions
-            .begin_change()?;
+        let _changing = self.partitions.begin_change()?;
         let meta = self
             .metadata
             .topic(name)

@@ -181,11 +181,12 @@ fn load(state: &BrokerState, cancelled: &watch::Receiver<bool>) -> Result<(), St
         // After partitions and coordinator state are loaded: ids they know
         // of are never handed out again, whatever the file says.
         let highest_known = txn::producer_ids::highest_known(partitions, &state.txns);
-        txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata"), highest_known)
-            .map_err(|source| StartError::DataDir {
+        txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata"), highest_known).map_err(
+            |source| StartError::DataDir {
                 dir: config.data_dir.clone(),
                 source,
-            })?
+            },
+        )?
     };
     state.producer_ids.finish_load(producer_ids);
     state.txns.finish_recovery(state);

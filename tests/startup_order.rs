@@ -51,7 +51,10 @@ async fn prepare(dir: &Path, topic: &str, partitions: i32) {
     create_topic(&bootstrap, topic, partitions, &[]).await;
     producer(&bootstrap, &[])
         .send(
-            FutureRecord::to(topic).partition(0).key("k").payload("before"),
+            FutureRecord::to(topic)
+                .partition(0)
+                .key("k")
+                .payload("before"),
             Duration::from_secs(30),
         )
         .await
@@ -63,7 +66,9 @@ async fn prepare(dir: &Path, topic: &str, partitions: i32) {
 async fn the_listener_is_bound_before_the_data_directory_is_touched() {
     let tmp = tempfile::tempdir().unwrap();
     // The directory is locked by a running broker...
-    let holder = Broker::start(config(tmp.path())).await.expect("first broker");
+    let holder = Broker::start(config(tmp.path()))
+        .await
+        .expect("first broker");
     // ...and the port is taken by someone else.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut second = config(tmp.path());
@@ -73,7 +78,9 @@ async fn the_listener_is_bound_before_the_data_directory_is_touched() {
     let took = began.elapsed();
     // The listen error, not the lock's: the bind came first.
     match outcome {
-        Err(StartError::Listen { addr, .. }) => assert_eq!(addr, taken.local_addr().unwrap().to_string()),
+        Err(StartError::Listen { addr, .. }) => {
+            assert_eq!(addr, taken.local_addr().unwrap().to_string())
+        }
         Err(other) => panic!("expected the listen error first, got: {other}"),
         Ok(_) => panic!("a second broker started on a port in use"),
     }
@@ -102,7 +109,9 @@ fn produce(raw: &mut Raw, topic: &str) -> i16 {
                 .with_name(TopicName(s(topic)))
                 .with_partition_data(vec![PartitionProduceData::default()
                     .with_index(0)
-                    .with_records(Some(common::batch::one_record_batch(b"k", b"v").into()))])]),
+                    .with_records(Some(
+                        common::batch::one_record_batch(b"k", b"v").into(),
+                    ))])]),
     );
     resp.responses[0].partition_responses[0].error_code
 }
@@ -188,7 +197,10 @@ async fn requests_during_load_get_retriable_errors_then_everything_works() {
         let (error, node) = find_coordinator(&mut raw, "g");
         assert_eq!((error, node), (NONE, 0), "FindCoordinator answers as usual");
         assert_eq!(join(&mut raw, "g"), COORDINATOR_LOAD_IN_PROGRESS);
-        assert_eq!(init_producer_id(&mut raw, None), COORDINATOR_LOAD_IN_PROGRESS);
+        assert_eq!(
+            init_producer_id(&mut raw, None),
+            COORDINATOR_LOAD_IN_PROGRESS
+        );
         assert_eq!(
             init_producer_id(&mut raw, Some("tx")),
             COORDINATOR_LOAD_IN_PROGRESS
@@ -217,7 +229,10 @@ async fn requests_during_load_get_retriable_errors_then_everything_works() {
     .unwrap();
     producer(&addr, &[("enable.idempotence", "true")])
         .send(
-            FutureRecord::to(&topic).partition(0).key("k").payload("after"),
+            FutureRecord::to(&topic)
+                .partition(0)
+                .key("k")
+                .payload("after"),
             Duration::from_secs(30),
         )
         .await
@@ -283,7 +298,8 @@ async fn recovery_logs_one_summary_not_a_line_per_partition() {
     let broker = Broker::start(config(tmp.path())).await.expect("restarts");
     broker.shutdown().await;
     // 50 of the topic, 2 + 2 internal; only the topic's were recovered.
-    let summaries = lines_with_summary("loaded 54 partitions (50 recovered after an unclean shutdown");
+    let summaries =
+        lines_with_summary("loaded 54 partitions (50 recovered after an unclean shutdown");
     assert_eq!(summaries.len(), 1, "one summary line: {summaries:?}");
     assert!(logs::lines_with(&["recovered partition log"]).is_empty());
     let naming_topic = logs::lines_with(&["INFO", &topic]);
@@ -292,7 +308,10 @@ async fn recovery_logs_one_summary_not_a_line_per_partition() {
         "INFO lines for each partition: {naming_topic:?}"
     );
     // The first start created every partition: none of them "recovered".
-    assert!(!lines_with_summary("loaded 4 partitions (0 recovered after an unclean shutdown").is_empty());
+    assert!(
+        !lines_with_summary("loaded 4 partitions (0 recovered after an unclean shutdown")
+            .is_empty()
+    );
 }
 
 fn lines_with_summary(needle: &str) -> Vec<String> {

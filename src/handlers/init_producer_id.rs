@@ -25,11 +25,7 @@ pub async fn handle(
     req: InitProducerIdRequest,
 ) -> HandlerOutput<InitProducerIdResponse> {
     let Some(transactional_id) = &req.transactional_id else {
-        let outcome = ctx
-            .state
-            .producer_ids
-            .next_id()
-            .map(|id| (id, 0));
+        let outcome = ctx.state.producer_ids.next_id().map(|id| (id, 0));
         return HandlerOutput::Respond(response(outcome));
     };
     let expected = (req.producer_id.0 >= 0 && req.producer_epoch >= 0)

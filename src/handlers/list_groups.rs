@@ -21,7 +21,8 @@ pub async fn handle(
     if !ctx.state.groups.is_loaded() {
         // Still loading at start: not an empty list, which would be wrong.
         return HandlerOutput::Respond(
-            ListGroupsResponse::default().with_error_code(GroupError::CoordinatorLoadInProgress.code()),
+            ListGroupsResponse::default()
+                .with_error_code(GroupError::CoordinatorLoadInProgress.code()),
         );
     }
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();

@@ -55,7 +55,9 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerOutput<
     let mut topics = Vec::new();
     if all_topics {
         for meta in state.metadata.topics() {
-            topics.push(describe(&meta, node_id, serving).with_topic_authorized_operations(topic_ops));
+            topics.push(
+                describe(&meta, node_id, serving).with_topic_authorized_operations(topic_ops),
+            );
         }
     } else {
         for requested in req.topics.iter().flatten() {
@@ -67,7 +69,9 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerOutput<
                 },
             };
             topics.push(match topic {
-                Ok(meta) => describe(&meta, node_id, serving).with_topic_authorized_operations(topic_ops),
+                Ok(meta) => {
+                    describe(&meta, node_id, serving).with_topic_authorized_operations(topic_ops)
+                }
                 // Kafka sets the operations on unknown-topic entries too
                 // (kafka-python decodes them either way).
                 Err(e) => MetadataResponseTopic::default()

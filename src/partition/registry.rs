@@ -330,7 +330,9 @@ impl Partitions {
             self.opened.partitions.fetch_add(1, Ordering::Relaxed);
             if new_log.is_none() && dir.is_some() {
                 let log = partition.lock_log();
-                self.opened.bytes.fetch_add(log.size_bytes(), Ordering::Relaxed);
+                self.opened
+                    .bytes
+                    .fetch_add(log.size_bytes(), Ordering::Relaxed);
                 if !log.recovery_report().clean {
                     self.opened.recovered.fetch_add(1, Ordering::Relaxed);
                 }
