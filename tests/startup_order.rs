@@ -317,3 +317,23 @@ async fn recovery_logs_one_summary_not_a_line_per_partition() {
 fn lines_with_summary(needle: &str) -> Vec<String> {
     logs::lines_with(&["INFO", needle])
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_metadata_log_ends_start_with_its_error_and_frees_the_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory where the metadata log must be: it cannot be read.
+    std::fs::create_dir_all(tmp.path().join("__sluice_metadata/topics.log")).unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut config = config(tmp.path());
+    config.listen = format!("127.0.0.1:{port}");
+    match Broker::start(config).await {
+        Err(StartError::DataDir { dir, .. }) => assert_eq!(dir, tmp.path()),
+        Err(other) => panic!("expected the data directory's error, got: {other}"),
+        Ok(_) => panic!("started with an unreadable metadata log"),
+    }
+    // The listener bound before the failure is closed again.
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free again");
+}

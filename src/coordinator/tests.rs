@@ -157,3 +157,33 @@ fn keys_map_to_shards_like_kafka() {
     assert_eq!(partition_for("anything", 1), 0);
     assert_eq!(partition_for("anything", 0), 0);
 }
+
+#[test]
+fn a_runtime_not_loaded_yet_answers_loading_then_serves_what_it_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (partitions, runtime) = open(dir.path());
+    add(&runtime, 9).unwrap();
+    drop(runtime);
+    let loading = Runtime::<Sum>::loading(1, ManualClock::new(1_000));
+    assert!(!loading.is_loaded());
+    // Which shard owns a key is known before loading.
+    assert_eq!(loading.shard_of("any key"), 0);
+    assert_eq!(
+        loading.with_shard(0, |s| s.machine.total),
+        Err(CoordinatorError::Loading)
+    );
+    let mut visited = 0;
+    loading.for_each_shard(|_| visited += 1);
+    assert_eq!(visited, 0, "no shard is visited before loading");
+    let writer: Arc<dyn PartitionWriter> = partitions.get("__sums", 0).unwrap();
+    loading
+        .finish_load(vec![Arc::clone(&writer)], Sum::default, false)
+        .unwrap();
+    assert_eq!(loading.with_shard(0, |s| s.machine.total), Ok(9));
+    assert!(
+        loading
+            .finish_load(vec![writer], Sum::default, false)
+            .is_err(),
+        "a second load is refused"
+    );
+}

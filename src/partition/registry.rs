@@ -448,4 +448,40 @@ mod tests {
         assert_eq!(parse_partition_dir("-1"), None);
         assert_eq!(parse_partition_dir("a-99999999999"), None);
     }
+
+    #[test]
+    fn a_loading_registry_serves_clients_nothing_until_it_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let partitions = Partitions::new_loading(dir.path(), false);
+        let meta = TopicMeta {
+            name: "t".into(),
+            id: uuid::Uuid::new_v4(),
+            partitions: 1,
+            configs: Default::default(),
+            internal: false,
+        };
+        partitions
+            .open_topic(&meta, &BrokerDefaults::new(&[]))
+            .unwrap();
+        // The broker's own code sees it; clients do not, yet.
+        assert!(partitions.get("t", 0).is_some());
+        assert!(matches!(
+            partitions.leader(&meta, 0, -1),
+            Err(PartitionError::NotLeaderOrFollower)
+        ));
+        assert!(matches!(
+            partitions.begin_change(),
+            Err(TopicError::Loading)
+        ));
+        // A log created now is opened, not recovered.
+        assert_eq!(partitions.opened.partitions.load(Ordering::Relaxed), 1);
+        assert_eq!(partitions.opened.recovered.load(Ordering::Relaxed), 0);
+        partitions.finish_loading();
+        assert!(partitions.leader(&meta, 0, -1).is_ok());
+        assert!(matches!(
+            partitions.leader(&meta, 1, -1),
+            Err(PartitionError::UnknownTopicOrPartition)
+        ));
+        assert!(partitions.begin_change().is_ok());
+    }
 }
