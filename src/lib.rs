@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod metadata;
 pub mod partition;
 pub mod server;
+pub mod session;
 pub mod txn;
 
 use std::net::SocketAddr;

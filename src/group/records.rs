@@ -33,6 +33,7 @@
 
 use bytes::Bytes;
 
+pub use super::wire::FormatError;
 use super::wire::{Reader, Writer};
 
 /// Which partition's committed offset a record is about.
@@ -245,17 +246,6 @@ fn decode_group_value(bytes: &[u8]) -> Result<GroupMetadataValue, FormatError> {
         current_state_timestamp,
         members,
     })
-}
-
-/// A `__consumer_offsets` record that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FormatError {
-    #[error("record ends early")]
-    Truncated,
-    #[error("unknown value schema version {0}")]
-    UnknownVersion(i16),
-    #[error("invalid {0}")]
-    Invalid(&'static str),
 }
 
 #[cfg(test)]

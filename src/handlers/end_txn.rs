@@ -13,7 +13,7 @@
 
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 4);

@@ -18,8 +18,8 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::{HandlerOutput, RequestContext};
 use crate::config::FsyncMode;
-use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 use crate::partition::validator::check_acks;
 use crate::partition::{now_ms, AppendInfo, ProducedBatch};

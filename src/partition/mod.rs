@@ -24,6 +24,7 @@
 pub mod aborted;
 mod append;
 pub mod creation;
+mod dirs;
 pub mod flusher;
 pub mod producer_state;
 mod read;

@@ -1,7 +1,7 @@
 //! The registry: every open partition of every topic, by (topic, index).
 //!
 //! It is the only code in the broker that names partition directories
-//! (`<data-dir>/<topic>-<partition>/`, Kafka's layout; see [`partition_dir`]),
+//! (`<data-dir>/<topic>-<partition>/`, Kafka's layout; see `dirs.rs`),
 //! and the only code that opens, creates or deletes partitions. Topic
 //! changes are all or nothing and survive a crash at any point, through the
 //! intent of `creation.rs`. When a topic is opened its configs are parsed
@@ -15,25 +15,10 @@ use dashmap::DashMap;
 use sluice_storage::{make_new_logs_durable, NewLog, StorageError};
 
 use super::creation::{self, Intent, Owned};
+use super::dirs::partition_dir;
 use super::{validator, Flusher, Partition, LEADER_EPOCH};
 use crate::error::{PartitionError, TopicError};
-use crate::metadata::{validate_topic_name, BrokerDefaults, TopicConfig, TopicMeta};
-
-/// The directory of partition `index` of `topic`.
-pub fn partition_dir(data_dir: &Path, topic: &str, index: i32) -> PathBuf {
-    data_dir.join(format!("{topic}-{index}"))
-}
-
-/// `(topic, index)` if `name` is a partition directory's name.
-pub(super) fn parse_partition_dir(name: &str) -> Option<(&str, i32)> {
-    let (topic, index) = name.rsplit_once('-')?;
-    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let index: i32 = index.parse().ok()?;
-    validate_topic_name(topic).ok()?;
-    Some((topic, index))
-}
+use crate::metadata::{BrokerDefaults, TopicConfig, TopicMeta};
 
 /// All partitions of all topics.
 pub struct Partitions {
@@ -361,26 +346,5 @@ impl Partitions {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partition_dir_names() {
-        assert_eq!(
-            partition_dir(Path::new("/d"), "my-topic", 12),
-            Path::new("/d/my-topic-12")
-        );
-        assert_eq!(parse_partition_dir("a-0"), Some(("a", 0)));
-        assert_eq!(parse_partition_dir("my-topic-12"), Some(("my-topic", 12)));
-        assert_eq!(parse_partition_dir("a-0.orphaned"), None);
-        assert_eq!(parse_partition_dir("a-0.2.orphaned"), None);
-        assert_eq!(parse_partition_dir("__sluice_metadata"), None);
-        assert_eq!(parse_partition_dir("a-"), None);
-        assert_eq!(parse_partition_dir("-1"), None);
-        assert_eq!(parse_partition_dir("a-99999999999"), None);
     }
 }

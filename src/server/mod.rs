@@ -9,9 +9,8 @@
 mod connection;
 mod flow;
 mod listener;
-pub mod session;
 mod writer;
 
+pub use crate::session::{AuthenticationState, ClientSoftware, Principal, Session};
 pub use flow::ConnectionStats;
 pub use listener::{bind, Server};
-pub use session::{AuthenticationState, ClientSoftware, Principal, Session};
