@@ -94,7 +94,10 @@ pub struct KafkaName {
 impl OptionDef {
     /// The environment variable of this option.
     pub fn env_var(&self) -> String {
-        format!("SLUICE_{}", self.name.replace('-', "_").to_ascii_uppercase())
+        format!(
+            "SLUICE_{}",
+            self.name.replace('-', "_").to_ascii_uppercase()
+        )
     }
 
     /// True for a switch (`--ephemeral`), which takes no value as a flag.

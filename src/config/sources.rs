@@ -146,11 +146,14 @@ impl Cli {
                 (k.starts_with("SLUICE_") && !v.is_empty()).then_some((k, v))
             })
             .collect();
-        let config = matches.get_one::<PathBuf>(CONFIG_FLAG).cloned().or_else(|| {
-            env.iter()
-                .find(|(k, _)| k == "SLUICE_CONFIG")
-                .map(|(_, v)| PathBuf::from(v))
-        });
+        let config = matches
+            .get_one::<PathBuf>(CONFIG_FLAG)
+            .cloned()
+            .or_else(|| {
+                env.iter()
+                    .find(|(k, _)| k == "SLUICE_CONFIG")
+                    .map(|(_, v)| PathBuf::from(v))
+            });
         Ok(Cli {
             flags,
             overrides,
@@ -206,12 +209,11 @@ impl Cli {
                 origin: Origin::Override(arg.clone()),
             });
         }
-        let overrides = one_per_option(overrides, true).map_err(|(g, message)| {
-            ConfigError::Override {
+        let overrides =
+            one_per_option(overrides, true).map_err(|(g, message)| ConfigError::Override {
                 arg: g.origin.text(),
                 message,
-            }
-        })?;
+            })?;
         let mut env = Vec::new();
         for (i, opt) in OPTIONS.iter().enumerate() {
             let var = opt.env_var();
@@ -461,9 +463,9 @@ fn scalar(key: &str, value: &toml::Value) -> Result<String, String> {
         toml::Value::Boolean(b) => Ok(b.to_string()),
         toml::Value::Float(f) => Err(format!("`{key}` = {f}: give a whole number")),
         toml::Value::Datetime(d) => Err(format!("`{key}` = {d}: a date is no option's value")),
-        toml::Value::Array(_) | toml::Value::Table(_) => {
-            Err(format!("`{key}`: expected a value, found a nested list or table"))
-        }
+        toml::Value::Array(_) | toml::Value::Table(_) => Err(format!(
+            "`{key}`: expected a value, found a nested list or table"
+        )),
     }
 }
 
