@@ -240,10 +240,12 @@ impl Cli {
             });
         }
 
+        // Lowest source first, so a higher one overwrites; every value given
+        // is parsed, so a bad one is reported even where a higher source
+        // hides it.
         let mut settings = Settings::default();
-        let layers = [flags, env, overrides, file];
-        for i in 0..OPTIONS.len() {
-            if let Some(given) = layers.iter().find_map(|layer| layer[i].as_ref()) {
+        for layer in [file, overrides, env, flags] {
+            for given in layer.iter().flatten() {
                 given.apply(&mut settings)?;
             }
         }

@@ -357,6 +357,12 @@ fn precedence_of_the_sources() {
     assert_eq!(c.default_partitions, 3, "--override beats the file");
     assert_eq!(c.segment_bytes, 2048, "the file beats the default");
     assert_eq!(c.retention_bytes, -1, "the default");
+    // A bad value is reported even where a higher source hides it.
+    let e = resolve(
+        &["--override", "listeners=SSL://h:1", "--listen", "h:1"],
+        &[],
+    );
+    assert!(matches!(e, Err(ConfigError::Override { .. })), "{e:?}");
     // SLUICE_CONFIG names the file when --config does not.
     let c = resolve(&[], &[("SLUICE_CONFIG", &path)]).unwrap().config;
     assert_eq!(c.default_partitions, 2);
