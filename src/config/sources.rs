@@ -186,7 +186,7 @@ impl Cli {
                         origin: Origin::File(path.clone()),
                     });
                 }
-                one_per_option(given, false).map_err(|(g, m)| fail(&g.key, m))?
+                one_per_option(given, false).map_err(|e| fail(&e.0.key, e.1))?
             }
             None => vec![None; OPTIONS.len()],
         };
@@ -209,11 +209,10 @@ impl Cli {
                 origin: Origin::Override(arg.clone()),
             });
         }
-        let overrides =
-            one_per_option(overrides, true).map_err(|(g, message)| ConfigError::Override {
-                arg: g.origin.text(),
-                message,
-            })?;
+        let overrides = one_per_option(overrides, true).map_err(|e| ConfigError::Override {
+            arg: e.0.origin.text(),
+            message: e.1,
+        })?;
         let mut env = Vec::new();
         for (i, opt) in OPTIONS.iter().enumerate() {
             let var = opt.env_var();
@@ -244,12 +243,30 @@ impl Cli {
         // is parsed, so a bad one is reported even where a higher source
         // hides it.
         let mut settings = Settings::default();
+        let mut winners: Vec<Option<Given>> = vec![None; OPTIONS.len()];
         for layer in [file, overrides, env, flags] {
-            for given in layer.iter().flatten() {
+            for given in layer.into_iter().flatten() {
                 given.apply(&mut settings)?;
+                let option = given.option;
+                winners[option] = Some(given);
             }
         }
-        settings.config.validate()?;
+        // A value out of range names the option; say how it was given, which
+        // may have been under a Kafka name.
+        settings.config.validate().map_err(|e| match e {
+            ConfigError::Invalid { option, message } => {
+                let given = OPTIONS
+                    .iter()
+                    .position(|o| o.name == option)
+                    .and_then(|i| winners[i].as_ref());
+                let message = match given {
+                    Some(g) => format!("{message} (given as {})", g.described()),
+                    None => message,
+                };
+                ConfigError::Invalid { option, message }
+            }
+            other => other,
+        })?;
         Ok(settings)
     }
 }
@@ -271,6 +288,7 @@ enum Origin {
 }
 
 impl Origin {
+    /// The `--override` argument, variable or file, as the user gave it.
     fn text(&self) -> String {
         match self {
             Origin::Flag => "flag".to_string(),
@@ -297,6 +315,16 @@ struct Given {
 impl Given {
     fn rank(&self) -> u8 {
         self.name.map_or(0, |k| OPTIONS[self.option].kafka[k].rank)
+    }
+
+    /// Where this value was given, for a message.
+    fn described(&self) -> String {
+        match &self.origin {
+            Origin::Flag => format!("--{}", OPTIONS[self.option].name),
+            Origin::Env(var) => var.clone(),
+            Origin::Override(arg) => format!("--override {arg}"),
+            Origin::File(path) => format!("`{}` in {}", self.key, path.display()),
+        }
     }
 
     fn apply(&self, settings: &mut Settings) -> Result<(), ConfigError> {
@@ -333,7 +361,7 @@ impl Given {
 fn one_per_option(
     given: Vec<Given>,
     later_wins: bool,
-) -> Result<Vec<Option<Given>>, (Given, String)> {
+) -> Result<Vec<Option<Given>>, Box<(Given, String)>> {
     let mut chosen: Vec<Option<Given>> = vec![None; OPTIONS.len()];
     for g in given {
         let slot = &mut chosen[g.option];
@@ -346,7 +374,7 @@ fn one_per_option(
                     } else {
                         format!("given twice (also as `{}`)", prev.key)
                     };
-                    return Err((g, message));
+                    return Err(Box::new((g, message)));
                 }
                 *slot = Some(g);
             }
@@ -360,7 +388,7 @@ fn one_per_option(
                         "`{}` and `{}` set the same option ({}); give only one",
                         prev.key, g.key, OPTIONS[g.option].name
                     );
-                    return Err((g, message));
+                    return Err(Box::new((g, message)));
                 }
             }
         }

@@ -363,6 +363,9 @@ fn precedence_of_the_sources() {
         &[],
     );
     assert!(matches!(e, Err(ConfigError::Override { .. })), "{e:?}");
+    // Today's spellings of file keys: dashes, underscores, `listen_address`.
+    let c = with_file("listen_address = \"127.0.0.1:5\"\nmax_partitions = 9\n").unwrap();
+    assert_eq!((c.listen.as_str(), c.max_partitions), ("127.0.0.1:5", 9));
     // SLUICE_CONFIG names the file when --config does not.
     let c = resolve(&[], &[("SLUICE_CONFIG", &path)]).unwrap().config;
     assert_eq!(c.default_partitions, 2);
@@ -402,6 +405,20 @@ fn our_name_and_kafkas_in_one_source_are_refused() {
 }
 
 /// Kafka's order: log.retention.ms over .minutes over .hours.
+/// A value out of range says how it was given.
+#[test]
+fn range_errors_name_the_key_given() {
+    let e = error_text(with_file("num.partitions = 0\n"));
+    assert!(
+        e.contains("default-partitions") && e.contains("`num.partitions` in"),
+        "{e}"
+    );
+    let e = error_text(resolve(&["--override", "num.partitions=0"], &[]));
+    assert!(e.contains("--override num.partitions=0"), "{e}");
+    let e = error_text(resolve(&[], &[("SLUICE_DEFAULT_PARTITIONS", "0")]));
+    assert!(e.contains("SLUICE_DEFAULT_PARTITIONS"), "{e}");
+}
+
 #[test]
 fn retention_units_follow_kafkas_precedence() {
     let c = with_file("log.retention.hours = 1\n").unwrap();
