@@ -166,68 +166,11 @@ impl Cli {
     /// with [`Config::validate`].
     pub fn resolve(self) -> Result<Settings, ConfigError> {
         let file = match &self.config {
-            Some(path) => {
-                let pairs = read_file(path)?;
-                let fail = |key: &str, message: String| ConfigError::Parse {
-                    path: path.clone(),
-                    message: format!("`{key}`: {message}"),
-                };
-                let mut given = Vec::new();
-                for (key, value) in pairs {
-                    let (option, name) = lookup(&key).ok_or_else(|| ConfigError::Parse {
-                        path: path.clone(),
-                        message: unknown_key(&key),
-                    })?;
-                    given.push(Given {
-                        option,
-                        name,
-                        key: key.clone(),
-                        value,
-                        origin: Origin::File(path.clone()),
-                    });
-                }
-                one_per_option(given, false).map_err(|e| fail(&e.0.key, e.1))?
-            }
+            Some(path) => file_layer(path)?,
             None => vec![None; OPTIONS.len()],
         };
-        let mut overrides = Vec::new();
-        for arg in &self.overrides {
-            let fail = |message: String| ConfigError::Override {
-                arg: arg.clone(),
-                message,
-            };
-            let (key, value) = arg
-                .split_once('=')
-                .ok_or_else(|| fail("expected KEY=VALUE".to_string()))?;
-            let key = key.trim();
-            let (option, name) = lookup(key).ok_or_else(|| fail(unknown_key(key)))?;
-            overrides.push(Given {
-                option,
-                name,
-                key: key.to_string(),
-                value: value.to_string(),
-                origin: Origin::Override(arg.clone()),
-            });
-        }
-        let overrides = one_per_option(overrides, true).map_err(|e| ConfigError::Override {
-            arg: e.0.origin.text(),
-            message: e.1,
-        })?;
-        let mut env = Vec::new();
-        for (i, opt) in OPTIONS.iter().enumerate() {
-            let var = opt.env_var();
-            if let Some((_, v)) = self.env.iter().find(|(k, _)| *k == var) {
-                env.push(Some(Given {
-                    option: i,
-                    name: None,
-                    key: var.clone(),
-                    value: v.clone(),
-                    origin: Origin::Env(var),
-                }));
-            } else {
-                env.push(None);
-            }
-        }
+        let overrides = override_layer(&self.overrides)?;
+        let env = env_layer(&self.env);
         let mut flags = vec![None; OPTIONS.len()];
         for (i, value) in self.flags {
             flags[i] = Some(Given {
@@ -243,7 +186,7 @@ impl Cli {
         // is parsed, so a bad one is reported even where a higher source
         // hides it.
         let mut settings = Settings::default();
-        let mut winners: Vec<Option<Given>> = vec![None; OPTIONS.len()];
+        let mut winners: Layer = vec![None; OPTIONS.len()];
         for layer in [file, overrides, env, flags] {
             for given in layer.into_iter().flatten() {
                 given.apply(&mut settings)?;
@@ -269,6 +212,72 @@ impl Cli {
         })?;
         Ok(settings)
     }
+}
+
+/// One value per option, or none, from one source; indexed like [`OPTIONS`].
+type Layer = Vec<Option<Given>>;
+
+fn file_layer(path: &Path) -> Result<Layer, ConfigError> {
+    let fail = |message: String| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut given = Vec::new();
+    for (key, value) in read_file(path)? {
+        let (option, name) = lookup(&key).ok_or_else(|| fail(unknown_key(&key)))?;
+        given.push(Given {
+            option,
+            name,
+            key,
+            value,
+            origin: Origin::File(path.to_path_buf()),
+        });
+    }
+    one_per_option(given, false).map_err(|e| fail(format!("`{}`: {}", e.0.key, e.1)))
+}
+
+fn override_layer(args: &[String]) -> Result<Layer, ConfigError> {
+    let mut given = Vec::new();
+    for arg in args {
+        let fail = |message: String| ConfigError::Override {
+            arg: arg.clone(),
+            message,
+        };
+        let (key, value) = arg
+            .split_once('=')
+            .ok_or_else(|| fail("expected KEY=VALUE".to_string()))?;
+        let key = key.trim();
+        let (option, name) = lookup(key).ok_or_else(|| fail(unknown_key(key)))?;
+        given.push(Given {
+            option,
+            name,
+            key: key.to_string(),
+            value: value.to_string(),
+            origin: Origin::Override(arg.clone()),
+        });
+    }
+    one_per_option(given, true).map_err(|e| ConfigError::Override {
+        arg: e.0.origin.text(),
+        message: e.1,
+    })
+}
+
+fn env_layer(env: &[(String, String)]) -> Layer {
+    OPTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, opt)| {
+            let var = opt.env_var();
+            let (_, value) = env.iter().find(|(k, _)| *k == var)?;
+            Some(Given {
+                option: i,
+                name: None,
+                key: var.clone(),
+                value: value.clone(),
+                origin: Origin::Env(var),
+            })
+        })
+        .collect()
 }
 
 impl Config {
@@ -358,11 +367,8 @@ impl Given {
 /// twice is refused, or the later wins when `later_wins` (`--override`, as
 /// Kafka takes it). Two different keys for one option are refused, unless
 /// both are ranked Kafka names: then the higher rank wins, as in Kafka.
-fn one_per_option(
-    given: Vec<Given>,
-    later_wins: bool,
-) -> Result<Vec<Option<Given>>, Box<(Given, String)>> {
-    let mut chosen: Vec<Option<Given>> = vec![None; OPTIONS.len()];
+fn one_per_option(given: Vec<Given>, later_wins: bool) -> Result<Layer, Box<(Given, String)>> {
+    let mut chosen: Layer = vec![None; OPTIONS.len()];
     for g in given {
         let slot = &mut chosen[g.option];
         match slot {
