@@ -240,6 +240,47 @@ impl partition::TransactionMembership for txn::Transactions {
     }
 }
 
+/// The transaction coordinator's markers go to the broker's partitions
+/// (and, for `__consumer_offsets`, through the group coordinator, which
+/// commits or drops the transaction's offsets); its producer ids come from
+/// the broker's allocator.
+impl txn::TxnParticipants for BrokerState {
+    fn next_producer_id(&self) -> Result<i64, error::TxnError> {
+        self.producer_ids
+            .next_id()
+            .map_err(|e| error::TxnError::ProducerIdAllocation(e.to_string()))
+    }
+
+    fn write_marker(
+        &self,
+        topic: &str,
+        index: i32,
+        producer_id: i64,
+        epoch: i16,
+        control: sluice_protocol::records::ControlType,
+        now: i64,
+    ) -> Option<Result<coordinator::pending::Write, error::PartitionError>> {
+        if topic == group::OFFSETS_TOPIC {
+            let commit = control == sluice_protocol::records::ControlType::Commit;
+            return Some(
+                self.groups
+                    .complete_transaction(index, producer_id, epoch, commit),
+            );
+        }
+        let partition = self.partitions.get(topic, index)?;
+        Some(
+            coordinator::PartitionWriter::append_marker(
+                &*partition,
+                producer_id,
+                epoch,
+                control,
+                now,
+            )
+            .map(|end| (partition as Arc<dyn coordinator::PartitionWriter>, end)),
+        )
+    }
+}
+
 /// Failure to start the broker.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -380,7 +421,7 @@ impl Broker {
             txns,
             faults: dispatch::faults::FaultRules::default(),
         });
-        state.txns.finish_recovery(&state);
+        state.txns.finish_recovery(&*state);
         tracing::info!(
             listen = %local,
             advertised = %format!("{}:{}", state.advertised.0, state.advertised.1),
@@ -391,8 +432,21 @@ impl Broker {
         );
         let (stop_background, background_rx) = tokio::sync::watch::channel(false);
         let mut background = maintenance::start(&state, &background_rx);
-        background.push(group::service::start_timer(&state, &background_rx));
-        background.push(txn::service::start_timer(&state, &background_rx));
+        let timer_state = Arc::clone(&state);
+        background.push(coordinator::timer::spawn_timer(
+            group::service::TICK,
+            &background_rx,
+            false,
+            move || timer_state.groups.tick(),
+        ));
+        let timer_state = Arc::clone(&state);
+        // Markers and records are blocking file writes.
+        background.push(coordinator::timer::spawn_timer(
+            txn::service::TICK,
+            &background_rx,
+            true,
+            move || timer_state.txns.tick(&*timer_state),
+        ));
         let server = server::Server::start(listener, Arc::clone(&state));
         Ok(Broker {
             server,

@@ -22,9 +22,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
 use super::operations::{
     Answer, CommitRequest, DeletePartition, HeartbeatRequest, JoinRequest, JoinResult,
     LeavingMember, Output, SyncRequest, SyncResult, TxnCommitRequest,
@@ -35,16 +32,15 @@ use crate::config::{Config, FsyncMode};
 use crate::coordinator::pending::Write;
 use crate::coordinator::writer::EncodedRecord;
 use crate::coordinator::{
-    timer, CoordinatorError, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
+    CoordinatorError, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
     SharedClock,
 };
 use crate::error::{GroupError, PartitionError, TopicError};
 use crate::metadata::Metadata;
 use crate::partition::{Partition, Partitions};
-use crate::BrokerState;
 
 /// How often deadlines are checked.
-const TICK: Duration = Duration::from_millis(100);
+pub const TICK: Duration = Duration::from_millis(100);
 
 impl Playback for Coordinator {
     type Record = GroupRecord;
@@ -422,11 +418,4 @@ fn drive(shard: &mut Shard<Coordinator>, out: Output) -> Option<i64> {
         queue.extend(more.appends);
     }
     end
-}
-
-/// Starts the task that drives deadlines with the coordinators' clock until
-/// shutdown.
-pub fn start_timer(state: &Arc<BrokerState>, shutdown: &watch::Receiver<bool>) -> JoinHandle<()> {
-    let state = Arc::clone(state);
-    timer::spawn_timer(TICK, shutdown, false, move || state.groups.tick())
 }

@@ -46,7 +46,7 @@ pub async fn handle(
         let outcome = match tokio::task::spawn_blocking(move || {
             state
                 .txns
-                .init_producer_id(&state, &transactional_id, timeout_ms, expected)
+                .init_producer_id(&*state, &transactional_id, timeout_ms, expected)
         })
         .await
         {
