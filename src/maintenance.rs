@@ -50,7 +50,7 @@ async fn retention(state: Arc<BrokerState>, every: Duration, mut shutdown: watch
 
 /// One retention pass over every topic (blocking).
 pub fn apply_retention(state: &BrokerState) {
-    let now = crate::handlers::produce::now_ms();
+    let now = state.clock.now_ms();
     for topic in state.metadata.topics() {
         let config = |key: &str| topic.config(key, &state.topic_defaults).map(str::to_string);
         // Compact-only topics are never trimmed by time or size.

@@ -17,7 +17,6 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{
@@ -38,7 +37,7 @@ pub const VERSIONS: (i16, i16) = (3, 13);
 
 pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerOutput<ProduceResponse> {
     let state = &ctx.state;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let wait_for_fsync = req.acks != 0 && state.config.fsync == FsyncMode::Always;
     // (topic index, partition index, partition, offset that must be durable)
     let mut pending_fsync = Vec::new();
@@ -304,12 +303,4 @@ fn partition_response(
                 .with_log_start_offset(-1)
         }
     }
-}
-
-/// Milliseconds since the Unix epoch by the broker's clock.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

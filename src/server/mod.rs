@@ -14,4 +14,5 @@ mod writer;
 
 pub use flow::ConnectionStats;
 pub use listener::{bind, Server};
+#[allow(unused_imports, reason = "the session's vocabulary, for authentication")]
 pub use session::{AuthenticationState, ClientSoftware, Principal, Session};
