@@ -509,6 +509,12 @@ impl Broker {
         Admin::new(Arc::clone(&self.state))
     }
 
+    /// Shared state, for the crate's own tests (embedders use [`admin`](Broker::admin)).
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> &Arc<BrokerState> {
+        &self.state
+    }
+
     /// The configuration the broker runs with.
     pub fn config(&self) -> &Config {
         &self.state.config
