@@ -519,7 +519,10 @@ pub(crate) fn broker_config_entries(state: &BrokerState) -> Vec<ConfigEntry> {
 
 /// Every topic config of `name` with its effective value and source,
 /// also DescribeConfigs' answer for a topic.
-pub(crate) fn topic_configs(state: &BrokerState, name: &str) -> Result<Vec<ConfigEntry>, TopicError> {
+pub(crate) fn topic_configs(
+    state: &BrokerState,
+    name: &str,
+) -> Result<Vec<ConfigEntry>, TopicError> {
     let meta = state
         .metadata
         .topic(name)

@@ -426,12 +426,10 @@ impl Broker {
                 topic: group::OFFSETS_TOPIC.to_string(),
                 message: e.to_string(),
             })?;
-        let txns =
-            txn::Transactions::load(&config, &metadata, &partitions, Arc::clone(&clock)).map_err(|e| {
-                StartError::Topic {
-                    topic: txn::TXN_STATE_TOPIC.to_string(),
-                    message: e.to_string(),
-                }
+        let txns = txn::Transactions::load(&config, &metadata, &partitions, Arc::clone(&clock))
+            .map_err(|e| StartError::Topic {
+                topic: txn::TXN_STATE_TOPIC.to_string(),
+                message: e.to_string(),
             })?;
         let producer_ids = if config.ephemeral {
             txn::ProducerIds::in_memory()

@@ -16,7 +16,8 @@ use sluice::faults::{FaultAction, FaultRule};
 async fn a_rule_closes_the_connection_on_its_api_only_and_expires() {
     let broker = TestBroker::start().await;
     let faults = broker.broker.as_ref().unwrap().fault_rules();
-    let rule = faults.add(FaultRule::new(ApiKey::Metadata, FaultAction::CloseBeforeHandling).times(1));
+    let rule =
+        faults.add(FaultRule::new(ApiKey::Metadata, FaultAction::CloseBeforeHandling).times(1));
     let addr = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);

@@ -624,8 +624,8 @@ async fn a_request_right_after_a_session_deadline_sees_the_member_gone() {
 /// A v0 ConsumerProtocolSubscription to `topics`, as a Java consumer sends.
 fn subscription(topics: &[&str]) -> Bytes {
     use kafka_protocol::protocol::Encodable;
-    let subscription = ConsumerProtocolSubscription::default()
-        .with_topics(topics.iter().map(|t| s(t)).collect());
+    let subscription =
+        ConsumerProtocolSubscription::default().with_topics(topics.iter().map(|t| s(t)).collect());
     let mut out = bytes::BytesMut::new();
     out.extend_from_slice(&0i16.to_be_bytes());
     subscription.encode(&mut out, 0).unwrap();

@@ -86,7 +86,10 @@ impl<R, T> CoordinatorResult<R, T> {
     }
 
     /// A response with nothing to write.
-    #[allow(dead_code, reason = "seam: a read-only operation's result (coordinator tests use it)")]
+    #[allow(
+        dead_code,
+        reason = "seam: a read-only operation's result (coordinator tests use it)"
+    )]
     pub fn response(response: T) -> Self {
         CoordinatorResult {
             records: Vec::new(),

@@ -33,7 +33,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use context::RequestContext;
-#[allow(unused_imports, reason = "the pipeline's vocabulary, for the coming HTTP API and tests")]
+#[allow(
+    unused_imports,
+    reason = "the pipeline's vocabulary, for the coming HTTP API and tests"
+)]
 pub use output::{encode_frame, ConnectionAction, HandlerOutput, PendingResponse};
 #[allow(unused_imports, reason = "the API table's vocabulary")]
 pub use table::{supported_versions, ApiEntry, API_TABLE};

@@ -13,9 +13,9 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::admin::{self, ConfigEntry, ConfigSource};
 use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
-use crate::admin::{self, ConfigEntry, ConfigSource};
 use crate::metadata::{config_type, ConfigSource as WireSource};
 
 pub const VERSIONS: (i16, i16) = (1, 4);

@@ -31,9 +31,9 @@ pub async fn handle(
                     return TransactionState::default()
                         .with_transactional_id(id)
                         .with_error_code(e.code())
-                    .with_transaction_state(StrBytes::default())
-                    .with_producer_id(ProducerId(-1))
-                    .with_producer_epoch(-1)
+                        .with_transaction_state(StrBytes::default())
+                        .with_producer_id(ProducerId(-1))
+                        .with_producer_epoch(-1)
                         .with_transaction_start_time_ms(-1)
                 }
             };

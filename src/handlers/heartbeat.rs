@@ -11,7 +11,10 @@ use crate::group::operations::HeartbeatRequest as Heartbeat;
 
 pub const VERSIONS: (i16, i16) = (0, 4);
 
-pub async fn handle(ctx: RequestContext, req: HeartbeatRequest) -> HandlerOutput<HeartbeatResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: HeartbeatRequest,
+) -> HandlerOutput<HeartbeatResponse> {
     let heartbeat = Heartbeat {
         group_id: req.group_id.to_string(),
         generation_id: req.generation_id,

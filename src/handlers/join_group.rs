@@ -18,7 +18,10 @@ use crate::group::operations::{JoinRequest, JoinResult};
 
 pub const VERSIONS: (i16, i16) = (0, 9);
 
-pub async fn handle(ctx: RequestContext, req: JoinGroupRequest) -> HandlerOutput<JoinGroupResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: JoinGroupRequest,
+) -> HandlerOutput<JoinGroupResponse> {
     let version = ctx.api_version;
     let client_id = ctx.client_id.clone().unwrap_or_default();
     let group_instance_id = req.group_instance_id.as_ref().map(|s| s.to_string());

@@ -11,8 +11,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::admin::{is_transaction_state, list_transactions, TransactionFilter};
+use crate::dispatch::{HandlerOutput, RequestContext};
 
 pub const VERSIONS: (i16, i16) = (0, 1);
 

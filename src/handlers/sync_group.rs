@@ -14,7 +14,10 @@ use crate::group::operations::{SyncRequest, SyncResult};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
 
-pub async fn handle(ctx: RequestContext, req: SyncGroupRequest) -> HandlerOutput<SyncGroupResponse> {
+pub async fn handle(
+    ctx: RequestContext,
+    req: SyncGroupRequest,
+) -> HandlerOutput<SyncGroupResponse> {
     let version = ctx.api_version;
     if version >= 5 && (req.protocol_type.is_none() || req.protocol_name.is_none()) {
         let error = SyncResult::error(GroupError::InconsistentGroupProtocol);

@@ -14,5 +14,8 @@ mod writer;
 
 pub use flow::ConnectionStats;
 pub use listener::{bind, Server};
-#[allow(unused_imports, reason = "the session's vocabulary, for authentication")]
+#[allow(
+    unused_imports,
+    reason = "the session's vocabulary, for authentication"
+)]
 pub use session::{AuthenticationState, ClientSoftware, Principal, Session};

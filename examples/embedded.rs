@@ -24,12 +24,13 @@ pub async fn run() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         .listen("127.0.0.1:0")
         .start()
         .await?;
-    let bootstrap = broker.local_addr().to_string();
+    let bootstrap = broker.bootstrap_servers();
 
     // Topics, configs, groups and transactions: the Admin facade, no client needed.
-    broker
-        .admin()
-        .create_topic(sluice::admin::NewTopic::new("greetings", 1))?;
+    let admin = broker.admin();
+    admin
+        .create_topic(sluice::admin::NewTopic::new("greetings", 1))
+        .await?;
 
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
@@ -55,8 +56,15 @@ pub async fn run() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     while received.len() < 3 && std::time::Instant::now() < deadline {
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message?;
-            received.push(String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned());
+            received
+                .push(String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned());
         }
+    }
+    // The consumer committed its position (auto-commit): the group and
+    // its offset are there for the Admin to see.
+    consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync)?;
+    for group in admin.list_groups() {
+        println!("group {} is {}", group.group_id, group.state);
     }
     drop(consumer);
     drop(producer);
