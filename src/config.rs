@@ -192,6 +192,7 @@ impl Default for Config {
 /// environment, which wins over the file.
 #[derive(Debug, Parser, Default)]
 #[command(name = "sluice", version, about, long_about)]
+#[doc(hidden)]
 pub struct Cli {
     /// Address to listen on, HOST:PORT (port 0 picks a free port) [default: 127.0.0.1:9092]
     #[arg(long, env = "SLUICE_LISTEN", value_name = "HOST:PORT")]
@@ -598,7 +599,7 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 }
 
 /// Splits `HOST:PORT` (IPv6 hosts in brackets) into its parts.
-pub fn split_host_port(value: &str) -> Result<(String, u16), String> {
+pub(crate) fn split_host_port(value: &str) -> Result<(String, u16), String> {
     let (host, port) = value
         .rsplit_once(':')
         .ok_or_else(|| format!("{value:?} is not HOST:PORT"))?;

@@ -82,7 +82,7 @@ pub use admin::{Admin, AdminError};
 pub use builder::BrokerBuilder;
 pub use config::Config;
 pub use data_dir_lock::LockError;
-pub use dispatch::metrics::{ApiMetrics, RequestMetrics};
+pub use dispatch::metrics::{ApiMetrics, RequestMetrics, LATENCY_BUCKETS_US};
 pub use server::ConnectionStats;
 
 pub(crate) use admin::NewTopic;
@@ -306,8 +306,9 @@ pub mod faults {
 
 /// The broker's clock: milliseconds since the Unix epoch, read by every
 /// part that keeps time (coordinator deadlines, produce timestamps,
-/// retention). [`BrokerBuilder::clock`] replaces the [`SystemClock`] with,
-/// for instance, a [`ManualClock`] a test advances itself.
+/// retention). [`BrokerBuilder::clock`] replaces the
+/// [`SystemClock`](crate::clock::SystemClock) with, for instance, a
+/// [`ManualClock`](crate::clock::ManualClock) a test advances itself.
 pub mod clock {
     pub use crate::coordinator::{Clock, ManualClock, SharedClock, SystemClock};
 }
