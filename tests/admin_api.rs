@@ -2,6 +2,7 @@
 //! cross-checked with librdkafka where that is cheap: a topic the Admin
 //! creates takes a client's records, a group a client commits for is
 //! listed and described, a client's transaction is listed and described.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Runs `examples/embedded.rs`, so the example in the docs keeps working.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../examples/embedded.rs"]
 mod example;
