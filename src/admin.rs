@@ -40,8 +40,9 @@ use crate::txn::state::{TxnMetadata, TxnState};
 use crate::BrokerState;
 
 /// A handle on a running broker's administration; [`Broker::admin`]
-/// makes one. Cloning is cheap. Using it after
-/// [`Broker::shutdown`] gets errors, not panics.
+/// makes one. Cloning is cheap. After [`Broker::shutdown`] its writes
+/// fail with retriable errors (the broker is gone) and reads answer from
+/// what was last in memory; nothing panics.
 ///
 /// [`Broker::admin`]: crate::Broker::admin
 /// [`Broker::shutdown`]: crate::Broker::shutdown
