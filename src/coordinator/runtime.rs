@@ -86,6 +86,10 @@ impl<R, T> CoordinatorResult<R, T> {
     }
 
     /// A response with nothing to write.
+    #[allow(
+        dead_code,
+        reason = "seam: a read-only operation's result (coordinator tests use it)"
+    )]
     pub fn response(response: T) -> Self {
         CoordinatorResult {
             records: Vec::new(),
@@ -333,6 +337,7 @@ impl<S: CoordinatorShard> Runtime<S> {
         })
     }
 
+    #[allow(dead_code, reason = "seam: shards read the runtime clock")]
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }

@@ -151,6 +151,7 @@ pub fn find(key: ApiKey) -> Option<(usize, &'static ApiEntry)> {
 }
 
 /// The version range served for `key`, if any.
+#[allow(dead_code, reason = "seam: per-API version lookups")]
 pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
     find(key).map(|(_, e)| (e.min_version, e.max_version))
 }

@@ -95,6 +95,7 @@ pub enum GroupRecord {
 
 impl GroupRecord {
     /// The group this record belongs to (it decides the partition).
+    #[allow(dead_code, reason = "kept with the record accessors")]
     pub fn group(&self) -> &str {
         match self {
             GroupRecord::Offset { key, .. } => &key.group,

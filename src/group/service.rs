@@ -194,6 +194,7 @@ impl Groups {
     }
 
     /// The coordinators' clock.
+    #[allow(dead_code, reason = "kept with the coordinators' accessors")]
     pub fn now_ms(&self) -> i64 {
         self.runtime.now()
     }

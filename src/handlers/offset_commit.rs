@@ -84,9 +84,5 @@ pub fn topic_partition_check(
     topic: &str,
     partition: i32,
 ) -> Option<GroupError> {
-    let known = state
-        .metadata
-        .topic(topic)
-        .is_some_and(|t| (0..t.partitions).contains(&partition));
-    (!known).then_some(GroupError::UnknownTopicOrPartition)
+    state.unknown_partition(topic, partition)
 }

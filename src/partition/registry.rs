@@ -94,17 +94,6 @@ impl Partitions {
         }
     }
 
-    /// `topic`'s configs changed: parses them once and hands the result to
-    /// each of its open partitions.
-    pub fn set_topic_config(&self, topic: &TopicMeta, defaults: &BrokerDefaults) {
-        let config = Arc::new(TopicConfig::resolve(topic, defaults));
-        for index in 0..topic.partitions {
-            if let Some(p) = self.get(&topic.name, index) {
-                p.set_config(Arc::clone(&config));
-            }
-        }
-    }
-
     /// Closes every log cleanly (broker shutdown).
     pub fn close_all(&self) {
         for partition in self.all() {

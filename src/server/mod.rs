@@ -11,6 +11,5 @@ mod flow;
 mod listener;
 mod writer;
 
-pub use crate::session::{AuthenticationState, ClientSoftware, Principal, Session};
 pub use flow::ConnectionStats;
 pub use listener::{bind, Server};
