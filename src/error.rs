@@ -445,6 +445,7 @@ pub mod request {
     }
 
     /// INVALID_REQUEST.
+    #[allow(dead_code, reason = "kept with the other error-code helpers")]
     pub fn invalid_request() -> i16 {
         K::InvalidRequest.code()
     }

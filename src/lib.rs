@@ -1,36 +1,101 @@
-//! Sluice: a broker that speaks the Kafka wire protocol.
+//! Sluice: a broker that speaks the Kafka wire protocol, as a program or
+//! inside yours.
 //!
-//! [`Broker::start`] runs one in-process (tests, embedding); `main.rs` runs
-//! it from the command line. [`BrokerState`] is what every request handler
-//! sees: configuration, topic metadata and the partition registry.
+//! The `sluice` binary runs it from the command line. This crate runs the
+//! same broker in-process: a test suite that wants a real Kafka endpoint
+//! without a JVM or a container, a tool that needs a scratch broker, an
+//! application that ships its own. Any Kafka client talks to it over TCP
+//! exactly as to the binary.
+//!
+//! # Embedding
+//!
+//! [`Broker::builder`] configures one; [`BrokerBuilder::start`] loads it and
+//! returns once it accepts connections. By default the builder's broker is
+//! ephemeral (everything in memory) and listens on `127.0.0.1:0`, a port
+//! the operating system picks: [`Broker::bootstrap_servers`] is what a
+//! client's `bootstrap.servers` should say.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use sluice::admin::NewTopic;
+//!
+//! let broker = sluice::Broker::builder()
+//!     .ephemeral()
+//!     .with_config(|c| c.default_partitions = 3)
+//!     .start()
+//!     .await?;
+//! broker
+//!     .admin()
+//!     .create_topic(NewTopic::new("orders", 6).config("retention.ms", "60000"))
+//!     .await?;
+//! let bootstrap = broker.bootstrap_servers(); // e.g. "127.0.0.1:40123"
+//! // ... point a Kafka producer or consumer at `bootstrap` ...
+//! broker.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `examples/embedded.rs` goes on to produce and consume with librdkafka.
+//!
+//! # What is here
+//!
+//! - [`Broker`], [`BrokerBuilder`]: start, address, shutdown.
+//! - [`Config`] (and [`config::FsyncMode`]): every broker option, the same
+//!   ones the command line takes; [`BrokerBuilder::with_config`] sets any.
+//! - [`Admin`] ([`Broker::admin`]): topics, configs, consumer groups and
+//!   their offsets, producers and transactions, as plain Rust values,
+//!   without a Kafka client. [`AdminError::code`] is Kafka's error code.
+//! - [`clock`]: the broker's one clock, replaceable with a
+//!   [`clock::ManualClock`] so that tests move time themselves.
+//! - [`RequestMetrics`], [`ConnectionStats`]: read-outs for a metrics
+//!   exporter.
+//! - [`faults`]: rules that make the broker fail requests on purpose, for
+//!   tests of client resilience.
+//!
+//! Everything else (the request handlers, coordinators, storage layout) is
+//! internal and may change between versions.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admin;
+mod builder;
 pub mod config;
-pub mod coordinator;
-pub mod data_dir_lock;
-pub mod dispatch;
-pub mod error;
-pub mod group;
-pub mod handlers;
-pub mod maintenance;
-pub mod metadata;
-pub mod partition;
-pub mod server;
-pub mod startup;
-pub mod txn;
+pub(crate) mod coordinator;
+pub(crate) mod data_dir_lock;
+pub(crate) mod dispatch;
+pub(crate) mod error;
+pub(crate) mod group;
+pub(crate) mod handlers;
+pub(crate) mod maintenance;
+pub(crate) mod metadata;
+pub(crate) mod partition;
+pub(crate) mod server;
+pub(crate) mod session;
+pub(crate) mod startup;
+pub(crate) mod txn;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
+pub use admin::{Admin, AdminError};
+pub use builder::BrokerBuilder;
 pub use config::Config;
+pub use data_dir_lock::LockError;
+pub use dispatch::metrics::{ApiMetrics, RequestMetrics, LATENCY_BUCKETS_US};
+pub use server::ConnectionStats;
+
+pub(crate) use admin::NewTopic;
+use coordinator::SharedClock;
 use error::TopicError;
 use metadata::{BrokerDefaults, Metadata, TopicMeta};
 use partition::Partitions;
 
-/// Shared state of a running broker.
-pub struct BrokerState {
+/// Shared state of a running broker: what every request handler sees
+/// (configuration, topic metadata, the partition registry, the
+/// coordinators). Internal; embedders reach it through [`Broker`] and
+/// [`Admin`].
+pub(crate) struct BrokerState {
     pub config: Config,
     pub metadata: Metadata,
     pub partitions: Partitions,
@@ -46,26 +111,21 @@ pub struct BrokerState {
     /// Test-only fault rules, applied by the request pipeline; off unless a
     /// test adds one.
     pub faults: dispatch::faults::FaultRules,
+    /// The one clock: coordinators' deadlines, produce timestamps
+    /// (LogAppendTime and the timestamp bounds) and retention read it.
+    pub clock: SharedClock,
 }
 
 /// Kafka's controller refuses a request that would create more partitions
 /// than this (`ReplicationControlManager.MAX_PARTITIONS_PER_BATCH`), before
 /// creating any: no request makes the broker do unbounded work.
-pub const MAX_PARTITIONS_PER_REQUEST: i64 = 10_000;
+pub(crate) const MAX_PARTITIONS_PER_REQUEST: i64 = 10_000;
 /// Kafka's message for CreateTopics over [`MAX_PARTITIONS_PER_REQUEST`].
-pub const TOO_MANY_PARTITIONS_PER_REQUEST: &str =
+pub(crate) const TOO_MANY_PARTITIONS_PER_REQUEST: &str =
     "Excessively large number of partitions per request.";
 /// Kafka's message for an operation over its batch bound (CreatePartitions
 /// adding more than [`MAX_PARTITIONS_PER_REQUEST`]).
-pub const TOO_LARGE_BATCH: &str = "Unable to perform excessively large batch operation.";
-
-/// What to create: a validated topic request.
-#[derive(Debug, Clone)]
-pub struct NewTopic {
-    pub name: String,
-    pub partitions: i32,
-    pub configs: std::collections::BTreeMap<String, String>,
-}
+pub(crate) const TOO_LARGE_BATCH: &str = "Unable to perform excessively large batch operation.";
 
 impl BrokerState {
     /// Validates a topic without creating it.
@@ -108,6 +168,16 @@ impl BrokerState {
             )));
         }
         Ok(())
+    }
+
+    /// UNKNOWN_TOPIC_OR_PARTITION for a partition the broker does not have
+    /// (the per-partition check of the offset APIs).
+    pub fn unknown_partition(&self, topic: &str, partition: i32) -> Option<error::GroupError> {
+        let known = self
+            .metadata
+            .topic(topic)
+            .is_some_and(|t| (0..t.partitions).contains(&partition));
+        (!known).then_some(error::GroupError::UnknownTopicOrPartition)
     }
 
     /// Whether a known topic owns partition `index` of `name`.
@@ -231,6 +301,71 @@ impl partition::TransactionMembership for txn::Transactions {
     }
 }
 
+/// The transaction coordinator's markers go to the broker's partitions
+/// (and, for `__consumer_offsets`, through the group coordinator, which
+/// commits or drops the transaction's offsets); its producer ids come from
+/// the broker's allocator.
+impl txn::TxnParticipants for BrokerState {
+    fn next_producer_id(&self) -> Result<i64, error::TxnError> {
+        self.producer_ids.next_id()
+    }
+
+    fn write_marker(
+        &self,
+        topic: &str,
+        index: i32,
+        producer_id: i64,
+        epoch: i16,
+        control: sluice_protocol::records::ControlType,
+        now: i64,
+    ) -> Option<Result<coordinator::pending::Write, error::PartitionError>> {
+        if topic == group::OFFSETS_TOPIC {
+            let commit = control == sluice_protocol::records::ControlType::Commit;
+            return Some(
+                self.groups
+                    .complete_transaction(index, producer_id, epoch, commit),
+            );
+        }
+        let partition = self.partitions.get(topic, index)?;
+        Some(
+            coordinator::PartitionWriter::append_marker(
+                &*partition,
+                producer_id,
+                epoch,
+                control,
+                now,
+            )
+            .map(|end| (partition as Arc<dyn coordinator::PartitionWriter>, end)),
+        )
+    }
+}
+
+/// Test and tool hooks that make the broker fail requests on purpose.
+///
+/// [`Broker::fault_rules`] holds them; with no rule added the request
+/// pipeline pays one atomic load per request. Not for production use.
+pub mod faults {
+    pub use crate::dispatch::faults::{FaultAction, FaultRule, FaultRules, RuleId};
+}
+
+/// The broker's clock: milliseconds since the Unix epoch, read by every
+/// part that keeps time (coordinator deadlines, produce timestamps,
+/// retention). [`BrokerBuilder::clock`] replaces the
+/// [`SystemClock`](crate::clock::SystemClock) with, for instance, a
+/// [`ManualClock`](crate::clock::ManualClock) a test advances itself.
+pub mod clock {
+    pub use crate::coordinator::{Clock, ManualClock, SharedClock, SystemClock};
+}
+
+/// What the fsync batcher has done, from [`Broker::flush_stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlushStats {
+    /// Flush rounds run so far; one round fsyncs every partition that has
+    /// unflushed data, for all the produce requests waiting on it.
+    pub rounds: u64,
+}
+
 /// Failure to start the broker.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -277,11 +412,23 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// A builder for an embedded broker: ephemeral, on `127.0.0.1:0`,
+    /// with every other option at its default until told otherwise.
+    pub fn builder() -> BrokerBuilder {
+        BrokerBuilder::new()
+    }
+
     /// Binds the listener, opens the data directory, loads every topic and
     /// serves. Returns once everything is loaded; a load that fails stops
     /// the broker and returns its error.
     pub async fn start(config: Config) -> Result<Broker, StartError> {
-        let mut broker = Broker::start_serving(config).await?;
+        Self::launch(config, coordinator::SystemClock::shared()).await
+    }
+
+    /// [`Broker::start`] on the given clock (every reader of the time in the
+    /// broker reads this one).
+    pub(crate) async fn launch(config: Config, clock: SharedClock) -> Result<Broker, StartError> {
+        let mut broker = Broker::start_with(config, clock, None).await?;
         match broker.ready().await {
             Ok(()) => Ok(broker),
             Err(e) => {
@@ -298,7 +445,7 @@ impl Broker {
     /// requests get Kafka's retriable answers for a broker that is loading
     /// (see `startup.rs`).
     pub async fn start_serving(config: Config) -> Result<Broker, StartError> {
-        Self::start_with(config, None).await
+        Self::start_with(config, coordinator::SystemClock::shared(), None).await
     }
 
     /// [`Broker::start_serving`] whose load waits for the returned hold to
@@ -306,7 +453,8 @@ impl Broker {
     #[doc(hidden)]
     pub async fn start_held(config: Config) -> Result<(Broker, startup::LoadHold), StartError> {
         let (hold, held) = startup::hold();
-        let broker = Self::start_with(config, Some(held)).await?;
+        let broker =
+            Self::start_with(config, coordinator::SystemClock::shared(), Some(held)).await?;
         Ok((broker, hold))
     }
 
@@ -324,6 +472,7 @@ impl Broker {
 
     async fn start_with(
         config: Config,
+        clock: SharedClock,
         hold: Option<tokio::sync::oneshot::Receiver<()>>,
     ) -> Result<Broker, StartError> {
         config.validate()?;
@@ -381,11 +530,8 @@ impl Broker {
         // Partitions, coordinators and producer ids start empty and are
         // loaded by `startup::Loader` while the listener already answers.
         let partitions = Partitions::new_loading(&config.data_dir, config.ephemeral);
-        // One clock for both coordinators (tests can inject another through
-        // `Groups::open` and `Runtime::load`).
-        let clock = coordinator::SystemClock::shared();
         let groups = group::Groups::loading(&metadata, Arc::clone(&clock));
-        let txns = txn::Transactions::loading(&metadata, clock);
+        let txns = txn::Transactions::loading(&metadata, Arc::clone(&clock));
         let state = Arc::new(BrokerState {
             config,
             metadata,
@@ -396,6 +542,7 @@ impl Broker {
             producer_ids: txn::ProducerIds::loading(),
             txns,
             faults: dispatch::faults::FaultRules::default(),
+            clock,
         });
         tracing::info!(
             listen = %local,
@@ -423,19 +570,72 @@ impl Broker {
         self.server.local_addr()
     }
 
-    /// Shared state, for embedding and tests.
-    pub fn state(&self) -> &Arc<BrokerState> {
+    /// What a Kafka client's `bootstrap.servers` should say to reach this
+    /// broker: the advertised `host:port` (the real port when 0 was asked).
+    pub fn bootstrap_servers(&self) -> String {
+        format!("{}:{}", self.state.advertised.0, self.state.advertised.1)
+    }
+
+    /// The admin facade: topics, configs, groups and offsets, producers and
+    /// transactions, without a Kafka client. Cheap; clone it freely, it
+    /// stays usable until [`shutdown`](Broker::shutdown).
+    pub fn admin(&self) -> Admin {
+        Admin::new(Arc::clone(&self.state))
+    }
+
+    /// Shared state, for the crate's own tests (embedders use [`admin`](Broker::admin)).
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> &Arc<BrokerState> {
         &self.state
     }
 
+    /// The configuration the broker runs with.
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
     /// Figures over all client connections (queued reply bytes, paused readers).
-    pub fn connection_stats(&self) -> &Arc<server::ConnectionStats> {
+    pub fn connection_stats(&self) -> &Arc<ConnectionStats> {
         self.server.stats()
     }
 
     /// Per-API request counts and latencies (for a metrics exporter).
-    pub fn request_metrics(&self) -> &Arc<dispatch::metrics::RequestMetrics> {
+    pub fn request_metrics(&self) -> &Arc<RequestMetrics> {
         self.server.request_metrics()
+    }
+
+    /// The broker's fault rules: empty (and free) unless a test adds one.
+    /// See [`faults`].
+    pub fn fault_rules(&self) -> &faults::FaultRules {
+        &self.state.faults
+    }
+
+    /// How often the fsync batcher has flushed (see [`FlushStats`]).
+    pub fn flush_stats(&self) -> FlushStats {
+        FlushStats {
+            rounds: self.state.partitions.flusher.rounds(),
+        }
+    }
+
+    /// Whether partition `partition` of `topic` has appended data not yet
+    /// fsynced (`None` if there is no such partition). In `--fsync always`
+    /// mode an acknowledged produce never leaves any.
+    pub fn has_unflushed_data(&self, topic: &str, partition: i32) -> Option<bool> {
+        self.state
+            .partitions
+            .get(topic, partition)
+            .map(|p| p.has_unflushed_data())
+    }
+
+    /// Makes every fsync round wait `hold` before flushing, so that
+    /// requests arriving meanwhile share it (tests of batching on slow
+    /// machines).
+    #[doc(hidden)]
+    pub fn hold_each_flush_round_for_tests(&self, hold: std::time::Duration) {
+        self.state
+            .partitions
+            .flusher
+            .hold_each_round_for_tests(hold);
     }
 
     /// Answers parked requests, stops reading, gives connections the

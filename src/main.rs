@@ -3,30 +3,28 @@
 //! SIGTERM, then shut down cleanly: parked requests are answered at once,
 //! connections get `--shutdown-timeout-ms` to write what they owe, and the
 //! logs are closed with their clean-shutdown marker.
+//!
+//! Log lines go to stderr, filtered by `SLUICE_LOG`, as text (coloured only
+//! on a terminal) or as JSON (`--log-format json`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-use sluice::config::{Cli, Config};
+use sluice::config::{Cli, LogFormat};
 use sluice::Broker;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let config = match Config::from_cli(cli) {
-        Ok(c) => c,
+    let settings = match cli.resolve() {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("sluice: {e}");
             return ExitCode::from(2);
         }
     };
+    init_logging(settings.log_format);
+    let config = settings.config;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,6 +77,22 @@ fn main() -> ExitCode {
     // running (a stuck disk read) must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
+}
+
+/// Logs to stderr. Colour codes only when stderr is a terminal and
+/// `NO_COLOR` is unset: in a file or a pipe they are noise.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 /// SIGTERM and SIGINT, listened for from the moment they are installed.

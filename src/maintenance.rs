@@ -52,7 +52,7 @@ async fn retention(state: Arc<BrokerState>, every: Duration, mut shutdown: watch
 /// its topic's typed config (compact-only topics are never trimmed by time
 /// or size).
 pub fn apply_retention(state: &BrokerState) {
-    let now = crate::partition::now_ms();
+    let now = state.clock.now_ms();
     for topic in state.metadata.topics() {
         for index in 0..topic.partitions {
             if let Some(partition) = state.partitions.get(&topic.name, index) {

@@ -30,7 +30,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::partition::registry::OpenStats;
-use crate::{group, maintenance, txn, BrokerState, StartError};
+use crate::{coordinator, group, maintenance, txn, BrokerState, StartError};
 
 /// How often a progress line is logged while partitions load.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -129,8 +129,21 @@ async fn run(
     outcome.map_err(|e| StartError::LoadFailed(e.to_string()))??;
     tracing::info!("{}", summary(&state.partitions.opened, started.elapsed()));
     let mut background = maintenance::start(&state, &stop_background);
-    background.push(group::service::start_timer(&state, &stop_background));
-    background.push(txn::service::start_timer(&state, &stop_background));
+    let timer_state = Arc::clone(&state);
+    background.push(coordinator::timer::spawn_timer(
+        group::service::TICK,
+        &stop_background,
+        false,
+        move || timer_state.groups.tick(),
+    ));
+    let timer_state = Arc::clone(&state);
+    // Markers and records are blocking file writes.
+    background.push(coordinator::timer::spawn_timer(
+        txn::service::TICK,
+        &stop_background,
+        true,
+        move || timer_state.txns.tick(&*timer_state),
+    ));
     state.partitions.finish_loading();
     Ok(background)
 }

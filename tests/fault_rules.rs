@@ -10,15 +10,14 @@ use std::time::{Duration, Instant};
 use common::raw::Raw;
 use common::*;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, MetadataRequest};
-use sluice::dispatch::faults::{FaultAction, FaultRule};
+use sluice::faults::{FaultAction, FaultRule};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_closes_the_connection_on_its_api_only_and_expires() {
     let broker = TestBroker::start().await;
-    let state = broker.broker.as_ref().unwrap().state();
-    let rule = state
-        .faults
-        .add(FaultRule::new(ApiKey::Metadata, FaultAction::CloseBeforeHandling).times(1));
+    let faults = broker.broker.as_ref().unwrap().fault_rules();
+    let rule =
+        faults.add(FaultRule::new(ApiKey::Metadata, FaultAction::CloseBeforeHandling).times(1));
     let addr = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);
@@ -33,7 +32,7 @@ async fn a_rule_closes_the_connection_on_its_api_only_and_expires() {
     })
     .await
     .unwrap();
-    assert_eq!(state.faults.fired(rule), 1);
+    assert_eq!(faults.fired(rule), 1);
     // Handled requests only are counted: the refused one never reached metrics.
     let metrics = broker.broker.as_ref().unwrap().request_metrics();
     assert_eq!(metrics.api(ApiKey::Metadata).unwrap().requests(), 1);
@@ -42,11 +41,9 @@ async fn a_rule_closes_the_connection_on_its_api_only_and_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delay_rule_holds_its_request() {
     let broker = TestBroker::start().await;
-    let state = broker.broker.as_ref().unwrap().state();
+    let faults = broker.broker.as_ref().unwrap().fault_rules();
     let delay = Duration::from_millis(300);
-    state
-        .faults
-        .add(FaultRule::new(ApiKey::ApiVersions, FaultAction::Delay(delay)).times(1));
+    faults.add(FaultRule::new(ApiKey::ApiVersions, FaultAction::Delay(delay)).times(1));
     let addr = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);
@@ -56,5 +53,5 @@ async fn a_delay_rule_holds_its_request() {
     })
     .await
     .unwrap();
-    state.faults.clear();
+    faults.clear();
 }

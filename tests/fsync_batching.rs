@@ -36,12 +36,11 @@ async fn pipelined_produce_requests_to_many_partitions_share_their_fsyncs() {
         )
         .await
         .unwrap();
-    let state = broker.broker.as_ref().unwrap().state();
-    let commits = &state.partitions.flusher;
+    let embedded = broker.broker.as_ref().unwrap();
     // Each flush waits a while first, so requests that arrive meanwhile
     // (however slow this machine is) have every chance to share it.
-    commits.hold_each_round_for_tests(Duration::from_millis(200));
-    let before = commits.rounds();
+    embedded.hold_each_flush_round_for_tests(Duration::from_millis(200));
+    let before = embedded.flush_stats().rounds;
 
     let sends = (0..PARTITIONS).map(|p| {
         producer.send(
@@ -55,13 +54,12 @@ async fn pipelined_produce_requests_to_many_partitions_share_their_fsyncs() {
     }
     // Acknowledged means fsynced.
     for p in 0..PARTITIONS {
-        let partition = state.partitions.get(&topic, p).unwrap();
         assert!(
-            !partition.has_unflushed_data(),
+            !embedded.has_unflushed_data(&topic, p).unwrap(),
             "partition {p} acked before its fsync"
         );
     }
-    let rounds = commits.rounds() - before;
+    let rounds = embedded.flush_stats().rounds - before;
     assert!(
         rounds <= (PARTITIONS / 4) as u64,
         "{PARTITIONS} produce requests took {rounds} flushes"

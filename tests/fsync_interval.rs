@@ -30,12 +30,10 @@ async fn the_interval_flusher_makes_every_written_partition_durable() {
             .await
             .unwrap();
     }
-    let state = broker.broker.as_ref().unwrap().state();
-    let partitions: Vec<_> = (0..6)
-        .map(|p| state.partitions.get(&topic, p).unwrap())
-        .collect();
+    let broker = broker.broker.as_ref().unwrap();
+    let unflushed = || (0..6).any(|p| broker.has_unflushed_data(&topic, p).unwrap());
     let deadline = Instant::now() + Duration::from_secs(20);
-    while partitions.iter().any(|p| p.has_unflushed_data()) {
+    while unflushed() {
         assert!(Instant::now() < deadline, "the flusher did not run");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -23,8 +23,6 @@ use kafka_protocol::messages::offset_fetch_request::{
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use sluice::group::records::GroupRecord;
-use sluice::group::subscription;
 
 const NONE: i16 = 0;
 const ILLEGAL_GENERATION: i16 = 22;
@@ -59,7 +57,7 @@ fn join_req(
 ) -> JoinGroupRequest {
     let protocol = JoinGroupRequestProtocol::default()
         .with_name(s("range"))
-        .with_metadata(Bytes::from(subscription::encode(&[topic])));
+        .with_metadata(subscription(&[topic]));
     let req = JoinGroupRequest::default()
         .with_group_id(gid(group))
         .with_session_timeout_ms(10_000)
@@ -559,12 +557,11 @@ async fn offsets_topic_is_internal_and_holds_kafka_records() {
         for b in &batches {
             for r in sluice_protocol::records::records(b.bytes).unwrap() {
                 let r = r.unwrap();
-                if let Some(GroupRecord::Offset {
-                    key,
-                    value: Some(v),
-                }) = GroupRecord::decode(r.key.unwrap(), r.value).unwrap()
-                {
-                    found |= key.group == "tools" && v.offset == 77;
+                if let (Some((group, _topic, _partition)), Some(offset)) = (
+                    offset_commit_key(r.key.unwrap()),
+                    r.value.and_then(offset_commit_value),
+                ) {
+                    found |= group == "tools" && offset == 77;
                     assert_eq!(&r.key.unwrap()[..2], &[0, 1], "OffsetCommitKey v1");
                     assert_eq!(&r.value.unwrap()[..2], &[0, 3], "OffsetCommitValue v3");
                 }
@@ -622,4 +619,42 @@ async fn a_request_right_after_a_session_deadline_sees_the_member_gone() {
     })
     .await
     .unwrap();
+}
+
+/// A v0 ConsumerProtocolSubscription to `topics`, as a Java consumer sends.
+fn subscription(topics: &[&str]) -> Bytes {
+    use kafka_protocol::protocol::Encodable;
+    let subscription =
+        ConsumerProtocolSubscription::default().with_topics(topics.iter().map(|t| s(t)).collect());
+    let mut out = bytes::BytesMut::new();
+    out.extend_from_slice(&0i16.to_be_bytes());
+    subscription.encode(&mut out, 0).unwrap();
+    out.freeze()
+}
+
+/// A `__consumer_offsets` key as Kafka's tools read it: an offset commit
+/// (key versions 0 and 1: group, topic, partition), or `None` for another
+/// record (group metadata is version 2).
+fn offset_commit_key(key: &[u8]) -> Option<(String, String, i32)> {
+    let version = i16::from_be_bytes(key.get(..2)?.try_into().ok()?);
+    if version > 1 {
+        return None;
+    }
+    let mut rest = &key[2..];
+    let mut string = || {
+        let len = usize::try_from(i16::from_be_bytes(rest.get(..2)?.try_into().ok()?)).ok()?;
+        let text = String::from_utf8(rest.get(2..2 + len)?.to_vec()).ok()?;
+        rest = &rest[2 + len..];
+        Some(text)
+    };
+    let group = string()?;
+    let topic = string()?;
+    let partition = i32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+    Some((group, topic, partition))
+}
+
+/// The committed offset of an OffsetCommitValue (every version starts
+/// with it after the version).
+fn offset_commit_value(value: &[u8]) -> Option<i64> {
+    Some(i64::from_be_bytes(value.get(2..10)?.try_into().ok()?))
 }

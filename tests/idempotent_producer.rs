@@ -57,8 +57,7 @@ async fn idempotent_producer_survives_dropped_connections_exactly_once_in_order(
         .broker
         .as_ref()
         .unwrap()
-        .state()
-        .faults
+        .fault_rules()
         .drop_connection_every_nth_produce(23);
 
     let mut deliveries = Vec::with_capacity(MESSAGES);
@@ -82,10 +81,10 @@ async fn idempotent_producer_survives_dropped_connections_exactly_once_in_order(
     for d in deliveries {
         d.await.expect("delivery not cancelled").expect("delivered");
     }
-    let state = broker.broker.as_ref().unwrap().state();
-    let dropped = state.faults.connections_dropped();
+    let faults = broker.broker.as_ref().unwrap().fault_rules();
+    let dropped = faults.connections_dropped();
     assert!(dropped >= 5, "only {dropped} connections dropped");
-    state.faults.drop_connection_every_nth_produce(0);
+    faults.drop_connection_every_nth_produce(0);
 
     // Every partition holds its messages once each, in send order.
     let consumer = consumer_from_start(&bootstrap, &topic, PARTITIONS, &[]);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::raw::Raw;
 use common::*;
 use kafka_protocol::messages::FetchRequest;
-use sluice::server::ConnectionStats;
+use sluice::ConnectionStats;
 
 /// Fetch requests each connection sends before reading any reply.
 const REQUESTS: usize = 60;

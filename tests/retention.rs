@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -99,10 +98,8 @@ async fn wait_for_size_retention(
     retention_bytes: u64,
 ) {
     if ephemeral_mode() {
-        let state = Arc::clone(broker.broker.as_ref().unwrap().state());
-        tokio::task::spawn_blocking(move || sluice::maintenance::apply_retention(&state))
-            .await
-            .unwrap();
+        let admin = broker.broker.as_ref().unwrap().admin();
+        admin.apply_retention_now().await.unwrap();
         return;
     }
     let deadline = Instant::now() + Duration::from_secs(60);

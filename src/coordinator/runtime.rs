@@ -86,6 +86,10 @@ impl<R, T> CoordinatorResult<R, T> {
     }
 
     /// A response with nothing to write.
+    #[allow(
+        dead_code,
+        reason = "seam: a read-only operation's result (coordinator tests use it)"
+    )]
     pub fn response(response: T) -> Self {
         CoordinatorResult {
             records: Vec::new(),
@@ -303,6 +307,7 @@ pub struct Runtime<S: CoordinatorShard> {
 impl<S: CoordinatorShard> Runtime<S> {
     /// Builds one shard per writer (the internal topic's partitions, in
     /// index order) by replaying its log into `build()`.
+    #[cfg(test)]
     pub fn load(
         writers: Vec<Arc<dyn PartitionWriter>>,
         build: impl Fn() -> S + Send + Sync + 'static,
@@ -371,6 +376,7 @@ impl<S: CoordinatorShard> Runtime<S> {
         self.shards.get().is_some()
     }
 
+    #[allow(dead_code, reason = "seam: shards read the runtime clock")]
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }

@@ -8,7 +8,7 @@
 
 use kafka_protocol::messages::ApiKey;
 
-use crate::server::session::Session;
+use crate::session::Session;
 
 /// What an unauthenticated session may send: enough to learn the broker's
 /// versions and to authenticate.
@@ -35,7 +35,7 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
-    use crate::server::session::Principal;
+    use crate::session::Principal;
 
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 9))

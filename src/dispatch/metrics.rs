@@ -84,7 +84,8 @@ impl ApiMetrics {
     }
 }
 
-/// Every API's metrics, one per [`API_TABLE`] entry, in table order.
+/// Every API's metrics, one per API the broker serves, in the order of
+/// its API table.
 #[derive(Debug)]
 pub struct RequestMetrics {
     apis: Box<[ApiMetrics]>,

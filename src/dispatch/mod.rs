@@ -19,7 +19,6 @@
 //! request the session may not send.
 
 mod authentication;
-mod context;
 #[cfg(test)]
 mod coverage_doc;
 pub mod faults;
@@ -32,11 +31,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use context::RequestContext;
-pub use output::{encode_frame, ConnectionAction, HandlerOutput, PendingResponse};
+pub use output::{encode_frame, ConnectionAction};
+#[allow(unused_imports, reason = "the API table's vocabulary")]
 pub use table::{supported_versions, ApiEntry, API_TABLE};
 
-use crate::server::session::Session;
+use crate::session::Session;
 use crate::BrokerState;
 use metrics::RequestMetrics;
 

@@ -3,26 +3,11 @@
 //! ([`ConnectionAction`]). Both may hold a [`PendingResponse`]: the one
 //! spelling, on the dispatch side, of an answer still to come.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use bytes::{BufMut, BytesMut};
+
+use crate::handlers::{HandlerOutput, PendingResponse};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};
 use kafka_protocol::protocol::Encodable;
-
-/// A response still to come, awaited by the connection's writer in order.
-pub type PendingResponse<R> = Pin<Box<dyn Future<Output = R> + Send + 'static>>;
-
-/// What a handler gives back: a typed response, now or to come.
-pub enum HandlerOutput<R> {
-    /// The response, now.
-    Respond(R),
-    /// No response at all (produce with acks=0).
-    NoResponse,
-    /// The response once the future completes (long-poll fetch, a produce
-    /// waiting for its fsync).
-    Pending(PendingResponse<R>),
-}
 
 /// What the connection does with a request: encoded bytes, now or to come.
 pub enum ConnectionAction {

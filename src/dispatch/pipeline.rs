@@ -14,9 +14,9 @@ use sluice_protocol::{bounds, header};
 use tracing::Instrument;
 
 use super::faults::FaultAction;
-use super::{authentication, metrics, table, ConnectionAction, Dispatcher, RequestContext};
-use crate::handlers;
-use crate::server::session::Session;
+use super::{authentication, metrics, table, ConnectionAction, Dispatcher};
+use crate::handlers::RequestContext;
+use crate::session::Session;
 
 pub(super) async fn run(
     dispatcher: &Dispatcher,
@@ -40,7 +40,7 @@ pub(super) async fn run(
         if api_key == ApiKey::ApiVersions {
             // KIP-511: answer an unknown ApiVersions version with a v0 body
             // listing our ranges so that newer clients can downgrade.
-            return ConnectionAction::Write(handlers::api_versions::unsupported_version_frame(
+            return ConnectionAction::Write(table::unsupported_api_versions_frame(
                 prefix.correlation_id,
             ));
         }
@@ -69,6 +69,7 @@ pub(super) async fn run(
         api_version: version,
         correlation_id: header.correlation_id,
         client_id,
+        served_apis: table::served_apis(),
     };
     let span = tracing::debug_span!(
         "request",

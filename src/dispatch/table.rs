@@ -19,9 +19,8 @@ use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Request;
 
-use super::output::{encode_output, ConnectionAction, HandlerOutput};
-use super::RequestContext;
-use crate::handlers;
+use super::output::{encode_output, ConnectionAction};
+use crate::handlers::{self, HandlerOutput, RequestContext, ServedApi};
 
 /// Serving one request: decode the body (the bytes after the header), call
 /// the handler, encode what it answers.
@@ -152,8 +151,34 @@ pub fn find(key: ApiKey) -> Option<(usize, &'static ApiEntry)> {
 }
 
 /// The version range served for `key`, if any.
+#[allow(dead_code, reason = "seam: per-API version lookups")]
 pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
     find(key).map(|(_, e)| (e.min_version, e.max_version))
+}
+
+/// Every API of the table as ApiVersions lists it (built once).
+pub fn served_apis() -> &'static [ServedApi] {
+    static SERVED: std::sync::LazyLock<Vec<ServedApi>> = std::sync::LazyLock::new(|| {
+        API_TABLE
+            .iter()
+            .map(|api| ServedApi {
+                key: api.key,
+                min_version: api.min_version,
+                max_version: api.max_version,
+            })
+            .collect()
+    });
+    &SERVED
+}
+
+/// The KIP-511 fallback frame for an ApiVersions version we do not serve:
+/// header v0, v0 body listing the table, UNSUPPORTED_VERSION.
+pub fn unsupported_api_versions_frame(correlation_id: i32) -> bytes::BytesMut {
+    let resp = handlers::api_versions::listing(
+        served_apis(),
+        crate::error::request::unsupported_version(),
+    );
+    super::encode_frame(ApiKey::ApiVersions, 0, correlation_id, &resp).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -206,5 +231,19 @@ mod tests {
         for e in API_TABLE {
             assert_eq!(e.name, format!("{:?}", e.key));
         }
+    }
+
+    #[test]
+    fn api_versions_lists_the_table() {
+        let listed: Vec<(i16, i16, i16)> = handlers::api_versions::listing(served_apis(), 0)
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, k.min_version, k.max_version))
+            .collect();
+        let table: Vec<(i16, i16, i16)> = API_TABLE
+            .iter()
+            .map(|api| (api.key as i16, api.min_version, api.max_version))
+            .collect();
+        assert_eq!(listed, table);
     }
 }

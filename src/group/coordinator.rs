@@ -46,6 +46,7 @@ impl Coordinator {
         }
     }
 
+    #[allow(dead_code, reason = "kept with the coordinator's accessors")]
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.get(id)
     }

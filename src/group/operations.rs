@@ -32,6 +32,7 @@ pub struct JoinRequest {
     pub require_known_member_id: bool,
     /// v9+: a static leader rejoining a stable group may skip the assignment.
     pub supports_skip_assignment: bool,
+    #[allow(dead_code, reason = "KIP-800 join reason, kept for logging")]
     pub reason: Option<String>,
 }
 
@@ -311,6 +312,7 @@ impl Output {
         });
     }
 
+    #[allow(dead_code, reason = "kept with Output's other combinators")]
     pub fn extend(&mut self, other: Output) {
         self.appends.extend(other.appends);
         self.replies.extend(other.replies);

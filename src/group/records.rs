@@ -33,6 +33,7 @@
 
 use bytes::Bytes;
 
+pub use super::wire::FormatError;
 use super::wire::{Reader, Writer};
 
 /// Which partition's committed offset a record is about.
@@ -94,6 +95,7 @@ pub enum GroupRecord {
 
 impl GroupRecord {
     /// The group this record belongs to (it decides the partition).
+    #[allow(dead_code, reason = "kept with the record accessors")]
     pub fn group(&self) -> &str {
         match self {
             GroupRecord::Offset { key, .. } => &key.group,
@@ -245,17 +247,6 @@ fn decode_group_value(bytes: &[u8]) -> Result<GroupMetadataValue, FormatError> {
         current_state_timestamp,
         members,
     })
-}
-
-/// A `__consumer_offsets` record that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FormatError {
-    #[error("record ends early")]
-    Truncated,
-    #[error("unknown value schema version {0}")]
-    UnknownVersion(i16),
-    #[error("invalid {0}")]
-    Invalid(&'static str),
 }
 
 #[cfg(test)]

@@ -22,9 +22,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
 use super::operations::{
     Answer, CommitRequest, DeletePartition, HeartbeatRequest, JoinRequest, JoinResult,
     LeavingMember, Output, SyncRequest, SyncResult, TxnCommitRequest,
@@ -35,16 +32,15 @@ use crate::config::{Config, FsyncMode};
 use crate::coordinator::pending::Write;
 use crate::coordinator::writer::EncodedRecord;
 use crate::coordinator::{
-    timer, CoordinatorError, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
+    CoordinatorError, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
     SharedClock,
 };
 use crate::error::{GroupError, PartitionError, TopicError};
 use crate::metadata::Metadata;
-use crate::partition::{Partition, Partitions};
-use crate::BrokerState;
+use crate::partition::Partitions;
 
 /// How often deadlines are checked.
-const TICK: Duration = Duration::from_millis(100);
+pub const TICK: Duration = Duration::from_millis(100);
 
 impl Playback for Coordinator {
     type Record = GroupRecord;
@@ -155,27 +151,6 @@ fn pick_offset_delete(count: usize) -> impl FnOnce(Answer) -> Option<OffsetDelet
 }
 
 impl Groups {
-    /// Opens the coordinators over the (already opened) partitions of
-    /// `__consumer_offsets`, replaying them.
-    pub fn load(
-        config: &Config,
-        metadata: &Metadata,
-        partitions: &Partitions,
-        clock: SharedClock,
-    ) -> Result<Groups, PartitionError> {
-        let count = metadata.topic(OFFSETS_TOPIC).map_or(0, |t| t.partitions);
-        let opened = (0..count)
-            .map(|i| partitions.get(OFFSETS_TOPIC, i))
-            .collect::<Option<Vec<_>>>()
-            .ok_or(PartitionError::UnknownTopicOrPartition)?;
-        Groups::open(
-            GroupConfig::from(config),
-            opened,
-            config.fsync == FsyncMode::Always,
-            clock,
-        )
-    }
-
     /// The coordinators before they are loaded (start-up serves while it
     /// recovers): every group operation is COORDINATOR_LOAD_IN_PROGRESS
     /// until [`Groups::finish_load`].
@@ -212,9 +187,10 @@ impl Groups {
 
     /// Loads every group from `partitions` (those of `__consumer_offsets`,
     /// in index order) by replaying their records.
+    #[cfg(test)]
     pub fn open(
         config: GroupConfig,
-        partitions: Vec<Arc<Partition>>,
+        partitions: Vec<Arc<crate::partition::Partition>>,
         wait_for_fsync: bool,
         clock: SharedClock,
     ) -> Result<Groups, PartitionError> {
@@ -237,6 +213,7 @@ impl Groups {
     }
 
     /// The coordinators' clock.
+    #[allow(dead_code, reason = "kept with the coordinators' accessors")]
     pub fn now_ms(&self) -> i64 {
         self.runtime.now()
     }
@@ -465,11 +442,4 @@ fn drive(shard: &mut Shard<Coordinator>, out: Output) -> Option<i64> {
         queue.extend(more.appends);
     }
     end
-}
-
-/// Starts the task that drives deadlines with the coordinators' clock until
-/// shutdown.
-pub fn start_timer(state: &Arc<BrokerState>, shutdown: &watch::Receiver<bool>) -> JoinHandle<()> {
-    let state = Arc::clone(state);
-    timer::spawn_timer(TICK, shutdown, false, move || state.groups.tick())
 }

@@ -41,6 +41,7 @@ pub fn topics(metadata: &[u8]) -> Option<BTreeSet<String>> {
 }
 
 /// A v0 subscription to `topics` (tests and tools).
+#[allow(dead_code, reason = "tests and tools encode subscriptions")]
 pub fn encode(topics: &[&str]) -> Vec<u8> {
     let subscription = ConsumerProtocolSubscription::default().with_topics(
         topics

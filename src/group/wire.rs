@@ -12,8 +12,6 @@
 
 use bytes::Bytes;
 
-use super::records::FormatError;
-
 pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
@@ -167,4 +165,15 @@ impl<'a> Reader<'a> {
         }
         Ok(())
     }
+}
+
+/// A `__consumer_offsets` record that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("record ends early")]
+    Truncated,
+    #[error("unknown value schema version {0}")]
+    UnknownVersion(i16),
+    #[error("invalid {0}")]
+    Invalid(&'static str),
 }

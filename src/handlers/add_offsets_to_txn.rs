@@ -7,8 +7,8 @@
 
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 
+use super::{HandlerOutput, RequestContext};
 use crate::coordinator::Pending;
-use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 use crate::group::OFFSETS_TOPIC;
 

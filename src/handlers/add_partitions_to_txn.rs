@@ -14,8 +14,8 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 
+use super::{HandlerOutput, RequestContext};
 use crate::coordinator::Pending;
-use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 3);

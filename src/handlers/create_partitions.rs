@@ -13,7 +13,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::{MAX_PARTITIONS_PER_REQUEST, TOO_LARGE_BATCH};
 

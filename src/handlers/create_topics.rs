@@ -20,7 +20,7 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::metadata::TopicMeta;
 use crate::{BrokerState, NewTopic, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS_PER_REQUEST};

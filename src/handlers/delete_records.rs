@@ -12,7 +12,7 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 
 pub const VERSIONS: (i16, i16) = (0, 2);

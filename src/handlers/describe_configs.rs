@@ -13,10 +13,10 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
+use crate::admin::{self, ConfigEntry, ConfigSource};
 use crate::error::{ErrorCode, TopicError};
-use crate::metadata::{config_type, topic_config_entries, ConfigSource};
-use crate::BrokerState;
+use crate::metadata::{config_type, ConfigSource as WireSource};
 
 pub const VERSIONS: (i16, i16) = (1, 4);
 
@@ -34,13 +34,9 @@ pub async fn handle(
         .map(|resource| {
             let name = resource.resource_name.as_str();
             let entries = match resource.resource_type {
-                TOPIC => state
-                    .metadata
-                    .topic(name)
-                    .map(|meta| topic_config_entries(&meta, &state.topic_defaults))
-                    .ok_or(TopicError::UnknownTopicOrPartition),
+                TOPIC => admin::topic_configs(state, name),
                 BROKER if name.is_empty() || name == state.config.node_id.to_string() => {
-                    Ok(broker_entries(state))
+                    Ok(admin::broker_config_entries(state))
                 }
                 BROKER => Err(TopicError::InvalidRequest(format!(
                     "broker {name} is not this broker"
@@ -62,10 +58,8 @@ pub async fn handle(
                     };
                     let configs = entries
                         .into_iter()
-                        .filter(|(key, _, _)| wanted(key))
-                        .map(|(key, value, source)| {
-                            entry(ctx.api_version, req.include_synonyms, key, value, source)
-                        })
+                        .filter(|e| wanted(&e.name))
+                        .map(|e| entry(ctx.api_version, req.include_synonyms, e))
                         .collect();
                     result.with_configs(configs)
                 }
@@ -78,45 +72,30 @@ pub async fn handle(
     HandlerOutput::Respond(DescribeConfigsResponse::default().with_results(results))
 }
 
-fn entry(
-    version: i16,
-    synonyms: bool,
-    key: String,
-    value: String,
-    source: ConfigSource,
-) -> DescribeConfigsResourceResult {
+fn entry(version: i16, synonyms: bool, e: ConfigEntry) -> DescribeConfigsResourceResult {
+    let source = wire_source(e.source);
     let mut result = DescribeConfigsResourceResult::default()
-        .with_name(StrBytes::from_string(key.clone()))
-        .with_value(Some(StrBytes::from_string(value.clone())))
-        .with_config_source(source as i8);
+        .with_name(StrBytes::from_string(e.name.clone()))
+        .with_value(Some(StrBytes::from_string(e.value.clone())))
+        .with_config_source(source);
     if version >= 3 {
-        result = result.with_config_type(config_type(&key));
+        result = result.with_config_type(config_type(&e.name));
     }
     if synonyms {
         result = result.with_synonyms(vec![DescribeConfigsSynonym::default()
-            .with_name(StrBytes::from_string(key))
-            .with_value(Some(StrBytes::from_string(value)))
-            .with_source(source as i8)]);
+            .with_name(StrBytes::from_string(e.name))
+            .with_value(Some(StrBytes::from_string(e.value)))
+            .with_source(source)]);
     }
     result
 }
 
-/// The broker settings that have a Kafka broker config name.
-fn broker_entries(state: &BrokerState) -> Vec<(String, String, ConfigSource)> {
-    let c = &state.config;
-    let d = |k: &str, v: String| (k.to_string(), v, ConfigSource::Broker);
-    vec![
-        d(
-            "auto.create.topics.enable",
-            c.auto_create_topics.to_string(),
-        ),
-        d("broker.id", c.node_id.to_string()),
-        d("log.retention.bytes", c.retention_bytes.to_string()),
-        d("log.retention.ms", c.retention_ms.to_string()),
-        d("log.segment.bytes", c.segment_bytes.to_string()),
-        d("message.max.bytes", c.max_message_bytes.to_string()),
-        d("node.id", c.node_id.to_string()),
-        d("num.partitions", c.default_partitions.to_string()),
-        d("socket.request.max.bytes", c.max_frame_bytes.to_string()),
-    ]
+/// Kafka's `ConfigSource` code for where a value comes from.
+fn wire_source(source: ConfigSource) -> i8 {
+    let source = match source {
+        ConfigSource::Topic => WireSource::Topic,
+        ConfigSource::Broker => WireSource::Broker,
+        ConfigSource::Default => WireSource::Default,
+    };
+    source as i8
 }

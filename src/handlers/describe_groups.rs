@@ -10,7 +10,7 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, GroupError};
 
 pub const VERSIONS: (i16, i16) = (0, 6);
@@ -25,15 +25,11 @@ pub async fn handle(
         .groups
         .iter()
         .map(|id| {
-            let described = ctx
-                .state
-                .groups
-                .read(id.as_str(), |c| c.describe_group(id.as_str()))
-                .and_then(|r| r);
+            let described = crate::admin::describe_group(&ctx.state, id.as_str());
             let group = DescribedGroup::default().with_group_id(id.clone());
             match described {
                 Ok(d) => group
-                    .with_group_state(StrBytes::from_static_str(d.state))
+                    .with_group_state(s(d.state))
                     .with_protocol_type(s(d.protocol_type))
                     .with_protocol_data(s(d.protocol))
                     .with_members(
@@ -47,8 +43,8 @@ pub async fn handle(
                                     )
                                     .with_client_id(s(m.client_id))
                                     .with_client_host(s(m.client_host))
-                                    .with_member_metadata(m.metadata)
-                                    .with_member_assignment(m.assignment)
+                                    .with_member_metadata(m.metadata.into())
+                                    .with_member_assignment(m.assignment.into())
                             })
                             .collect(),
                     ),

@@ -12,8 +12,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
-use crate::error::{ErrorCode, TxnError};
+use super::{HandlerOutput, RequestContext};
+use crate::error::ErrorCode;
 
 pub const VERSIONS: (i16, i16) = (0, 0);
 
@@ -25,19 +25,17 @@ pub async fn handle(
         .transactional_ids
         .into_iter()
         .map(|id| {
-            let Some(m) = ctx.state.txns.describe(id.as_str()) else {
-                let error = if ctx.state.txns.is_loaded() {
-                    TxnError::TransactionalIdNotFound
-                } else {
-                    TxnError::CoordinatorLoadInProgress
-                };
-                return TransactionState::default()
-                    .with_transactional_id(id)
-                    .with_error_code(error.code())
-                    .with_transaction_state(StrBytes::default())
-                    .with_producer_id(ProducerId(-1))
-                    .with_producer_epoch(-1)
-                    .with_transaction_start_time_ms(-1);
+            let m = match crate::admin::describe_transaction(&ctx.state, id.as_str()) {
+                Ok(m) => m,
+                Err(e) => {
+                    return TransactionState::default()
+                        .with_transactional_id(id)
+                        .with_error_code(e.code())
+                        .with_transaction_state(StrBytes::default())
+                        .with_producer_id(ProducerId(-1))
+                        .with_producer_epoch(-1)
+                        .with_transaction_start_time_ms(-1)
+                }
             };
             let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
             for (topic, p) in &m.partitions {
@@ -53,9 +51,9 @@ pub async fn handle(
                 .collect();
             TransactionState::default()
                 .with_transactional_id(id)
-                .with_transaction_state(StrBytes::from_static_str(m.state.name()))
+                .with_transaction_state(StrBytes::from_string(m.state))
                 .with_transaction_timeout_ms(m.timeout_ms)
-                .with_transaction_start_time_ms(m.txn_start_ms)
+                .with_transaction_start_time_ms(m.start_time_ms)
                 .with_producer_id(ProducerId(m.producer_id))
                 .with_producer_epoch(m.producer_epoch)
                 .with_topics(topics)

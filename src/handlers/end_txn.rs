@@ -13,7 +13,7 @@
 
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError, NONE};
 
 pub const VERSIONS: (i16, i16) = (0, 4);
@@ -21,7 +21,7 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerOutput<EndTxnResponse> {
     let state = &ctx.state;
     let pending = state.txns.end_txn(
-        state,
+        state.as_ref(),
         req.transactional_id.as_str(),
         req.producer_id.0,
         req.producer_epoch,

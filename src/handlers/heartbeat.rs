@@ -5,7 +5,7 @@
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::group_code;
 use crate::group::operations::HeartbeatRequest as Heartbeat;
 

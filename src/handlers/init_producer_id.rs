@@ -15,7 +15,7 @@
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TxnError};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
@@ -41,7 +41,7 @@ pub async fn handle(
         let outcome = match tokio::task::spawn_blocking(move || {
             state
                 .txns
-                .init_producer_id(&state, &transactional_id, timeout_ms, expected)
+                .init_producer_id(&*state, &transactional_id, timeout_ms, expected)
         })
         .await
         {

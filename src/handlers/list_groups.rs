@@ -8,7 +8,7 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, GroupError};
 
 pub const VERSIONS: (i16, i16) = (0, 5);
@@ -27,16 +27,14 @@ pub async fn handle(
     }
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
     let types: Vec<String> = req.types_filter.iter().map(|s| s.to_string()).collect();
-    let mut groups = ctx.state.groups.collect(|c| c.list_groups(&states, &types));
-    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-    let groups = groups
+    let groups = crate::admin::list_groups(&ctx.state, &states, &types)
         .into_iter()
         .map(|g| {
             let listed = ListedGroup::default()
                 .with_group_id(GroupId(StrBytes::from_string(g.group_id)))
                 .with_protocol_type(StrBytes::from_string(g.protocol_type));
             let listed = if version >= 4 {
-                listed.with_group_state(StrBytes::from_static_str(g.state))
+                listed.with_group_state(StrBytes::from_string(g.state))
             } else {
                 listed
             };

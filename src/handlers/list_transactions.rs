@@ -11,22 +11,11 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
+use crate::admin::{is_transaction_state, list_transactions, TransactionFilter};
 use crate::error::{ErrorCode, TxnError};
-use crate::txn::state::TxnState;
 
 pub const VERSIONS: (i16, i16) = (0, 1);
-
-const STATES: [TxnState; 8] = [
-    TxnState::Empty,
-    TxnState::Ongoing,
-    TxnState::PrepareCommit,
-    TxnState::PrepareAbort,
-    TxnState::CompleteCommit,
-    TxnState::CompleteAbort,
-    TxnState::Dead,
-    TxnState::PrepareEpochFence,
-];
 
 pub async fn handle(
     ctx: RequestContext,
@@ -35,7 +24,7 @@ pub async fn handle(
     let unknown: Vec<StrBytes> = req
         .state_filters
         .iter()
-        .filter(|f| !STATES.iter().any(|s| s.name() == f.as_str()))
+        .filter(|f| !is_transaction_state(f.as_str()))
         .cloned()
         .collect();
     if !ctx.state.txns.is_loaded() {
@@ -46,39 +35,18 @@ pub async fn handle(
                 .with_unknown_state_filters(unknown),
         );
     }
-    let now = ctx.state.txns.now_ms();
-    let min_duration = if ctx.api_version >= 1 {
-        req.duration_filter
-    } else {
-        -1
+    let filter = TransactionFilter {
+        states: req.state_filters.iter().map(|f| f.to_string()).collect(),
+        producer_ids: req.producer_id_filters.iter().map(|p| p.0).collect(),
+        min_duration_ms: (ctx.api_version >= 1).then_some(req.duration_filter),
     };
-    let listed = ctx
-        .state
-        .txns
-        .list()
+    let listed = list_transactions(&ctx.state, &filter)
         .into_iter()
-        .filter(|m| {
-            req.state_filters.is_empty()
-                || req
-                    .state_filters
-                    .iter()
-                    .any(|f| f.as_str() == m.state.name())
-        })
-        .filter(|m| {
-            req.producer_id_filters.is_empty()
-                || req.producer_id_filters.contains(&ProducerId(m.producer_id))
-        })
-        .filter(|m| {
-            min_duration < 0
-                || (m.state == TxnState::Ongoing
-                    && m.txn_start_ms >= 0
-                    && now.saturating_sub(m.txn_start_ms) > min_duration)
-        })
         .map(|m| {
             TransactionState::default()
                 .with_transactional_id(TransactionalId(StrBytes::from_string(m.transactional_id)))
                 .with_producer_id(ProducerId(m.producer_id))
-                .with_transaction_state(StrBytes::from_static_str(m.state.name()))
+                .with_transaction_state(StrBytes::from_string(m.state))
         })
         .collect();
     HandlerOutput::Respond(

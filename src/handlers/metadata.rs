@@ -20,7 +20,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, TopicError};
 use crate::metadata::{validate_topic_name, TopicMeta};
 use crate::partition::LEADER_EPOCH;

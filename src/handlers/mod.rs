@@ -4,6 +4,9 @@
 //! HandlerOutput<response>`. Handlers are thin: they validate, call the
 //! domain, build the response.
 
+mod context;
+pub use context::{HandlerOutput, PendingResponse, RequestContext, ServedApi};
+
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod api_versions;

@@ -14,7 +14,7 @@ use kafka_protocol::messages::offset_commit_response::{
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError};
 use crate::group::operations::{CommitPartition, CommitRequest};
 use crate::BrokerState;
@@ -84,9 +84,5 @@ pub fn topic_partition_check(
     topic: &str,
     partition: i32,
 ) -> Option<GroupError> {
-    let known = state
-        .metadata
-        .topic(topic)
-        .is_some_and(|t| (0..t.partitions).contains(&partition));
-    (!known).then_some(GroupError::UnknownTopicOrPartition)
+    state.unknown_partition(topic, partition)
 }

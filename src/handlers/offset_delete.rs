@@ -10,7 +10,7 @@ use kafka_protocol::messages::offset_delete_response::{
 };
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{group_code, ErrorCode};
 use crate::group::operations::DeletePartition;
 use crate::handlers::offset_commit::topic_partition_check;

@@ -16,9 +16,8 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
-use crate::error::{ErrorCode, GroupError, NONE};
-use crate::group::operations::FetchedTopic;
+use super::{HandlerOutput, RequestContext};
+use crate::error::{ErrorCode, NONE};
 use crate::group::records::OffsetValue;
 use crate::BrokerState;
 
@@ -123,28 +122,20 @@ fn fetch(
     topics: Option<&[(String, Vec<i32>)]>,
     require_stable: bool,
 ) -> (i16, Vec<Found>) {
-    let group = group_id.as_str();
-    let read = state.groups.read(group, |c| {
-        let found: Vec<FetchedTopic> = c.fetch_offsets(group, topics);
-        found
-            .into_iter()
-            .map(|(topic, parts)| {
-                let parts = parts
-                    .into_iter()
-                    .map(|(p, v)| {
-                        if require_stable && c.has_pending_txn_offset(group, &topic, p) {
-                            (p, Err(GroupError::UnstableOffsetCommit.code()))
-                        } else {
-                            (p, Ok(v))
-                        }
-                    })
-                    .collect();
-                (topic, parts)
-            })
-            .collect()
-    });
-    match read {
-        Ok(found) => (NONE, found),
+    match crate::admin::fetch_offsets(state, group_id.as_str(), topics, require_stable) {
+        Ok(found) => (
+            NONE,
+            found
+                .into_iter()
+                .map(|(topic, parts)| {
+                    let parts = parts
+                        .into_iter()
+                        .map(|(p, v)| (p, v.map_err(|e| e.code())))
+                        .collect();
+                    (topic, parts)
+                })
+                .collect(),
+        ),
         Err(e) => (e.code(), Vec::new()),
     }
 }

@@ -18,17 +18,17 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::{HandlerOutput, RequestContext};
 use crate::config::FsyncMode;
-use crate::dispatch::{HandlerOutput, RequestContext};
 use crate::error::{ErrorCode, PartitionError};
 use crate::partition::validator::check_acks;
-use crate::partition::{now_ms, AppendInfo, ProducedBatch};
+use crate::partition::{AppendInfo, ProducedBatch};
 
 pub const VERSIONS: (i16, i16) = (3, 13);
 
 pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerOutput<ProduceResponse> {
     let state = &ctx.state;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let wait_for_fsync = req.acks != 0 && state.config.fsync == FsyncMode::Always;
     // (topic index, partition index, partition, offset that must be durable)
     let mut pending_fsync = Vec::new();

@@ -8,7 +8,7 @@
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError};
 use crate::group::operations::{SyncRequest, SyncResult};
 

@@ -19,7 +19,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::offset_commit::topic_partition_check;
-use crate::dispatch::{HandlerOutput, RequestContext};
+use super::{HandlerOutput, RequestContext};
 use crate::error::{group_code, GroupError};
 use crate::group::operations::{CommitPartition, TxnCommitRequest};
 use crate::group::OFFSETS_TOPIC;

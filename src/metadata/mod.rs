@@ -34,7 +34,7 @@ use crate::error::TopicError;
 
 pub mod topic_config;
 
-pub use topic_config::{CleanupPolicy, TimestampType, TopicConfig};
+pub use topic_config::{TimestampType, TopicConfig};
 
 /// Topic configs Sluice knows, with Kafka's defaults where the broker has no
 /// setting of its own. Anything else is refused with INVALID_CONFIG.

@@ -66,7 +66,7 @@ mod tests {
     fn produced(bytes: &[u8]) -> ProducedBatch<'_> {
         ProducedBatch {
             records: Some(bytes),
-            produce_version: validator::LATEST_PRODUCE_VERSION,
+            produce_version: 13,
         }
     }
 

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use sluice_storage::durable;
 
-use super::registry::{parse_partition_dir, partition_dir};
+use super::dirs::{parse_partition_dir, partition_dir};
 use crate::metadata::validate_topic_name;
 
 /// Whether partition `index` of topic `name` belongs to a topic the broker knows.

@@ -24,6 +24,7 @@
 pub mod aborted;
 mod append;
 pub mod creation;
+mod dirs;
 pub mod flusher;
 pub mod producer_state;
 mod read;
@@ -50,15 +51,6 @@ use producer_state::{BatchMetadata, ProducerBatch, ProducerStateTable, Verdict};
 pub use flusher::{flush_many_now, Flusher};
 pub use registry::Partitions;
 pub use validator::{ProducedBatch, TransactionMembership};
-
-/// Milliseconds since the Unix epoch by the broker's clock: log append
-/// times and retention. (Callers pass it in, so that tests can choose.)
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// This broker is always the leader, at this epoch.
 pub const LEADER_EPOCH: i32 = 0;
@@ -173,12 +165,6 @@ impl Partition {
     /// The topic's typed configs as of now.
     pub fn config(&self) -> Arc<TopicConfig> {
         Arc::clone(&self.config.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// The topic's configs changed: later appends and retention passes use
-    /// `config`. (Segment settings apply to the log as it was opened.)
-    pub(crate) fn set_config(&self, config: Arc<TopicConfig>) {
-        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
     }
 
     pub fn watermarks(&self) -> Watermarks {

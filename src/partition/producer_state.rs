@@ -80,6 +80,7 @@ impl ProducerEntry {
     }
 
     /// The last offset written, if any batch is remembered.
+    #[allow(dead_code, reason = "kept with the batch metadata accessors")]
     pub fn last_offset(&self) -> Option<i64> {
         self.batches.back().map(|b| b.last_offset)
     }
@@ -157,6 +158,7 @@ impl ProducerStateTable {
         Self::default()
     }
 
+    #[allow(dead_code, reason = "kept with the producer table's accessors")]
     pub fn get(&self, producer_id: i64) -> Option<&ProducerEntry> {
         self.producers.get(&producer_id)
     }

@@ -1,7 +1,7 @@
 //! The registry: every open partition of every topic, by (topic, index).
 //!
 //! It is the only code in the broker that names partition directories
-//! (`<data-dir>/<topic>-<partition>/`, Kafka's layout; see [`partition_dir`]),
+//! (`<data-dir>/<topic>-<partition>/`, Kafka's layout; see `dirs.rs`),
 //! and the only code that opens, creates or deletes partitions. Topic
 //! changes are all or nothing and survive a crash at any point, through the
 //! intent of `creation.rs`. When a topic is opened its configs are parsed
@@ -15,25 +15,10 @@ use dashmap::DashMap;
 use sluice_storage::{make_new_logs_durable, NewLog, StorageError};
 
 use super::creation::{self, Intent, Owned};
+use super::dirs::partition_dir;
 use super::{validator, Flusher, Partition, LEADER_EPOCH};
 use crate::error::{PartitionError, TopicError};
-use crate::metadata::{validate_topic_name, BrokerDefaults, TopicConfig, TopicMeta};
-
-/// The directory of partition `index` of `topic`.
-pub fn partition_dir(data_dir: &Path, topic: &str, index: i32) -> PathBuf {
-    data_dir.join(format!("{topic}-{index}"))
-}
-
-/// `(topic, index)` if `name` is a partition directory's name.
-pub(super) fn parse_partition_dir(name: &str) -> Option<(&str, i32)> {
-    let (topic, index) = name.rsplit_once('-')?;
-    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let index: i32 = index.parse().ok()?;
-    validate_topic_name(topic).ok()?;
-    Some((topic, index))
-}
+use crate::metadata::{BrokerDefaults, TopicConfig, TopicMeta};
 
 /// All partitions of all topics.
 pub struct Partitions {
@@ -71,6 +56,7 @@ pub struct OpenStats {
 
 impl Partitions {
     /// A registry that serves clients at once (tests, tools).
+    #[cfg(test)]
     pub fn new(data_dir: &Path, ephemeral: bool) -> Self {
         let partitions = Self::new_loading(data_dir, ephemeral);
         partitions.finish_loading();
@@ -164,17 +150,6 @@ impl Partitions {
         if let Err(e) = creation::set_aside_unknown(&self.data_dir, owned) {
             tracing::warn!(dir = %self.data_dir.display(), error = %e,
                 "cannot set aside partition directories no topic owns");
-        }
-    }
-
-    /// `topic`'s configs changed: parses them once and hands the result to
-    /// each of its open partitions.
-    pub fn set_topic_config(&self, topic: &TopicMeta, defaults: &BrokerDefaults) {
-        let config = Arc::new(TopicConfig::resolve(topic, defaults));
-        for index in 0..topic.partitions {
-            if let Some(p) = self.get(&topic.name, index) {
-                p.set_config(Arc::clone(&config));
-            }
         }
     }
 
@@ -432,22 +407,6 @@ impl Partitions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn partition_dir_names() {
-        assert_eq!(
-            partition_dir(Path::new("/d"), "my-topic", 12),
-            Path::new("/d/my-topic-12")
-        );
-        assert_eq!(parse_partition_dir("a-0"), Some(("a", 0)));
-        assert_eq!(parse_partition_dir("my-topic-12"), Some(("my-topic", 12)));
-        assert_eq!(parse_partition_dir("a-0.orphaned"), None);
-        assert_eq!(parse_partition_dir("a-0.2.orphaned"), None);
-        assert_eq!(parse_partition_dir("__sluice_metadata"), None);
-        assert_eq!(parse_partition_dir("a-"), None);
-        assert_eq!(parse_partition_dir("-1"), None);
-        assert_eq!(parse_partition_dir("a-99999999999"), None);
-    }
 
     #[test]
     fn a_loading_registry_serves_clients_nothing_until_it_finishes() {

@@ -30,10 +30,6 @@ use sluice_protocol::records::{self, BatchHeader, BatchRef};
 use crate::error::{PartitionError, TxnBatchRefused, TxnError};
 use crate::metadata::{TimestampType, TopicConfig, TopicMeta};
 
-/// The newest Produce version: what producers that do not speak the Kafka
-/// API (HTTP, embedded) are held to.
-pub const LATEST_PRODUCE_VERSION: i16 = 13;
-
 /// The first Produce version whose producers may send zstd batches.
 const ZSTD_SINCE_PRODUCE_VERSION: i16 = 7;
 
@@ -43,7 +39,7 @@ pub struct ProducedBatch<'a> {
     /// The records; `None` (or empty) is refused.
     pub records: Option<&'a [u8]>,
     /// The Produce version the producer speaks (it decides which codecs it
-    /// may use); [`LATEST_PRODUCE_VERSION`] for producers of other APIs.
+    /// may use); producers of other APIs give the newest (13).
     pub produce_version: i16,
 }
 

@@ -42,9 +42,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::flow::{ConnectionStats, Flow};
-use super::session::Session;
 use super::writer::write_replies;
 use crate::dispatch::{ConnectionAction, Dispatcher};
+use crate::session::Session;
 
 /// Replies queued behind a slow (long-poll) one before the reader waits.
 pub(super) const MAX_IN_FLIGHT: usize = 64;

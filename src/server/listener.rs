@@ -14,9 +14,9 @@ use tokio::task::JoinHandle;
 
 use super::connection;
 use super::flow::ConnectionStats;
-use super::session::Session;
 use crate::dispatch::metrics::RequestMetrics;
 use crate::dispatch::Dispatcher;
+use crate::session::Session;
 use crate::BrokerState;
 
 /// Binds the listen address (`HOST:PORT`, port 0 for a free one).

@@ -9,9 +9,7 @@
 mod connection;
 mod flow;
 mod listener;
-pub mod session;
 mod writer;
 
 pub use flow::ConnectionStats;
 pub use listener::{bind, Server};
-pub use session::{AuthenticationState, ClientSoftware, Principal, Session};

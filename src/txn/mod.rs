@@ -27,4 +27,4 @@ pub mod service;
 pub mod state;
 
 pub use producer_ids::ProducerIds;
-pub use service::{Transactions, TXN_STATE_TOPIC};
+pub use service::{Transactions, TxnParticipants, TXN_STATE_TOPIC};

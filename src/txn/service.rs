@@ -21,24 +21,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_protocol::records::ControlType;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::coordinator::{EndPlan, InitPlan, TxnCoordinator};
 use super::records::TxnRecord;
 use super::state::TxnMetadata;
 use crate::config::{Config, FsyncMode};
+use crate::coordinator::pending::Write;
 use crate::coordinator::writer::EncodedRecord;
 use crate::coordinator::{
-    timer, CoordinatorResult, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
+    CoordinatorResult, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
     SharedClock,
 };
 use crate::error::{PartitionError, TopicError, TxnError};
 use crate::group::records::FormatError;
-use crate::group::OFFSETS_TOPIC;
 use crate::metadata::Metadata;
 use crate::partition::Partitions;
-use crate::BrokerState;
 
 /// The internal topic holding transaction state.
 pub const TXN_STATE_TOPIC: &str = "__transaction_state";
@@ -46,7 +43,7 @@ pub const TXN_STATE_TOPIC: &str = "__transaction_state";
 /// How often transaction timeouts are checked (Kafka's
 /// `transaction.abort.timed.out.transaction.cleanup.interval.ms` is 10 s;
 /// a shorter period keeps short test timeouts honest).
-const TICK: Duration = Duration::from_millis(200);
+pub const TICK: Duration = Duration::from_millis(200);
 
 impl Playback for TxnCoordinator {
     type Record = TxnRecord;
@@ -72,7 +69,31 @@ impl CoordinatorShard for TxnCoordinator {
 
 /// The transaction coordinators of the broker.
 pub struct Transactions {
-    runtime: Runtime<TxnCoordinator>,
+    /// Shared with the last step of a pending EndTxn (its Complete record).
+    runtime: Arc<Runtime<TxnCoordinator>>,
+}
+
+/// What the transaction coordinator reaches beyond its own log: where new
+/// producer ids come from, and the partitions its markers go to (data
+/// partitions and `__consumer_offsets`). The broker implements it; the
+/// coordinator never sees the broker.
+pub trait TxnParticipants: Send + Sync {
+    /// A producer id never handed out before.
+    fn next_producer_id(&self) -> Result<i64, TxnError>;
+
+    /// Writes a commit or abort marker of `producer_id` at `epoch` to
+    /// partition `index` of `topic`: where it went and the end offset to
+    /// wait for, or `None` when the partition is gone (deleted since it
+    /// joined the transaction: nothing to mark).
+    fn write_marker(
+        &self,
+        topic: &str,
+        index: i32,
+        producer_id: i64,
+        epoch: i16,
+        control: ControlType,
+        now: i64,
+    ) -> Option<Result<Write, PartitionError>>;
 }
 
 /// Creates `__transaction_state` (internal, compacted, kept forever) with
@@ -88,41 +109,13 @@ pub fn ensure_state_topic(metadata: &Metadata, config: &Config) -> Result<(), To
 }
 
 impl Transactions {
-    /// Opens the coordinators over the (already opened) partitions of
-    /// `__transaction_state`, replaying them. Transactions a crash left
-    /// prepared are finished by [`Transactions::finish_recovery`].
-    pub fn load(
-        config: &Config,
-        metadata: &Metadata,
-        partitions: &Partitions,
-        clock: SharedClock,
-    ) -> Result<Transactions, PartitionError> {
-        let count = metadata.topic(TXN_STATE_TOPIC).map_or(0, |t| t.partitions);
-        let writers = (0..count)
-            .map(|i| {
-                partitions
-                    .get(TXN_STATE_TOPIC, i)
-                    .map(|p| p as Arc<dyn PartitionWriter>)
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or(PartitionError::UnknownTopicOrPartition)?;
-        let max_timeout_ms = config.transaction_max_timeout_ms;
-        let runtime = Runtime::load(
-            writers,
-            move || TxnCoordinator::new(max_timeout_ms),
-            clock,
-            config.fsync == FsyncMode::Always,
-        )?;
-        Ok(Transactions { runtime })
-    }
-
     /// The coordinators before they are loaded (start-up serves while it
     /// recovers): every transaction operation is COORDINATOR_LOAD_IN_PROGRESS
     /// until [`Transactions::finish_load`].
     pub fn loading(metadata: &Metadata, clock: SharedClock) -> Transactions {
         let count = metadata.topic(TXN_STATE_TOPIC).map_or(0, |t| t.partitions);
         Transactions {
-            runtime: Runtime::loading(usize::try_from(count).unwrap_or(0), clock),
+            runtime: Arc::new(Runtime::loading(usize::try_from(count).unwrap_or(0), clock)),
         }
     }
 
@@ -176,13 +169,12 @@ impl Transactions {
         transactional_id: &str,
         op: impl FnOnce(&mut Shard<TxnCoordinator>) -> Result<T, TxnError>,
     ) -> Result<T, TxnError> {
-        self.runtime
-            .with_shard(self.runtime.shard_of(transactional_id), op)?
+        on_shard(&self.runtime, transactional_id, op)
     }
 
     /// Writes the markers of transactions that a crash left prepared and
     /// completes them (startup, once groups are loaded).
-    pub fn finish_recovery(&self, state: &BrokerState) {
+    pub fn finish_recovery(&self, state: &dyn TxnParticipants) {
         self.runtime.for_each_shard(|shard| {
             for plan in shard.machine.unfinished() {
                 tracing::info!(transactional_id = %plan.prepare.transactional_id,
@@ -197,14 +189,14 @@ impl Transactions {
     /// async threads.
     pub fn init_producer_id(
         &self,
-        state: &BrokerState,
+        state: &dyn TxnParticipants,
         transactional_id: &str,
         timeout_ms: i32,
         expected: Option<(i64, i16)>,
     ) -> Pending<(i64, i16), TxnError> {
         let outcome = self.on_shard(transactional_id, |shard| {
             let now = shard.now();
-            let mut next_id = || state.producer_ids.next_id();
+            let mut next_id = || state.next_producer_id();
             let plan = shard.machine.init_producer_id(
                 transactional_id,
                 timeout_ms,
@@ -261,7 +253,7 @@ impl Transactions {
     /// Complete record must be written even if the client goes away.
     pub fn end_txn(
         &self,
-        state: &Arc<BrokerState>,
+        state: &dyn TxnParticipants,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
@@ -282,16 +274,11 @@ impl Transactions {
                 return Ok(pending);
             }
             write_prepare_and_markers(state, shard, &plan, &mut pending)?;
-            let state = Arc::clone(state);
+            let runtime = Arc::clone(&self.runtime);
             let transactional_id = transactional_id.to_string();
-            Ok(pending.then(move |()| state.txns.complete_end(&transactional_id, &plan)))
+            Ok(pending.then(move |()| complete_end(&runtime, &transactional_id, &plan)))
         });
         outcome.unwrap_or_else(Pending::failed)
-    }
-
-    /// Writes the Complete record of a transaction whose markers are durable.
-    fn complete_end(&self, transactional_id: &str, plan: &EndPlan) -> Result<(), TxnError> {
-        self.on_shard(transactional_id, |shard| write_complete(shard, plan))
     }
 
     /// Produce-time check of a transactional batch for `topic`/`partition`.
@@ -330,7 +317,7 @@ impl Transactions {
     }
 
     /// Aborts every transaction past its timeout.
-    pub fn tick(&self, state: &BrokerState) {
+    pub fn tick(&self, state: &dyn TxnParticipants) {
         self.runtime.for_each_shard(|shard| {
             if shard.distrusted() {
                 return;
@@ -343,6 +330,26 @@ impl Transactions {
             }
         });
     }
+}
+
+/// Runs `op` on `transactional_id`'s shard, unless it stopped serving.
+fn on_shard<T>(
+    runtime: &Runtime<TxnCoordinator>,
+    transactional_id: &str,
+    op: impl FnOnce(&mut Shard<TxnCoordinator>) -> Result<T, TxnError>,
+) -> Result<T, TxnError> {
+    runtime.with_shard(runtime.shard_of(transactional_id), op)?
+}
+
+/// Writes the Complete record of a transaction whose markers are durable.
+fn complete_end(
+    runtime: &Runtime<TxnCoordinator>,
+    transactional_id: &str,
+    plan: &EndPlan,
+) -> Result<(), TxnError> {
+    on_shard(runtime, transactional_id, |shard| {
+        write_complete(shard, plan)
+    })
 }
 
 /// Writes `m` to the shard's partition and replays it; with `pending`, the
@@ -388,7 +395,7 @@ fn wait_for<T>(
 /// the markers are durable (a blocking flush: recovery, timeouts and
 /// fencing; EndTxn waits without blocking, see [`Transactions::end_txn`]).
 fn run_end(
-    state: &BrokerState,
+    state: &dyn TxnParticipants,
     shard: &mut Shard<TxnCoordinator>,
     plan: EndPlan,
 ) -> Result<(), TxnError> {
@@ -409,33 +416,24 @@ fn write_complete(shard: &mut Shard<TxnCoordinator>, plan: &EndPlan) -> Result<(
 /// A marker that cannot be written is logged; the partition's own failure
 /// (a poisoned log) is reported by its writes.
 fn write_prepare_and_markers(
-    state: &BrokerState,
+    state: &dyn TxnParticipants,
     shard: &mut Shard<TxnCoordinator>,
     plan: &EndPlan,
     pending: &mut Pending<(), TxnError>,
 ) -> Result<(), TxnError> {
     write_state(shard, plan.prepare.clone(), Some(pending))?;
     let m = &plan.prepare;
-    let commit = plan.control == ControlType::Commit;
     let now = shard.now();
     for (topic, index) in &m.partitions {
-        let written = if topic == OFFSETS_TOPIC {
-            state
-                .groups
-                .complete_transaction(*index, m.producer_id, m.producer_epoch, commit)
-        } else {
-            match state.partitions.get(topic, *index) {
-                Some(p) => PartitionWriter::append_marker(
-                    &*p,
-                    m.producer_id,
-                    m.producer_epoch,
-                    plan.control,
-                    now,
-                )
-                .map(|end| (p as Arc<dyn PartitionWriter>, end)),
-                // Deleted since it joined the transaction: nothing to mark.
-                None => continue,
-            }
+        let Some(written) = state.write_marker(
+            topic,
+            *index,
+            m.producer_id,
+            m.producer_epoch,
+            plan.control,
+            now,
+        ) else {
+            continue;
         };
         match written {
             Ok((writer, end)) => wait_for(shard, pending, writer, end),
@@ -444,11 +442,4 @@ fn write_prepare_and_markers(
         }
     }
     Ok(())
-}
-
-/// Starts the task that aborts timed-out transactions until shutdown.
-pub fn start_timer(state: &Arc<BrokerState>, shutdown: &watch::Receiver<bool>) -> JoinHandle<()> {
-    let state = Arc::clone(state);
-    // Markers and records are blocking file writes.
-    timer::spawn_timer(TICK, shutdown, true, move || state.txns.tick(&state))
 }

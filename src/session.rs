@@ -30,6 +30,7 @@ impl Principal {
     };
 
     /// `User:<name>`.
+    #[allow(dead_code, reason = "seam: authentication names its users")]
     pub fn user(name: impl Into<String>) -> Principal {
         Principal {
             principal_type: Cow::Borrowed("User"),
@@ -95,6 +96,7 @@ impl Session {
     }
 
     /// Who the client is: `User:ANONYMOUS` until it has authenticated.
+    #[allow(dead_code, reason = "seam: authentication and ACLs read the session")]
     pub fn principal(&self) -> &Principal {
         self.principal.get().unwrap_or(&Principal::ANONYMOUS)
     }
@@ -118,6 +120,7 @@ impl Session {
     }
 
     /// The client id of the first request that carried one.
+    #[allow(dead_code, reason = "seam: authentication and ACLs read the session")]
     pub fn client_id(&self) -> Option<&str> {
         self.client_id.get().map(String::as_str)
     }
@@ -130,6 +133,7 @@ impl Session {
     }
 
     /// What the client named itself in ApiVersions v3+, if it did.
+    #[allow(dead_code, reason = "seam: authentication and ACLs read the session")]
     pub fn client_software(&self) -> Option<&ClientSoftware> {
         self.client_software.get()
     }

@@ -1,0 +1,117 @@
+//! [`BrokerBuilder`]: the embedder's way to start a [`Broker`].
+
+use std::path::PathBuf;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::{Broker, Config, StartError};
+
+/// Configures an embedded [`Broker`]; [`Broker::builder`] makes one.
+///
+/// Starts from [`Config::default`] with two changes that suit embedding:
+/// the broker is ephemeral (in memory, nothing written to disk) and listens
+/// on `127.0.0.1:0` (a free port the operating system picks; read it back
+/// with [`Broker::local_addr`] or [`Broker::bootstrap_servers`]).
+///
+/// ```no_run
+/// # async fn example() -> Result<(), sluice::StartError> {
+/// let broker = sluice::Broker::builder()
+///     .data_dir("/var/lib/myapp/kafka")
+///     .listen("0.0.0.0:9092")
+///     .advertised_listener("kafka.internal:9092")
+///     .with_config(|c| {
+///         c.auto_create_topics = false;
+///         c.retention_ms = 60 * 60 * 1000;
+///     })
+///     .start()
+///     .await?;
+/// # broker.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `start` is awaited"]
+pub struct BrokerBuilder {
+    config: Config,
+    clock: SharedClock,
+}
+
+impl Default for BrokerBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BrokerBuilder {
+    /// Ephemeral, on `127.0.0.1:0`, every other option at its default.
+    pub fn new() -> Self {
+        BrokerBuilder {
+            config: Config {
+                listen: "127.0.0.1:0".to_string(),
+                ephemeral: true,
+                ..Config::default()
+            },
+            clock: SystemClock::shared(),
+        }
+    }
+
+    /// Keeps everything in memory: topics, offsets and transactions are
+    /// gone when the broker stops (the default).
+    pub fn ephemeral(mut self) -> Self {
+        self.config.ephemeral = true;
+        self
+    }
+
+    /// Keeps data in `path` (created if missing, locked while the broker
+    /// runs), so that a broker started on it later finds it again.
+    pub fn data_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.data_dir = path.into();
+        self.config.ephemeral = false;
+        self
+    }
+
+    /// The `host:port` to listen on; port 0 picks a free one.
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.config.listen = addr.into();
+        self
+    }
+
+    /// The `host:port` clients are told to connect to (Metadata,
+    /// FindCoordinator), when it is not the listening address.
+    pub fn advertised_listener(mut self, addr: impl Into<String>) -> Self {
+        self.config.advertised_listener = Some(addr.into());
+        self
+    }
+
+    /// Replaces the whole configuration, including what `ephemeral`,
+    /// `data_dir` and `listen` set before.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Changes any option: `.with_config(|c| c.default_partitions = 3)`.
+    /// [`start`](Self::start) validates the result as the command line's
+    /// options are validated.
+    pub fn with_config(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
+    /// The clock the broker reads (the system's by default): session and
+    /// transaction timeouts, offset expiry, LogAppendTime timestamps and
+    /// retention all follow it. A [`ManualClock`](crate::clock::ManualClock)
+    /// lets a test move time. Socket and fetch-wait timeouts run on real
+    /// time whatever the clock says.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Validates the options, opens the data directory (unless ephemeral),
+    /// loads every topic and the coordinators' state, and starts listening;
+    /// returns once connections are accepted. Stop it with
+    /// [`Broker::shutdown`].
+    pub async fn start(self) -> Result<Broker, StartError> {
+        Broker::launch(self.config, self.clock).await
+    }
+}

@@ -1,0 +1,334 @@
+//! One typed configuration for the broker.
+//!
+//! [`Config`] is what the broker runs with. Every option of the `sluice`
+//! command is defined once, in [`options::OPTIONS`]; its flag, `SLUICE_*`
+//! variable, file key, Kafka property names and the option table of
+//! `docs/configuration.md` all come from there. [`sources`] reads the
+//! command line, the environment, `--override` and the file, and decides
+//! which value wins: flags, then environment, then `--override`, then the
+//! file, then the defaults.
+
+use std::path::PathBuf;
+
+mod docs;
+pub mod options;
+mod sources;
+
+pub use docs::options_table;
+pub use options::{LogFormat, OptionDef, Settings, OPTIONS};
+pub use sources::{command, Cli};
+
+/// Kafka's default `socket.request.max.bytes`: the largest frame accepted.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
+/// Kafka's default `message.max.bytes` / topic `max.message.bytes`.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
+/// Kafka's default `log.segment.bytes`.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 1024 * 1024 * 1024;
+/// Kafka's default `connections.max.idle.ms`: 10 minutes.
+pub const DEFAULT_CONNECTIONS_MAX_IDLE_MS: u64 = 600_000;
+/// Replies one connection may have waiting to be written before it stops
+/// reading: room for a full default-size fetch reply (fetch.max.bytes,
+/// 50 MiB) and pipelining besides.
+pub const DEFAULT_MAX_QUEUED_REPLY_BYTES_PER_CONNECTION: usize = 64 * 1024 * 1024;
+/// Replies waiting to be written across the broker before connections fall
+/// back to one request at a time.
+pub const DEFAULT_MAX_QUEUED_REPLY_BYTES: usize = 512 * 1024 * 1024;
+/// How long shutdown waits for connections to write what they owe.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 5_000;
+/// Default `--max-partitions`: the most partitions (all topics, internal
+/// ones included) this broker takes on. Each partition keeps a file
+/// descriptor open and its indexes in memory, and every one is opened at
+/// start, so the cap keeps a broker startable: 10,000 is well above what
+/// Kafka's guidance puts on one broker (a few thousand) yet within a raised
+/// `ulimit -n`. Kafka itself has no such cap (KIP-578 proposed one); raise
+/// it along with the descriptor limit for more.
+pub const DEFAULT_MAX_PARTITIONS: u64 = 10_000;
+
+/// The broker's effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the listener binds, `HOST:PORT`; port 0 picks a free port.
+    pub listen: String,
+    /// `HOST:PORT` given to clients in Metadata; `None` = what we listen on.
+    pub advertised_listener: Option<String>,
+    /// Root of all partition directories and the metadata log.
+    pub data_dir: PathBuf,
+    /// This broker's node id.
+    pub node_id: i32,
+    /// Create unknown topics when a Metadata request allows it.
+    pub auto_create_topics: bool,
+    /// Partition count of auto-created topics and of CreateTopics with -1.
+    pub default_partitions: i32,
+    /// Frames larger than this are refused before their body is read.
+    pub max_frame_bytes: usize,
+    /// Broker-wide default for the topic config `max.message.bytes`.
+    pub max_message_bytes: usize,
+    /// Broker-wide default for the topic config `segment.bytes`.
+    pub segment_bytes: u64,
+    /// Broker-wide default for the topic config `segment.ms` (none = no time roll).
+    pub segment_ms: Option<u64>,
+    /// Most concurrent client connections.
+    pub max_connections: usize,
+    /// A connection with no request in flight and none received for this
+    /// long is closed (Kafka's connections.max.idle.ms).
+    pub connections_max_idle_ms: u64,
+    /// A connection stops reading requests while this many bytes of its
+    /// replies wait to be written (one reply is always allowed).
+    pub max_queued_reply_bytes_per_connection: usize,
+    /// Across all connections: beyond this many bytes of replies waiting to
+    /// be written, a connection with a reply still unwritten reads no more
+    /// requests until it is written (one request at a time, as Kafka does).
+    pub max_queued_reply_bytes: usize,
+    /// On shutdown, how long connections get to write the replies they
+    /// owe before they are closed.
+    pub shutdown_timeout_ms: u64,
+    /// When appended data is fsynced, and so when a produce is acknowledged.
+    pub fsync: FsyncMode,
+    /// Keep every log and all metadata in memory; write nothing to disk.
+    pub ephemeral: bool,
+    /// Broker-wide default for the topic config `retention.ms` (-1 = forever).
+    pub retention_ms: i64,
+    /// Broker-wide default for the topic config `retention.bytes` (-1 = no limit).
+    pub retention_bytes: i64,
+    /// How often retention looks for segments to delete.
+    pub retention_check_interval_ms: u64,
+    /// How long a group that was empty waits for more members before its
+    /// first rebalance completes (Kafka's group.initial.rebalance.delay.ms).
+    pub group_initial_rebalance_delay_ms: u64,
+    /// Smallest session timeout a group member may ask for.
+    pub group_min_session_timeout_ms: i32,
+    /// Largest session timeout a group member may ask for.
+    pub group_max_session_timeout_ms: i32,
+    /// How long an empty group's committed offsets are kept.
+    pub offsets_retention_minutes: u64,
+    /// Partitions of `__consumer_offsets` when it is created.
+    pub offsets_topic_partitions: i32,
+    /// Partitions of `__transaction_state` when it is created.
+    pub transaction_state_partitions: i32,
+    /// Largest `transaction.timeout.ms` a producer may ask for.
+    pub transaction_max_timeout_ms: i32,
+    /// Most partitions the broker holds, over all topics (internal ones
+    /// included); creations beyond it are POLICY_VIOLATION.
+    pub max_partitions: u64,
+}
+
+/// Durability of acknowledged writes (`--fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncMode {
+    /// A produce with acks=1 or -1 is answered only after its data is
+    /// fsynced; concurrent producers share one fsync (group commit).
+    Always,
+    /// A background task fsyncs every partition with new data this often;
+    /// a crash can lose up to that much acknowledged data.
+    Interval(u64),
+    /// Never fsync explicitly (the OS writes back on its own schedule, and
+    /// at clean shutdown); a crash of the machine can lose acknowledged data.
+    Never,
+}
+
+impl std::str::FromStr for FsyncMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "always" => Ok(FsyncMode::Always),
+            "never" => Ok(FsyncMode::Never),
+            other => {
+                let ms = other
+                    .strip_prefix("interval=")
+                    .ok_or_else(|| format!("{other:?} is not always, interval=<ms> or never"))?;
+                let ms: u64 = ms
+                    .parse()
+                    .map_err(|_| format!("{other:?}: the interval must be milliseconds"))?;
+                if ms == 0 {
+                    return Err("the fsync interval must be at least 1 ms".into());
+                }
+                Ok(FsyncMode::Interval(ms))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for FsyncMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FsyncMode::Always => f.write_str("always"),
+            FsyncMode::Interval(ms) => write!(f, "interval={ms}"),
+            FsyncMode::Never => f.write_str("never"),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:9092".to_string(),
+            advertised_listener: None,
+            data_dir: PathBuf::from("./sluice-data"),
+            node_id: 0,
+            auto_create_topics: true,
+            default_partitions: 1,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            segment_ms: Some(7 * 24 * 60 * 60 * 1000),
+            max_connections: 10_000,
+            connections_max_idle_ms: DEFAULT_CONNECTIONS_MAX_IDLE_MS,
+            max_queued_reply_bytes_per_connection: DEFAULT_MAX_QUEUED_REPLY_BYTES_PER_CONNECTION,
+            max_queued_reply_bytes: DEFAULT_MAX_QUEUED_REPLY_BYTES,
+            shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+            fsync: FsyncMode::Always,
+            ephemeral: false,
+            retention_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_bytes: -1,
+            retention_check_interval_ms: 30_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
+            offsets_retention_minutes: 10_080,
+            offsets_topic_partitions: 1,
+            transaction_state_partitions: 1,
+            transaction_max_timeout_ms: 900_000,
+            max_partitions: DEFAULT_MAX_PARTITIONS,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value for {option}: {message}")]
+    Invalid {
+        option: &'static str,
+        message: String,
+    },
+    /// A `SLUICE_*` variable whose value does not parse.
+    #[error("invalid value for {var}: {message}")]
+    Env { var: String, message: String },
+    /// An `--override KEY=VALUE` that is malformed, names no option, sets one
+    /// twice or does not parse.
+    #[error("invalid --override {arg:?}: {message}")]
+    Override { arg: String, message: String },
+}
+
+impl Config {
+    /// Checks values that would make the broker misbehave.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.default_partitions < 1 {
+            return Err(invalid("default-partitions", "must be at least 1"));
+        }
+        if self.node_id < 0 {
+            return Err(invalid("node-id", "must not be negative"));
+        }
+        if self.max_frame_bytes < 64 || self.max_frame_bytes > i32::MAX as usize {
+            return Err(invalid(
+                "max-frame-bytes",
+                "must be between 64 and 2147483647",
+            ));
+        }
+        if self.max_message_bytes == 0 || self.max_message_bytes > i32::MAX as usize {
+            return Err(invalid(
+                "max-message-bytes",
+                "must be between 1 and 2147483647",
+            ));
+        }
+        if self.segment_bytes < 1024 {
+            return Err(invalid("segment-bytes", "must be at least 1024"));
+        }
+        if self.retention_ms < -1 {
+            return Err(invalid("retention-ms", "must be -1 or more"));
+        }
+        if self.retention_bytes < -1 {
+            return Err(invalid("retention-bytes", "must be -1 or more"));
+        }
+        if self.retention_check_interval_ms == 0 {
+            return Err(invalid("retention-check-interval-ms", "must be at least 1"));
+        }
+        if self.group_min_session_timeout_ms < 1
+            || self.group_max_session_timeout_ms < self.group_min_session_timeout_ms
+        {
+            return Err(invalid(
+                "group-max-session-timeout-ms",
+                "must be at least group-min-session-timeout-ms, which must be at least 1",
+            ));
+        }
+        if self.offsets_retention_minutes == 0
+            || self.offsets_retention_minutes > i64::MAX as u64 / 60_000
+        {
+            return Err(invalid("offsets-retention-minutes", "must be at least 1"));
+        }
+        if !(1..=1000).contains(&self.transaction_state_partitions) {
+            return Err(invalid(
+                "transaction-state-partitions",
+                "must be between 1 and 1000",
+            ));
+        }
+        if self.transaction_max_timeout_ms < 1 {
+            return Err(invalid("transaction-max-timeout-ms", "must be at least 1"));
+        }
+        if !(1..=1000).contains(&self.offsets_topic_partitions) {
+            return Err(invalid(
+                "offsets-topic-partitions",
+                "must be between 1 and 1000",
+            ));
+        }
+        if self.max_partitions == 0 {
+            return Err(invalid("max-partitions", "must be at least 1"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max-connections", "must be at least 1"));
+        }
+        if self.connections_max_idle_ms == 0 {
+            return Err(invalid("connections-max-idle-ms", "must be at least 1"));
+        }
+        if self.max_queued_reply_bytes_per_connection == 0 {
+            return Err(invalid(
+                "max-queued-reply-bytes-per-connection",
+                "must be at least 1",
+            ));
+        }
+        if self.max_queued_reply_bytes == 0 {
+            return Err(invalid("max-queued-reply-bytes", "must be at least 1"));
+        }
+        for (option, value) in [
+            ("listen", Some(&self.listen)),
+            ("advertised-listener", self.advertised_listener.as_ref()),
+        ] {
+            if let Some(value) = value {
+                split_host_port(value).map_err(|message| invalid(option, &message))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid(option: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        option,
+        message: message.to_string(),
+    }
+}
+
+/// Splits `HOST:PORT` (IPv6 hosts in brackets) into its parts.
+pub fn split_host_port(value: &str) -> Result<(String, u16), String> {
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{value:?} is not HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{value:?} has an invalid port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("{value:?} has an empty host"));
+    }
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests;
