@@ -443,10 +443,4 @@ pub mod request {
     pub fn fetch_session_id_not_found() -> i16 {
         K::FetchSessionIdNotFound.code()
     }
-
-    /// INVALID_REQUEST.
-    #[allow(dead_code, reason = "kept with the other error-code helpers")]
-    pub fn invalid_request() -> i16 {
-        K::InvalidRequest.code()
-    }
 }

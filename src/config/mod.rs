@@ -3,7 +3,7 @@
 //! [`Config`] is what the broker runs with. Every option of the `sluice`
 //! command is defined once, in [`options::OPTIONS`]; its flag, `SLUICE_*`
 //! variable, file key, Kafka property names and the option table of
-//! `docs/configuration.md` all come from there. [`sources`] reads the
+//! `docs/configuration.md` all come from there. `sources.rs` reads the
 //! command line, the environment, `--override` and the file, and decides
 //! which value wins: flags, then environment, then `--override`, then the
 //! file, then the defaults.

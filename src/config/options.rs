@@ -4,8 +4,8 @@
 //! variable `SLUICE_NAME` and the file key `NAME` all come from it), the
 //! Kafka broker property names that mean the same thing, the default shown to
 //! users, the doc line, and how a value is parsed into [`Settings`]. The
-//! command line ([`super::sources`]), `--help` and `docs/configuration.md`
-//! ([`super::docs`]) are all built from [`OPTIONS`]; nothing else lists the
+//! command line (`sources.rs`), `--help` and `docs/configuration.md`
+//! (`docs.rs`) are all built from [`OPTIONS`]; nothing else lists the
 //! options. The typed defaults are those of [`Config::default`]; a test checks
 //! that the default shown here parses to the same value.
 

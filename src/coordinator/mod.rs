@@ -29,8 +29,7 @@ mod tests;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use pending::{CoordinatorError, Pending};
 pub use runtime::{CoordinatorResult, CoordinatorShard, Playback, RequestId, Runtime, Shard};
-#[allow(unused_imports, reason = "the writer seam's vocabulary")]
-pub use writer::{LogEntry, PartitionWriter};
+pub use writer::PartitionWriter;
 
 /// The shard (internal-topic partition) that holds `key`: Kafka's
 /// `Utils.abs(key.hashCode) % partitions`, with Java's `String.hashCode`,

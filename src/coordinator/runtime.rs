@@ -376,11 +376,6 @@ impl<S: CoordinatorShard> Runtime<S> {
         self.shards.get().is_some()
     }
 
-    #[allow(dead_code, reason = "seam: shards read the runtime clock")]
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
     }

@@ -32,8 +32,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use output::{encode_frame, ConnectionAction};
-#[allow(unused_imports, reason = "the API table's vocabulary")]
-pub use table::{supported_versions, ApiEntry, API_TABLE};
 
 use crate::session::Session;
 use crate::BrokerState;

@@ -150,12 +150,6 @@ pub fn find(key: ApiKey) -> Option<(usize, &'static ApiEntry)> {
     API_TABLE.iter().enumerate().find(|(_, e)| e.key == key)
 }
 
-/// The version range served for `key`, if any.
-#[allow(dead_code, reason = "seam: per-API version lookups")]
-pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
-    find(key).map(|(_, e)| (e.min_version, e.max_version))
-}
-
 /// Every API of the table as ApiVersions lists it (built once).
 pub fn served_apis() -> &'static [ServedApi] {
     static SERVED: std::sync::LazyLock<Vec<ServedApi>> = std::sync::LazyLock::new(|| {

@@ -46,7 +46,7 @@ impl Coordinator {
         }
     }
 
-    #[allow(dead_code, reason = "kept with the coordinator's accessors")]
+    #[cfg(test)]
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.get(id)
     }

@@ -311,10 +311,4 @@ impl Output {
             then,
         });
     }
-
-    #[allow(dead_code, reason = "kept with Output's other combinators")]
-    pub fn extend(&mut self, other: Output) {
-        self.appends.extend(other.appends);
-        self.replies.extend(other.replies);
-    }
 }

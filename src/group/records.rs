@@ -94,15 +94,6 @@ pub enum GroupRecord {
 }
 
 impl GroupRecord {
-    /// The group this record belongs to (it decides the partition).
-    #[allow(dead_code, reason = "kept with the record accessors")]
-    pub fn group(&self) -> &str {
-        match self {
-            GroupRecord::Offset { key, .. } => &key.group,
-            GroupRecord::Group { group, .. } => group,
-        }
-    }
-
     /// Key and value bytes, in the versions Sluice writes.
     pub fn encode(&self) -> (Vec<u8>, Option<Vec<u8>>) {
         match self {

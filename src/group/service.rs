@@ -212,12 +212,6 @@ impl Groups {
         self.runtime.is_loaded()
     }
 
-    /// The coordinators' clock.
-    #[allow(dead_code, reason = "kept with the coordinators' accessors")]
-    pub fn now_ms(&self) -> i64 {
-        self.runtime.now()
-    }
-
     /// Runs an operation on `group_id`'s shard (deadlines fired first).
     fn on_shard<R>(
         &self,

@@ -15,9 +15,9 @@
 
 use std::collections::BTreeSet;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use kafka_protocol::messages::ConsumerProtocolSubscription;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::Decodable;
 
 /// The protocol type of Kafka consumers.
 pub const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
@@ -41,8 +41,10 @@ pub fn topics(metadata: &[u8]) -> Option<BTreeSet<String>> {
 }
 
 /// A v0 subscription to `topics` (tests and tools).
-#[allow(dead_code, reason = "tests and tools encode subscriptions")]
+#[cfg(test)]
 pub fn encode(topics: &[&str]) -> Vec<u8> {
+    use bytes::BytesMut;
+    use kafka_protocol::protocol::{Encodable, StrBytes};
     let subscription = ConsumerProtocolSubscription::default().with_topics(
         topics
             .iter()

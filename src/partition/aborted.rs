@@ -67,14 +67,9 @@ impl AbortedTxns {
         &self.entries
     }
 
-    #[allow(dead_code, reason = "kept with the index's accessors")]
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    #[allow(dead_code, reason = "kept with the index's accessors")]
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 

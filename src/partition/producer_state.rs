@@ -79,12 +79,6 @@ impl ProducerEntry {
         self.batches.back().map(|b| b.last_seq)
     }
 
-    /// The last offset written, if any batch is remembered.
-    #[allow(dead_code, reason = "kept with the batch metadata accessors")]
-    pub fn last_offset(&self) -> Option<i64> {
-        self.batches.back().map(|b| b.last_offset)
-    }
-
     fn push(&mut self, batch: BatchMetadata) {
         if self.batches.len() == BATCHES_TO_RETAIN {
             self.batches.pop_front();
@@ -158,7 +152,7 @@ impl ProducerStateTable {
         Self::default()
     }
 
-    #[allow(dead_code, reason = "kept with the producer table's accessors")]
+    #[cfg(test)]
     pub fn get(&self, producer_id: i64) -> Option<&ProducerEntry> {
         self.producers.get(&producer_id)
     }

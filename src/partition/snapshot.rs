@@ -113,14 +113,6 @@ pub fn load_latest(dir: &Path, log_end: i64) -> Option<(ProducerStateTable, i64)
     }
 }
 
-/// Removes every snapshot (a log truncated or replaced under them).
-#[allow(dead_code, reason = "kept with the snapshot file helpers")]
-pub fn remove_all(dir: &Path) {
-    for (_, path) in list(dir) {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
