@@ -10,7 +10,7 @@
 //! # Embedding
 //!
 //! [`Broker::builder`] configures one; [`BrokerBuilder::start`] loads it and
-//! returns once it accepts connections. By default the builder's broker is
+//! returns once it has loaded its data and serves. By default the builder's broker is
 //! ephemeral (everything in memory) and listens on `127.0.0.1:0`, a port
 //! the operating system picks: [`Broker::bootstrap_servers`] is what a
 //! client's `bootstrap.servers` should say.

@@ -1,5 +1,7 @@
 //! The `sluice` command: parse the configuration, start the broker, print
-//! `listening on HOST:PORT` once it accepts connections, run until SIGINT or
+//! `listening on HOST:PORT` once its data is loaded (the port is bound first,
+//! so a port in use fails at once; requests meanwhile get Kafka's retriable
+//! loading errors), run until SIGINT or
 //! SIGTERM, then shut down cleanly: parked requests are answered at once,
 //! connections get `--shutdown-timeout-ms` to write what they owe, and the
 //! logs are closed with their clean-shutdown marker.

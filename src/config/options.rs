@@ -195,7 +195,7 @@ pub static OPTIONS: &[OptionDef] = &[
         value_name: "HOST:PORT",
         default: Shown::Value("127.0.0.1:9092"),
         help: "Address to listen on, HOST:PORT (port 0 picks a free port)",
-        details: "The broker prints `listening on HOST:PORT` with the real port once it accepts connections. Kafka's `listeners` takes one `PLAINTEXT://HOST:PORT` (an empty host binds every interface); other security protocols are refused for now.",
+        details: "The port is bound before anything is loaded (a port in use fails at once); the broker prints `listening on HOST:PORT` with the real port once its data is loaded and it serves every request. Kafka's `listeners` takes one `PLAINTEXT://HOST:PORT` (an empty host binds every interface); other security protocols are refused for now.",
         aliases: &["listen-address"],
         kafka: &[kafka("listeners", |s, v| {
             s.config.listen = plaintext_listener(v, true)?;
