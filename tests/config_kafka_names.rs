@@ -123,16 +123,11 @@ fn assert_kafka_settings_honoured(addr: &str) {
     assert_eq!(values, ["3", "false", "60000"]);
 }
 
-#[test]
-fn kafka_names_in_a_toml_file_are_honoured() {
+/// Starts the binary with a config file `file_name` holding `contents`.
+fn assert_config_file_honoured(file_name: &str, contents: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sluice.toml");
-    // Bare dotted keys, as in the issue: TOML reads them as nested tables.
-    std::fs::write(
-        &config,
-        "num.partitions = 3\nauto.create.topics.enable = false\nlog.retention.ms = 60000\n",
-    )
-    .unwrap();
+    let config = dir.path().join(file_name);
+    std::fs::write(&config, contents).unwrap();
     let data = dir.path().join("data");
     let broker = ChildBroker::start(&data, &["--config", config.to_str().unwrap()]);
     assert_kafka_settings_honoured(&broker.addr);
@@ -140,18 +135,20 @@ fn kafka_names_in_a_toml_file_are_honoured() {
 }
 
 #[test]
+fn kafka_names_in_a_toml_file_are_honoured() {
+    // Bare dotted keys, as in the issue: TOML reads them as nested tables.
+    assert_config_file_honoured(
+        "sluice.toml",
+        "num.partitions = 3\nauto.create.topics.enable = false\nlog.retention.ms = 60000\n",
+    );
+}
+
+#[test]
 fn kafka_names_in_a_properties_file_are_honoured() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("server.properties");
-    std::fs::write(
-        &config,
+    assert_config_file_honoured(
+        "server.properties",
         "# as in Kafka's config/server.properties\nnum.partitions=3\nauto.create.topics.enable=false\nlog.retention.ms=60000\n",
-    )
-    .unwrap();
-    let data = dir.path().join("data");
-    let broker = ChildBroker::start(&data, &["--config", config.to_str().unwrap()]);
-    assert_kafka_settings_honoured(&broker.addr);
-    broker.stop();
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use sluice_protocol::records::{self, builder::BatchBuilder, ControlType};
 
 use crate::error::PartitionError;
-use crate::partition::Partition;
+use crate::partition::{Partition, Partitions};
 
 /// A record's key and value (`None`: a tombstone) as stored.
 pub type EncodedRecord = (Vec<u8>, Option<Vec<u8>>);
@@ -62,6 +62,24 @@ pub trait PartitionWriter: Send + Sync {
 
     /// Whole batches from `offset`, up to about `max_bytes`.
     fn read_batches(&self, offset: i64, max_bytes: usize) -> Result<Bytes, PartitionError>;
+}
+
+/// The writers of a coordinator's `count` shards: partitions `0..count` of
+/// its internal topic, in index order (all of them open, or an error).
+pub fn internal_topic_writers(
+    partitions: &Partitions,
+    topic: &str,
+    count: usize,
+) -> Result<Vec<Arc<dyn PartitionWriter>>, PartitionError> {
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    (0..count)
+        .map(|i| {
+            partitions
+                .get(topic, i)
+                .map(|p| p as Arc<dyn PartitionWriter>)
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or(PartitionError::UnknownTopicOrPartition)
 }
 
 impl PartitionWriter for Partition {

@@ -32,8 +32,7 @@ use crate::config::{Config, FsyncMode};
 use crate::coordinator::pending::Write;
 use crate::coordinator::writer::EncodedRecord;
 use crate::coordinator::{
-    CoordinatorError, CoordinatorShard, PartitionWriter, Pending, Playback, Runtime, Shard,
-    SharedClock,
+    CoordinatorError, CoordinatorShard, Pending, Playback, Runtime, Shard, SharedClock,
 };
 use crate::error::{GroupError, PartitionError, TopicError};
 use crate::metadata::Metadata;
@@ -168,15 +167,11 @@ impl Groups {
         config: &Config,
         partitions: &Partitions,
     ) -> Result<(), PartitionError> {
-        let count = i32::try_from(self.runtime.shard_count()).unwrap_or(i32::MAX);
-        let writers = (0..count)
-            .map(|i| {
-                partitions
-                    .get(OFFSETS_TOPIC, i)
-                    .map(|p| p as Arc<dyn PartitionWriter>)
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or(PartitionError::UnknownTopicOrPartition)?;
+        let writers = crate::coordinator::writer::internal_topic_writers(
+            partitions,
+            OFFSETS_TOPIC,
+            self.runtime.shard_count(),
+        )?;
         let group_config = GroupConfig::from(config);
         self.runtime.finish_load(
             writers,
@@ -196,7 +191,7 @@ impl Groups {
     ) -> Result<Groups, PartitionError> {
         let writers = partitions
             .into_iter()
-            .map(|p| p as Arc<dyn PartitionWriter>)
+            .map(|p| p as Arc<dyn crate::coordinator::PartitionWriter>)
             .collect();
         let runtime = Runtime::load(
             writers,

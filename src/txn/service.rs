@@ -126,15 +126,11 @@ impl Transactions {
         config: &Config,
         partitions: &Partitions,
     ) -> Result<(), PartitionError> {
-        let count = i32::try_from(self.runtime.shard_count()).unwrap_or(i32::MAX);
-        let writers = (0..count)
-            .map(|i| {
-                partitions
-                    .get(TXN_STATE_TOPIC, i)
-                    .map(|p| p as Arc<dyn PartitionWriter>)
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or(PartitionError::UnknownTopicOrPartition)?;
+        let writers = crate::coordinator::writer::internal_topic_writers(
+            partitions,
+            TXN_STATE_TOPIC,
+            self.runtime.shard_count(),
+        )?;
         let max_timeout_ms = config.transaction_max_timeout_ms;
         self.runtime.finish_load(
             writers,
