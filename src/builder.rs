@@ -33,6 +33,9 @@ use crate::{Broker, Config, StartError};
 pub struct BrokerBuilder {
     config: Config,
     clock: SharedClock,
+    /// Options given by name ([`option`](Self::option)), set in order by
+    /// [`start`](Self::start), which reports the first that cannot be.
+    options: Vec<(String, String)>,
 }
 
 impl Default for BrokerBuilder {
@@ -51,6 +54,7 @@ impl BrokerBuilder {
                 ..Config::default()
             },
             clock: SystemClock::shared(),
+            options: Vec::new(),
         }
     }
 
@@ -97,6 +101,16 @@ impl BrokerBuilder {
         self
     }
 
+    /// Sets one option by its name or its Kafka property name, as
+    /// `--override KEY=VALUE` does: `.option("num.partitions", "3")`,
+    /// `.option("log.retention.ms", "60000")`. An unknown key or a bad value
+    /// is [`StartError::Config`] from [`start`](Self::start), which applies
+    /// these in order over what the builder's other methods set.
+    pub fn option(mut self, key: &str, value: &str) -> Self {
+        self.options.push((key.to_string(), value.to_string()));
+        self
+    }
+
     /// The clock the broker reads (the system's by default): session and
     /// transaction timeouts, offset expiry, LogAppendTime timestamps and
     /// retention all follow it. A [`ManualClock`](crate::clock::ManualClock)
@@ -109,9 +123,12 @@ impl BrokerBuilder {
 
     /// Validates the options, opens the data directory (unless ephemeral),
     /// loads every topic and the coordinators' state, and starts listening;
-    /// returns once connections are accepted. Stop it with
+    /// returns once everything is loaded and every request is served. Stop it with
     /// [`Broker::shutdown`].
-    pub async fn start(self) -> Result<Broker, StartError> {
+    pub async fn start(mut self) -> Result<Broker, StartError> {
+        for (key, value) in &self.options {
+            self.config.set(key, value)?;
+        }
         Broker::launch(self.config, self.clock).await
     }
 }

@@ -144,6 +144,42 @@ async fn configs_show_their_source() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_takes_kafka_property_names() {
+    let broker = Broker::builder()
+        .option("num.partitions", "3")
+        .option("log.retention.ms", "60000")
+        .option("auto.create.topics.enable", "false")
+        .start()
+        .await
+        .unwrap();
+    let configs = broker.admin().describe_broker_configs();
+    let value = |name: &str| {
+        configs
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.value.clone())
+            .unwrap_or_else(|| panic!("{name} in {configs:?}"))
+    };
+    assert_eq!(value("num.partitions"), "3");
+    assert_eq!(value("log.retention.ms"), "60000");
+    assert_eq!(value("auto.create.topics.enable"), "false");
+    broker.shutdown().await;
+
+    let refused = Broker::builder()
+        .option("num.partition", "3")
+        .start()
+        .await
+        .err()
+        .expect("a misspelt key is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("did you mean `num.partitions`"),
+        "{refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_a_client_joins_are_listed_described_and_deleted() {
     let broker = broker().await;
     let admin = broker.admin();

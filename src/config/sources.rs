@@ -285,6 +285,23 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
         cli.resolve().map(|s| s.config)
     }
+
+    /// Sets one option as `--override KEY=VALUE` does: by our name
+    /// (`default-partitions`) or Kafka's (`num.partitions`). An unknown key
+    /// names the closest known one; a bad value leaves `self` as it was.
+    /// Ranges are checked when the broker starts ([`Config::validate`]).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let layer = override_layer(&[format!("{key}={value}")])?;
+        let mut settings = Settings {
+            config: self.clone(),
+            ..Settings::default()
+        };
+        for given in layer.into_iter().flatten() {
+            given.apply(&mut settings)?;
+        }
+        *self = settings.config;
+        Ok(())
+    }
 }
 
 /// Where one value came from, for error messages.

@@ -589,3 +589,18 @@ fn log_format_option() {
     assert_eq!(s.log_format, LogFormat::Json);
     assert!(resolve(&["--log-format", "yaml"], &[]).is_err());
 }
+
+#[test]
+fn set_takes_our_names_and_kafkas() {
+    let mut c = Config::default();
+    c.set("num.partitions", "3").unwrap();
+    c.set("auto-create-topics", "false").unwrap();
+    c.set("log.retention.ms", "60000").unwrap();
+    assert_eq!(c.default_partitions, 3);
+    assert!(!c.auto_create_topics);
+    assert_eq!(c.retention_ms, 60000);
+    let e = c.set("num.partition", "4").unwrap_err().to_string();
+    assert!(e.contains("did you mean `num.partitions`"), "{e}");
+    assert!(c.set("num.partitions", "many").is_err());
+    assert_eq!(c.default_partitions, 3, "a refused value changes nothing");
+}
