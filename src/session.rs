@@ -30,7 +30,7 @@ impl Principal {
     };
 
     /// `User:<name>`.
-    #[allow(dead_code, reason = "seam: authentication names its users")]
+    #[cfg(test)]
     pub fn user(name: impl Into<String>) -> Principal {
         Principal {
             principal_type: Cow::Borrowed("User"),
@@ -96,7 +96,7 @@ impl Session {
     }
 
     /// Who the client is: `User:ANONYMOUS` until it has authenticated.
-    #[allow(dead_code, reason = "seam: authentication and ACLs read the session")]
+    #[cfg(test)]
     pub fn principal(&self) -> &Principal {
         self.principal.get().unwrap_or(&Principal::ANONYMOUS)
     }
@@ -120,7 +120,7 @@ impl Session {
     }
 
     /// The client id of the first request that carried one.
-    #[allow(dead_code, reason = "seam: authentication and ACLs read the session")]
+    #[cfg(test)]
     pub fn client_id(&self) -> Option<&str> {
         self.client_id.get().map(String::as_str)
     }
@@ -133,7 +133,7 @@ impl Session {
     }
 
     /// What the client named itself in ApiVersions v3+, if it did.
-    #[allow(dead_code, reason = "seam: authentication and ACLs read the session")]
+    #[cfg(test)]
     pub fn client_software(&self) -> Option<&ClientSoftware> {
         self.client_software.get()
     }

@@ -155,8 +155,7 @@ fn load(state: &BrokerState, cancelled: &watch::Receiver<bool>) -> Result<(), St
     let config = &state.config;
     let metadata = &state.metadata;
     let partitions = &state.partitions;
-    let owns = |name: &str, index: i32| metadata.topic(name).is_some_and(|t| index < t.partitions);
-    partitions.settle_dirs(&owns);
+    partitions.settle_dirs(&|name: &str, index: i32| state.owns(name, index));
     let mut topics = metadata.topics();
     // Stable: the internal topics first, the rest in the metadata's order.
     topics.sort_by_key(|t| !t.internal);
@@ -194,12 +193,14 @@ fn load(state: &BrokerState, cancelled: &watch::Receiver<bool>) -> Result<(), St
         // After partitions and coordinator state are loaded: ids they know
         // of are never handed out again, whatever the file says.
         let highest_known = txn::producer_ids::highest_known(partitions, &state.txns);
-        txn::ProducerIds::open(&config.data_dir.join("__sluice_metadata"), highest_known).map_err(
-            |source| StartError::DataDir {
-                dir: config.data_dir.clone(),
-                source,
-            },
-        )?
+        txn::ProducerIds::open(
+            &config.data_dir.join(crate::metadata::METADATA_DIR),
+            highest_known,
+        )
+        .map_err(|source| StartError::DataDir {
+            dir: config.data_dir.clone(),
+            source,
+        })?
     };
     state.producer_ids.finish_load(producer_ids);
     state.txns.finish_recovery(state);

@@ -158,6 +158,9 @@ impl std::fmt::Display for FsyncMode {
     }
 }
 
+/// The longest timer interval an option may set: a year, in ms.
+const MAX_INTERVAL_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -247,8 +250,21 @@ impl Config {
         if self.retention_bytes < -1 {
             return Err(invalid("retention-bytes", "must be -1 or more"));
         }
-        if self.retention_check_interval_ms == 0 {
-            return Err(invalid("retention-check-interval-ms", "must be at least 1"));
+        // Timers add these to the current instant, which panics past the
+        // clock's range: intervals are bounded (a year is beyond any use).
+        if !(1..=MAX_INTERVAL_MS).contains(&self.retention_check_interval_ms) {
+            return Err(invalid(
+                "retention-check-interval-ms",
+                "must be between 1 and 31536000000 (a year)",
+            ));
+        }
+        if let FsyncMode::Interval(ms) = self.fsync {
+            if ms > MAX_INTERVAL_MS {
+                return Err(invalid(
+                    "fsync",
+                    "the interval must be at most 31536000000 ms (a year)",
+                ));
+            }
         }
         if self.group_min_session_timeout_ms < 1
             || self.group_max_session_timeout_ms < self.group_min_session_timeout_ms
@@ -261,7 +277,10 @@ impl Config {
         if self.offsets_retention_minutes == 0
             || self.offsets_retention_minutes > i64::MAX as u64 / 60_000
         {
-            return Err(invalid("offsets-retention-minutes", "must be at least 1"));
+            return Err(invalid(
+                "offsets-retention-minutes",
+                "must be at least 1 and at most 153722867280912",
+            ));
         }
         if !(1..=1000).contains(&self.transaction_state_partitions) {
             return Err(invalid(
@@ -281,11 +300,20 @@ impl Config {
         if self.max_partitions == 0 {
             return Err(invalid("max-partitions", "must be at least 1"));
         }
-        if self.max_connections == 0 {
-            return Err(invalid("max-connections", "must be at least 1"));
+        if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&self.max_connections) {
+            return Err(invalid(
+                "max-connections",
+                &format!(
+                    "must be between 1 and {}",
+                    tokio::sync::Semaphore::MAX_PERMITS
+                ),
+            ));
         }
-        if self.connections_max_idle_ms == 0 {
-            return Err(invalid("connections-max-idle-ms", "must be at least 1"));
+        if !(1..=MAX_INTERVAL_MS).contains(&self.connections_max_idle_ms) {
+            return Err(invalid(
+                "connections-max-idle-ms",
+                "must be between 1 and 31536000000 (a year)",
+            ));
         }
         if self.max_queued_reply_bytes_per_connection == 0 {
             return Err(invalid(

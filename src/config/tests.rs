@@ -604,3 +604,26 @@ fn set_takes_our_names_and_kafkas() {
     assert!(c.set("num.partitions", "many").is_err());
     assert_eq!(c.default_partitions, 3, "a refused value changes nothing");
 }
+
+#[test]
+fn values_that_would_overflow_a_timer_or_the_connection_limit_are_refused() {
+    for args in [
+        &["sluice", "--max-connections", "18446744073709551615"][..],
+        &[
+            "sluice",
+            "--retention-check-interval-ms",
+            "18446744073709551615",
+        ],
+        &[
+            "sluice",
+            "--connections-max-idle-ms",
+            "18446744073709551615",
+        ],
+        &["sluice", "--fsync", "interval=18446744073709551615"],
+    ] {
+        let cli = Cli::parse_from(args);
+        assert!(Config::from_cli(cli).is_err(), "{args:?}");
+    }
+    let cli = Cli::parse_from(["sluice", "--connections-max-idle-ms", "31536000000"]);
+    assert!(Config::from_cli(cli).is_ok());
+}

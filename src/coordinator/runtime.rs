@@ -86,10 +86,7 @@ impl<R, T> CoordinatorResult<R, T> {
     }
 
     /// A response with nothing to write.
-    #[allow(
-        dead_code,
-        reason = "seam: a read-only operation's result (coordinator tests use it)"
-    )]
+    #[cfg(test)]
     pub fn response(response: T) -> Self {
         CoordinatorResult {
             records: Vec::new(),
@@ -234,8 +231,13 @@ impl<S: CoordinatorShard> Shard<S> {
     fn rebuild(&mut self, build: &(dyn Fn() -> S + Send + Sync)) {
         self.waiters.clear();
         self.machine = build();
-        match replay_log(&mut self.machine, &*self.writer) {
-            Ok(records) => {
+        // The replay that failed live may fail again: a panic here must not
+        // leave the lock poisoned for every later request.
+        let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            replay_log(&mut self.machine, &*self.writer)
+        }));
+        match replayed {
+            Ok(Ok(records)) => {
                 let now = self.now();
                 self.machine.loaded(now);
                 tracing::warn!(
@@ -245,11 +247,17 @@ impl<S: CoordinatorShard> Shard<S> {
                     "coordinator shard rebuilt from its log"
                 );
             }
-            Err(e) => {
-                // Nothing trustworthy to serve: stop until restart.
+            failed => {
+                // Nothing trustworthy to serve: an empty state (not a half
+                // replayed one), and no service until restart.
+                self.machine = build();
                 self.distrust.store(true, Ordering::Release);
+                let error = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "replay panicked".to_string(),
+                };
                 tracing::error!(topic = self.writer.topic(), partition = self.writer.index(),
-                    error = %e, "coordinator shard cannot be rebuilt; it stops until restart");
+                    %error, "coordinator shard cannot be rebuilt; it stops until restart");
             }
         }
     }

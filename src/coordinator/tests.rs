@@ -10,6 +10,9 @@ use crate::error::PartitionError;
 use crate::metadata::{BrokerDefaults, TopicMeta};
 use crate::partition::Partitions;
 
+/// The record `Sum` panics on.
+const POISON: i64 = i64::MIN;
+
 /// Sums the numbers in its log.
 #[derive(Debug, Default)]
 struct Sum {
@@ -21,6 +24,8 @@ impl Playback for Sum {
     type Record = i64;
 
     fn replay(&mut self, _producer_id: Option<i64>, record: &i64) {
+        // A record the machine cannot apply (a bug): replay panics on it.
+        assert_ne!(*record, POISON, "a record replay cannot apply");
         self.total += record;
     }
 }
@@ -94,6 +99,22 @@ fn a_write_appends_then_replays_and_a_restart_sees_the_same() {
     drop(partitions);
     let (_partitions, reopened) = open(dir.path());
     assert_eq!(reopened.with_shard(0, |s| s.machine.total), Ok(12));
+}
+
+#[test]
+fn a_record_whose_replay_panics_stops_the_shard_instead_of_poisoning_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_partitions, runtime) = open(dir.path());
+    add(&runtime, 5).unwrap();
+    // Appended, then its replay panics; the rebuild replays it again and
+    // panics again: the shard stops, and later calls get an error, not a
+    // panic of a poisoned lock.
+    let written = runtime.with_shard(0, |shard| {
+        shard.write(CoordinatorResult::new(vec![POISON], 0))
+    });
+    assert_eq!(written.map(|_| ()), Err(CoordinatorError::ShardFailed));
+    assert!(runtime.with_shard(0, |s| s.machine.total).is_err());
+    assert!(runtime.with_shard(0, |s| s.machine.total).is_err());
 }
 
 #[tokio::test]

@@ -37,7 +37,6 @@ pub async fn handle(
         // On the blocking pool: fencing an open transaction writes its abort
         // markers and waits for their fsync under the coordinator shard's lock,
         // which must not hold up a runtime worker.
-        // Fencing an open transaction flushes its markers: off the async threads.
         let outcome = match tokio::task::spawn_blocking(move || {
             state
                 .txns

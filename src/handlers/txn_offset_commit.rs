@@ -53,8 +53,8 @@ pub async fn handle(
         OFFSETS_TOPIC,
         offsets_partition,
     ) {
-        let error = GroupError::from(e.clone());
         tracing::debug!(error = %e, "TxnOffsetCommit outside a transaction holding the offsets");
+        let error = GroupError::from(e);
         return HandlerOutput::Respond(response(req.topics, vec![Some(error); count]));
     }
     let commit = TxnCommitRequest {

@@ -124,7 +124,7 @@ pub struct Metadata {
 impl Metadata {
     /// Loads (or starts) the metadata kept under `data_dir`.
     pub fn open(data_dir: &Path) -> std::io::Result<Metadata> {
-        let dir = data_dir.join("__sluice_metadata");
+        let dir = data_dir.join(METADATA_DIR);
         durable::create_dir(&dir)?;
         let cluster_id = load_or_create_cluster_id(&dir)?;
         let (log, records) = MetadataLog::open(dir.join("topics.log"))?;
@@ -287,6 +287,10 @@ pub fn ensure_internal_topic(
     tracing::info!(topic = name, partitions, "created internal topic");
     Ok(())
 }
+
+/// The broker's own directory inside the data directory: the metadata
+/// log, the cluster id, producer id blocks, the creation intent.
+pub const METADATA_DIR: &str = "__sluice_metadata";
 
 pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     if name.is_empty() {
@@ -560,6 +564,11 @@ fn parse_record(line: &str) -> Option<Record> {
             let id = Uuid::parse_str(parts.next()?).ok()?;
             let name = parts.next()?.to_string();
             let partitions: i32 = parts.next()?.parse().ok()?;
+            // The file is not trusted: a name that is no topic name would
+            // make directories outside the data directory.
+            if validate_topic_name(&name).is_err() || partitions < 1 {
+                return None;
+            }
             let mut configs = BTreeMap::new();
             let mut internal = false;
             for kv in parts {
@@ -579,10 +588,11 @@ fn parse_record(line: &str) -> Option<Record> {
             }))
         }
         "delete" => Some(Record::Delete(Uuid::parse_str(parts.next()?).ok()?)),
-        "partitions" => Some(Record::Partitions(
-            Uuid::parse_str(parts.next()?).ok()?,
-            parts.next()?.parse().ok()?,
-        )),
+        "partitions" => {
+            let id = Uuid::parse_str(parts.next()?).ok()?;
+            let count: i32 = parts.next()?.parse().ok()?;
+            (count >= 1).then_some(Record::Partitions(id, count))
+        }
         _ => None,
     }
 }
@@ -716,6 +726,17 @@ mod tests {
         assert_eq!(*m.topic("a").unwrap(), a);
         assert_eq!(m.topic_by_id(&a.id).unwrap().name, "a");
         assert!(m.topic("b").is_none());
+    }
+
+    #[test]
+    fn records_naming_no_topic_or_no_partitions_are_ignored() {
+        let id = Uuid::new_v4();
+        assert!(parse_record(&format!("create {id} ../escape 1")).is_none());
+        assert!(parse_record(&format!("create {id} t 0")).is_none());
+        assert!(parse_record(&format!("create {id} t -5")).is_none());
+        assert!(parse_record(&format!("partitions {id} 0")).is_none());
+        assert!(parse_record(&format!("create {id} t 2")).is_some());
+        assert!(parse_record(&format!("partitions {id} 3")).is_some());
     }
 
     #[test]

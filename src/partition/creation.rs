@@ -26,13 +26,12 @@ use std::path::{Path, PathBuf};
 use sluice_storage::durable;
 
 use super::dirs::{parse_partition_dir, partition_dir};
-use crate::metadata::validate_topic_name;
+use crate::metadata::{validate_topic_name, METADATA_DIR};
 
 /// Whether partition `index` of topic `name` belongs to a topic the broker knows.
 pub type Owned<'a> = &'a dyn Fn(&str, i32) -> bool;
 
 const INTENT: &str = "creating";
-const METADATA_DIR: &str = "__sluice_metadata";
 /// The suffix of a directory set aside.
 pub const ORPHANED_SUFFIX: &str = ".orphaned";
 
@@ -114,8 +113,12 @@ pub fn roll_back_leftover(data_dir: &Path, owned: Owned<'_>) -> io::Result<()> {
         let topic = parts.next()?;
         let from: i32 = parts.next()?.parse().ok()?;
         let to: i32 = parts.next()?.parse().ok()?;
-        (parts.next().is_none() && validate_topic_name(topic).is_ok() && from <= to)
-            .then(|| (topic.to_string(), from..to))
+        // A change never spans more partitions than one request may make.
+        let span = i64::from(to) - i64::from(from);
+        (parts.next().is_none()
+            && validate_topic_name(topic).is_ok()
+            && (0..=crate::MAX_PARTITIONS_PER_REQUEST).contains(&span))
+        .then(|| (topic.to_string(), from..to))
     });
     match parsed {
         Some((topic, range)) => roll_back(data_dir, &topic, range, owned),
@@ -239,5 +242,17 @@ mod tests {
             partition_dir(data, "t", 0).exists(),
             "never removed without an intent"
         );
+    }
+
+    #[test]
+    fn an_intent_spanning_more_than_one_request_can_is_dropped_unread() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path();
+        fs::create_dir(data.join(METADATA_DIR)).unwrap();
+        fs::write(data.join(METADATA_DIR).join(INTENT), "t 0 2147483647\n").unwrap();
+        fs::create_dir(partition_dir(data, "t", 0)).unwrap();
+        roll_back_leftover(data, &|_, _| false).unwrap();
+        assert!(!data.join(METADATA_DIR).join(INTENT).exists());
+        assert!(partition_dir(data, "t", 0).exists(), "nothing rolled back");
     }
 }

@@ -36,10 +36,16 @@ impl Partition {
         max_bytes: usize,
     ) -> Result<(Bytes, Vec<AbortedTxn>), PartitionError> {
         let lso = self.watermarks().last_stable_offset;
-        let mut bytes = self.read(offset, max_bytes)?;
         if offset >= lso {
+            // Nothing committed to give: no read (a consumer waiting behind
+            // an open transaction fetches here over and over). An offset
+            // past the end is still refused.
+            if offset > self.watermarks().high_watermark {
+                self.read(offset, 0)?;
+            }
             return Ok((Bytes::new(), Vec::new()));
         }
+        let mut bytes = self.read(offset, max_bytes)?;
         // Cut after the last whole batch that ends below the LSO.
         let mut keep = 0;
         let mut rest: &[u8] = &bytes;
