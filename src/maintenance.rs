@@ -1,7 +1,9 @@
 //! Background work that is not a request: the periodic fsync of
-//! `--fsync interval=<ms>`, and retention (whole segments past a topic's
+//! `--fsync interval=<ms>`, retention (whole segments past a topic's
 //! `retention.ms` / `retention.bytes`, or below its log start offset, are
-//! deleted every `--retention-check-interval-ms`).
+//! deleted every `--retention-check-interval-ms`), and producer id expiry
+//! (idle producers are forgotten by every partition every
+//! `producer.id.expiration.check.interval.ms`).
 //!
 //! Tasks run until the broker's shutdown signal; each pass works partition
 //! by partition, never holding more than one partition's lock.
@@ -32,7 +34,50 @@ pub fn start(state: &Arc<BrokerState>, shutdown: &watch::Receiver<bool>) -> Vec<
         Duration::from_millis(state.config.retention_check_interval_ms),
         shutdown.clone(),
     )));
+    tasks.push(tokio::spawn(producer_expiration(
+        Arc::clone(state),
+        interval_ms(state.config.producer_id_expiration_check_interval_ms),
+        shutdown.clone(),
+    )));
     tasks
+}
+
+/// A positive interval option as a [`Duration`] (validated at start).
+fn interval_ms(ms: i32) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(1).max(1))
+}
+
+async fn producer_expiration(
+    state: Arc<BrokerState>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate; start-up has just done a pass.
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let state = Arc::clone(&state);
+        let _ = tokio::task::spawn_blocking(move || remove_expired_producers(&state)).await;
+    }
+}
+
+/// One pass of producer id expiry over every partition (blocking: it takes
+/// each partition's producer lock in turn, never two at once).
+pub fn remove_expired_producers(state: &BrokerState) {
+    let now = state.clock.now_ms();
+    let expiration_ms = i64::from(state.config.producer_id_expiration_ms);
+    let mut removed = 0;
+    for partition in state.partitions.all() {
+        removed += partition.remove_expired_producers(now, expiration_ms);
+    }
+    if removed > 0 {
+        tracing::debug!(removed, "expired idle producer ids");
+    }
 }
 
 async fn retention(state: Arc<BrokerState>, every: Duration, mut shutdown: watch::Receiver<bool>) {

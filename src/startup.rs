@@ -144,6 +144,27 @@ async fn run(
         true,
         move || timer_state.txns.tick(&*timer_state),
     ));
+    let timer_state = Arc::clone(&state);
+    // Tombstones are blocking file writes too.
+    background.push(coordinator::timer::spawn_timer(
+        Duration::from_millis(
+            u64::try_from(
+                state
+                    .config
+                    .transaction_remove_expired_transaction_cleanup_interval_ms,
+            )
+            .unwrap_or(1)
+            .max(1),
+        ),
+        &stop_background,
+        true,
+        move || {
+            let expiration_ms = i64::from(timer_state.config.transactional_id_expiration_ms);
+            timer_state
+                .txns
+                .remove_expired_transactional_ids(expiration_ms);
+        },
+    ));
     state.partitions.finish_loading();
     Ok(background)
 }
@@ -204,6 +225,11 @@ fn load(state: &BrokerState, cancelled: &watch::Receiver<bool>) -> Result<(), St
     };
     state.producer_ids.finish_load(producer_ids);
     state.txns.finish_recovery(state);
+    // Kafka drops expired producers as it loads a snapshot; the log
+    // replayed after it can bring back more, so the whole state is swept
+    // once before anything is served (after the producer ids above have
+    // seen every producer, so that none is handed out again).
+    maintenance::remove_expired_producers(state);
     Ok(())
 }
 

@@ -107,6 +107,14 @@ pub struct Config {
     pub transaction_state_partitions: i32,
     /// Largest `transaction.timeout.ms` a producer may ask for.
     pub transaction_max_timeout_ms: i32,
+    /// How long an idle transactional id is kept after its last update.
+    pub transactional_id_expiration_ms: i32,
+    /// How often expired transactional ids are removed.
+    pub transaction_remove_expired_transaction_cleanup_interval_ms: i32,
+    /// How long a partition keeps an idle producer's state.
+    pub producer_id_expiration_ms: i32,
+    /// How often expired producer states are removed.
+    pub producer_id_expiration_check_interval_ms: i32,
     /// Most partitions the broker holds, over all topics (internal ones
     /// included); creations beyond it are POLICY_VIOLATION.
     pub max_partitions: u64,
@@ -191,6 +199,10 @@ impl Default for Config {
             offsets_topic_partitions: 1,
             transaction_state_partitions: 1,
             transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration_ms: 604_800_000,
+            transaction_remove_expired_transaction_cleanup_interval_ms: 3_600_000,
+            producer_id_expiration_ms: 86_400_000,
+            producer_id_expiration_check_interval_ms: 600_000,
             max_partitions: DEFAULT_MAX_PARTITIONS,
         }
     }
@@ -290,6 +302,25 @@ impl Config {
         }
         if self.transaction_max_timeout_ms < 1 {
             return Err(invalid("transaction-max-timeout-ms", "must be at least 1"));
+        }
+        for (option, value) in [
+            (
+                "transactional-id-expiration-ms",
+                self.transactional_id_expiration_ms,
+            ),
+            (
+                "transaction-remove-expired-transaction-cleanup-interval-ms",
+                self.transaction_remove_expired_transaction_cleanup_interval_ms,
+            ),
+            ("producer-id-expiration-ms", self.producer_id_expiration_ms),
+            (
+                "producer-id-expiration-check-interval-ms",
+                self.producer_id_expiration_check_interval_ms,
+            ),
+        ] {
+            if value < 1 {
+                return Err(invalid(option, "must be at least 1"));
+            }
         }
         if !(1..=1000).contains(&self.offsets_topic_partitions) {
             return Err(invalid(

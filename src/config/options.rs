@@ -556,6 +556,70 @@ pub static OPTIONS: &[OptionDef] = &[
         },
     },
     OptionDef {
+        name: "transactional-id-expiration-ms",
+        value_name: "MS",
+        default: Shown::Value("604800000"),
+        help: "How long a transactional id with no transaction in progress is kept after its last update",
+        details: "Then it is removed (a tombstone in `__transaction_state`): ListTransactions and DescribeTransactions no longer show it, and InitProducerId with it starts afresh with a new producer id. An id with a transaction open or ending never expires.",
+        aliases: &[],
+        kafka: &[kafka("transactional.id.expiration.ms", |s, v| {
+            s.config.transactional_id_expiration_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.transactional_id_expiration_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "transaction-remove-expired-transaction-cleanup-interval-ms",
+        value_name: "MS",
+        default: Shown::Value("3600000"),
+        help: "How often expired transactional ids are looked for, in ms",
+        details: "",
+        aliases: &[],
+        kafka: &[kafka("transaction.remove.expired.transaction.cleanup.interval.ms", |s, v| {
+            s.config.transaction_remove_expired_transaction_cleanup_interval_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.transaction_remove_expired_transaction_cleanup_interval_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "producer-id-expiration-ms",
+        value_name: "MS",
+        default: Shown::Value("86400000"),
+        help: "How long a partition keeps the state of a producer after its last write",
+        details: "Measured from the largest timestamp of its last batch (or its last transaction marker). A producer with a transaction open in the partition never expires. Once expired, DescribeProducers no longer lists it and its next batch is accepted with any sequence number, as Kafka does since KIP-360; a producer state snapshot does not bring it back at start.",
+        aliases: &[],
+        kafka: &[kafka("producer.id.expiration.ms", |s, v| {
+            s.config.producer_id_expiration_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.producer_id_expiration_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "producer-id-expiration-check-interval-ms",
+        value_name: "MS",
+        default: Shown::Value("600000"),
+        help: "How often expired producer ids are removed from every partition, in ms",
+        details: "",
+        aliases: &[],
+        kafka: &[kafka("producer.id.expiration.check.interval.ms", |s, v| {
+            s.config.producer_id_expiration_check_interval_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.producer_id_expiration_check_interval_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
         name: "max-partitions",
         value_name: "N",
         default: Shown::Value("10000"),

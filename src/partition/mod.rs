@@ -272,11 +272,18 @@ impl Partition {
         let header = records::validate_batch(&bytes)?;
         let mut producers = self.lock_producers();
         let info = self.append_locked(&mut producers, &bytes, &header, None, None)?;
-        producers.complete_transaction(producer_id, producer_epoch, control, info.base_offset);
+        producers.complete_transaction(producer_id, producer_epoch, control, info.base_offset, now);
         self.update_last_stable_offset(&producers);
         drop(producers);
         self.wake_fetchers();
         Ok(info)
+    }
+
+    /// Forgets the producers idle for `expiration_ms` at `now` with no
+    /// transaction open here (`producer.id.expiration.ms`); returns how many.
+    pub fn remove_expired_producers(&self, now: i64, expiration_ms: i64) -> usize {
+        self.lock_producers()
+            .remove_expired_producers(now, expiration_ms)
     }
 
     fn update_last_stable_offset(&self, producers: &ProducerStateTable) {

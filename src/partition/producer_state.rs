@@ -23,6 +23,14 @@
 //! which an append holds across check, log append and [`ProducerStateTable::record`],
 //! so that check and update cannot interleave with another append.
 //!
+//! Expiry: a producer whose last write (the largest timestamp of its last
+//! batch, or its last marker's time) is `producer.id.expiration.ms` old and
+//! that has no transaction open here is forgotten
+//! ([`ProducerStateTable::remove_expired_producers`], Kafka's
+//! `removeExpiredProducers`), every `producer.id.expiration.check.interval.ms`
+//! and once at start after the partitions are opened — so neither a snapshot
+//! nor the replayed log brings back a producer that had expired.
+//!
 //! Recovery: [`ProducerStateTable::replay`] applies a batch header read back
 //! from the log with no checks (the log is the truth); opening a partition
 //! replays its whole log, headers only.
@@ -77,6 +85,13 @@ impl ProducerEntry {
     /// The last sequence number written, if any batch is remembered.
     pub fn last_seq(&self) -> Option<i32> {
         self.batches.back().map(|b| b.last_seq)
+    }
+
+    /// Idle for `expiration_ms` at `now`, with no transaction open (Kafka's
+    /// `isProducerExpired`).
+    pub fn is_expired(&self, now: i64, expiration_ms: i64) -> bool {
+        self.current_txn_first_offset.is_none()
+            && now.saturating_sub(self.last_timestamp) >= expiration_ms
     }
 
     fn push(&mut self, batch: BatchMetadata) {
@@ -231,15 +246,21 @@ impl ProducerStateTable {
     }
 
     /// A `control` marker of `producer_id` at `epoch` was written at
-    /// `marker_offset`: ends its open transaction, remembering it if aborted.
+    /// `marker_offset` with `marker_timestamp`: ends its open transaction,
+    /// remembering it if aborted. The marker counts as the producer's last
+    /// write (its expiry is measured from it), as in Kafka.
     pub fn complete_transaction(
         &mut self,
         producer_id: i64,
         epoch: i16,
         control: ControlType,
         marker_offset: i64,
+        marker_timestamp: i64,
     ) {
         let first = self.end_transaction(producer_id, epoch);
+        if let Some(entry) = self.producers.get_mut(&producer_id) {
+            entry.last_timestamp = marker_timestamp;
+        }
         if let (ControlType::Abort, Some(first_offset)) = (control, first) {
             self.aborted.push(AbortedTxn {
                 producer_id,
@@ -263,6 +284,17 @@ impl ProducerStateTable {
         entry.current_txn_first_offset.take()
     }
 
+    /// Removes the producers whose last write is at least `expiration_ms`
+    /// old at `now` and that have no transaction open here (Kafka's
+    /// `producer.id.expiration.ms`); returns how many. A later batch of such
+    /// a producer is one of an unknown producer (see the module table).
+    pub fn remove_expired_producers(&mut self, now: i64, expiration_ms: i64) -> usize {
+        let before = self.producers.len();
+        self.producers
+            .retain(|_, e| !e.is_expired(now, expiration_ms));
+        before - self.producers.len()
+    }
+
     /// The first offset of the earliest open transaction, if any.
     pub fn first_open_transaction_offset(&self) -> Option<i64> {
         self.producers
@@ -284,6 +316,7 @@ impl ProducerStateTable {
                     header.producer_epoch,
                     control,
                     header.base_offset,
+                    header.max_timestamp,
                 ),
                 _ => {
                     tracing::warn!(offset = header.base_offset, "unreadable control batch");
@@ -469,6 +502,61 @@ mod tests {
         let mut t = ProducerStateTable::new();
         write(&mut t, &batch(1, 0, i32::MAX - 1, 2), 0);
         assert_eq!(t.check(&batch(1, 0, 0, 1)).unwrap(), Verdict::Append);
+    }
+
+    #[test]
+    fn idle_producers_expire_unless_a_transaction_is_open() {
+        const EXPIRATION: i64 = 86_400_000;
+        let mut t = ProducerStateTable::new();
+        let idle = batch(1, 0, 0, 5);
+        t.record(&idle, write_meta(&idle, 0), 1_000);
+        let mut open = batch(2, 0, 0, 1);
+        open.transactional = true;
+        t.record(&open, write_meta(&open, 5), 1_000);
+        assert_eq!(
+            t.remove_expired_producers(1_000 + EXPIRATION - 1, EXPIRATION),
+            0
+        );
+        // Kafka's rule: idle for at least the expiration, no open transaction.
+        assert_eq!(
+            t.remove_expired_producers(1_000 + EXPIRATION, EXPIRATION),
+            1
+        );
+        assert!(t.get(1).is_none());
+        assert!(t.get(2).is_some(), "an open transaction keeps its producer");
+        assert_eq!(t.first_open_transaction_offset(), Some(5));
+        // The expired producer is unknown now: any sequence is accepted
+        // (KIP-360: no UNKNOWN_PRODUCER_ID), and 0 starts a new state too.
+        assert_eq!(t.check(&batch(1, 0, 5, 1)).unwrap(), Verdict::Append);
+        assert_eq!(t.check(&batch(1, 0, 0, 1)).unwrap(), Verdict::Append);
+        assert_eq!(
+            t.check(&batch(1, 0, 0, 5)).unwrap(),
+            Verdict::Append,
+            "no longer a duplicate"
+        );
+    }
+
+    #[test]
+    fn a_marker_is_the_last_write_expiry_counts_from() {
+        const EXPIRATION: i64 = 1_000;
+        let mut t = ProducerStateTable::new();
+        let mut b = batch(7, 0, 0, 1);
+        b.transactional = true;
+        t.record(&b, write_meta(&b, 0), 100);
+        t.complete_transaction(7, 0, ControlType::Commit, 1, 5_000);
+        assert_eq!(t.get(7).unwrap().last_timestamp, 5_000);
+        assert_eq!(t.remove_expired_producers(5_999, EXPIRATION), 0);
+        assert_eq!(t.remove_expired_producers(6_000, EXPIRATION), 1);
+    }
+
+    fn write_meta(b: &ProducerBatch, offset: i64) -> BatchMetadata {
+        BatchMetadata {
+            first_seq: b.first_seq,
+            last_seq: b.last_seq,
+            first_offset: offset,
+            last_offset: offset + i64::from(b.last_seq - b.first_seq),
+            log_append_time: -1,
+        }
     }
 
     #[test]

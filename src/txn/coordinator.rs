@@ -122,10 +122,10 @@ impl TxnCoordinator {
             return Err(TxnError::InvalidTransactionTimeout(timeout_ms));
         }
         let Some(current) = self.txns.get(transactional_id) else {
-            if expected.is_some() {
-                // Recovering a producer this coordinator never knew.
-                return Err(TxnError::InvalidProducerIdMapping);
-            }
+            // A new (or expired and removed) transactional id: a fresh
+            // producer id, also for a client recovering with the producer it
+            // had (KIP-360; Kafka accepts any expected producer while the
+            // new state has no epoch yet).
             let mut m = TxnMetadata::new(transactional_id, new_producer_id()?, timeout_ms, now);
             m.producer_epoch = 0;
             return Ok(InitPlan::Write(m));
@@ -258,6 +258,23 @@ impl TxnCoordinator {
             .values()
             .filter(|m| m.expired(now))
             .map(|m| self.fenced_abort(m, now))
+            .collect()
+    }
+
+    /// The tombstones that remove the transactional ids with no transaction
+    /// in progress (Empty, CompleteCommit, CompleteAbort) whose last update
+    /// is at least `expiration_ms` old at `now` (Kafka's
+    /// `transactional.id.expiration.ms`), in id order. Replaying them
+    /// forgets the ids; an InitProducerId with one starts afresh.
+    pub fn expired_transactional_ids(&self, now: i64, expiration_ms: i64) -> Vec<TxnRecord> {
+        let cutoff = now.saturating_sub(expiration_ms);
+        self.txns
+            .values()
+            .filter(|m| m.state.is_idle() && m.last_update_ms <= cutoff)
+            .map(|m| TxnRecord {
+                transactional_id: m.transactional_id.clone(),
+                value: None,
+            })
             .collect()
     }
 
@@ -561,10 +578,15 @@ mod tests {
             c.init_producer_id("t", 60_000, Some((pid + 5, 1)), 3, &mut ids()),
             Err(TxnError::ProducerFenced)
         );
-        assert_eq!(
-            c.init_producer_id("fresh", 60_000, Some((7, 0)), 3, &mut ids()),
-            Err(TxnError::InvalidProducerIdMapping)
-        );
+        // An id the coordinator does not know (new, or expired) starts
+        // afresh whatever producer the client names, as in Kafka.
+        let InitPlan::Write(m) = c
+            .init_producer_id("fresh", 60_000, Some((7, 0)), 3, &mut || Ok(300))
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((m.producer_id, m.producer_epoch), (300, 0));
     }
 
     #[test]
@@ -599,6 +621,76 @@ mod tests {
         finish(&mut c, plans[0].clone(), 61_002);
         assert!(c.expired(1_000_000).is_empty());
         assert_eq!(c.get("t").unwrap().state, TxnState::CompleteAbort);
+    }
+
+    #[test]
+    fn idle_transactional_ids_expire_and_start_afresh() {
+        const EXPIRATION: i64 = 604_800_000;
+        let mut c = TxnCoordinator::new(900_000);
+        let idle = init(&mut c, "idle", 1_000);
+        let busy = init(&mut c, "busy", 1_000);
+        c.apply(
+            c.add_partitions("busy", busy.producer_id, 0, &[tp("a", 0)], 1_000)
+                .unwrap()
+                .unwrap(),
+        );
+        // A committed transaction is idle too; its last update counts.
+        let done = init(&mut c, "done", 1_000);
+        c.apply(
+            c.add_partitions("done", done.producer_id, 0, &[tp("a", 0)], 2_000)
+                .unwrap()
+                .unwrap(),
+        );
+        let plan = c
+            .end_txn("done", done.producer_id, 0, true, 3_000)
+            .unwrap()
+            .unwrap();
+        finish(&mut c, plan, 3_000);
+        assert!(c
+            .expired_transactional_ids(1_000 + EXPIRATION - 1, EXPIRATION)
+            .is_empty());
+        let expired = c.expired_transactional_ids(1_000 + EXPIRATION, EXPIRATION);
+        assert_eq!(
+            expired,
+            vec![TxnRecord {
+                transactional_id: "idle".into(),
+                value: None
+            }]
+        );
+        let expired = c.expired_transactional_ids(3_000 + EXPIRATION, EXPIRATION);
+        let names: Vec<&str> = expired
+            .iter()
+            .map(|r| r.transactional_id.as_str())
+            .collect();
+        assert_eq!(names, ["done", "idle"], "an open transaction never expires");
+        for record in &expired {
+            c.apply_record(record);
+        }
+        assert!(c.get("idle").is_none());
+        assert!(!c.knows_producer(idle.producer_id));
+        assert_eq!(c.all().count(), 1);
+        // InitProducerId starts afresh: a new producer id at epoch 0.
+        let InitPlan::Write(fresh) = c
+            .init_producer_id("idle", 60_000, None, 4_000, &mut || Ok(900))
+            .unwrap()
+        else {
+            panic!("expected a new transactional id")
+        };
+        assert_eq!((fresh.producer_id, fresh.producer_epoch), (900, 0));
+        // So does a client recovering with its old producer (KIP-360).
+        let InitPlan::Write(fresh) = c
+            .init_producer_id(
+                "idle",
+                60_000,
+                Some((idle.producer_id, 0)),
+                4_000,
+                &mut || Ok(901),
+            )
+            .unwrap()
+        else {
+            panic!("expected a new transactional id")
+        };
+        assert_eq!((fresh.producer_id, fresh.producer_epoch), (901, 0));
     }
 
     #[test]

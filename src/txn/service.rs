@@ -312,6 +312,42 @@ impl Transactions {
         all
     }
 
+    /// Removes the transactional ids idle for `expiration_ms` (see
+    /// [`TxnCoordinator::expired_transactional_ids`]): their tombstones are
+    /// written to `__transaction_state` and replayed, so that a restart does
+    /// not bring them back and compaction can drop them. Returns how many.
+    /// A tombstone that is lost to a crash before it is durable only delays
+    /// the removal to the next pass.
+    pub fn remove_expired_transactional_ids(&self, expiration_ms: i64) -> usize {
+        let mut removed = 0;
+        self.runtime.for_each_shard(|shard| {
+            if shard.distrusted() {
+                return;
+            }
+            let now = shard.now();
+            let tombstones = shard.machine.expired_transactional_ids(now, expiration_ms);
+            for batch in tombstone_batches(tombstones) {
+                let count = batch.len();
+                for t in &batch {
+                    tracing::debug!(transactional_id = %t.transactional_id,
+                        "transactional id expired; removing it");
+                }
+                match shard.write(CoordinatorResult::new(batch, ())) {
+                    Ok(_) => removed += count,
+                    Err(e) => {
+                        tracing::warn!(error = %e,
+                            "cannot write the tombstones of expired transactional ids; retrying at the next pass");
+                        return;
+                    }
+                }
+            }
+        });
+        if removed > 0 {
+            tracing::info!(removed, "removed expired transactional ids");
+        }
+        removed
+    }
+
     /// Aborts every transaction past its timeout.
     pub fn tick(&self, state: &dyn TxnParticipants) {
         self.runtime.for_each_shard(|shard| {
@@ -326,6 +362,31 @@ impl Transactions {
             }
         });
     }
+}
+
+/// Key bytes per batch of tombstones: about Kafka's default
+/// `max.message.bytes`, which bounds its tombstone batches too.
+const TOMBSTONE_BATCH_BYTES: usize = 1 << 20;
+
+/// Splits tombstones into batches of at most [`TOMBSTONE_BATCH_BYTES`] of
+/// keys (at least one record each).
+fn tombstone_batches(tombstones: Vec<TxnRecord>) -> Vec<Vec<TxnRecord>> {
+    let mut batches: Vec<Vec<TxnRecord>> = Vec::new();
+    let mut bytes = 0;
+    for t in tombstones {
+        let size = t.transactional_id.len() + 4;
+        match batches.last_mut() {
+            Some(batch) if bytes + size <= TOMBSTONE_BATCH_BYTES => {
+                bytes += size;
+                batch.push(t);
+            }
+            _ => {
+                bytes = size;
+                batches.push(vec![t]);
+            }
+        }
+    }
+    batches
 }
 
 /// Runs `op` on `transactional_id`'s shard, unless it stopped serving.
@@ -439,3 +500,7 @@ fn write_prepare_and_markers(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "expiry_tests.rs"]
+mod expiry_tests;
