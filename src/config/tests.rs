@@ -627,3 +627,39 @@ fn values_that_would_overflow_a_timer_or_the_connection_limit_are_refused() {
     let cli = Cli::parse_from(["sluice", "--connections-max-idle-ms", "31536000000"]);
     assert!(Config::from_cli(cli).is_ok());
 }
+
+#[test]
+fn expiry_options_take_kafka_names_and_refuse_zero() {
+    let c = with_file(
+        "transactional.id.expiration.ms = 1000\n\
+         transaction.remove.expired.transaction.cleanup.interval.ms = 20\n\
+         producer.id.expiration.ms = 3000\n\
+         producer.id.expiration.check.interval.ms = 40\n",
+    )
+    .unwrap();
+    assert_eq!(c.transactional_id_expiration_ms, 1000);
+    assert_eq!(
+        c.transaction_remove_expired_transaction_cleanup_interval_ms,
+        20
+    );
+    assert_eq!(c.producer_id_expiration_ms, 3000);
+    assert_eq!(c.producer_id_expiration_check_interval_ms, 40);
+    let d = Config::default();
+    assert_eq!(
+        (
+            d.transactional_id_expiration_ms,
+            d.transaction_remove_expired_transaction_cleanup_interval_ms,
+            d.producer_id_expiration_ms,
+            d.producer_id_expiration_check_interval_ms
+        ),
+        (604_800_000, 3_600_000, 86_400_000, 600_000)
+    );
+    for key in [
+        "transactional.id.expiration.ms",
+        "transaction.remove.expired.transaction.cleanup.interval.ms",
+        "producer.id.expiration.ms",
+        "producer.id.expiration.check.interval.ms",
+    ] {
+        assert!(with_file(&format!("{key} = 0\n")).is_err(), "{key} = 0");
+    }
+}
