@@ -12,7 +12,8 @@
 //! - [`service`]: [`Transactions`], what the broker holds: the coordinators
 //!   on the shared [runtime](crate::coordinator) (one shard per partition,
 //!   state records written then replayed, markers, the timer that aborts
-//!   expired transactions).
+//!   expired transactions, and the one that removes idle transactional ids
+//!   with tombstones).
 //!
 //! Who owns what: the broker has one [`ProducerIds`] allocator (in
 //! `BrokerState`); every partition owns one

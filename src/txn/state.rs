@@ -11,11 +11,14 @@
 //! | PrepareAbort   | markers written to every partition        | CompleteAbort                |
 //! | CompleteCommit | like Empty                                | Empty / Ongoing              |
 //! | CompleteAbort  | like Empty                                | Empty / Ongoing              |
+//! | Empty, CompleteCommit, CompleteAbort | no update for `transactional.id.expiration.ms` | removed (a tombstone) |
 //!
 //! Sluice writes markers right after the Prepare record, under the same
 //! lock, so the Prepare states are only seen after a crash between the two;
 //! loading finishes them. Dead and PrepareEpochFence exist in Kafka's
-//! format and are read, but Sluice never enters them.
+//! format and are read, but Sluice never enters them (Kafka passes through
+//! Dead while an expired id's tombstone is written; Sluice writes it under
+//! the shard's lock and removes the id when it is replayed).
 
 use std::collections::BTreeSet;
 
