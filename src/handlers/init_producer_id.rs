@@ -10,7 +10,9 @@
 //! next epoch (fencing older producers with the same id); an open
 //! transaction is aborted first and answered CONCURRENT_TRANSACTIONS, so
 //! that the client retries. v3+ may name the producer id and epoch to
-//! recover (KIP-360). INVALID_TRANSACTION_TIMEOUT outside
+//! recover (KIP-360); for an id the coordinator does not know (new, or
+//! expired by `transactional.id.expiration.ms`) it starts afresh with a new
+//! producer id, as Kafka. INVALID_TRANSACTION_TIMEOUT outside
 //! 1..=`--transaction-max-timeout-ms`. Not implemented: v6 two-phase commit.
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
