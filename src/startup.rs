@@ -145,17 +145,20 @@ async fn run(
         move || timer_state.txns.tick(&*timer_state),
     ));
     let timer_state = Arc::clone(&state);
-    // Tombstones are blocking file writes too.
-    background.push(coordinator::timer::spawn_timer(
-        Duration::from_millis(
-            u64::try_from(
-                state
-                    .config
-                    .transaction_remove_expired_transaction_cleanup_interval_ms,
-            )
-            .unwrap_or(1)
-            .max(1),
-        ),
+    let every = Duration::from_millis(
+        u64::try_from(
+            state
+                .config
+                .transaction_remove_expired_transaction_cleanup_interval_ms,
+        )
+        .unwrap_or(1)
+        .max(1),
+    );
+    // Tombstones are blocking file writes too. The first pass after one
+    // period, as Kafka schedules it.
+    background.push(coordinator::timer::spawn_timer_after(
+        every,
+        every,
         &stop_background,
         true,
         move || {

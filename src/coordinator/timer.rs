@@ -10,9 +10,22 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Calls `tick` every `period` until `shutdown` changes. With `blocking`,
-/// each call runs on tokio's blocking pool (it writes files).
+/// Calls `tick` every `period` until `shutdown` changes, the first time at
+/// once. With `blocking`, each call runs on tokio's blocking pool (it
+/// writes files).
 pub fn spawn_timer(
+    period: Duration,
+    shutdown: &watch::Receiver<bool>,
+    blocking: bool,
+    tick: impl Fn() + Send + Sync + 'static,
+) -> JoinHandle<()> {
+    spawn_timer_after(Duration::ZERO, period, shutdown, blocking, tick)
+}
+
+/// [`spawn_timer`], the first call `first` from now (Kafka's scheduled
+/// tasks wait one period before their first run).
+pub fn spawn_timer_after(
+    first: Duration,
     period: Duration,
     shutdown: &watch::Receiver<bool>,
     blocking: bool,
@@ -21,7 +34,7 @@ pub fn spawn_timer(
     let mut shutdown = shutdown.clone();
     let tick = Arc::new(tick);
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(period);
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
