@@ -51,7 +51,7 @@ pub async fn handle(
                     let response = ReassignablePartitionResponse::default()
                         .with_partition_index(p.partition_index);
                     match outcome {
-                        Ok(()) => response,
+                        Ok(()) => response.with_error_message(None),
                         Err(e) => response
                             .with_error_code(e.code())
                             .with_error_message(Some(StrBytes::from_string(e.to_string()))),
@@ -65,6 +65,7 @@ pub async fn handle(
         .collect();
     HandlerOutput::Respond(
         AlterPartitionReassignmentsResponse::default()
+            .with_error_message(None)
             .with_allow_replication_factor_change(req.allow_replication_factor_change)
             .with_responses(responses),
     )

@@ -18,5 +18,5 @@ pub async fn handle(
     _ctx: RequestContext,
     _req: ListPartitionReassignmentsRequest,
 ) -> HandlerOutput<ListPartitionReassignmentsResponse> {
-    HandlerOutput::Respond(ListPartitionReassignmentsResponse::default())
+    HandlerOutput::Respond(ListPartitionReassignmentsResponse::default().with_error_message(None))
 }

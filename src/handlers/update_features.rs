@@ -45,13 +45,19 @@ pub async fn handle(
         Err(e) => UpdateFeaturesResponse::default()
             .with_error_code(e.code())
             .with_error_message(Some(StrBytes::from_string(e.to_string()))),
-        Ok(()) if version <= 1 => UpdateFeaturesResponse::default().with_results(
-            req.feature_updates
-                .iter()
-                .map(|u| UpdatableFeatureResult::default().with_feature(u.feature.clone()))
-                .collect(),
-        ),
-        Ok(()) => UpdateFeaturesResponse::default(),
+        Ok(()) if version <= 1 => UpdateFeaturesResponse::default()
+            .with_error_message(None)
+            .with_results(
+                req.feature_updates
+                    .iter()
+                    .map(|u| {
+                        UpdatableFeatureResult::default()
+                            .with_feature(u.feature.clone())
+                            .with_error_message(None)
+                    })
+                    .collect(),
+            ),
+        Ok(()) => UpdateFeaturesResponse::default().with_error_message(None),
     };
     HandlerOutput::Respond(response)
 }
