@@ -53,7 +53,7 @@ async fn with_raw<T: Send + 'static>(
 
 async fn produce(bootstrap: &str, topic: &str, partition: i32, count: usize) {
     let producer = producer(bootstrap, &[]);
-    let value = vec![b'x'; 200];
+    let value = [b'x'; 200];
     for _ in 0..count {
         producer
             .send(
@@ -681,7 +681,7 @@ async fn feature_updates_are_checked_as_kafka_and_change_nothing() {
     .await;
     if !ephemeral_mode() {
         broker.restart().await;
-        let after = with_raw(broker.bootstrap(), |raw| finalized(raw)).await;
+        let after = with_raw(broker.bootstrap(), finalized).await;
         assert_eq!(after, before, "the same levels after a restart");
     }
 }
