@@ -34,6 +34,8 @@ pub mod validator;
 mod waiters;
 
 #[cfg(test)]
+mod epoch_tests;
+#[cfg(test)]
 mod txn_tests;
 
 use std::path::Path;
