@@ -444,3 +444,45 @@ pub mod request {
         K::FetchSessionIdNotFound.code()
     }
 }
+
+/// A failure of a cluster-level admin request (DescribeCluster, ElectLeaders,
+/// partition reassignments, feature updates). The message is the one Kafka
+/// sends with the code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    UnknownTopicOrPartition(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("Leader election not needed for topic partition.")]
+    ElectionNotNeeded,
+    #[error("No partition reassignment is in progress.")]
+    NoReassignmentInProgress,
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
+    #[error("{0}")]
+    MismatchedEndpointType(String),
+    #[error("{0}")]
+    UnsupportedEndpointType(String),
+    #[error("{0}")]
+    InvalidUpdateVersion(String),
+    /// A log directory that cannot be read (Kafka's offline log dir).
+    #[error("{0}")]
+    KafkaStorage(String),
+}
+
+impl ErrorCode for ClusterError {
+    fn code(&self) -> i16 {
+        match self {
+            ClusterError::UnknownTopicOrPartition(_) => K::UnknownTopicOrPartition.code(),
+            ClusterError::InvalidRequest(_) => K::InvalidRequest.code(),
+            ClusterError::ElectionNotNeeded => K::ElectionNotNeeded.code(),
+            ClusterError::NoReassignmentInProgress => K::NoReassignmentInProgress.code(),
+            ClusterError::InvalidReplicaAssignment(_) => K::InvalidReplicaAssignment.code(),
+            ClusterError::MismatchedEndpointType(_) => K::MismatchedEndpointType.code(),
+            ClusterError::UnsupportedEndpointType(_) => K::UnsupportedEndpointType.code(),
+            ClusterError::InvalidUpdateVersion(_) => K::InvalidUpdateVersion.code(),
+            ClusterError::KafkaStorage(_) => K::KafkaStorageError.code(),
+        }
+    }
+}

@@ -63,6 +63,7 @@ pub(crate) mod coordinator;
 pub(crate) mod data_dir_lock;
 pub(crate) mod dispatch;
 pub(crate) mod error;
+pub(crate) mod features;
 pub(crate) mod group;
 pub(crate) mod handlers;
 pub(crate) mod maintenance;

@@ -40,11 +40,45 @@ async fn every_version_answers_and_lists_what_dispatch_serves() {
                     .all(|k| k.api_key != ApiKey::BrokerHeartbeat as i16),
                 "nothing unimplemented is advertised"
             );
-            assert!(resp.supported_features.is_empty() && resp.finalized_features.is_empty());
-            assert!(
-                resp.unknown_tagged_fields.is_empty(),
-                "no tagged fields (librdkafka < 2.2)"
-            );
+            // Feature levels (v3+), as a Kafka 4.1 KRaft broker reports them.
+            let supported: Vec<(String, i16, i16)> = resp
+                .supported_features
+                .iter()
+                .map(|f| (f.name.to_string(), f.min_version, f.max_version))
+                .collect();
+            let finalized: Vec<(String, i16, i16)> = resp
+                .finalized_features
+                .iter()
+                .map(|f| (f.name.to_string(), f.min_version_level, f.max_version_level))
+                .collect();
+            let mv = ("metadata.version".to_string(), 27, 27);
+            match v {
+                0..=2 => assert!(supported.is_empty() && finalized.is_empty(), "v{v}"),
+                // v3 leaves out features whose lowest level is 0 (KAFKA-17492).
+                3 => assert_eq!(supported, vec![mv.clone()]),
+                _ => {
+                    assert!(supported.contains(&mv), "{supported:?}");
+                    for name in [
+                        "group.version",
+                        "transaction.version",
+                        "kraft.version",
+                        "share.version",
+                    ] {
+                        assert!(
+                            supported.contains(&(name.to_string(), 0, 0)),
+                            "{name} at level 0 only: {supported:?}"
+                        );
+                    }
+                }
+            }
+            if v >= 3 {
+                // Only levels above 0 are finalized: group.version stays 0
+                // (KIP-848 is not served), transaction.version too.
+                assert_eq!(finalized, vec![mv], "v{v}");
+                assert!(!resp.zk_migration_ready);
+                assert_eq!(resp.finalized_features_epoch, 0);
+            }
+            assert!(resp.unknown_tagged_fields.is_empty());
         }
     })
     .await

@@ -107,6 +107,14 @@ fn sample(raw: &mut Raw, key: ApiKey, version: i16) {
         ApiKey::DescribeProducers => plain!(DescribeProducersRequest),
         ApiKey::DescribeTransactions => plain!(DescribeTransactionsRequest),
         ApiKey::ListTransactions => plain!(ListTransactionsRequest),
+        ApiKey::OffsetForLeaderEpoch => plain!(OffsetForLeaderEpochRequest),
+        ApiKey::DescribeLogDirs => plain!(DescribeLogDirsRequest),
+        ApiKey::ElectLeaders => plain!(ElectLeadersRequest),
+        ApiKey::AlterPartitionReassignments => plain!(AlterPartitionReassignmentsRequest),
+        ApiKey::ListPartitionReassignments => plain!(ListPartitionReassignmentsRequest),
+        ApiKey::UpdateFeatures => plain!(UpdateFeaturesRequest),
+        ApiKey::DescribeCluster => plain!(DescribeClusterRequest),
+        ApiKey::DescribeTopicPartitions => plain!(DescribeTopicPartitionsRequest),
         other => panic!(
             "{other:?} is advertised: add a sample request for it to tests/every_version_answers.rs"
         ),

@@ -108,6 +108,14 @@ mod bounds_tests {
             (61, 0, 0),
             (65, 0, 0),
             (66, 0, 1),
+            (23, 2, 4),
+            (35, 1, 4),
+            (43, 0, 2),
+            (45, 0, 1),
+            (46, 0, 0),
+            (57, 0, 2),
+            (60, 0, 2),
+            (75, 0, 0),
         ];
         for &(key, min, max) in wanted {
             assert_eq!(bounds::schema_versions(key), Some(min..=max), "api {key}");

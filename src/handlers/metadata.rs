@@ -29,14 +29,14 @@ pub const VERSIONS: (i16, i16) = (0, 13);
 
 /// Kafka's ACL operation bits a topic supports: READ, WRITE, CREATE, DELETE,
 /// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
-const TOPIC_OPERATIONS: i32 =
+pub(crate) const TOPIC_OPERATIONS: i32 =
     (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 /// The cluster's: CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
 /// IDEMPOTENT_WRITE, ALTER, DESCRIBE.
-const CLUSTER_OPERATIONS: i32 =
+pub(crate) const CLUSTER_OPERATIONS: i32 =
     (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 /// "Not requested" in Kafka's encoding.
-const NOT_REQUESTED: i32 = i32::MIN;
+pub(crate) const NOT_REQUESTED: i32 = i32::MIN;
 
 pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerOutput<MetadataResponse> {
     let state = &ctx.state;

@@ -34,6 +34,8 @@ pub mod validator;
 mod waiters;
 
 #[cfg(test)]
+mod epoch_tests;
+#[cfg(test)]
 mod txn_tests;
 
 use std::path::Path;
@@ -195,6 +197,36 @@ impl Partition {
             .collect();
         all.sort_by_key(|p| p.producer_id);
         all
+    }
+
+    /// Bytes of the partition's segments (files on disk, or memory for an
+    /// ephemeral log): the size DescribeLogDirs reports, as Kafka's
+    /// `UnifiedLog.size`.
+    pub fn size_bytes(&self) -> u64 {
+        self.lock_log().size_bytes()
+    }
+
+    /// OffsetForLeaderEpoch: the leader epoch and end offset for a requested
+    /// `epoch`, or `None` for Kafka's "undefined" (epoch -1, offset -1).
+    ///
+    /// Every batch here is stamped with [`LEADER_EPOCH`], so the partition's
+    /// leader-epoch cache (Kafka's `LeaderEpochFileCache`) is one entry: that
+    /// epoch, starting at the log start offset (Kafka assigns it at the log
+    /// end when the broker becomes leader, and moves it up with the log
+    /// start). Kafka's lookup over that cache: the current epoch ends at the
+    /// log end offset; a newer or undefined (-1) epoch is undefined; an older
+    /// one (below every cached epoch) is answered with itself and the start
+    /// of the first cached epoch.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        const UNDEFINED_EPOCH: i32 = -1;
+        let log = self.lock_log();
+        if epoch == UNDEFINED_EPOCH || epoch > LEADER_EPOCH {
+            None
+        } else if epoch == LEADER_EPOCH {
+            Some((LEADER_EPOCH, log.log_end_offset()))
+        } else {
+            Some((epoch, log.log_start_offset()))
+        }
     }
 
     /// Assigns offsets to one validated batch and appends it. Producers'

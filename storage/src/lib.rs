@@ -35,6 +35,7 @@ mod log;
 mod recovery;
 mod retention;
 mod segment;
+mod space;
 mod syncfs;
 
 pub use crate::error::StorageError;
@@ -45,4 +46,5 @@ pub use crate::log::{
     make_new_logs_durable, BatchMeta, FlushTicket, Log, LogConfig, NewLog, RetentionOutcome,
 };
 pub use crate::recovery::RecoveryReport;
+pub use crate::space::{disk_space, DiskSpace};
 pub use crate::syncfs::sync_many;

@@ -29,16 +29,21 @@ mod walk;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
+mod alter_partition_reassignments;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
+mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
 mod describe_producers;
+mod describe_topic_partitions;
 mod describe_transactions;
+mod elect_leaders;
 mod end_txn;
 mod fetch;
 mod find_coordinator;
@@ -48,14 +53,17 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_partition_reassignments;
 mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 mod sync_group;
 mod txn_offset_commit;
+mod update_features;
 
 use std::ops::RangeInclusive;
 
@@ -95,6 +103,14 @@ static APIS: &[&Api] = &[
     &describe_producers::API,
     &describe_transactions::API,
     &list_transactions::API,
+    &offset_for_leader_epoch::API,
+    &describe_log_dirs::API,
+    &elect_leaders::API,
+    &alter_partition_reassignments::API,
+    &list_partition_reassignments::API,
+    &update_features::API,
+    &describe_cluster::API,
+    &describe_topic_partitions::API,
 ];
 
 fn find(api_key: i16) -> Option<&'static Api> {

@@ -73,6 +73,9 @@ pub(crate) enum Ty {
     NullableArray(&'static Ty),
     /// A struct: its fields in wire order, tagged ones anywhere in the list.
     Struct(&'static [Field]),
+    /// A nullable struct: an `int8` marker, then the struct when the marker
+    /// is 1 (what `kafka-protocol` decodes; anything else is null).
+    NullableStruct(&'static [Field]),
 }
 
 /// One field of a struct.

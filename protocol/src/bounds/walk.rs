@@ -292,6 +292,7 @@ impl<O: Observer> Walker<'_, '_, O> {
             Ty::Bytes | Ty::NullableBytes | Ty::Records | Ty::Array(_) | Ty::NullableArray(_) => {
                 prefix(4)
             }
+            Ty::NullableStruct(_) => 1,
             Ty::Struct(fields) => {
                 let inline: u64 = fields
                     .iter()
@@ -317,6 +318,15 @@ impl<O: Observer> Walker<'_, '_, O> {
             Ty::Array(element) => self.array(field, element, false),
             Ty::NullableArray(element) => self.array(field, element, true),
             Ty::Struct(fields) => self.fields(fields),
+            Ty::NullableStruct(fields) => {
+                let present = self.buf.get(self.pos).copied();
+                self.skip(1, field)?;
+                if present == Some(1) {
+                    self.fields(fields)
+                } else {
+                    Ok(())
+                }
+            }
         }
     }
 
@@ -407,6 +417,7 @@ mod tests {
             Ty::Bytes | Ty::NullableBytes | Ty::Records | Ty::Array(_) | Ty::NullableArray(_) => {
                 out.extend(prefix(4))
             }
+            Ty::NullableStruct(_) => out.push(0),
             Ty::Struct(fields) => {
                 for f in fields.iter() {
                     if f.tag.is_none() && f.versions.contains(version) {
@@ -428,7 +439,7 @@ mod tests {
                 found.push(element);
                 ty = element;
             }
-            if let Ty::Struct(inner) = ty {
+            if let Ty::Struct(inner) | Ty::NullableStruct(inner) = ty {
                 arrays(inner, version, found);
             }
         }

@@ -38,6 +38,14 @@ pub fn all() -> Vec<ApiSamples> {
         api(61, describe_producers),
         api(65, describe_transactions),
         api_upto(66, 1, list_transactions),
+        api(23, offset_for_leader_epoch),
+        api(35, describe_log_dirs),
+        api(43, elect_leaders),
+        api(45, alter_partition_reassignments),
+        api(46, list_partition_reassignments),
+        api(57, update_features),
+        api(60, describe_cluster),
+        api(75, describe_topic_partitions),
     ]
 }
 
@@ -796,6 +804,205 @@ fn list_transactions(v: i16, nulls: bool) -> ListTransactionsRequest {
             producer_id_filters: vec![ProducerId(1), ProducerId(2)],
             duration_filter: 5_000,
             transactional_id_pattern: unless(nulls, s("tx.*")),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn offset_for_leader_epoch(v: i16, _nulls: bool) -> OffsetForLeaderEpochRequest {
+    use offset_for_leader_epoch_request::*;
+    let partition = |i: u8| {
+        fill!(
+            v,
+            OffsetForLeaderPartition {
+                partition: i32::from(i) + 1,
+                current_leader_epoch: 4,
+                leader_epoch: 3,
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let leader_topic = |i: u8| {
+        fill!(
+            v,
+            OffsetForLeaderTopic {
+                topic: topic(i),
+                partitions: two(partition),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        OffsetForLeaderEpochRequest {
+            replica_id: BrokerId(-1),
+            topics: two(leader_topic),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn describe_log_dirs(v: i16, nulls: bool) -> DescribeLogDirsRequest {
+    use describe_log_dirs_request::*;
+    let log_dir_topic = |i: u8| {
+        fill!(
+            v,
+            DescribableLogDirTopic {
+                topic: topic(i),
+                partitions: vec![0, 1],
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        DescribeLogDirsRequest {
+            topics: unless(nulls, two(log_dir_topic)),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn elect_leaders(v: i16, nulls: bool) -> ElectLeadersRequest {
+    use elect_leaders_request::*;
+    let partitions = |i: u8| {
+        fill!(
+            v,
+            TopicPartitions {
+                topic: topic(i),
+                partitions: vec![0, 1],
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        ElectLeadersRequest {
+            election_type: 1,
+            topic_partitions: unless(nulls, two(partitions)),
+            timeout_ms: 1_500,
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn alter_partition_reassignments(v: i16, nulls: bool) -> AlterPartitionReassignmentsRequest {
+    use alter_partition_reassignments_request::*;
+    let partition = |i: u8| {
+        fill!(
+            v,
+            ReassignablePartition {
+                partition_index: i32::from(i) + 1,
+                replicas: unless(nulls, vec![BrokerId(1), BrokerId(2)]),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let reassignable_topic = |i: u8| {
+        fill!(
+            v,
+            ReassignableTopic {
+                name: topic(i),
+                partitions: two(partition),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        AlterPartitionReassignmentsRequest {
+            timeout_ms: 1_500,
+            allow_replication_factor_change: false,
+            topics: two(reassignable_topic),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn list_partition_reassignments(v: i16, nulls: bool) -> ListPartitionReassignmentsRequest {
+    use list_partition_reassignments_request::*;
+    let listed = |i: u8| {
+        fill!(
+            v,
+            ListPartitionReassignmentsTopics {
+                name: topic(i),
+                partition_indexes: vec![0, 1],
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        ListPartitionReassignmentsRequest {
+            timeout_ms: 1_500,
+            topics: unless(nulls, two(listed)),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn update_features(v: i16, _nulls: bool) -> UpdateFeaturesRequest {
+    use update_features_request::*;
+    let update = |i: u8| {
+        fill!(
+            v,
+            FeatureUpdateKey {
+                feature: s(&format!("feature-{i}")),
+                max_version_level: 3,
+                allow_downgrade: true,
+                upgrade_type: 2,
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        UpdateFeaturesRequest {
+            timeout_ms: 1_500,
+            feature_updates: two(update),
+            validate_only: true,
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn describe_cluster(v: i16, _nulls: bool) -> DescribeClusterRequest {
+    fill!(
+        v,
+        DescribeClusterRequest {
+            include_cluster_authorized_operations: true,
+            endpoint_type: 2,
+            include_fenced_brokers: true,
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn describe_topic_partitions(v: i16, nulls: bool) -> DescribeTopicPartitionsRequest {
+    use describe_topic_partitions_request::*;
+    let request_topic = |i: u8| {
+        fill!(
+            v,
+            TopicRequest {
+                name: topic(i),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let cursor = fill!(
+        v,
+        Cursor {
+            topic_name: topic(1),
+            partition_index: 7,
+            unknown_tagged_fields: tags(),
+        }
+    );
+    fill!(
+        v,
+        DescribeTopicPartitionsRequest {
+            topics: two(request_topic),
+            response_partition_limit: 50,
+            cursor: unless(nulls, cursor),
             unknown_tagged_fields: tags(),
         }
     )
