@@ -9,12 +9,14 @@ pub use context::{HandlerOutput, PendingResponse, RequestContext, ServedApi};
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
+pub mod alter_client_quotas;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_client_quotas;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_producers;

@@ -155,6 +155,11 @@ impl ClientQuotaStore {
         self.enabled[kind as usize].load(Ordering::Relaxed)
     }
 
+    /// Whether any quota of a kind that is enforced per request is set.
+    pub fn any_enabled(&self) -> bool {
+        self.enabled.iter().any(|e| e.load(Ordering::Relaxed))
+    }
+
     /// Reads the table.
     pub fn with_quotas<R>(&self, f: impl FnOnce(&QuotaTable) -> R) -> R {
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());

@@ -65,6 +65,17 @@ pub struct QuotaClient<'a> {
     pub client_id: &'a str,
 }
 
+impl<'a> QuotaClient<'a> {
+    /// The client of a request on `session` with header client id
+    /// `client_id`.
+    pub fn of(session: &'a crate::session::Session, client_id: Option<&'a str>) -> Self {
+        QuotaClient {
+            user: &session.principal().name,
+            client_id: client_id.unwrap_or(""),
+        }
+    }
+}
+
 /// The rate shared by the clients that matched one entity: (user tag,
 /// client-id tag), each empty when the entity does not name it.
 type SensorKey = (String, String);
