@@ -66,9 +66,7 @@ pub(super) fn apply<R: ThrottleTime + Send + 'static>(
             session.throttle_for(request_throttle);
             HandlerOutput::NoResponse
         }
-        HandlerOutput::Pending(pending)
-            if request_throttle > 0 || quotas_set =>
-        {
+        HandlerOutput::Pending(pending) if request_throttle > 0 || quotas_set => {
             HandlerOutput::Pending(Box::pin(async move {
                 let mut resp = pending.await;
                 throttle(&mut resp, request_throttle, &session);

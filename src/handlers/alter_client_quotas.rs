@@ -80,7 +80,7 @@ pub async fn handle(
                 .collect();
             let data = EntryData::default().with_entity(entity);
             match outcome {
-                Ok(()) => data,
+                Ok(()) => data.with_error_message(None),
                 Err(e) => data
                     .with_error_code(e.code())
                     .with_error_message(Some(StrBytes::from_string(e.to_string()))),

@@ -7,9 +7,7 @@
 //! message, an unknown entity type UNSUPPORTED_VERSION (as Kafka); the
 //! entries are then null.
 
-use kafka_protocol::messages::describe_client_quotas_response::{
-    EntityData, EntryData, ValueData,
-};
+use kafka_protocol::messages::describe_client_quotas_response::{EntityData, EntryData, ValueData};
 use kafka_protocol::messages::{DescribeClientQuotasRequest, DescribeClientQuotasResponse};
 use kafka_protocol::protocol::StrBytes;
 
@@ -43,7 +41,7 @@ pub async fn handle(
             .with_error_code(e.code())
             .with_error_message(Some(StrBytes::from_string(e.to_string())))
             .with_entries(None),
-        Ok(found) => resp.with_entries(Some(
+        Ok(found) => resp.with_error_message(None).with_entries(Some(
             found
                 .into_iter()
                 .map(|(entity, values)| {

@@ -33,8 +33,8 @@ use uuid::Uuid;
 use super::{HandlerOutput, RequestContext};
 use crate::error::{self, ErrorCode, PartitionError};
 use crate::metadata::client_quotas::QuotaKind;
-use crate::quota::QuotaClient;
 use crate::partition::Partition;
+use crate::quota::QuotaClient;
 
 pub const VERSIONS: (i16, i16) = (4, 18);
 
@@ -293,7 +293,10 @@ fn throttled(quota: Option<FetchQuota>, resp: FetchResponse, version: i16) -> Fe
     let Some(q) = quota else { return resp };
     let store = q.state.metadata.client_quotas();
     let size = resp.compute_size(version).unwrap_or(0) as f64;
-    let throttle = q.state.quotas.record(store, QuotaKind::Fetch, q.client(), size);
+    let throttle = q
+        .state
+        .quotas
+        .record(store, QuotaKind::Fetch, q.client(), size);
     if throttle == 0 {
         return resp;
     }

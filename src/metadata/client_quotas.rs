@@ -94,9 +94,13 @@ pub struct QuotaEntity {
 impl QuotaEntity {
     /// (type, name) pairs in Kafka's order of types.
     pub fn components(&self) -> impl Iterator<Item = (&'static str, &EntityName)> {
-        [(USER, &self.user), (CLIENT_ID, &self.client_id), (IP, &self.ip)]
-            .into_iter()
-            .filter_map(|(t, n)| n.as_ref().map(|n| (t, n)))
+        [
+            (USER, &self.user),
+            (CLIENT_ID, &self.client_id),
+            (IP, &self.ip),
+        ]
+        .into_iter()
+        .filter_map(|(t, n)| n.as_ref().map(|n| (t, n)))
     }
 
     /// The component of `entity_type`, if it is one of the three.

@@ -854,7 +854,10 @@ mod tests {
         assert!(quotas.enabled(QuotaKind::Produce));
         assert!(!quotas.enabled(QuotaKind::Request));
         let values = quotas.with_quotas(|t| t.get(&alice).cloned()).unwrap();
-        assert_eq!(values.into_iter().collect::<Vec<_>>(), [("producer_byte_rate".to_string(), 1024.0)]);
+        assert_eq!(
+            values.into_iter().collect::<Vec<_>>(),
+            [("producer_byte_rate".to_string(), 1024.0)]
+        );
     }
 
     #[test]

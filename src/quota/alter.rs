@@ -9,8 +9,7 @@ use std::net::IpAddr;
 use crate::error::QuotaError;
 use crate::metadata::client_quotas::{
     EntityName, QuotaChange, QuotaEntity, QuotaTable, CLIENT_ID, CONNECTION_CREATION_RATE,
-    CONSUMER_BYTE_RATE, CONTROLLER_MUTATION_RATE, IP, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE,
-    USER,
+    CONSUMER_BYTE_RATE, CONTROLLER_MUTATION_RATE, IP, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE, USER,
 };
 
 /// One entry of an AlterClientQuotas request, off the wire.
@@ -131,7 +130,9 @@ fn validate_entity(components: &[(&str, Option<&str>)]) -> Result<QuotaEntity, Q
             Some(n) => EntityName::Named(n.to_string()),
         });
     }
-    debug_assert!(components.iter().all(|(t, _)| [USER, CLIENT_ID, IP].contains(t)));
+    debug_assert!(components
+        .iter()
+        .all(|(t, _)| [USER, CLIENT_ID, IP].contains(t)));
     Ok(entity)
 }
 

@@ -50,29 +50,28 @@ pub fn describe(
                 c.entity_type
             )));
         }
-        let want = match (c.match_type, c.name) {
-            (MATCH_EXACT, Some(n)) => Want::Exact(EntityName::Named(n.to_string())),
-            (MATCH_EXACT, None) => {
-                return invalid(
-                    "Request specified MATCH_TYPE_EXACT, but set match string to null.".into(),
-                )
-            }
-            (MATCH_DEFAULT, None) => Want::Exact(EntityName::Default),
-            (MATCH_DEFAULT, Some(_)) => {
-                return invalid(
-                    "Request specified MATCH_TYPE_DEFAULT, but also specified a match string."
-                        .into(),
-                )
-            }
-            (MATCH_ANY, None) => Want::Any,
-            (MATCH_ANY, Some(_)) => {
-                return invalid(
+        let want =
+            match (c.match_type, c.name) {
+                (MATCH_EXACT, Some(n)) => Want::Exact(EntityName::Named(n.to_string())),
+                (MATCH_EXACT, None) => {
+                    return invalid(
+                        "Request specified MATCH_TYPE_EXACT, but set match string to null.".into(),
+                    )
+                }
+                (MATCH_DEFAULT, None) => Want::Exact(EntityName::Default),
+                (MATCH_DEFAULT, Some(_)) => {
+                    return invalid(
+                        "Request specified MATCH_TYPE_DEFAULT, but also specified a match string."
+                            .into(),
+                    )
+                }
+                (MATCH_ANY, None) => Want::Any,
+                (MATCH_ANY, Some(_)) => return invalid(
                     "Request specified MATCH_TYPE_SPECIFIED, but also specified a match string."
                         .into(),
-                )
-            }
-            (other, _) => return invalid(format!("Unknown match type {other}")),
-        };
+                ),
+                (other, _) => return invalid(format!("Unknown match type {other}")),
+            };
         wants.push((c.entity_type, want));
     }
     let has = |t: &str| wants.iter().any(|(w, _)| *w == t);
@@ -158,7 +157,10 @@ mod tests {
         assert_eq!(count(&[c(CLIENT_ID, MATCH_ANY, None)], true), 1);
         assert_eq!(
             count(
-                &[c(USER, MATCH_ANY, None), c(CLIENT_ID, MATCH_EXACT, Some("app"))],
+                &[
+                    c(USER, MATCH_ANY, None),
+                    c(CLIENT_ID, MATCH_EXACT, Some("app"))
+                ],
                 true
             ),
             1
@@ -182,6 +184,7 @@ mod tests {
             "Request specified MATCH_TYPE_EXACT, but set match string to null."
         );
         assert_eq!(err(&[c(USER, 7, None)]), "Unknown match type 7");
-        assert!(err(&[c(IP, MATCH_ANY, None), c(USER, MATCH_ANY, None)]).starts_with("Invalid entity filter"));
+        assert!(err(&[c(IP, MATCH_ANY, None), c(USER, MATCH_ANY, None)])
+            .starts_with("Invalid entity filter"));
     }
 }

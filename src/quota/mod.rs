@@ -231,7 +231,8 @@ impl QuotaManager {
             return None;
         }
         let limit = store.with_quotas(|t| limit(t, kind, client))?;
-        let span_seconds = f64::from(self.window.samples - 1) * (self.window.window_ms as f64 / 1000.0);
+        let span_seconds =
+            f64::from(self.window.samples - 1) * (self.window.window_ms as f64 / 1000.0);
         Some(limit.bound * span_seconds)
     }
 

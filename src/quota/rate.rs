@@ -80,12 +80,7 @@ impl Rate {
     /// The span the rate is measured over, in ms (Kafka's `windowSize`).
     pub fn window_size_ms(&mut self, window: Window, now: i64) -> i64 {
         self.purge(window, now);
-        let oldest = self
-            .samples
-            .iter()
-            .map(|s| s.start_ms)
-            .min()
-            .unwrap_or(now);
+        let oldest = self.samples.iter().map(|s| s.start_ms).min().unwrap_or(now);
         let mut elapsed = now - oldest;
         let full = elapsed / window.window_ms.max(1);
         let min_full = i64::from(window.samples) - 1;
