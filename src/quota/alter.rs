@@ -142,7 +142,7 @@ fn validate_value(keys: &[(&str, ValueType)], key: &str, value: f64) -> Result<(
         return invalid(format!("Invalid configuration key {key}"));
     };
     // NaN is not above 0 either.
-    if !(value > 0.0) {
+    if value.is_nan() || value <= 0.0 {
         return invalid(format!("Quota {key} must be greater than 0"));
     }
     let too_large = match ty {

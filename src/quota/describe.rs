@@ -13,6 +13,9 @@ pub const MATCH_EXACT: i8 = 0;
 pub const MATCH_DEFAULT: i8 = 1;
 pub const MATCH_ANY: i8 = 2;
 
+/// One entity's values, by key.
+pub type QuotaValues = BTreeMap<String, f64>;
+
 /// One component of the filter, off the wire.
 #[derive(Debug, Clone, Copy)]
 pub struct DescribeFilter<'a> {
@@ -31,7 +34,7 @@ pub fn describe(
     table: &QuotaTable,
     filter: &[DescribeFilter<'_>],
     strict: bool,
-) -> Result<Vec<(QuotaEntity, BTreeMap<String, f64>)>, QuotaError> {
+) -> Result<Vec<(QuotaEntity, QuotaValues)>, QuotaError> {
     let invalid = |m: String| Err(QuotaError::InvalidRequest(m));
     let mut wants: Vec<(&str, Want)> = Vec::new();
     for c in filter {
