@@ -16,9 +16,11 @@ use common::*;
 use futures::stream::{FuturesUnordered, StreamExt};
 use kafka_protocol::messages::alter_client_quotas_request::{EntityData, EntryData, OpData};
 use kafka_protocol::messages::describe_client_quotas_request::ComponentData;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    AlterClientQuotasRequest, AlterClientQuotasResponse, DescribeClientQuotasRequest,
-    DescribeClientQuotasResponse,
+    AlterClientQuotasRequest, AlterClientQuotasResponse, ApiVersionsRequest,
+    DescribeClientQuotasRequest, DescribeClientQuotasResponse, MetadataRequest, ProduceRequest,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::config::ClientConfig;
@@ -554,4 +556,94 @@ async fn a_consumer_is_held_to_its_byte_rate_until_the_quota_is_removed() {
         "without the quota: {:.2} MiB/s",
         rate / MIB
     );
+}
+
+/// A produce of `value` to partition 0 of `topic`, acks -1.
+fn produce_request(topic: &str, value: &[u8]) -> ProduceRequest {
+    let data = TopicProduceData::default()
+        .with_name(TopicName(s(topic)))
+        .with_partition_data(vec![PartitionProduceData::default()
+            .with_index(0)
+            .with_records(Some(common::batch::one_record_batch(b"k", value).into()))]);
+    ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![data])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_connection_is_muted_and_its_batch_kept() {
+    // Two samples of 1 s: a new client is measured over one second.
+    let broker = TestBroker::start_with(|c| {
+        c.fsync = FsyncMode::Never;
+        c.quota_window_num = 2;
+    })
+    .await;
+    let addr = broker.bootstrap();
+    let topic = unique_topic("quota-mute");
+    create_topic(&addr, &topic, 1, &[]).await;
+    // The raw client's id: 50 kB/s.
+    set(
+        &addr,
+        vec![entry(
+            &[("client-id", Some("raw-test"))],
+            &[("producer_byte_rate", Some(50_000.0))],
+        )],
+    )
+    .await;
+    tokio::task::spawn_blocking(move || {
+        let mut raw = Raw::connect(&addr);
+        let value = vec![b'x'; 100_000];
+        let resp = raw.call(9, &produce_request(&topic, &value));
+        let p = &resp.responses[0].partition_responses[0];
+        // Appended all the same (Kafka appends, then throttles).
+        assert_eq!((p.error_code, p.base_offset), (0, 0));
+        // 100 kB in a 1 s span is twice the quota: about 1 s of throttle.
+        let throttle = resp.throttle_time_ms;
+        assert!(
+            (900..=1_200).contains(&throttle),
+            "throttle_time_ms {throttle}"
+        );
+        // The connection handles nothing more until the throttle is over.
+        // (A lower bound only: the broker never answers sooner.)
+        let sent = Instant::now();
+        raw.call(3, &ApiVersionsRequest::default());
+        let waited = sent.elapsed();
+        assert!(
+            waited >= Duration::from_millis(u64::try_from(throttle).unwrap() - 100),
+            "answered after {waited:?}, throttled for {throttle} ms"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_time_over_request_percentage_is_throttled() {
+    let broker = TestBroker::start().await;
+    let addr = broker.bootstrap();
+    set(
+        &addr,
+        vec![entry(
+            &[("user", None)],
+            &[("request_percentage", Some(0.001))],
+        )],
+    )
+    .await;
+    tokio::task::spawn_blocking(move || {
+        let mut raw = Raw::connect(&addr);
+        // 0.001 % of a thread over a 10 s span is 0.1 ms of handling: some
+        // Metadata requests are enough to go over.
+        let throttled = (0..5_000)
+            .map(|_| {
+                raw.call(12, &MetadataRequest::default().with_topics(None))
+                    .throttle_time_ms
+            })
+            .find(|t| *t > 0)
+            .expect("request time throttled");
+        // Kafka bounds a request-time throttle by one quota window (1 s).
+        assert!(throttled <= 1_000, "{throttled}");
+    })
+    .await
+    .unwrap();
 }
