@@ -453,6 +453,9 @@ pub enum QuotaError {
     InvalidRequest(String),
     #[error("{0}")]
     UnsupportedVersion(String),
+    /// More changes in one request than Kafka's controller takes.
+    #[error("{0}")]
+    PolicyViolation(String),
     /// The metadata log refused the change (it is not recorded).
     #[error("cannot write the metadata log: {0}")]
     MetadataLog(String),
@@ -463,6 +466,7 @@ impl ErrorCode for QuotaError {
         match self {
             QuotaError::InvalidRequest(_) => K::InvalidRequest.code(),
             QuotaError::UnsupportedVersion(_) => K::UnsupportedVersion.code(),
+            QuotaError::PolicyViolation(_) => K::PolicyViolation.code(),
             QuotaError::MetadataLog(_) => K::KafkaStorageError.code(),
         }
     }

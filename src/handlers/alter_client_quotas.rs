@@ -7,9 +7,12 @@
 //! client id, a value not above 0 or fractional where Kafka wants an
 //! integer. An entity named twice in one request is refused the second
 //! time. The accepted changes are written to the metadata log with one
-//! fsync and apply from the next request on; `validate_only` checks
+//! fsync and apply from the next request on (more than 10,000 changes in
+//! one request: POLICY_VIOLATION for all, as Kafka); `validate_only` checks
 //! without writing. `controller_mutation_rate` and
 //! `connection_creation_rate` are stored but not enforced.
+
+use std::collections::BTreeSet;
 
 use kafka_protocol::messages::alter_client_quotas_response::{EntityData, EntryData};
 use kafka_protocol::messages::{AlterClientQuotasRequest, AlterClientQuotasResponse};
@@ -21,13 +24,16 @@ use crate::quota::{alteration, AlterEntry};
 
 pub const VERSIONS: (i16, i16) = (0, 1);
 
+/// Kafka's `MAX_RECORDS_PER_USER_OP`: the most records one request makes.
+const MAX_CHANGES_PER_REQUEST: usize = 10_000;
+
 pub async fn handle(
     ctx: RequestContext,
     req: AlterClientQuotasRequest,
 ) -> HandlerOutput<AlterClientQuotasResponse> {
     let store = ctx.state.metadata.client_quotas();
     let mut outcomes: Vec<Result<(), QuotaError>> = Vec::with_capacity(req.entries.len());
-    let mut entities = Vec::with_capacity(req.entries.len());
+    let mut entities = BTreeSet::new();
     let mut changes = Vec::new();
     for entry in &req.entries {
         let wire = AlterEntry {
@@ -50,13 +56,19 @@ pub async fn handle(
                         "Ignoring duplicate entity {entity}"
                     )));
                 }
-                entities.push(entity);
+                entities.insert(entity);
                 changes.extend(more);
                 Ok(())
             });
         outcomes.push(outcome);
     }
-    if !req.validate_only {
+    if changes.len() > MAX_CHANGES_PER_REQUEST {
+        // Kafka's controller takes at most this many records from one
+        // operation and refuses the whole of a larger one.
+        for o in outcomes.iter_mut().filter(|o| o.is_ok()) {
+            *o = Err(QuotaError::PolicyViolation(crate::TOO_LARGE_BATCH.into()));
+        }
+    } else if !req.validate_only {
         if let Err(e) = ctx.state.metadata.alter_client_quotas(changes) {
             let message = e.to_string();
             for o in outcomes.iter_mut().filter(|o| o.is_ok()) {

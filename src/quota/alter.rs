@@ -4,6 +4,7 @@
 //! entity, a value above 0, whole numbers for the integer keys). An entity
 //! whose every op passes gets the changes that differ from what is set.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::error::QuotaError;
@@ -55,8 +56,9 @@ pub fn alteration(
     entry: &AlterEntry<'_>,
 ) -> Result<(QuotaEntity, Vec<QuotaChange>), QuotaError> {
     let invalid = |m: String| Err(QuotaError::InvalidRequest(m));
-    for (i, (key, _)) in entry.ops.iter().enumerate() {
-        if entry.ops.iter().take(i).any(|(k, _)| k == key) {
+    let mut keys_seen = HashSet::with_capacity(entry.ops.len());
+    for (key, _) in &entry.ops {
+        if !keys_seen.insert(*key) {
             return invalid(format!(
                 "Duplicate quota key {key} not updating quota for this entity {}",
                 describe_raw(&entry.entity)
