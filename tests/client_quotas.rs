@@ -647,3 +647,34 @@ async fn request_time_over_request_percentage_is_throttled() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_its_ips_rate_is_closed_unserved() {
+    // Two samples of 1 s: the rate is measured over one second.
+    let broker = TestBroker::start_with(|c| c.quota_window_num = 2).await;
+    let addr = broker.bootstrap();
+    set(
+        &addr,
+        vec![entry(
+            &[("ip", Some("127.0.0.1"))],
+            &[("connection_creation_rate", Some(1.0))],
+        )],
+    )
+    .await;
+    tokio::task::spawn_blocking(move || {
+        // One connection a second: the first is served, one more at once
+        // is held and closed without an answer.
+        let mut first = Raw::connect(&addr);
+        first.call(3, &ApiVersionsRequest::default());
+        let mut second = Raw::connect(&addr);
+        second.send(3, &ApiVersionsRequest::default());
+        assert!(
+            second.read_frame().is_none(),
+            "the second connection was served"
+        );
+        // The first one is unaffected.
+        first.call(3, &ApiVersionsRequest::default());
+    })
+    .await
+    .unwrap();
+}

@@ -9,8 +9,8 @@
 //! time. The accepted changes are written to the metadata log with one
 //! fsync and apply from the next request on (more than 10,000 changes in
 //! one request: POLICY_VIOLATION for all, as Kafka); `validate_only` checks
-//! without writing. `controller_mutation_rate` and
-//! `connection_creation_rate` are stored but not enforced.
+//! without writing. `controller_mutation_rate` is stored but not
+//! enforced.
 
 use std::collections::BTreeSet;
 

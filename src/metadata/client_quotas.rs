@@ -32,23 +32,25 @@ pub const USER: &str = "user";
 pub const CLIENT_ID: &str = "client-id";
 pub const IP: &str = "ip";
 
-/// The quota kinds enforced per user / client id, each looked up with its
-/// own precedence (a user's produce quota does not hide a client id's
-/// fetch quota).
+/// The quota kinds, each looked up with its own precedence (a user's
+/// produce quota does not hide a client id's fetch quota). The first four
+/// are per user / client id, the last per IP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaKind {
     Produce = 0,
     Fetch = 1,
     Request = 2,
     ControllerMutation = 3,
+    ConnectionCreation = 4,
 }
 
 impl QuotaKind {
-    pub const ALL: [QuotaKind; 4] = [
+    pub const ALL: [QuotaKind; 5] = [
         QuotaKind::Produce,
         QuotaKind::Fetch,
         QuotaKind::Request,
         QuotaKind::ControllerMutation,
+        QuotaKind::ConnectionCreation,
     ];
 
     /// The config key of this kind.
@@ -58,6 +60,7 @@ impl QuotaKind {
             QuotaKind::Fetch => CONSUMER_BYTE_RATE,
             QuotaKind::Request => REQUEST_PERCENTAGE,
             QuotaKind::ControllerMutation => CONTROLLER_MUTATION_RATE,
+            QuotaKind::ConnectionCreation => CONNECTION_CREATION_RATE,
         }
     }
 
@@ -150,7 +153,7 @@ pub struct ClientQuotaStore {
     /// Per [`QuotaKind`]: does any entity set that key? Read on every
     /// request without a lock, so that a broker without quotas does no
     /// quota work at all.
-    enabled: [AtomicBool; 4],
+    enabled: [AtomicBool; 5],
 }
 
 impl ClientQuotaStore {
@@ -161,7 +164,9 @@ impl ClientQuotaStore {
 
     /// Whether any quota of a kind that is enforced per request is set.
     pub fn any_enabled(&self) -> bool {
-        self.enabled.iter().any(|e| e.load(Ordering::Relaxed))
+        [QuotaKind::Produce, QuotaKind::Fetch, QuotaKind::Request]
+            .into_iter()
+            .any(|k| self.enabled(k))
     }
 
     /// Reads the table.
@@ -200,7 +205,7 @@ impl ClientQuotaStore {
 
 /// Whether `key` is a quota key Kafka knows (any entity type).
 pub fn is_known_key(key: &str) -> bool {
-    QuotaKind::of_key(key).is_some() || key == CONNECTION_CREATION_RATE
+    QuotaKind::of_key(key).is_some()
 }
 
 pub(super) fn format_change(c: &QuotaChange) -> String {

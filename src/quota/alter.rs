@@ -65,17 +65,19 @@ pub fn alteration(
             ));
         }
     }
-    let entity = validate_entity(&entry.entity)?;
-    let keys = if let Some(ip) = &entity.ip {
+    let mut entity = validate_entity(&entry.entity)?;
+    let keys = if let Some(ip) = &mut entity.ip {
         if entity.user.is_some() || entity.client_id.is_some() {
             return invalid(
                 "Invalid quota entity combination, IP entity should not be combined with User or ClientId"
                     .into(),
             );
         }
-        if let EntityName::Named(ip) = ip {
-            if ip.parse::<IpAddr>().is_err() {
-                return invalid(format!("{ip} is not a valid IP or resolvable host."));
+        if let EntityName::Named(name) = ip {
+            match name.parse::<IpAddr>() {
+                // Kept in the form connections are matched by.
+                Ok(addr) => *name = addr.to_string(),
+                Err(_) => return invalid(format!("{name} is not a valid IP or resolvable host.")),
             }
         }
         IP_KEYS

@@ -27,8 +27,10 @@
 //!
 //! A broker without quotas does no quota work: each kind is checked with
 //! one relaxed atomic load first ([`ClientQuotaStore::enabled`]).
-//! `controller_mutation_rate` and `connection_creation_rate` are stored
-//! and described but not enforced.
+//! `connection_creation_rate` (per IP, KIP-612) is checked at accept: a
+//! connection over it is held for the throttle time and then closed
+//! unserved, and not counted. `controller_mutation_rate` is stored and
+//! described but not enforced.
 
 mod alter;
 mod describe;
@@ -126,6 +128,28 @@ pub fn limit(table: &QuotaTable, kind: QuotaKind, client: QuotaClient<'_>) -> Op
     None
 }
 
+/// The connection-rate quota of `ip`: its own entity's, else the default
+/// IP entity's; measured per IP either way.
+fn ip_limit(table: &QuotaTable, ip: std::net::IpAddr) -> Option<Limit> {
+    let name = ip.to_string();
+    [EntityName::Named(name.clone()), EntityName::Default]
+        .into_iter()
+        .find_map(|n| {
+            let entity = QuotaEntity {
+                ip: Some(n),
+                ..QuotaEntity::default()
+            };
+            table
+                .get(&entity)
+                .and_then(|v| v.get(QuotaKind::ConnectionCreation.key()))
+                .copied()
+        })
+        .map(|bound| Limit {
+            bound,
+            sensor: (String::new(), name),
+        })
+}
+
 #[derive(Debug, Clone, Copy)]
 enum SensorTag {
     Both,
@@ -145,7 +169,7 @@ struct Sensors {
 pub struct QuotaManager {
     window: Window,
     started: Instant,
-    sensors: [Sensors; 4],
+    sensors: [Sensors; 5],
 }
 
 impl QuotaManager {
@@ -246,6 +270,27 @@ impl QuotaManager {
     ) -> i32 {
         let percent = busy.as_secs_f64() * 100.0;
         self.record(store, QuotaKind::Request, client, percent)
+    }
+
+    /// Records a new connection from `ip` against its
+    /// `connection_creation_rate` (that IP's, else the default IP's): the
+    /// throttle time in ms; a throttled connection is not counted.
+    pub fn record_connection(&self, store: &ClientQuotaStore, ip: std::net::IpAddr) -> i32 {
+        let kind = QuotaKind::ConnectionCreation;
+        if !store.enabled(kind) {
+            return 0;
+        }
+        let Some(limit) = store.with_quotas(|t| ip_limit(t, ip)) else {
+            return 0;
+        };
+        let now = self.now_ms();
+        let throttle = self.record_at(kind, &limit, 1.0, now);
+        if throttle > 0 {
+            if let Some(mut rate) = self.sensors[kind as usize].rates.get_mut(&limit.sensor) {
+                rate.record(self.window, -1.0, now);
+            }
+        }
+        throttle
     }
 
     /// Drops the rates no event has touched for the whole window (they
@@ -361,6 +406,27 @@ mod tests {
             limit(&t, QuotaKind::Produce, ALICE_APP).unwrap().sensor,
             limit(&t, QuotaKind::Produce, bob).unwrap().sensor
         );
+    }
+
+    #[test]
+    fn an_ips_own_connection_rate_comes_before_the_default() {
+        let ip: std::net::IpAddr = [10, 0, 0, 1].into();
+        let mut t = QuotaTable::new();
+        let set = |t: &mut QuotaTable, n: EntityName, v: f64| {
+            let e = QuotaEntity {
+                ip: Some(n),
+                ..QuotaEntity::default()
+            };
+            t.entry(e)
+                .or_default()
+                .insert("connection_creation_rate".into(), v);
+        };
+        assert_eq!(ip_limit(&t, ip), None);
+        set(&mut t, EntityName::Default, 5.0);
+        assert_eq!(ip_limit(&t, ip).unwrap().bound, 5.0);
+        set(&mut t, EntityName::Named("10.0.0.1".into()), 2.0);
+        assert_eq!(ip_limit(&t, ip).unwrap().bound, 2.0);
+        assert_eq!(ip_limit(&t, [10, 0, 0, 2].into()).unwrap().bound, 5.0);
     }
 
     #[test]
