@@ -486,3 +486,30 @@ impl ErrorCode for ClusterError {
         }
     }
 }
+
+/// A refused client-quota request (DescribeClientQuotas,
+/// AlterClientQuotas); the message is Kafka's and is sent as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    UnsupportedVersion(String),
+    /// More changes in one request than Kafka's controller takes.
+    #[error("{0}")]
+    PolicyViolation(String),
+    /// The metadata log refused the change (it is not recorded).
+    #[error("cannot write the metadata log: {0}")]
+    MetadataLog(String),
+}
+
+impl ErrorCode for QuotaError {
+    fn code(&self) -> i16 {
+        match self {
+            QuotaError::InvalidRequest(_) => K::InvalidRequest.code(),
+            QuotaError::UnsupportedVersion(_) => K::UnsupportedVersion.code(),
+            QuotaError::PolicyViolation(_) => K::PolicyViolation.code(),
+            QuotaError::MetadataLog(_) => K::KafkaStorageError.code(),
+        }
+    }
+}

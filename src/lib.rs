@@ -69,6 +69,7 @@ pub(crate) mod handlers;
 pub(crate) mod maintenance;
 pub(crate) mod metadata;
 pub(crate) mod partition;
+pub(crate) mod quota;
 pub(crate) mod server;
 pub(crate) mod session;
 pub(crate) mod startup;
@@ -115,6 +116,8 @@ pub(crate) struct BrokerState {
     /// The one clock: coordinators' deadlines, produce timestamps
     /// (LogAppendTime and the timestamp bounds) and retention read it.
     pub clock: SharedClock,
+    /// Client quota enforcement (the quotas themselves are in `metadata`).
+    pub quotas: quota::QuotaManager,
 }
 
 /// Kafka's controller refuses a request that would create more partitions
@@ -533,6 +536,8 @@ impl Broker {
         let partitions = Partitions::new_loading(&config.data_dir, config.ephemeral);
         let groups = group::Groups::loading(&metadata, Arc::clone(&clock));
         let txns = txn::Transactions::loading(&metadata, Arc::clone(&clock));
+        let quotas =
+            quota::QuotaManager::new(config.quota_window_num, config.quota_window_size_seconds);
         let state = Arc::new(BrokerState {
             config,
             metadata,
@@ -543,6 +548,7 @@ impl Broker {
             producer_ids: txn::ProducerIds::loading(),
             txns,
             faults: dispatch::faults::FaultRules::default(),
+            quotas,
             clock,
         });
         tracing::info!(

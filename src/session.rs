@@ -11,7 +11,9 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Who a client is, as Kafka's `KafkaPrincipal`: a type and a name,
 /// written `User:alice`.
@@ -69,6 +71,18 @@ pub struct Session {
     principal: OnceLock<Principal>,
     client_id: OnceLock<String>,
     client_software: OnceLock<ClientSoftware>,
+    /// Until when the connection is muted by a quota (KIP-219).
+    throttle: ConnectionThrottle,
+}
+
+/// Until when a connection handles no further request because its client
+/// went over a quota: set by the request pipeline, obeyed by the
+/// connection's reader. One atomic, read once per request.
+#[derive(Debug)]
+struct ConnectionThrottle {
+    base: Instant,
+    /// Ms after `base` the mute ends; 0 for none.
+    until_ms: AtomicU64,
 }
 
 impl Session {
@@ -87,7 +101,34 @@ impl Session {
             principal: OnceLock::new(),
             client_id: OnceLock::new(),
             client_software: OnceLock::new(),
+            throttle: ConnectionThrottle {
+                base: Instant::now(),
+                until_ms: AtomicU64::new(0),
+            },
         }
+    }
+
+    /// Mutes the connection for `ms` from now (a quota's throttle time);
+    /// a mute already running longer is kept.
+    pub(crate) fn throttle_for(&self, ms: i32) {
+        let Ok(ms) = u64::try_from(ms) else { return };
+        if ms == 0 {
+            return;
+        }
+        let now = u64::try_from(self.throttle.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.throttle
+            .until_ms
+            .fetch_max(now.saturating_add(ms), Ordering::Relaxed);
+    }
+
+    /// When the current mute ends, if the connection is muted.
+    pub(crate) fn throttled_until(&self) -> Option<Instant> {
+        let until = self.throttle.until_ms.load(Ordering::Relaxed);
+        if until == 0 {
+            return None;
+        }
+        let until = self.throttle.base + Duration::from_millis(until);
+        (until > Instant::now()).then_some(until)
     }
 
     /// The client's address.
@@ -96,7 +137,6 @@ impl Session {
     }
 
     /// Who the client is: `User:ANONYMOUS` until it has authenticated.
-    #[cfg(test)]
     pub fn principal(&self) -> &Principal {
         self.principal.get().unwrap_or(&Principal::ANONYMOUS)
     }

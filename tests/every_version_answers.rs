@@ -104,6 +104,8 @@ fn sample(raw: &mut Raw, key: ApiKey, version: i16) {
         ApiKey::CreatePartitions => plain!(CreatePartitionsRequest),
         ApiKey::DeleteGroups => plain!(DeleteGroupsRequest),
         ApiKey::OffsetDelete => plain!(OffsetDeleteRequest),
+        ApiKey::DescribeClientQuotas => plain!(DescribeClientQuotasRequest),
+        ApiKey::AlterClientQuotas => plain!(AlterClientQuotasRequest),
         ApiKey::DescribeProducers => plain!(DescribeProducersRequest),
         ApiKey::DescribeTransactions => plain!(DescribeTransactionsRequest),
         ApiKey::ListTransactions => plain!(ListTransactionsRequest),

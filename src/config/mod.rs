@@ -118,6 +118,12 @@ pub struct Config {
     /// Most partitions the broker holds, over all topics (internal ones
     /// included); creations beyond it are POLICY_VIOLATION.
     pub max_partitions: u64,
+    /// Samples a client quota's rate is measured over (Kafka's
+    /// quota.window.num).
+    pub quota_window_num: u32,
+    /// Length of one quota sample, in seconds (Kafka's
+    /// quota.window.size.seconds).
+    pub quota_window_size_seconds: u32,
 }
 
 /// Durability of acknowledged writes (`--fsync`).
@@ -204,6 +210,8 @@ impl Default for Config {
             producer_id_expiration_ms: 86_400_000,
             producer_id_expiration_check_interval_ms: 600_000,
             max_partitions: DEFAULT_MAX_PARTITIONS,
+            quota_window_num: crate::quota::DEFAULT_WINDOW_NUM,
+            quota_window_size_seconds: crate::quota::DEFAULT_WINDOW_SIZE_SECONDS,
         }
     }
 }
@@ -354,6 +362,17 @@ impl Config {
         }
         if self.max_queued_reply_bytes == 0 {
             return Err(invalid("max-queued-reply-bytes", "must be at least 1"));
+        }
+        // Each client's rate keeps this many samples: bounded, so that
+        // quota memory stays small.
+        if !(1..=1000).contains(&self.quota_window_num) {
+            return Err(invalid("quota-window-num", "must be between 1 and 1000"));
+        }
+        if !(1..=3600).contains(&self.quota_window_size_seconds) {
+            return Err(invalid(
+                "quota-window-size-seconds",
+                "must be between 1 and 3600",
+            ));
         }
         for (option, value) in [
             ("listen", Some(&self.listen)),

@@ -405,6 +405,38 @@ pub static OPTIONS: &[OptionDef] = &[
         },
     },
     OptionDef {
+        name: "quota-window-num",
+        value_name: "N",
+        default: Shown::Value("11"),
+        help: "Samples a client quota's rate is measured over",
+        details: "Client quotas (set with AlterClientQuotas, see [quotas](quotas.md)) are measured over this many samples of `--quota-window-size-seconds` each; a client that has just started is measured as if it had been sending for all but one of them.",
+        aliases: &[],
+        kafka: &[kafka("quota.window.num", |s, v| {
+            s.config.quota_window_num = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.quota_window_num = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "quota-window-size-seconds",
+        value_name: "SECONDS",
+        default: Shown::Value("1"),
+        help: "Length of one client quota sample, in seconds",
+        details: "",
+        aliases: &[],
+        kafka: &[kafka("quota.window.size.seconds", |s, v| {
+            s.config.quota_window_size_seconds = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.quota_window_size_seconds = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
         name: "max-queued-reply-bytes-per-connection",
         value_name: "BYTES",
         default: Shown::Value("67108864"),

@@ -11,7 +11,9 @@
 //!    this request yet?
 //! 3. [`faults`] — test-only fault rules per API key;
 //! 4. [`metrics`] — per-API request count and latency;
-//! 5. the handler — typed decode, `handlers::<api>::handle`, encode.
+//! 5. the handler — typed decode, `handlers::<api>::handle`, encode —
+//!    inside the quota stage (`quota.rs`): request time measured,
+//!    `throttle_time_ms` set, the connection muted while throttled.
 //!
 //! What closes the connection (as Kafka does): a body too short for a
 //! header, an unknown api key, an unsupported version of anything but
@@ -25,6 +27,7 @@ pub mod faults;
 pub mod metrics;
 mod output;
 mod pipeline;
+mod quota;
 pub mod table;
 
 use std::sync::Arc;

@@ -52,6 +52,7 @@ pub(super) async fn run(
     if let Err(e) = bounds::check_request(prefix.api_key, version, &body) {
         return ConnectionAction::Close(format!("malformed {api_key:?} v{version} request: {e}"));
     }
+    let request_bytes = body.len();
     let mut buf = body;
     let header = match RequestHeader::decode(&mut buf, api_key.request_header_version(version)) {
         Ok(h) => h,
@@ -69,6 +70,7 @@ pub(super) async fn run(
         api_version: version,
         correlation_id: header.correlation_id,
         client_id,
+        request_bytes,
         served_apis: table::served_apis(),
     };
     let span = tracing::debug_span!(

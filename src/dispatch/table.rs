@@ -14,13 +14,16 @@
 use std::future::Future;
 use std::ops::RangeInclusive;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Request;
 
 use super::output::{encode_output, ConnectionAction};
+use super::quota;
 use crate::handlers::{self, HandlerOutput, RequestContext, ServedApi};
+use crate::quota::throttle::ThrottleTime;
 
 /// Serving one request: decode the body (the bytes after the header), call
 /// the handler, encode what it answers.
@@ -71,7 +74,7 @@ async fn serve<Req, Fut, F>(
 ) -> ConnectionAction
 where
     Req: Request,
-    Req::Response: Send + 'static,
+    Req::Response: ThrottleTime + Send + 'static,
     F: Fn(RequestContext, Req) -> Fut,
     Fut: Future<Output = HandlerOutput<Req::Response>>,
 {
@@ -83,7 +86,13 @@ where
         }
     };
     let correlation_id = ctx.correlation_id;
-    encode_output(api_key, version, correlation_id, handle(ctx, req).await)
+    let session = Arc::clone(&ctx.session);
+    let quotas_set = ctx.state.metadata.client_quotas().any_enabled();
+    let timing = quota::RequestTime::start(&ctx);
+    let output = handle(ctx, req).await;
+    let request_throttle = timing.map_or(0, |t| t.finish(&session));
+    let output = quota::apply(output, request_throttle, session, quotas_set);
+    encode_output(api_key, version, correlation_id, output)
 }
 
 /// One table line: `api!(Key, handler_module)`.
@@ -145,6 +154,8 @@ pub static API_TABLE: &[ApiEntry] = &[
     api!(AlterPartitionReassignments, alter_partition_reassignments),
     api!(ListPartitionReassignments, list_partition_reassignments),
     api!(OffsetDelete, offset_delete),
+    api!(DescribeClientQuotas, describe_client_quotas),
+    api!(AlterClientQuotas, alter_client_quotas),
     api!(UpdateFeatures, update_features),
     api!(DescribeCluster, describe_cluster),
     api!(DescribeProducers, describe_producers),

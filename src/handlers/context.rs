@@ -46,6 +46,8 @@ pub struct RequestContext {
     pub correlation_id: i32,
     /// This request's header client id (the session keeps the first one).
     pub client_id: Option<String>,
+    /// Size of the request (header and body), as quotas count it.
+    pub request_bytes: usize,
     /// Every API served, in key order (the pipeline's table): what
     /// ApiVersions answers.
     pub served_apis: &'static [ServedApi],

@@ -12,6 +12,9 @@
 //! whole batch. v13+ names topics by id. read_committed (isolation level 1)
 //! reads stop at the last stable offset and carry the aborted transactions
 //! that overlap the range; read_uncommitted gets no aborted list (null).
+//! A consumer over its `consumer_byte_rate` quota gets an empty response
+//! with `throttle_time_ms` (KIP-219; the bytes it would have got are not
+//! counted), and asks for no more than its quota allows in one window.
 //! Not implemented: incremental fetch sessions, follower fetching, racks.
 
 use std::sync::Arc;
@@ -22,13 +25,16 @@ use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
+use kafka_protocol::protocol::Encodable;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{HandlerOutput, RequestContext};
 use crate::error::{self, ErrorCode, PartitionError};
+use crate::metadata::client_quotas::QuotaKind;
 use crate::partition::Partition;
+use crate::quota::QuotaClient;
 
 pub const VERSIONS: (i16, i16) = (4, 18);
 
@@ -64,15 +70,20 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerOutput<Fet
         );
     }
     let targets = resolve(&ctx, &req);
-    let max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    let mut max_bytes = usize::try_from(req.max_bytes).unwrap_or(0);
+    let quota = FetchQuota::of(&ctx);
+    if let Some(q) = &quota {
+        max_bytes = q.cap(max_bytes);
+    }
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let committed = req.isolation_level == READ_COMMITTED;
 
     let first = read_pass(&targets, max_bytes, committed);
     if wait.is_zero() || first.has_error || first.bytes >= min_bytes || targets.is_empty() {
-        return HandlerOutput::Respond(response(first));
+        return HandlerOutput::Respond(throttled(quota, response(first), ctx.api_version));
     }
+    let version = ctx.api_version;
     let deadline = Instant::now() + wait;
     let state = Arc::clone(&ctx.state);
     HandlerOutput::Pending(Box::pin(async move {
@@ -87,13 +98,14 @@ pub async fn handle(ctx: RequestContext, req: FetchRequest) -> HandlerOutput<Fet
             let pass = read_pass(&targets, max_bytes, committed);
             // On shutdown a parked fetch answers with what there is now.
             if pass.has_error || pass.bytes >= min_bytes || state.partitions.shutting_down() {
-                return response(pass);
+                return throttled(quota, response(pass), version);
             }
             if tokio::time::timeout_at(deadline, waiter.notified())
                 .await
                 .is_err()
             {
-                return response(read_pass(&targets, max_bytes, committed));
+                let pass = read_pass(&targets, max_bytes, committed);
+                return throttled(quota, response(pass), version);
             }
         }
     }))
@@ -233,4 +245,65 @@ fn response(pass: Pass) -> FetchResponse {
     FetchResponse::default()
         .with_session_id(0)
         .with_responses(pass.topics)
+}
+
+/// The fetching client's `consumer_byte_rate` quota, when one applies.
+struct FetchQuota {
+    state: Arc<crate::BrokerState>,
+    session: Arc<crate::session::Session>,
+    client_id: Option<String>,
+}
+
+impl FetchQuota {
+    fn of(ctx: &RequestContext) -> Option<FetchQuota> {
+        ctx.state
+            .metadata
+            .client_quotas()
+            .enabled(QuotaKind::Fetch)
+            .then(|| FetchQuota {
+                state: Arc::clone(&ctx.state),
+                session: Arc::clone(&ctx.session),
+                client_id: ctx.client_id.clone(),
+            })
+    }
+
+    fn client(&self) -> QuotaClient<'_> {
+        QuotaClient::of(&self.session, self.client_id.as_deref())
+    }
+
+    /// `max_bytes` bounded by what the quota allows over one window span
+    /// (Kafka's `getMaxValueInQuotaWindow`).
+    fn cap(&self, max_bytes: usize) -> usize {
+        let store = self.state.metadata.client_quotas();
+        match self
+            .state
+            .quotas
+            .max_value_in_window(store, QuotaKind::Fetch, self.client())
+        {
+            Some(most) if most < max_bytes as f64 => most as usize,
+            _ => max_bytes,
+        }
+    }
+}
+
+/// Counts the response against the client's quota; over it, the client
+/// gets an empty response with the throttle time instead, and the bytes
+/// are taken back off its rate (they were not sent).
+fn throttled(quota: Option<FetchQuota>, resp: FetchResponse, version: i16) -> FetchResponse {
+    let Some(q) = quota else { return resp };
+    let store = q.state.metadata.client_quotas();
+    let size = resp.compute_size(version).unwrap_or(0) as f64;
+    let throttle = q
+        .state
+        .quotas
+        .record(store, QuotaKind::Fetch, q.client(), size);
+    if throttle == 0 {
+        return resp;
+    }
+    q.state
+        .quotas
+        .unrecord(store, QuotaKind::Fetch, q.client(), size);
+    FetchResponse::default()
+        .with_session_id(0)
+        .with_throttle_time_ms(throttle)
 }

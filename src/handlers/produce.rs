@@ -9,6 +9,8 @@
 //! version, keys on compacted topics, transactional batches vs AddPartitionsToTxn,
 //! idempotence). v13 names topics by id. Compacted topics' keyless records
 //! are INVALID_RECORD with the record indexes in `record_errors`.
+//! A producer over its `producer_byte_rate` quota has its batches
+//! appended all the same and gets `throttle_time_ms` (see `quota/`).
 
 use std::sync::Arc;
 
@@ -21,8 +23,10 @@ use kafka_protocol::protocol::StrBytes;
 use super::{HandlerOutput, RequestContext};
 use crate::config::FsyncMode;
 use crate::error::{ErrorCode, PartitionError};
+use crate::metadata::client_quotas::QuotaKind;
 use crate::partition::validator::check_acks;
 use crate::partition::{AppendInfo, ProducedBatch};
+use crate::quota::QuotaClient;
 
 pub const VERSIONS: (i16, i16) = (3, 13);
 
@@ -70,10 +74,22 @@ pub async fn handle(ctx: RequestContext, req: ProduceRequest) -> HandlerOutput<P
                 .with_partition_responses(partition_responses),
         );
     }
+    // Kafka appends first, then throttles: the request's bytes count
+    // against the producer's quota, and a producer over it is told how
+    // long to back off (and its connection is muted that long).
+    let throttle = state.quotas.record(
+        state.metadata.client_quotas(),
+        QuotaKind::Produce,
+        QuotaClient::of(&ctx.session, ctx.client_id.as_deref()),
+        ctx.request_bytes as f64,
+    );
     if req.acks == 0 {
+        ctx.session.throttle_for(throttle);
         return HandlerOutput::NoResponse;
     }
-    let response = ProduceResponse::default().with_responses(responses);
+    let response = ProduceResponse::default()
+        .with_responses(responses)
+        .with_throttle_time_ms(throttle);
     if pending_fsync.is_empty() {
         return HandlerOutput::Respond(response);
     }

@@ -7,6 +7,7 @@
 //! create <topic-id uuid> <name> <partitions> <config-key>=<pct-encoded value> ...
 //! delete <topic-id uuid>
 //! partitions <topic-id uuid> <new partition count>
+//! quota <key> <value | -> <type>[=<pct-encoded name>] ...
 //! ```
 //!
 //! Fields are separated by single spaces; topic names cannot contain spaces
@@ -19,6 +20,10 @@
 //! A topic's configs are kept as strings (as set, for DescribeConfigs);
 //! [`TopicConfig`] (`topic_config.rs`) is their typed form, parsed once when
 //! the partition layer opens the topic.
+//!
+//! `quota` lines are client quotas (`client_quotas.rs`); a log written
+//! before they existed has none, and an older broker skips them as
+//! unreadable lines.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -32,6 +37,7 @@ use uuid::Uuid;
 
 use crate::error::TopicError;
 
+pub mod client_quotas;
 pub mod topic_config;
 
 pub use topic_config::{TimestampType, TopicConfig};
@@ -119,6 +125,7 @@ pub struct Metadata {
     by_id: DashMap<Uuid, String>,
     log: Mutex<MetadataLog>,
     cluster_id: String,
+    client_quotas: client_quotas::ClientQuotaStore,
 }
 
 impl Metadata {
@@ -130,6 +137,7 @@ impl Metadata {
         let (log, records) = MetadataLog::open(dir.join("topics.log"))?;
         let topics = DashMap::new();
         let by_id = DashMap::new();
+        let client_quotas = client_quotas::ClientQuotaStore::default();
         for record in records {
             match record {
                 Record::Create(meta) => {
@@ -150,6 +158,7 @@ impl Metadata {
                         }
                     }
                 }
+                Record::Quota(change) => client_quotas.apply(std::slice::from_ref(&change)),
             }
         }
         Ok(Metadata {
@@ -157,6 +166,7 @@ impl Metadata {
             by_id,
             log: Mutex::new(log),
             cluster_id,
+            client_quotas,
         })
     }
 
@@ -171,7 +181,36 @@ impl Metadata {
                 failed: None,
             }),
             cluster_id: base64_url(Uuid::new_v4().as_bytes()),
+            client_quotas: client_quotas::ClientQuotaStore::default(),
         }
+    }
+
+    /// The client quotas as configured.
+    pub fn client_quotas(&self) -> &client_quotas::ClientQuotaStore {
+        &self.client_quotas
+    }
+
+    /// Records client quota changes durably (one write, one fsync), then
+    /// applies them: enforcement sees them from the next request on.
+    pub fn alter_client_quotas(
+        &self,
+        changes: Vec<client_quotas::QuotaChange>,
+    ) -> Result<(), TopicError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut log = self.lock_log();
+        let records: Vec<Record> = changes.into_iter().map(Record::Quota).collect();
+        log.append_all(&records).map_err(TopicError::MetadataLog)?;
+        let changes: Vec<_> = records
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Quota(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        self.client_quotas.apply(&changes);
+        Ok(())
     }
 
     pub fn cluster_id(&self) -> &str {
@@ -444,6 +483,7 @@ enum Record {
     Create(TopicMeta),
     Delete(Uuid),
     Partitions(Uuid, i32),
+    Quota(client_quotas::QuotaChange),
 }
 
 struct MetadataLog {
@@ -506,6 +546,11 @@ impl MetadataLog {
     /// failed fsync the page cache cannot be trusted. A restart cuts the torn
     /// line and reads what is on disk.
     fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        self.append_all(std::slice::from_ref(record))
+    }
+
+    /// Appends `records` with one write and one fsync (see [`Self::append`]).
+    fn append_all(&mut self, records: &[Record]) -> std::io::Result<()> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
@@ -514,7 +559,7 @@ impl MetadataLog {
                 "the metadata log refuses writes until restart after an earlier failure: {earlier}"
             )));
         }
-        let line = format_record(record);
+        let line: String = records.iter().map(format_record).collect();
         let before = file.metadata()?.len();
         if let Err(e) = file
             .write_all(line.as_bytes())
@@ -554,6 +599,7 @@ fn format_record(record: &Record) -> String {
         }
         Record::Delete(id) => format!("delete {id}\n"),
         Record::Partitions(id, count) => format!("partitions {id} {count}\n"),
+        Record::Quota(change) => client_quotas::format_change(change),
     }
 }
 
@@ -593,6 +639,7 @@ fn parse_record(line: &str) -> Option<Record> {
             let count: i32 = parts.next()?.parse().ok()?;
             (count >= 1).then_some(Record::Partitions(id, count))
         }
+        "quota" => client_quotas::parse_change(parts).map(Record::Quota),
         _ => None,
     }
 }
@@ -774,6 +821,43 @@ mod tests {
         let (mut log, records) = MetadataLog::open(path).unwrap();
         assert_eq!(records.len(), 1);
         log.append(&Record::Create(meta("d"))).unwrap();
+    }
+
+    #[test]
+    fn client_quotas_survive_reopen() {
+        use client_quotas::{EntityName, QuotaChange, QuotaEntity, QuotaKind};
+        let dir = tempfile::tempdir().unwrap();
+        let alice = QuotaEntity {
+            user: Some(EntityName::Named("alice".into())),
+            client_id: Some(EntityName::Default),
+            ip: None,
+        };
+        let set = |key: &str, value| QuotaChange {
+            entity: alice.clone(),
+            key: key.into(),
+            value,
+        };
+        {
+            let m = Metadata::open(dir.path()).unwrap();
+            m.create(meta("a")).unwrap();
+            m.alter_client_quotas(vec![
+                set("producer_byte_rate", Some(1024.0)),
+                set("request_percentage", Some(50.0)),
+            ])
+            .unwrap();
+            m.alter_client_quotas(vec![set("request_percentage", None)])
+                .unwrap();
+        }
+        let m = Metadata::open(dir.path()).unwrap();
+        assert!(m.topic("a").is_some());
+        let quotas = m.client_quotas();
+        assert!(quotas.enabled(QuotaKind::Produce));
+        assert!(!quotas.enabled(QuotaKind::Request));
+        let values = quotas.with_quotas(|t| t.get(&alice).cloned()).unwrap();
+        assert_eq!(
+            values.into_iter().collect::<Vec<_>>(),
+            [("producer_byte_rate".to_string(), 1024.0)]
+        );
     }
 
     #[test]

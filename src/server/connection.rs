@@ -27,6 +27,10 @@
 //! On broker shutdown the reader stops at once; the writer still sends the
 //! replies already owed, for as long as the server's shutdown timeout allows.
 //!
+//! A client over a quota is throttled: its reply carries the throttle time
+//! and the reader handles and reads nothing more for that long (KIP-219's
+//! muted channel; the mute is set on the [`Session`] by the pipeline).
+//!
 //! A frame that is too large, negative, or cannot be parsed closes the
 //! connection with a logged reason; nothing else on the broker is affected.
 
@@ -109,6 +113,12 @@ pub(crate) async fn run<R, W>(
         loop {
             match frame::check(&buf, max_frame) {
                 Ok(Some(len)) => {
+                    if session.throttled_until().is_some() {
+                        if !wait_while_throttled(&session, &mut shutdown, &tx).await {
+                            break 'conn;
+                        }
+                        last_read = Instant::now();
+                    }
                     if !flow.may_read(per_connection, total) {
                         // Too many reply bytes unwritten: read nothing more
                         // until the client takes some of them.
@@ -186,6 +196,15 @@ pub(crate) async fn run<R, W>(
                 }
             }
         }
+        // A muted connection reads nothing (KIP-219), not even into its buffer.
+        if session.throttled_until().is_some() {
+            if !wait_while_throttled(&session, &mut shutdown, &tx).await {
+                break 'conn;
+            }
+            // The broker's own wait does not count as the client idling.
+            last_read = Instant::now();
+            idle_timer.as_mut().reset(last_read + max_idle);
+        }
         // An emptied buffer still shares memory with the bodies split off it
         // (a pending response may hold one): read on into fresh memory.
         if buf.is_empty() {
@@ -234,6 +253,23 @@ pub(crate) async fn run<R, W>(
     }
     let _ = (&mut writer_task.0).await;
     tracing::debug!(%peer, "connection closed");
+}
+
+/// Waits out a quota's mute of the connection (none: returns at once);
+/// false if the broker stops or the writer gives up meanwhile.
+async fn wait_while_throttled(
+    session: &Session,
+    shutdown: &mut watch::Receiver<bool>,
+    tx: &mpsc::Sender<ConnectionAction>,
+) -> bool {
+    while let Some(until) = session.throttled_until() {
+        tokio::select! {
+            () = tokio::time::sleep_until(Instant::from_std(until)) => {}
+            _ = shutdown.changed() => return false,
+            () = tx.closed() => return false,
+        }
+    }
+    true
 }
 
 /// Reads what the stream has into `buf`, with room for `want` more bytes.

@@ -3,7 +3,9 @@
 //! [`Dispatcher`], and shuts them all down on request:
 //! readers stop at once, and connections still writing what they owe when
 //! `shutdown_timeout_ms` has passed are closed (a client that does not read
-//! cannot keep the broker from stopping).
+//! cannot keep the broker from stopping). A connection over its IP's
+//! `connection_creation_rate` quota is held for the throttle time and
+//! closed without being served (KIP-612).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,6 +105,26 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let throttle = state
+                    .quotas
+                    .record_connection(state.metadata.client_quotas(), peer.ip());
+                if throttle > 0 {
+                    // KIP-612: over its IP's connection rate, the connection
+                    // is held unserved for the throttle time, then closed.
+                    tracing::debug!(%peer, throttle_ms = throttle, "connection rate quota: closing");
+                    let mut shutdown = shutdown.clone();
+                    connections.spawn(async move {
+                        let hold =
+                            std::time::Duration::from_millis(u64::try_from(throttle).unwrap_or(0));
+                        tokio::select! {
+                            () = tokio::time::sleep(hold) => {}
+                            _ = shutdown.changed() => {}
+                        }
+                        drop(stream);
+                        drop(permit);
+                    });
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let dispatcher = Arc::clone(&dispatcher);
                 let shutdown = shutdown.clone();

@@ -30,6 +30,7 @@ mod walk;
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_partition_reassignments;
+mod alter_client_quotas;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -37,6 +38,7 @@ mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
+mod describe_client_quotas;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
@@ -96,6 +98,8 @@ static APIS: &[&Api] = &[
     &create_partitions::API,
     &delete_groups::API,
     &offset_delete::API,
+    &describe_client_quotas::API,
+    &alter_client_quotas::API,
     &add_partitions_to_txn::API,
     &add_offsets_to_txn::API,
     &end_txn::API,

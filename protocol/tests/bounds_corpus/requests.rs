@@ -31,6 +31,8 @@ pub fn all() -> Vec<ApiSamples> {
         api(37, create_partitions),
         api(42, delete_groups),
         api(47, offset_delete),
+        api(48, describe_client_quotas),
+        api(49, alter_client_quotas),
         api_upto(24, 3, add_partitions_to_txn),
         api_upto(25, 4, add_offsets_to_txn),
         api_upto(26, 4, end_txn),
@@ -657,6 +659,72 @@ fn offset_delete(v: i16, _nulls: bool) -> OffsetDeleteRequest {
         OffsetDeleteRequest {
             group_id: group(0),
             topics: two(delete_topic),
+        }
+    )
+}
+
+fn describe_client_quotas(v: i16, nulls: bool) -> DescribeClientQuotasRequest {
+    use describe_client_quotas_request::*;
+    let component = |i: u8| {
+        fill!(
+            v,
+            ComponentData {
+                entity_type: s("user"),
+                match_type: i as i8,
+                _match: unless(nulls, s(&format!("name-{i}"))),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        DescribeClientQuotasRequest {
+            components: two(component),
+            strict: true,
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn alter_client_quotas(v: i16, nulls: bool) -> AlterClientQuotasRequest {
+    use alter_client_quotas_request::*;
+    let entity = |i: u8| {
+        fill!(
+            v,
+            EntityData {
+                entity_type: s(if i == 0 { "user" } else { "client-id" }),
+                entity_name: unless(nulls, s(&format!("name-{i}"))),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let op = |i: u8| {
+        fill!(
+            v,
+            OpData {
+                key: s("producer_byte_rate"),
+                value: 1024.5 * f64::from(i + 1),
+                remove: i == 1,
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let entry = |_: u8| {
+        fill!(
+            v,
+            EntryData {
+                entity: two(entity),
+                ops: two(op),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        AlterClientQuotasRequest {
+            entries: two(entry),
+            validate_only: true,
+            unknown_tagged_fields: tags(),
         }
     )
 }
