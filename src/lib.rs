@@ -59,12 +59,14 @@
 pub mod admin;
 mod builder;
 pub mod config;
+pub(crate) mod config_admin;
 pub(crate) mod coordinator;
 pub(crate) mod data_dir_lock;
 pub(crate) mod dispatch;
 pub(crate) mod error;
 pub(crate) mod group;
 pub(crate) mod handlers;
+pub mod logging;
 pub(crate) mod maintenance;
 pub(crate) mod metadata;
 pub(crate) mod partition;
@@ -99,7 +101,10 @@ pub(crate) struct BrokerState {
     pub config: Config,
     pub metadata: Metadata,
     pub partitions: Partitions,
-    pub topic_defaults: BrokerDefaults,
+    /// The broker's config layers (dynamic per node and cluster-wide,
+    /// options, Kafka's defaults); read through `topic_defaults()`, replaced
+    /// whole when a dynamic broker config changes (`config_admin.rs`).
+    pub broker_defaults: std::sync::RwLock<Arc<BrokerDefaults>>,
     /// Host and port given to clients in Metadata responses.
     pub advertised: (String, u16),
     /// The group coordinator (consumer groups and committed offsets).
@@ -202,7 +207,7 @@ impl BrokerState {
         let owns = |name: &str, index: i32| self.owns(name, index);
         let meta = self
             .partitions
-            .create(&meta, 0, &self.topic_defaults, &owns, || {
+            .create(&meta, 0, &self.topic_defaults(), &owns, || {
                 self.metadata.create(meta.clone())
             })?;
         tracing::info!(topic = %meta.name, id = %meta.id, partitions = meta.partitions, "topic created");
@@ -262,7 +267,7 @@ impl BrokerState {
         grown.partitions = count;
         let owns = |name: &str, index: i32| self.owns(name, index);
         self.partitions
-            .create(&grown, meta.partitions, &self.topic_defaults, &owns, || {
+            .create(&grown, meta.partitions, &self.topic_defaults(), &owns, || {
                 self.metadata.set_partition_count(name, count)
             })?;
         tracing::info!(topic = %name, partitions = count, "partitions added");
@@ -504,19 +509,11 @@ impl Broker {
                 source,
             })?
         };
-        let topic_defaults = BrokerDefaults::new(&[
-            ("max.message.bytes", config.max_message_bytes.to_string()),
-            ("segment.bytes", config.segment_bytes.to_string()),
-            ("retention.ms", config.retention_ms.to_string()),
-            ("retention.bytes", config.retention_bytes.to_string()),
-            (
-                "segment.ms",
-                config
-                    .segment_ms
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| i64::MAX.to_string()),
-            ),
-        ]);
+        let topic_defaults = BrokerDefaults::from_layers(
+            metadata.broker_configs(&config.node_id.to_string()),
+            metadata.broker_configs(""),
+            metadata::broker_configs::static_layer(&config),
+        );
         group::service::ensure_offsets_topic(&metadata, &config).map_err(|e| {
             StartError::Topic {
                 topic: group::OFFSETS_TOPIC.to_string(),
@@ -536,7 +533,7 @@ impl Broker {
             config,
             metadata,
             partitions,
-            topic_defaults,
+            broker_defaults: std::sync::RwLock::new(Arc::new(topic_defaults)),
             advertised,
             groups,
             producer_ids: txn::ProducerIds::loading(),

@@ -29,6 +29,7 @@ mod walk;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
+mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -43,6 +44,7 @@ mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -85,8 +87,10 @@ static APIS: &[&Api] = &[
     &delete_records::API,
     &init_producer_id::API,
     &describe_configs::API,
+    &alter_configs::API,
     &create_partitions::API,
     &delete_groups::API,
+    &incremental_alter_configs::API,
     &offset_delete::API,
     &add_partitions_to_txn::API,
     &add_offsets_to_txn::API,

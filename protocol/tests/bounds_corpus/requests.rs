@@ -28,8 +28,10 @@ pub fn all() -> Vec<ApiSamples> {
         api(21, delete_records),
         api(22, init_producer_id),
         api(32, describe_configs),
+        api(33, alter_configs),
         api(37, create_partitions),
         api(42, delete_groups),
+        api(44, incremental_alter_configs),
         api(47, offset_delete),
         api_upto(24, 3, add_partitions_to_txn),
         api_upto(25, 4, add_offsets_to_txn),
@@ -796,6 +798,73 @@ fn list_transactions(v: i16, nulls: bool) -> ListTransactionsRequest {
             producer_id_filters: vec![ProducerId(1), ProducerId(2)],
             duration_filter: 5_000,
             transactional_id_pattern: unless(nulls, s("tx.*")),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn alter_configs(v: i16, nulls: bool) -> AlterConfigsRequest {
+    use alter_configs_request::*;
+    let config = |i: u8| {
+        fill!(
+            v,
+            AlterableConfig {
+                name: s(&format!("config-{i}")),
+                value: unless(nulls, s("value")),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let resource = |i: u8| {
+        fill!(
+            v,
+            AlterConfigsResource {
+                resource_type: 2,
+                resource_name: s(&format!("topic-{i}")),
+                configs: two(config),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        AlterConfigsRequest {
+            resources: two(resource),
+            validate_only: true,
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn incremental_alter_configs(v: i16, nulls: bool) -> IncrementalAlterConfigsRequest {
+    use incremental_alter_configs_request::*;
+    let config = |i: u8| {
+        fill!(
+            v,
+            AlterableConfig {
+                name: s(&format!("config-{i}")),
+                config_operation: 2,
+                value: unless(nulls, s("value")),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let resource = |i: u8| {
+        fill!(
+            v,
+            AlterConfigsResource {
+                resource_type: 2,
+                resource_name: s(&format!("topic-{i}")),
+                configs: two(config),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        IncrementalAlterConfigsRequest {
+            resources: two(resource),
+            validate_only: true,
             unknown_tagged_fields: tags(),
         }
     )

@@ -259,6 +259,19 @@ impl Log {
         }
     }
 
+    /// The storage settings in force.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// Replaces the storage settings while the log is open (a topic's
+    /// configs changed): the next append rolls and indexes by them. What is
+    /// written stays as it is; the active segment rolls once it is past the
+    /// new `segment_bytes` or `segment_ms`.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
     /// What [`Self::open`] found and did.
     pub fn recovery_report(&self) -> &RecoveryReport {
         &self.recovery
