@@ -32,10 +32,10 @@ use std::sync::Arc;
 
 use kafka_protocol::ResponseError;
 
+use crate::config_admin::{self, AlterOp, ConfigChange, Mode};
 use crate::error::{ErrorCode, GroupError, PartitionError, TopicError, TxnError};
 use crate::group::operations::DeletePartition;
 use crate::group::records::OffsetValue;
-use crate::config_admin::{self, AlterOp, ConfigChange, Mode};
 use crate::metadata;
 use crate::txn::state::{TxnMetadata, TxnState};
 use crate::BrokerState;
@@ -709,7 +709,10 @@ impl Admin {
     /// Every config of a resource with its value and source, as
     /// DescribeConfigs answers (a group that was never configured shows
     /// the defaults).
-    pub fn describe_configs(&self, resource: &ConfigResource) -> Result<Vec<ConfigEntry>, AdminError> {
+    pub fn describe_configs(
+        &self,
+        resource: &ConfigResource,
+    ) -> Result<Vec<ConfigEntry>, AdminError> {
         let (t, name) = resource.wire();
         Ok(self
             .state

@@ -271,8 +271,9 @@ impl BrokerState {
         let proposed = apply_ops(&meta.configs, changes, mode, catalog::topic_def, effective)?;
         let mut checked = BTreeMap::new();
         for (k, v) in &proposed {
-            let def = catalog::topic_def(k)
-                .ok_or_else(|| TopicError::InvalidConfig(format!("Unknown topic config name: {k}")))?;
+            let def = catalog::topic_def(k).ok_or_else(|| {
+                TopicError::InvalidConfig(format!("Unknown topic config name: {k}"))
+            })?;
             checked.insert(
                 k.clone(),
                 catalog::check_value(def, v).map_err(TopicError::InvalidConfig)?,
@@ -370,7 +371,11 @@ impl BrokerState {
             self.partitions.refresh_config(&topic, &defaults);
         }
         tracing::info!(
-            broker = if entity.is_empty() { "<cluster default>" } else { entity },
+            broker = if entity.is_empty() {
+                "<cluster default>"
+            } else {
+                entity
+            },
             "dynamic broker configs changed"
         );
         Ok(())
@@ -401,8 +406,9 @@ impl BrokerState {
         let proposed = apply_ops(&current, changes, mode, catalog::group_def, effective)?;
         let mut checked = BTreeMap::new();
         for (k, v) in &proposed {
-            let def = catalog::group_def(k)
-                .ok_or_else(|| TopicError::InvalidConfig(format!("Unknown group config name: {k}")))?;
+            let def = catalog::group_def(k).ok_or_else(|| {
+                TopicError::InvalidConfig(format!("Unknown group config name: {k}"))
+            })?;
             checked.insert(
                 k.clone(),
                 catalog::check_value(def, v).map_err(TopicError::InvalidConfig)?,

@@ -266,10 +266,13 @@ impl BrokerState {
         let mut grown = (*meta).clone();
         grown.partitions = count;
         let owns = |name: &str, index: i32| self.owns(name, index);
-        self.partitions
-            .create(&grown, meta.partitions, &self.topic_defaults(), &owns, || {
-                self.metadata.set_partition_count(name, count)
-            })?;
+        self.partitions.create(
+            &grown,
+            meta.partitions,
+            &self.topic_defaults(),
+            &owns,
+            || self.metadata.set_partition_count(name, count),
+        )?;
         tracing::info!(topic = %name, partitions = count, "partitions added");
         Ok(())
     }

@@ -93,7 +93,11 @@ where
     l.root = "INFO".to_string();
     l.set.clear();
     l.extra.clear();
-    for part in directives.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         match part.split_once('=') {
             None if kafka_level(part).is_some() => l.root = part.to_ascii_uppercase(),
             Some((target, level)) if kafka_level(level).is_some() && is_logger_name(target) => {

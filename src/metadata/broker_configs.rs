@@ -78,24 +78,114 @@ struct BrokerOption {
 /// Sluice's own broker options under their Kafka names: read-only (they
 /// are not applied while the broker runs), shown with the broker's value.
 static BROKER_OPTIONS: &[BrokerOption] = &[
-    bo("advertised.listeners", ConfigType::String, None, "The address given to clients (--advertised-listener)."),
-    bo("auto.create.topics.enable", ConfigType::Boolean, Some("true"), "Whether Metadata creates unknown topics."),
-    bo("broker.id", ConfigType::Int, Some("-1"), "This broker's id (--node-id)."),
-    bo("connections.max.idle.ms", ConfigType::Long, Some("600000"), "Idle connections are closed after this long."),
-    bo("group.initial.rebalance.delay.ms", ConfigType::Int, Some("3000"), "How long a new group waits for more members."),
-    bo("group.max.session.timeout.ms", ConfigType::Int, Some("1800000"), "The largest session timeout a member may ask for."),
-    bo("group.min.session.timeout.ms", ConfigType::Int, Some("6000"), "The smallest session timeout a member may ask for."),
-    bo("listeners", ConfigType::String, Some("PLAINTEXT://:9092"), "The address the broker listens on (--listen)."),
-    bo("log.dirs", ConfigType::String, None, "The data directory (--data-dir)."),
-    bo("log.retention.check.interval.ms", ConfigType::Long, Some("300000"), "How often retention looks for segments to delete."),
-    bo("max.connections", ConfigType::Int, Some("2147483647"), "The most client connections at once."),
-    bo("node.id", ConfigType::Int, Some("-1"), "This broker's id (--node-id)."),
-    bo("num.partitions", ConfigType::Int, Some("1"), "Partitions of a topic created without a count."),
-    bo("offsets.retention.minutes", ConfigType::Int, Some("10080"), "How long an empty group's offsets are kept."),
-    bo("offsets.topic.num.partitions", ConfigType::Int, Some("50"), "Partitions of __consumer_offsets."),
-    bo("socket.request.max.bytes", ConfigType::Int, Some("104857600"), "The largest request accepted."),
-    bo("transaction.max.timeout.ms", ConfigType::Int, Some("900000"), "The largest transaction timeout a producer may ask for."),
-    bo("transaction.state.log.num.partitions", ConfigType::Int, Some("50"), "Partitions of __transaction_state."),
+    bo(
+        "advertised.listeners",
+        ConfigType::String,
+        None,
+        "The address given to clients (--advertised-listener).",
+    ),
+    bo(
+        "auto.create.topics.enable",
+        ConfigType::Boolean,
+        Some("true"),
+        "Whether Metadata creates unknown topics.",
+    ),
+    bo(
+        "broker.id",
+        ConfigType::Int,
+        Some("-1"),
+        "This broker's id (--node-id).",
+    ),
+    bo(
+        "connections.max.idle.ms",
+        ConfigType::Long,
+        Some("600000"),
+        "Idle connections are closed after this long.",
+    ),
+    bo(
+        "group.initial.rebalance.delay.ms",
+        ConfigType::Int,
+        Some("3000"),
+        "How long a new group waits for more members.",
+    ),
+    bo(
+        "group.max.session.timeout.ms",
+        ConfigType::Int,
+        Some("1800000"),
+        "The largest session timeout a member may ask for.",
+    ),
+    bo(
+        "group.min.session.timeout.ms",
+        ConfigType::Int,
+        Some("6000"),
+        "The smallest session timeout a member may ask for.",
+    ),
+    bo(
+        "listeners",
+        ConfigType::String,
+        Some("PLAINTEXT://:9092"),
+        "The address the broker listens on (--listen).",
+    ),
+    bo(
+        "log.dirs",
+        ConfigType::String,
+        None,
+        "The data directory (--data-dir).",
+    ),
+    bo(
+        "log.retention.check.interval.ms",
+        ConfigType::Long,
+        Some("300000"),
+        "How often retention looks for segments to delete.",
+    ),
+    bo(
+        "max.connections",
+        ConfigType::Int,
+        Some("2147483647"),
+        "The most client connections at once.",
+    ),
+    bo(
+        "node.id",
+        ConfigType::Int,
+        Some("-1"),
+        "This broker's id (--node-id).",
+    ),
+    bo(
+        "num.partitions",
+        ConfigType::Int,
+        Some("1"),
+        "Partitions of a topic created without a count.",
+    ),
+    bo(
+        "offsets.retention.minutes",
+        ConfigType::Int,
+        Some("10080"),
+        "How long an empty group's offsets are kept.",
+    ),
+    bo(
+        "offsets.topic.num.partitions",
+        ConfigType::Int,
+        Some("50"),
+        "Partitions of __consumer_offsets.",
+    ),
+    bo(
+        "socket.request.max.bytes",
+        ConfigType::Int,
+        Some("104857600"),
+        "The largest request accepted.",
+    ),
+    bo(
+        "transaction.max.timeout.ms",
+        ConfigType::Int,
+        Some("900000"),
+        "The largest transaction timeout a producer may ask for.",
+    ),
+    bo(
+        "transaction.state.log.num.partitions",
+        ConfigType::Int,
+        Some("50"),
+        "Partitions of __transaction_state.",
+    ),
 ];
 
 const fn bo(
@@ -132,9 +222,15 @@ pub fn static_layer(c: &Config) -> BTreeMap<String, String> {
     if let Some(adv) = &c.advertised_listener {
         put("advertised.listeners", format!("PLAINTEXT://{adv}"));
     }
-    put("auto.create.topics.enable", c.auto_create_topics.to_string());
+    put(
+        "auto.create.topics.enable",
+        c.auto_create_topics.to_string(),
+    );
     put("broker.id", c.node_id.to_string());
-    put("connections.max.idle.ms", c.connections_max_idle_ms.to_string());
+    put(
+        "connections.max.idle.ms",
+        c.connections_max_idle_ms.to_string(),
+    );
     put(
         "group.initial.rebalance.delay.ms",
         c.group_initial_rebalance_delay_ms.to_string(),
@@ -340,9 +436,7 @@ impl BrokerDefaults {
                 Described {
                     name: def.name.to_string(),
                     value,
-                    source: synonyms
-                        .first()
-                        .map_or(ConfigSource::Default, |s| s.source),
+                    source: synonyms.first().map_or(ConfigSource::Default, |s| s.source),
                     read_only: false,
                     ty: Some(def.ty),
                     doc: def.documentation(),
@@ -397,14 +491,14 @@ impl BrokerDefaults {
                 let doc = match (topic, option) {
                     (Some((def, _)), _) => def.documentation(),
                     (None, Some(o)) => o.doc.to_string(),
-                    (None, None) => "Set dynamically; Sluice keeps it without acting on it.".to_string(),
+                    (None, None) => {
+                        "Set dynamically; Sluice keeps it without acting on it.".to_string()
+                    }
                 };
                 Some(Described {
                     name: name.to_string(),
                     value,
-                    source: synonyms
-                        .first()
-                        .map_or(ConfigSource::Default, |s| s.source),
+                    source: synonyms.first().map_or(ConfigSource::Default, |s| s.source),
                     read_only: option.is_some(),
                     ty,
                     doc,
@@ -422,7 +516,11 @@ fn synonym_family(name: &str) -> Vec<&str> {
     TOPIC_CONFIGS
         .iter()
         .find(|d| d.synonyms.iter().any(|s| s.name == name) && d.synonyms.len() > 1)
-        .filter(|d| d.synonyms.iter().all(|s| s.name != "log.flush.scheduler.interval.ms"))
+        .filter(|d| {
+            d.synonyms
+                .iter()
+                .all(|s| s.name != "log.flush.scheduler.interval.ms")
+        })
         .map(|d| d.synonyms.iter().map(|s| s.name).collect())
         .unwrap_or_else(|| vec![name])
 }

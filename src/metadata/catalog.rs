@@ -33,7 +33,10 @@ impl ConfigDef {
         if self.applied {
             self.doc.to_string()
         } else {
-            format!("{} Sluice keeps this config without acting on it.", self.doc)
+            format!(
+                "{} Sluice keeps this config without acting on it.",
+                self.doc
+            )
         }
     }
 }
@@ -241,27 +244,96 @@ pub static TOPIC_CONFIGS: &[ConfigDef] = &[
 /// ranges are the broker's bounds at Kafka's defaults
 /// (`group.consumer.min.session.timeout.ms` and the like).
 pub static GROUP_CONFIGS: &[ConfigDef] = &[
-    def!("consumer.heartbeat.interval.ms", Int, "5000", Check::Between(5_000, 15_000), [], false,
-        "Heartbeat interval of the group's consumer-protocol members (KIP-848)."),
-    def!("consumer.session.timeout.ms", Int, "45000", Check::Between(45_000, 60_000), [], false,
-        "Session timeout of the group's consumer-protocol members (KIP-848)."),
-    def!("share.auto.offset.reset", String, "latest", Check::ShareOffsetReset, [], false,
-        "Where a share group starts without a committed position."),
-    def!("share.heartbeat.interval.ms", Int, "5000", Check::Between(5_000, 15_000), [], false,
-        "Heartbeat interval of the share group's members."),
-    def!("share.isolation.level", String, "read_uncommitted",
-        Check::OneOf(&["read_committed", "read_uncommitted"]), [], false,
-        "Which transactional records a share group reads."),
-    def!("share.record.lock.duration.ms", Int, "30000", Check::Between(15_000, 60_000), [], false,
-        "How long a share group's member holds a record it was given."),
-    def!("share.session.timeout.ms", Int, "45000", Check::Between(45_000, 60_000), [], false,
-        "Session timeout of the share group's members."),
-    def!("streams.heartbeat.interval.ms", Int, "5000", Check::Between(5_000, 15_000), [], false,
-        "Heartbeat interval of the streams group's members (KIP-1071)."),
-    def!("streams.num.standby.replicas", Int, "0", Check::Between(0, 2), [], false,
-        "Standby replicas of each task of the streams group."),
-    def!("streams.session.timeout.ms", Int, "45000", Check::Between(45_000, 60_000), [], false,
-        "Session timeout of the streams group's members (KIP-1071)."),
+    def!(
+        "consumer.heartbeat.interval.ms",
+        Int,
+        "5000",
+        Check::Between(5_000, 15_000),
+        [],
+        false,
+        "Heartbeat interval of the group's consumer-protocol members (KIP-848)."
+    ),
+    def!(
+        "consumer.session.timeout.ms",
+        Int,
+        "45000",
+        Check::Between(45_000, 60_000),
+        [],
+        false,
+        "Session timeout of the group's consumer-protocol members (KIP-848)."
+    ),
+    def!(
+        "share.auto.offset.reset",
+        String,
+        "latest",
+        Check::ShareOffsetReset,
+        [],
+        false,
+        "Where a share group starts without a committed position."
+    ),
+    def!(
+        "share.heartbeat.interval.ms",
+        Int,
+        "5000",
+        Check::Between(5_000, 15_000),
+        [],
+        false,
+        "Heartbeat interval of the share group's members."
+    ),
+    def!(
+        "share.isolation.level",
+        String,
+        "read_uncommitted",
+        Check::OneOf(&["read_committed", "read_uncommitted"]),
+        [],
+        false,
+        "Which transactional records a share group reads."
+    ),
+    def!(
+        "share.record.lock.duration.ms",
+        Int,
+        "30000",
+        Check::Between(15_000, 60_000),
+        [],
+        false,
+        "How long a share group's member holds a record it was given."
+    ),
+    def!(
+        "share.session.timeout.ms",
+        Int,
+        "45000",
+        Check::Between(45_000, 60_000),
+        [],
+        false,
+        "Session timeout of the share group's members."
+    ),
+    def!(
+        "streams.heartbeat.interval.ms",
+        Int,
+        "5000",
+        Check::Between(5_000, 15_000),
+        [],
+        false,
+        "Heartbeat interval of the streams group's members (KIP-1071)."
+    ),
+    def!(
+        "streams.num.standby.replicas",
+        Int,
+        "0",
+        Check::Between(0, 2),
+        [],
+        false,
+        "Standby replicas of each task of the streams group."
+    ),
+    def!(
+        "streams.session.timeout.ms",
+        Int,
+        "45000",
+        Check::Between(45_000, 60_000),
+        [],
+        false,
+        "Session timeout of the streams group's members (KIP-1071)."
+    ),
 ];
 
 pub fn topic_def(name: &str) -> Option<&'static ConfigDef> {
@@ -324,9 +396,9 @@ pub fn check_value(def: &ConfigDef, value: &str) -> Result<String, String> {
             if !ok {
                 return Err(match def.check {
                     Check::AtLeast(min) => bad(&format!("Value must be at least {min}")),
-                    Check::Between(min, max) => {
-                        bad(&format!("Value must be no less than {min} and no more than {max}"))
-                    }
+                    Check::Between(min, max) => bad(&format!(
+                        "Value must be no less than {min} and no more than {max}"
+                    )),
                     _ => bad("Value must be -1 or between 1 and 9"),
                 });
             }
@@ -334,8 +406,7 @@ pub fn check_value(def: &ConfigDef, value: &str) -> Result<String, String> {
         }
         ConfigType::Double => {
             let v: f64 = trimmed.parse().map_err(|_| bad("not a number"))?;
-            if !v.is_finite() || (matches!(def.check, Check::Ratio) && !(0.0..=1.0).contains(&v))
-            {
+            if !v.is_finite() || (matches!(def.check, Check::Ratio) && !(0.0..=1.0).contains(&v)) {
                 return Err(bad("Value must be no less than 0 and no more than 1"));
             }
             Ok(trimmed.to_string())
@@ -343,7 +414,10 @@ pub fn check_value(def: &ConfigDef, value: &str) -> Result<String, String> {
         ConfigType::String => {
             match def.check {
                 Check::OneOf(allowed) if !allowed.contains(&trimmed) => {
-                    return Err(bad(&format!("String must be one of: {}", allowed.join(", "))))
+                    return Err(bad(&format!(
+                        "String must be one of: {}",
+                        allowed.join(", ")
+                    )))
                 }
                 Check::ShareOffsetReset => {
                     let ok = matches!(trimmed, "latest" | "earliest")
@@ -365,10 +439,7 @@ pub fn check_value(def: &ConfigDef, value: &str) -> Result<String, String> {
             match def.check {
                 Check::ListOf(allowed) => {
                     if let Some(item) = items.iter().find(|i| !allowed.contains(i)) {
-                        return Err(bad(&format!(
-                            "{item} is not one of {}",
-                            allowed.join(", ")
-                        )));
+                        return Err(bad(&format!("{item} is not one of {}", allowed.join(", "))));
                     }
                 }
                 Check::ThrottledReplicas => {
@@ -472,7 +543,10 @@ mod tests {
         }
         let mut names: Vec<_> = TOPIC_CONFIGS.iter().map(|d| d.name).collect();
         names.sort_unstable();
-        assert_eq!(names, TOPIC_CONFIGS.iter().map(|d| d.name).collect::<Vec<_>>());
+        assert_eq!(
+            names,
+            TOPIC_CONFIGS.iter().map(|d| d.name).collect::<Vec<_>>()
+        );
     }
 
     #[test]
