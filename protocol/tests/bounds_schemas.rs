@@ -108,6 +108,8 @@ mod bounds_tests {
             (61, 0, 0),
             (65, 0, 0),
             (66, 0, 1),
+            (33, 0, 2),
+            (44, 0, 1),
         ];
         for &(key, min, max) in wanted {
             assert_eq!(bounds::schema_versions(key), Some(min..=max), "api {key}");
