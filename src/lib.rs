@@ -145,6 +145,9 @@ impl BrokerState {
         for (k, v) in &topic.configs {
             metadata::validate_topic_config(k, v)?;
         }
+        let defaults = self.topic_defaults();
+        metadata::catalog::check_topic_set(&topic.configs, |k| defaults.get(k).map(str::to_string))
+            .map_err(TopicError::InvalidConfig)?;
         if self.metadata.topic(&topic.name).is_some() {
             return Err(TopicError::AlreadyExists);
         }

@@ -527,9 +527,89 @@ pub fn synonym_value(s: &Synonym, value: &str) -> Option<String> {
     Some(n.checked_mul(s.unit_ms)?.to_string())
 }
 
+/// The Markdown tables of `docs/configuration.md`'s topic and group
+/// configs, generated from the catalog (checked by a test; run
+/// `UPDATE_DOCS=1 cargo test --lib metadata::catalog` after a change).
+#[cfg(test)]
+pub fn docs_tables() -> String {
+    let mut out = String::from(
+        "| topic config | type | Kafka's default | broker synonyms | in Sluice |\n|---|---|---|---|---|\n",
+    );
+    let ty = |t: ConfigType| match t {
+        ConfigType::Boolean => "boolean",
+        ConfigType::String => "string",
+        ConfigType::Int => "int",
+        ConfigType::Long => "long",
+        ConfigType::Double => "double",
+        ConfigType::List => "list",
+    };
+    let shown = |v: &str| {
+        if v.is_empty() {
+            "\"\"".to_string()
+        } else {
+            format!("`{v}`")
+        }
+    };
+    for d in TOPIC_CONFIGS {
+        let synonyms: Vec<String> = d.synonyms.iter().map(|s| format!("`{}`", s.name)).collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} {} |\n",
+            d.name,
+            ty(d.ty),
+            shown(d.default),
+            if synonyms.is_empty() {
+                "—".to_string()
+            } else {
+                synonyms.join(", ")
+            },
+            if d.applied { "**live**:" } else { "kept:" },
+            d.doc
+        ));
+    }
+    out.push_str("\n| group config | type | default | in Sluice |\n|---|---|---|---|\n");
+    for d in GROUP_CONFIGS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | kept (for KIP-848 groups): {} |\n",
+            d.name,
+            ty(d.ty),
+            shown(d.default),
+            d.doc
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BEGIN_MARKER: &str = "<!-- topic and group configs: generated from src/metadata/catalog.rs; run `UPDATE_DOCS=1 cargo test --lib metadata::catalog` after a change -->";
+    const END_MARKER: &str = "<!-- end of topic and group configs -->";
+
+    #[test]
+    fn configuration_md_lists_the_catalog() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+        let page = std::fs::read_to_string(path).unwrap();
+        let start = page.find(BEGIN_MARKER).expect("begin marker") + BEGIN_MARKER.len();
+        let end = page.find(END_MARKER).expect("end marker");
+        let expected = format!("\n{}", docs_tables());
+        if page[start..end] == expected {
+            return;
+        }
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            let updated = format!("{}{expected}{}", &page[..start], &page[end..]);
+            std::fs::write(path, updated).unwrap();
+            return;
+        }
+        panic!("docs/configuration.md's config tables are stale; run `UPDATE_DOCS=1 cargo test --lib metadata::catalog`");
+    }
+
+    #[test]
+    fn doc_texts_hold_no_pipes() {
+        for d in TOPIC_CONFIGS.iter().chain(GROUP_CONFIGS) {
+            assert!(!d.doc.contains('|'), "{}", d.name);
+        }
+    }
 
     #[test]
     fn defaults_pass_their_own_checks() {
