@@ -609,3 +609,43 @@ async fn a_segment_bytes_change_rolls_at_the_new_size() {
     let files = segment_files(&broker, &topic);
     assert!(files >= 4, "rolled at 1024 bytes: {files} segments");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedding_api_alters_and_describes_configs() {
+    use sluice::admin::{ConfigOp, ConfigResource, ConfigSource, NewTopic};
+    let broker = TestBroker::start().await;
+    let admin = broker.broker.as_ref().unwrap().admin();
+    let topic = unique_topic("admin-cfg");
+    admin.create_topic(NewTopic::new(&topic, 1)).await.unwrap();
+    let resource = ConfigResource::Topic(topic.clone());
+    admin
+        .incremental_alter_configs(
+            &resource,
+            &[ConfigOp::Set("retention.ms".into(), "1000".into())],
+            false,
+        )
+        .await
+        .unwrap();
+    let refused = admin
+        .incremental_alter_configs(
+            &resource,
+            &[ConfigOp::Append("retention.ms".into(), "1".into())],
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), 40, "INVALID_CONFIG: not a list");
+    let configs = admin.describe_configs(&resource).unwrap();
+    let retention = configs.iter().find(|c| c.name == "retention.ms").unwrap();
+    assert_eq!(
+        (retention.value.as_str(), retention.source),
+        ("1000", ConfigSource::Topic)
+    );
+    let group = admin
+        .describe_configs(&ConfigResource::Group("never-seen".into()))
+        .unwrap();
+    assert!(group.iter().all(|c| c.source == ConfigSource::Default));
+    assert!(group
+        .iter()
+        .any(|c| c.name == "consumer.heartbeat.interval.ms"));
+}

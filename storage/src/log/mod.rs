@@ -820,6 +820,32 @@ mod tests {
     }
 
     #[test]
+    fn a_config_set_while_open_rolls_by_the_new_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        let mut now = 10_000;
+        for i in 0..3 {
+            let b = batch(i, 1, 0, 10);
+            log.append_at(&b, meta_of(&b), now).unwrap();
+        }
+        assert_eq!(log.segment_count(), 1);
+        log.set_config(LogConfig {
+            segment_ms: Some(1_000),
+            ..LogConfig::default()
+        });
+        assert_eq!(log.config().segment_ms, Some(1_000));
+        now += 2_000;
+        let b = batch(3, 1, 0, 10);
+        log.append_at(&b, meta_of(&b), now).unwrap();
+        let bases: Vec<_> = log.segments().map(Segment::base_offset).collect();
+        assert_eq!(
+            bases,
+            [0, 3],
+            "the active segment is past the new segment.ms"
+        );
+    }
+
+    #[test]
     fn append_rejects_batches_that_disagree_with_meta() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
