@@ -51,6 +51,8 @@
 //!   exporter.
 //! - [`faults`]: rules that make the broker fail requests on purpose, for
 //!   tests of client resilience.
+//! - [`logging::init`]: the log subscriber the `sluice` command installs,
+//!   whose levels Kafka's BROKER_LOGGER resource changes at run time.
 //!
 //! Everything else (the request handlers, coordinators, storage layout) is
 //! internal and may change between versions.

@@ -20,10 +20,10 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{reload, EnvFilter};
 
 /// The root logger's name.
-pub const ROOT: &str = "root";
+pub(crate) const ROOT: &str = "root";
 
 /// Kafka's valid log levels (`LogLevelConfig.VALID_LOG_LEVELS`).
-pub const LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+pub(crate) const LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 
 /// The loggers listed even when no level is set on them.
 const KNOWN: &[&str] = &[
@@ -136,7 +136,7 @@ fn is_logger_name(name: &str) -> bool {
 
 /// Every logger with its level: `root` first, then the known loggers and
 /// those with a level set, each with its own level or its parent's.
-pub fn loggers() -> Vec<(String, String)> {
+pub(crate) fn loggers() -> Vec<(String, String)> {
     let l = levels();
     let mut names: Vec<&str> = KNOWN.to_vec();
     names.extend(l.set.keys().map(String::as_str));
@@ -161,12 +161,12 @@ pub fn loggers() -> Vec<(String, String)> {
 
 /// One change to a logger: `Some(level)` sets it, `None` removes its own
 /// level (it follows its parent again).
-pub type LevelChange = (String, Option<String>);
+pub(crate) type LevelChange = (String, Option<String>);
 
 /// Checks changes as Kafka checks them: an unknown logger or level is
 /// INVALID_CONFIG (`Err((false, message))`), removing the root's level is
 /// INVALID_REQUEST (`Err((true, message))`).
-pub fn check(changes: &[LevelChange]) -> Result<(), (bool, String)> {
+pub(crate) fn check(changes: &[LevelChange]) -> Result<(), (bool, String)> {
     for (logger, level) in changes {
         if logger != ROOT && !is_logger_name(logger) {
             return Err((false, format!("Logger {logger} does not exist!")));
@@ -194,7 +194,7 @@ pub fn check(changes: &[LevelChange]) -> Result<(), (bool, String)> {
 }
 
 /// Applies checked changes and rebuilds the filter (when [`init`] ran).
-pub fn apply(changes: &[LevelChange]) -> Result<(), String> {
+pub(crate) fn apply(changes: &[LevelChange]) -> Result<(), String> {
     let mut l = levels();
     for (logger, level) in changes {
         match level {
