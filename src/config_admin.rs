@@ -318,16 +318,7 @@ impl BrokerState {
         let current = self.metadata.broker_configs(entity);
         let defaults = self.topic_defaults();
         let broker_def = |k: &str| catalog::topic_def_of_broker_config(k).map(|(d, _)| d);
-        let effective = |k: &str| {
-            current.get(k).cloned().or_else(|| {
-                let (def, s) = catalog::topic_def_of_broker_config(k)?;
-                if s.unit_ms == 1 {
-                    defaults.get(def.name).map(str::to_string)
-                } else {
-                    None
-                }
-            })
-        };
+        let effective = |k: &str| defaults.broker_config(k, !entity.is_empty());
         let proposed = apply_ops(&current, changes, mode, broker_def, effective)?;
         let read_only: Vec<&str> = proposed
             .keys()

@@ -197,6 +197,23 @@ async fn alter_then_describe_shows_kafkas_sources_and_synonyms() {
         let cluster = describe(&mut raw, BROKER, "");
         assert_eq!(cluster.configs.len(), 1);
         assert_eq!(entry(&cluster, "log.retention.ms").0, "5000");
+        // APPEND to a broker list config starts from the value in force there.
+        let errors = alter(
+            &mut raw,
+            false,
+            vec![resource(
+                BROKER,
+                "",
+                &[
+                    ("log.cleanup.policy", APPEND, Some("compact")),
+                    ("background.threads", SET, Some("9")),
+                ],
+            )],
+        );
+        assert_eq!(errors, [0], "names Kafka takes dynamically are kept");
+        let cluster = describe(&mut raw, BROKER, "");
+        assert_eq!(entry(&cluster, "log.cleanup.policy").0, "delete,compact");
+        assert_eq!(entry(&cluster, "background.threads").0, "9");
         assert_eq!(
             describe(&mut raw, BROKER, "7").error_code,
             42,

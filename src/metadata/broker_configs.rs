@@ -351,6 +351,17 @@ impl BrokerDefaults {
             .or_else(|| kafka_default_of(name).map(|v| (v, ConfigSource::Default)))
     }
 
+    /// A broker config's value as an entity sees it: this node
+    /// (`for_node`) from every layer, the cluster default from every layer
+    /// but the node's.
+    pub fn broker_config(&self, name: &str, for_node: bool) -> Option<String> {
+        self.layers()
+            .into_iter()
+            .filter(|(_, source)| for_node || *source != ConfigSource::DynamicBroker)
+            .find_map(|(layer, _)| layer.get(name).cloned())
+            .or_else(|| kafka_default_of(name).map(str::to_string))
+    }
+
     fn layers(&self) -> [(&BTreeMap<String, String>, ConfigSource); 3] {
         [
             (&self.node, ConfigSource::DynamicBroker),
