@@ -726,6 +726,52 @@ mod tests {
     }
 
     #[test]
+    fn config_changes_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        {
+            let m = Metadata::open(dir.path()).unwrap();
+            m.create(meta("a")).unwrap();
+            m.set_topic_configs("a", set(&[("cleanup.policy", "compact,delete")]))
+                .unwrap();
+            m.set_broker_configs("", set(&[("log.retention.ms", "5 000")]))
+                .unwrap();
+            m.set_broker_configs("0", set(&[("log.segment.bytes", "2048")]))
+                .unwrap();
+            m.set_group_configs("g 1", set(&[("consumer.session.timeout.ms", "50000")]))
+                .unwrap();
+            m.set_group_configs("gone", set(&[("share.session.timeout.ms", "50000")]))
+                .unwrap();
+            m.set_group_configs("gone", BTreeMap::new()).unwrap();
+            assert!(matches!(
+                m.set_topic_configs("nope", BTreeMap::new()),
+                Err(TopicError::UnknownTopicOrPartition)
+            ));
+        }
+        let m = Metadata::open(dir.path()).unwrap();
+        assert_eq!(
+            m.topic("a").unwrap().configs,
+            set(&[("cleanup.policy", "compact,delete")])
+        );
+        assert_eq!(m.broker_configs(""), set(&[("log.retention.ms", "5 000")]));
+        assert_eq!(m.broker_configs("0"), set(&[("log.segment.bytes", "2048")]));
+        assert!(m.broker_configs("1").is_empty());
+        assert_eq!(
+            m.group_configs("g 1"),
+            set(&[("consumer.session.timeout.ms", "50000")])
+        );
+        assert!(m.group_configs("gone").is_empty());
+        // Lines that name no entity are not acted on.
+        assert!(parse_record("broker-configs x a=b").is_none());
+        assert!(parse_record("group-configs  a=b").is_none());
+        assert!(parse_record("topic-configs not-a-uuid a=b").is_none());
+    }
+
+    #[test]
     fn records_naming_no_topic_or_no_partitions_are_ignored() {
         let id = Uuid::new_v4();
         assert!(parse_record(&format!("create {id} ../escape 1")).is_none());
