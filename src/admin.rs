@@ -32,10 +32,11 @@ use std::sync::Arc;
 
 use kafka_protocol::ResponseError;
 
+use crate::config_admin::{self, AlterOp, ConfigChange, Mode};
 use crate::error::{ErrorCode, GroupError, PartitionError, TopicError, TxnError};
 use crate::group::operations::DeletePartition;
 use crate::group::records::OffsetValue;
-use crate::metadata::{self, topic_config_entries};
+use crate::metadata;
 use crate::txn::state::{TxnMetadata, TxnState};
 use crate::BrokerState;
 
@@ -175,18 +176,31 @@ pub enum ConfigSource {
     /// Set on the topic itself.
     Topic,
     /// A broker option (the command line, its environment or file, or
-    /// [`Config`](crate::Config)).
+    /// [`Config`](crate::Config)): Kafka's STATIC_BROKER_CONFIG.
     Broker,
+    /// Set at run time for this broker (DYNAMIC_BROKER_CONFIG).
+    DynamicBroker,
+    /// Set at run time for every broker, the cluster default
+    /// (DYNAMIC_DEFAULT_BROKER_CONFIG).
+    DynamicDefaultBroker,
     /// Kafka's default; nothing set it.
     Default,
+    /// A logger's level (DYNAMIC_BROKER_LOGGER_CONFIG).
+    BrokerLogger,
+    /// Set on the group (GROUP_CONFIG).
+    Group,
 }
 
 impl From<metadata::ConfigSource> for ConfigSource {
     fn from(s: metadata::ConfigSource) -> Self {
         match s {
             metadata::ConfigSource::Topic => ConfigSource::Topic,
-            metadata::ConfigSource::Broker => ConfigSource::Broker,
+            metadata::ConfigSource::StaticBroker => ConfigSource::Broker,
+            metadata::ConfigSource::DynamicBroker => ConfigSource::DynamicBroker,
+            metadata::ConfigSource::DynamicDefaultBroker => ConfigSource::DynamicDefaultBroker,
             metadata::ConfigSource::Default => ConfigSource::Default,
+            metadata::ConfigSource::BrokerLogger => ConfigSource::BrokerLogger,
+            metadata::ConfigSource::Group => ConfigSource::Group,
         }
     }
 }
@@ -198,6 +212,86 @@ pub struct ConfigEntry {
     pub name: String,
     pub value: String,
     pub source: ConfigSource,
+    /// Cannot be changed while the broker runs.
+    pub read_only: bool,
+    /// Where else a value for it is set, the one in force first (Kafka's
+    /// synonyms).
+    pub synonyms: Vec<(String, String, ConfigSource)>,
+}
+
+impl From<metadata::Described> for ConfigEntry {
+    fn from(d: metadata::Described) -> Self {
+        ConfigEntry {
+            name: d.name,
+            value: d.value,
+            source: d.source.into(),
+            read_only: d.read_only,
+            synonyms: d
+                .synonyms
+                .into_iter()
+                .map(|s| (s.name, s.value, s.source.into()))
+                .collect(),
+        }
+    }
+}
+
+/// What a config change applies to (Kafka's config resources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigResource {
+    /// A topic's configs.
+    Topic(String),
+    /// Dynamic broker configs: `Some(node id)` for this broker, `None` for
+    /// the cluster-wide default.
+    Broker(Option<i32>),
+    /// Log levels of this broker (by node id).
+    BrokerLogger(i32),
+    /// A group's configs (KIP-848 group configs).
+    Group(String),
+}
+
+impl ConfigResource {
+    fn wire(&self) -> (i8, String) {
+        match self {
+            ConfigResource::Topic(t) => (config_admin::TOPIC, t.clone()),
+            ConfigResource::Broker(id) => (
+                config_admin::BROKER,
+                id.map(|i| i.to_string()).unwrap_or_default(),
+            ),
+            ConfigResource::BrokerLogger(id) => (config_admin::BROKER_LOGGER, id.to_string()),
+            ConfigResource::Group(g) => (config_admin::GROUP, g.clone()),
+        }
+    }
+}
+
+/// One change of [`Admin::incremental_alter_configs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigOp {
+    /// Sets a config to a value.
+    Set(String, String),
+    /// Removes the resource's own value: the default applies again.
+    Delete(String),
+    /// Adds items to a list config.
+    Append(String, String),
+    /// Removes items from a list config.
+    Subtract(String, String),
+}
+
+impl ConfigOp {
+    fn change(&self) -> ConfigChange {
+        let (name, op, value) = match self {
+            ConfigOp::Set(k, v) => (k, AlterOp::Set, Some(v.clone())),
+            ConfigOp::Delete(k) => (k, AlterOp::Delete, None),
+            ConfigOp::Append(k, v) => (k, AlterOp::Append, Some(v.clone())),
+            ConfigOp::Subtract(k, v) => (k, AlterOp::Subtract, Some(v.clone())),
+        };
+        ConfigChange {
+            name: name.clone(),
+            op,
+            value,
+        }
+    }
 }
 
 /// A topic as the broker holds it.
@@ -497,29 +591,14 @@ pub(crate) fn fetch_offsets(
     })
 }
 
-/// The broker settings that have a Kafka broker config name
-/// (DescribeConfigs of the broker resource).
+/// This broker's configs (DescribeConfigs of the broker resource).
 pub(crate) fn broker_config_entries(state: &BrokerState) -> Vec<ConfigEntry> {
-    let c = &state.config;
-    let d = |k: &str, v: String| ConfigEntry {
-        name: k.to_string(),
-        value: v,
-        source: ConfigSource::Broker,
-    };
-    vec![
-        d(
-            "auto.create.topics.enable",
-            c.auto_create_topics.to_string(),
-        ),
-        d("broker.id", c.node_id.to_string()),
-        d("log.retention.bytes", c.retention_bytes.to_string()),
-        d("log.retention.ms", c.retention_ms.to_string()),
-        d("log.segment.bytes", c.segment_bytes.to_string()),
-        d("message.max.bytes", c.max_message_bytes.to_string()),
-        d("node.id", c.node_id.to_string()),
-        d("num.partitions", c.default_partitions.to_string()),
-        d("socket.request.max.bytes", c.max_frame_bytes.to_string()),
-    ]
+    state
+        .describe_configs(config_admin::BROKER, &state.config.node_id.to_string())
+        .unwrap_or_default()
+        .into_iter()
+        .map(ConfigEntry::from)
+        .collect()
 }
 
 /// Every topic config of `name` with its effective value and source,
@@ -528,17 +607,10 @@ pub(crate) fn topic_configs(
     state: &BrokerState,
     name: &str,
 ) -> Result<Vec<ConfigEntry>, TopicError> {
-    let meta = state
-        .metadata
-        .topic(name)
-        .ok_or(TopicError::UnknownTopicOrPartition)?;
-    Ok(topic_config_entries(&meta, &state.topic_defaults)
+    Ok(state
+        .describe_configs(config_admin::TOPIC, name)?
         .into_iter()
-        .map(|(name, value, source)| ConfigEntry {
-            name,
-            value,
-            source: source.into(),
-        })
+        .map(ConfigEntry::from)
         .collect())
 }
 
@@ -623,8 +695,7 @@ impl Admin {
     // Configs.
 
     /// Every config of a topic with its effective value and where that
-    /// comes from (DescribeConfigs of a topic). Topic configs are fixed at
-    /// creation: Sluice has no AlterConfigs yet.
+    /// comes from (DescribeConfigs of a topic).
     pub fn describe_topic_configs(&self, name: &str) -> Result<Vec<ConfigEntry>, AdminError> {
         Ok(topic_configs(&self.state, name)?)
     }
@@ -633,6 +704,39 @@ impl Admin {
     /// values (DescribeConfigs of the broker).
     pub fn describe_broker_configs(&self) -> Vec<ConfigEntry> {
         broker_config_entries(&self.state)
+    }
+
+    /// Every config of a resource with its value and source, as
+    /// DescribeConfigs answers (a group that was never configured shows
+    /// the defaults).
+    pub fn describe_configs(
+        &self,
+        resource: &ConfigResource,
+    ) -> Result<Vec<ConfigEntry>, AdminError> {
+        let (t, name) = resource.wire();
+        Ok(self
+            .state
+            .describe_configs(t, &name)?
+            .into_iter()
+            .map(ConfigEntry::from)
+            .collect())
+    }
+
+    /// IncrementalAlterConfigs of one resource, with Kafka's checks and
+    /// errors; returns once the change is durable and in force (every
+    /// partition it concerns uses it). `validate_only` changes nothing.
+    pub async fn incremental_alter_configs(
+        &self,
+        resource: &ConfigResource,
+        ops: &[ConfigOp],
+        validate_only: bool,
+    ) -> Result<(), AdminError> {
+        let (t, name) = resource.wire();
+        let changes: Vec<ConfigChange> = ops.iter().map(ConfigOp::change).collect();
+        self.blocking(move |state| {
+            Ok(state.alter_configs(t, &name, &changes, Mode::Incremental, validate_only)?)
+        })
+        .await
     }
 
     // Groups and offsets.

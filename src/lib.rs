@@ -51,6 +51,8 @@
 //!   exporter.
 //! - [`faults`]: rules that make the broker fail requests on purpose, for
 //!   tests of client resilience.
+//! - [`logging::init`]: the log subscriber the `sluice` command installs,
+//!   whose levels Kafka's BROKER_LOGGER resource changes at run time.
 //!
 //! Everything else (the request handlers, coordinators, storage layout) is
 //! internal and may change between versions.
@@ -59,6 +61,7 @@
 pub mod admin;
 mod builder;
 pub mod config;
+pub(crate) mod config_admin;
 pub(crate) mod coordinator;
 pub(crate) mod data_dir_lock;
 pub(crate) mod dispatch;
@@ -66,6 +69,7 @@ pub(crate) mod error;
 pub(crate) mod features;
 pub(crate) mod group;
 pub(crate) mod handlers;
+pub mod logging;
 pub(crate) mod maintenance;
 pub(crate) mod metadata;
 pub(crate) mod partition;
@@ -101,7 +105,10 @@ pub(crate) struct BrokerState {
     pub config: Config,
     pub metadata: Metadata,
     pub partitions: Partitions,
-    pub topic_defaults: BrokerDefaults,
+    /// The broker's config layers (dynamic per node and cluster-wide,
+    /// options, Kafka's defaults); read through `topic_defaults()`, replaced
+    /// whole when a dynamic broker config changes (`config_admin.rs`).
+    pub broker_defaults: std::sync::RwLock<Arc<BrokerDefaults>>,
     /// Host and port given to clients in Metadata responses.
     pub advertised: (String, u16),
     /// The group coordinator (consumer groups and committed offsets).
@@ -144,6 +151,9 @@ impl BrokerState {
         for (k, v) in &topic.configs {
             metadata::validate_topic_config(k, v)?;
         }
+        let defaults = self.topic_defaults();
+        metadata::catalog::check_topic_set(&topic.configs, |k| defaults.get(k).map(str::to_string))
+            .map_err(TopicError::InvalidConfig)?;
         if self.metadata.topic(&topic.name).is_some() {
             return Err(TopicError::AlreadyExists);
         }
@@ -206,7 +216,7 @@ impl BrokerState {
         let owns = |name: &str, index: i32| self.owns(name, index);
         let meta = self
             .partitions
-            .create(&meta, 0, &self.topic_defaults, &owns, || {
+            .create(&meta, 0, &self.topic_defaults(), &owns, || {
                 self.metadata.create(meta.clone())
             })?;
         tracing::info!(topic = %meta.name, id = %meta.id, partitions = meta.partitions, "topic created");
@@ -265,10 +275,13 @@ impl BrokerState {
         let mut grown = (*meta).clone();
         grown.partitions = count;
         let owns = |name: &str, index: i32| self.owns(name, index);
-        self.partitions
-            .create(&grown, meta.partitions, &self.topic_defaults, &owns, || {
-                self.metadata.set_partition_count(name, count)
-            })?;
+        self.partitions.create(
+            &grown,
+            meta.partitions,
+            &self.topic_defaults(),
+            &owns,
+            || self.metadata.set_partition_count(name, count),
+        )?;
         tracing::info!(topic = %name, partitions = count, "partitions added");
         Ok(())
     }
@@ -508,19 +521,11 @@ impl Broker {
                 source,
             })?
         };
-        let topic_defaults = BrokerDefaults::new(&[
-            ("max.message.bytes", config.max_message_bytes.to_string()),
-            ("segment.bytes", config.segment_bytes.to_string()),
-            ("retention.ms", config.retention_ms.to_string()),
-            ("retention.bytes", config.retention_bytes.to_string()),
-            (
-                "segment.ms",
-                config
-                    .segment_ms
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| i64::MAX.to_string()),
-            ),
-        ]);
+        let topic_defaults = BrokerDefaults::from_layers(
+            metadata.broker_configs(&config.node_id.to_string()),
+            metadata.broker_configs(""),
+            metadata::broker_configs::static_layer(&config),
+        );
         group::service::ensure_offsets_topic(&metadata, &config).map_err(|e| {
             StartError::Topic {
                 topic: group::OFFSETS_TOPIC.to_string(),
@@ -542,7 +547,7 @@ impl Broker {
             config,
             metadata,
             partitions,
-            topic_defaults,
+            broker_defaults: std::sync::RwLock::new(Arc::new(topic_defaults)),
             advertised,
             groups,
             producer_ids: txn::ProducerIds::loading(),

@@ -14,7 +14,6 @@ use std::process::ExitCode;
 
 use sluice::config::{Cli, LogFormat};
 use sluice::Broker;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -84,16 +83,13 @@ fn main() -> ExitCode {
 /// Logs to stderr. Colour codes only when stderr is a terminal and
 /// `NO_COLOR` is unset: in a file or a pipe they are noise.
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour);
-    match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
+    let json = format == LogFormat::Json;
+    // BROKER_LOGGER changes rebuild this filter at run time (sluice::logging).
+    let directives = std::env::var("SLUICE_LOG").unwrap_or_else(|_| "info".to_string());
+    if sluice::logging::init(&directives, json, colour, std::io::stderr).is_err() {
+        let _ = sluice::logging::init("info", json, colour, std::io::stderr);
     }
 }
 

@@ -188,7 +188,7 @@ fn load(state: &BrokerState, cancelled: &watch::Receiver<bool>) -> Result<(), St
             return Err(StartError::Stopped);
         }
         partitions
-            .open_topic(&topic, &state.topic_defaults)
+            .open_topic(&topic, &state.topic_defaults())
             .map_err(|source| StartError::Partitions {
                 topic: topic.name.clone(),
                 source,

@@ -118,6 +118,8 @@ mod bounds_tests {
             (57, 0, 2),
             (60, 0, 2),
             (75, 0, 0),
+            (33, 0, 2),
+            (44, 0, 1),
         ];
         for &(key, min, max) in wanted {
             assert_eq!(bounds::schema_versions(key), Some(min..=max), "api {key}");

@@ -27,10 +27,6 @@ use crate::{BrokerState, NewTopic, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIO
 
 pub const VERSIONS: (i16, i16) = (2, 7);
 
-/// Kafka's config sources as sent in responses.
-const SOURCE_TOPIC: i8 = 1;
-const SOURCE_DEFAULT: i8 = 5;
-
 pub async fn handle(
     ctx: RequestContext,
     req: CreateTopicsRequest,
@@ -183,17 +179,15 @@ fn preview(new: NewTopic) -> TopicMeta {
 
 fn configs_of(state: &BrokerState, meta: &TopicMeta) -> Vec<CreatableTopicConfigs> {
     state
-        .topic_defaults
-        .iter()
-        .map(|(key, default)| {
-            let (value, source) = match meta.configs.get(key) {
-                Some(v) => (v.as_str(), SOURCE_TOPIC),
-                None => (default, SOURCE_DEFAULT),
-            };
+        .topic_defaults()
+        .describe_topic(meta)
+        .into_iter()
+        .map(|d| {
             CreatableTopicConfigs::default()
-                .with_name(StrBytes::from_string(key.to_string()))
-                .with_value(Some(StrBytes::from_string(value.to_string())))
-                .with_config_source(source)
+                .with_name(StrBytes::from_string(d.name))
+                .with_value(Some(StrBytes::from_string(d.value)))
+                .with_read_only(d.read_only)
+                .with_config_source(d.source.code())
         })
         .collect()
 }

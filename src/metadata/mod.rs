@@ -8,7 +8,15 @@
 //! delete <topic-id uuid>
 //! partitions <topic-id uuid> <new partition count>
 //! quota <key> <value | -> <type>[=<pct-encoded name>] ...
+//! topic-configs <topic-id uuid> <config-key>=<pct-encoded value> ...
+//! broker-configs <node id, or - for the cluster default> <key>=<value> ...
+//! group-configs <pct-encoded group id> <key>=<value> ...
 //! ```
+//!
+//! A `*-configs` line holds the whole set of configs of its topic, broker
+//! entity or group after a change (AlterConfigs, IncrementalAlterConfigs),
+//! replacing the set before; an empty set clears it. Logs written before
+//! these lines existed read as before.
 //!
 //! Fields are separated by single spaces; topic names cannot contain spaces
 //! (Kafka allows only `[a-zA-Z0-9._-]`) and config values are percent-encoded.
@@ -16,6 +24,10 @@
 //! crash mid-write is ignored (and cut off on the next append). The log is
 //! fsynced after every change, before the change is acknowledged.
 //! The cluster id is kept in `<data-dir>/__sluice_metadata/cluster.id`.
+//!
+//! Which configs exist, their types, checks and broker synonyms are in
+//! `catalog.rs`; the broker's config layers and DescribeConfigs' sources in
+//! `broker_configs.rs`.
 //!
 //! A topic's configs are kept as strings (as set, for DescribeConfigs);
 //! [`TopicConfig`] (`topic_config.rs`) is their typed form, parsed once when
@@ -37,38 +49,13 @@ use uuid::Uuid;
 
 use crate::error::TopicError;
 
+pub mod broker_configs;
+pub mod catalog;
 pub mod client_quotas;
 pub mod topic_config;
 
+pub use broker_configs::{BrokerDefaults, ConfigSource, Described};
 pub use topic_config::{TimestampType, TopicConfig};
-
-/// Topic configs Sluice knows, with Kafka's defaults where the broker has no
-/// setting of its own. Anything else is refused with INVALID_CONFIG.
-pub const KNOWN_TOPIC_CONFIGS: &[(&str, &str)] = &[
-    ("cleanup.policy", "delete"),
-    ("compression.type", "producer"),
-    ("delete.retention.ms", "86400000"),
-    ("file.delete.delay.ms", "60000"),
-    ("flush.messages", "9223372036854775807"),
-    ("flush.ms", "9223372036854775807"),
-    ("index.interval.bytes", "4096"),
-    ("max.compaction.lag.ms", "9223372036854775807"),
-    ("max.message.bytes", "1048588"),
-    ("message.timestamp.after.max.ms", "3600000"),
-    ("message.timestamp.before.max.ms", "9223372036854775807"),
-    ("message.timestamp.type", "CreateTime"),
-    ("min.cleanable.dirty.ratio", "0.5"),
-    ("min.compaction.lag.ms", "0"),
-    ("min.insync.replicas", "1"),
-    ("preallocate", "false"),
-    ("retention.bytes", "-1"),
-    ("retention.ms", "604800000"),
-    ("segment.bytes", "1073741824"),
-    ("segment.index.bytes", "10485760"),
-    ("segment.jitter.ms", "0"),
-    ("segment.ms", "604800000"),
-    ("unclean.leader.election.enable", "false"),
-];
 
 /// One topic's description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,34 +78,6 @@ impl TopicMeta {
     }
 }
 
-/// Broker-wide defaults for topic configs, derived from the broker config.
-#[derive(Debug, Clone, Default)]
-pub struct BrokerDefaults {
-    values: BTreeMap<String, String>,
-}
-
-impl BrokerDefaults {
-    /// Kafka's defaults overlaid with the broker's own settings.
-    pub fn new(overrides: &[(&str, String)]) -> Self {
-        let mut values: BTreeMap<String, String> = KNOWN_TOPIC_CONFIGS
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        for (k, v) in overrides {
-            values.insert(k.to_string(), v.clone());
-        }
-        BrokerDefaults { values }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.values.get(key).map(|s| s.as_str())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-}
-
 /// The topic registry with its persistent log.
 pub struct Metadata {
     topics: DashMap<String, Arc<TopicMeta>>,
@@ -126,6 +85,11 @@ pub struct Metadata {
     log: Mutex<MetadataLog>,
     cluster_id: String,
     client_quotas: client_quotas::ClientQuotaStore,
+    /// Dynamic broker configs by entity: a node id, or "" for the cluster
+    /// default (Kafka names, as set).
+    broker_configs: DashMap<String, BTreeMap<String, String>>,
+    /// Configs set on groups, by group id.
+    group_configs: DashMap<String, BTreeMap<String, String>>,
 }
 
 impl Metadata {
@@ -138,6 +102,8 @@ impl Metadata {
         let topics = DashMap::new();
         let by_id = DashMap::new();
         let client_quotas = client_quotas::ClientQuotaStore::default();
+        let broker_configs = DashMap::new();
+        let group_configs = DashMap::new();
         for record in records {
             match record {
                 Record::Create(meta) => {
@@ -159,6 +125,25 @@ impl Metadata {
                     }
                 }
                 Record::Quota(change) => client_quotas.apply(std::slice::from_ref(&change)),
+                Record::TopicConfigs(id, configs) => {
+                    if let Some(name) = by_id.get(&id).map(|n| n.value().clone()) {
+                        if let Some(mut meta) = topics.get_mut(&name) {
+                            let mut updated = (**meta).clone();
+                            updated.configs = configs;
+                            *meta = Arc::new(updated);
+                        }
+                    }
+                }
+                Record::BrokerConfigs(entity, configs) => {
+                    broker_configs.insert(entity, configs);
+                }
+                Record::GroupConfigs(group, configs) => {
+                    if configs.is_empty() {
+                        group_configs.remove(&group);
+                    } else {
+                        group_configs.insert(group, configs);
+                    }
+                }
             }
         }
         Ok(Metadata {
@@ -167,6 +152,8 @@ impl Metadata {
             log: Mutex::new(log),
             cluster_id,
             client_quotas,
+            broker_configs,
+            group_configs,
         })
     }
 
@@ -182,6 +169,8 @@ impl Metadata {
             }),
             cluster_id: base64_url(Uuid::new_v4().as_bytes()),
             client_quotas: client_quotas::ClientQuotaStore::default(),
+            broker_configs: DashMap::new(),
+            group_configs: DashMap::new(),
         }
     }
 
@@ -279,6 +268,73 @@ impl Metadata {
         Ok(updated)
     }
 
+    /// Replaces a topic's explicit configs durably (AlterConfigs and
+    /// IncrementalAlterConfigs; the caller has validated them).
+    pub fn set_topic_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Arc<TopicMeta>, TopicError> {
+        let mut log = self.lock_log();
+        let meta = self
+            .topic(name)
+            .ok_or(TopicError::UnknownTopicOrPartition)?;
+        log.append(&Record::TopicConfigs(meta.id, configs.clone()))
+            .map_err(TopicError::MetadataLog)?;
+        let mut updated = (*meta).clone();
+        updated.configs = configs;
+        let updated = Arc::new(updated);
+        self.topics.insert(name.to_string(), Arc::clone(&updated));
+        Ok(updated)
+    }
+
+    /// The dynamic configs of a broker entity: a node id, or "" for the
+    /// cluster default.
+    pub fn broker_configs(&self, entity: &str) -> BTreeMap<String, String> {
+        self.broker_configs
+            .get(entity)
+            .map(|c| c.value().clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces a broker entity's dynamic configs durably.
+    pub fn set_broker_configs(
+        &self,
+        entity: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), TopicError> {
+        let mut log = self.lock_log();
+        log.append(&Record::BrokerConfigs(entity.to_string(), configs.clone()))
+            .map_err(TopicError::MetadataLog)?;
+        self.broker_configs.insert(entity.to_string(), configs);
+        Ok(())
+    }
+
+    /// The configs set on a group (none for a group never configured).
+    pub fn group_configs(&self, group: &str) -> BTreeMap<String, String> {
+        self.group_configs
+            .get(group)
+            .map(|c| c.value().clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces a group's configs durably; an empty set forgets the group.
+    pub fn set_group_configs(
+        &self,
+        group: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), TopicError> {
+        let mut log = self.lock_log();
+        log.append(&Record::GroupConfigs(group.to_string(), configs.clone()))
+            .map_err(TopicError::MetadataLog)?;
+        if configs.is_empty() {
+            self.group_configs.remove(group);
+        } else {
+            self.group_configs.insert(group.to_string(), configs);
+        }
+        Ok(())
+    }
+
     fn lock_log(&self) -> std::sync::MutexGuard<'_, MetadataLog> {
         // A panic while holding this lock cannot leave the log half-written
         // in memory (append is all-or-nothing on the file), so recover.
@@ -355,128 +411,14 @@ pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
-/// Where a config value comes from, with Kafka's DescribeConfigs codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigSource {
-    /// Set on the topic (DYNAMIC_TOPIC_CONFIG = 1).
-    Topic = 1,
-    /// Set by a broker option (STATIC_BROKER_CONFIG = 4).
-    Broker = 4,
-    /// Kafka's default (DEFAULT_CONFIG = 5).
-    Default = 5,
-}
-
-/// Kafka's config types as DescribeConfigs v3+ reports them.
-pub fn config_type(key: &str) -> i8 {
-    const BOOLEAN: i8 = 1;
-    const STRING: i8 = 2;
-    const INT: i8 = 3;
-    const LONG: i8 = 5;
-    const DOUBLE: i8 = 6;
-    const LIST: i8 = 7;
-    match key {
-        "preallocate" | "unclean.leader.election.enable" => BOOLEAN,
-        "compression.type" | "message.timestamp.type" => STRING,
-        "cleanup.policy" => LIST,
-        "min.cleanable.dirty.ratio" => DOUBLE,
-        "max.message.bytes"
-        | "segment.bytes"
-        | "index.interval.bytes"
-        | "segment.index.bytes"
-        | "min.insync.replicas" => INT,
-        _ => LONG,
-    }
-}
-
-/// Every known config of `topic` with its effective value and source,
-/// sorted by name.
-pub fn topic_config_entries(
-    topic: &TopicMeta,
-    defaults: &BrokerDefaults,
-) -> Vec<(String, String, ConfigSource)> {
-    KNOWN_TOPIC_CONFIGS
-        .iter()
-        .map(|(key, kafka_default)| {
-            if let Some(v) = topic.configs.get(*key) {
-                return (key.to_string(), v.clone(), ConfigSource::Topic);
-            }
-            let value = defaults.get(key).unwrap_or(kafka_default);
-            let source = if value == *kafka_default {
-                ConfigSource::Default
-            } else {
-                ConfigSource::Broker
-            };
-            (key.to_string(), value.to_string(), source)
-        })
-        .collect()
-}
-
-/// Checks one topic config key and value.
+/// Checks one topic config key and value (INVALID_CONFIG for an unknown
+/// key or a bad value, with Kafka's message).
 pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
-    if !KNOWN_TOPIC_CONFIGS.iter().any(|(k, _)| *k == key) {
-        return Err(TopicError::InvalidConfig(format!(
-            "unknown topic config {key:?}"
-        )));
-    }
-    let bad = || TopicError::InvalidConfig(format!("invalid value {value:?} for {key}"));
-    match key {
-        "message.timestamp.type" => {
-            if value != "CreateTime" && value != "LogAppendTime" {
-                return Err(bad());
-            }
-        }
-        "cleanup.policy" => {
-            if !value
-                .split(',')
-                .all(|p| matches!(p.trim(), "delete" | "compact"))
-            {
-                return Err(bad());
-            }
-        }
-        "compression.type" => {
-            if !matches!(
-                value,
-                "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
-            ) {
-                return Err(bad());
-            }
-        }
-        "preallocate" | "unclean.leader.election.enable" => {
-            if value != "true" && value != "false" {
-                return Err(bad());
-            }
-        }
-        "min.cleanable.dirty.ratio" => {
-            let v: f64 = value.parse().map_err(|_| bad())?;
-            if !(0.0..=1.0).contains(&v) {
-                return Err(bad());
-            }
-        }
-        "max.message.bytes"
-        | "segment.bytes"
-        | "index.interval.bytes"
-        | "segment.index.bytes"
-        | "min.insync.replicas" => {
-            let v: i64 = value.parse().map_err(|_| bad())?;
-            let min = if key == "segment.bytes" { 14 } else { 0 };
-            if v < min || v > i32::MAX as i64 {
-                return Err(bad());
-            }
-        }
-        "retention.ms" | "retention.bytes" => {
-            let v: i64 = value.parse().map_err(|_| bad())?;
-            if v < -1 {
-                return Err(bad());
-            }
-        }
-        _ => {
-            let v: i64 = value.parse().map_err(|_| bad())?;
-            if v < 0 {
-                return Err(bad());
-            }
-        }
-    }
-    Ok(())
+    let def = catalog::topic_def(key)
+        .ok_or_else(|| TopicError::InvalidConfig(format!("Unknown topic config name: {key}")))?;
+    catalog::check_value(def, value)
+        .map(|_| ())
+        .map_err(TopicError::InvalidConfig)
 }
 
 enum Record {
@@ -484,6 +426,12 @@ enum Record {
     Delete(Uuid),
     Partitions(Uuid, i32),
     Quota(client_quotas::QuotaChange),
+    /// A topic's whole set of explicit configs, replacing the one before.
+    TopicConfigs(Uuid, BTreeMap<String, String>),
+    /// A broker entity's whole set of dynamic configs ("" = cluster default).
+    BrokerConfigs(String, BTreeMap<String, String>),
+    /// A group's whole set of configs.
+    GroupConfigs(String, BTreeMap<String, String>),
 }
 
 struct MetadataLog {
@@ -600,7 +548,38 @@ fn format_record(record: &Record) -> String {
         Record::Delete(id) => format!("delete {id}\n"),
         Record::Partitions(id, count) => format!("partitions {id} {count}\n"),
         Record::Quota(change) => client_quotas::format_change(change),
+        Record::TopicConfigs(id, configs) => config_line(&format!("topic-configs {id}"), configs),
+        Record::BrokerConfigs(entity, configs) => {
+            let entity = if entity.is_empty() { "-" } else { entity };
+            config_line(&format!("broker-configs {entity}"), configs)
+        }
+        Record::GroupConfigs(group, configs) => {
+            config_line(&format!("group-configs {}", pct_encode(group)), configs)
+        }
     }
+}
+
+/// `head` followed by ` key=value` for each config, pct-encoded, and `\n`.
+fn config_line(head: &str, configs: &BTreeMap<String, String>) -> String {
+    let mut line = head.to_string();
+    for (k, v) in configs {
+        line.push(' ');
+        line.push_str(&pct_encode(k));
+        line.push('=');
+        line.push_str(&pct_encode(v));
+    }
+    line.push('\n');
+    line
+}
+
+/// The `key=value` fields of a line, decoded; `None` if one is malformed.
+fn parse_configs<'a>(parts: impl Iterator<Item = &'a str>) -> Option<BTreeMap<String, String>> {
+    let mut configs = BTreeMap::new();
+    for kv in parts {
+        let (k, v) = kv.split_once('=')?;
+        configs.insert(pct_decode(k)?, pct_decode(v)?);
+    }
+    Some(configs)
 }
 
 fn parse_record(line: &str) -> Option<Record> {
@@ -640,6 +619,24 @@ fn parse_record(line: &str) -> Option<Record> {
             (count >= 1).then_some(Record::Partitions(id, count))
         }
         "quota" => client_quotas::parse_change(parts).map(Record::Quota),
+        "topic-configs" => {
+            let id = Uuid::parse_str(parts.next()?).ok()?;
+            Some(Record::TopicConfigs(id, parse_configs(parts)?))
+        }
+        "broker-configs" => {
+            let entity = match parts.next()? {
+                "-" => String::new(),
+                id => id.parse::<i32>().ok()?.to_string(),
+            };
+            Some(Record::BrokerConfigs(entity, parse_configs(parts)?))
+        }
+        "group-configs" => {
+            let group = pct_decode(parts.next()?)?;
+            if group.is_empty() {
+                return None;
+            }
+            Some(Record::GroupConfigs(group, parse_configs(parts)?))
+        }
         _ => None,
     }
 }
@@ -773,6 +770,52 @@ mod tests {
         assert_eq!(*m.topic("a").unwrap(), a);
         assert_eq!(m.topic_by_id(&a.id).unwrap().name, "a");
         assert!(m.topic("b").is_none());
+    }
+
+    #[test]
+    fn config_changes_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        {
+            let m = Metadata::open(dir.path()).unwrap();
+            m.create(meta("a")).unwrap();
+            m.set_topic_configs("a", set(&[("cleanup.policy", "compact,delete")]))
+                .unwrap();
+            m.set_broker_configs("", set(&[("log.retention.ms", "5 000")]))
+                .unwrap();
+            m.set_broker_configs("0", set(&[("log.segment.bytes", "2048")]))
+                .unwrap();
+            m.set_group_configs("g 1", set(&[("consumer.session.timeout.ms", "50000")]))
+                .unwrap();
+            m.set_group_configs("gone", set(&[("share.session.timeout.ms", "50000")]))
+                .unwrap();
+            m.set_group_configs("gone", BTreeMap::new()).unwrap();
+            assert!(matches!(
+                m.set_topic_configs("nope", BTreeMap::new()),
+                Err(TopicError::UnknownTopicOrPartition)
+            ));
+        }
+        let m = Metadata::open(dir.path()).unwrap();
+        assert_eq!(
+            m.topic("a").unwrap().configs,
+            set(&[("cleanup.policy", "compact,delete")])
+        );
+        assert_eq!(m.broker_configs(""), set(&[("log.retention.ms", "5 000")]));
+        assert_eq!(m.broker_configs("0"), set(&[("log.segment.bytes", "2048")]));
+        assert!(m.broker_configs("1").is_empty());
+        assert_eq!(
+            m.group_configs("g 1"),
+            set(&[("consumer.session.timeout.ms", "50000")])
+        );
+        assert!(m.group_configs("gone").is_empty());
+        // Lines that name no entity are not acted on.
+        assert!(parse_record("broker-configs x a=b").is_none());
+        assert!(parse_record("group-configs  a=b").is_none());
+        assert!(parse_record("topic-configs not-a-uuid a=b").is_none());
     }
 
     #[test]

@@ -169,6 +169,15 @@ impl Partition {
         Arc::clone(&self.config.read().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Replaces the topic's typed configs (they changed): the produce
+    /// checks, retention and the log's storage settings read the new ones
+    /// from the next request or pass on.
+    pub fn set_config(&self, config: Arc<TopicConfig>) {
+        let log_config = config.log.clone();
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+        self.lock_log().set_config(log_config);
+    }
+
     pub fn watermarks(&self) -> Watermarks {
         let hw = self.high_watermark.load(Ordering::Acquire);
         Watermarks {

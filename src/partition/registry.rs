@@ -202,6 +202,18 @@ impl Partitions {
         self.map.iter().map(|p| Arc::clone(p.value())).collect()
     }
 
+    /// Gives every open partition of `topic` its configs resolved anew
+    /// (the topic's or the broker's configs changed). The whole
+    /// [`TopicConfig`] is replaced, so every field follows.
+    pub fn refresh_config(&self, topic: &TopicMeta, defaults: &BrokerDefaults) {
+        let config = Arc::new(TopicConfig::resolve(topic, defaults));
+        for index in 0..topic.partitions {
+            if let Some(partition) = self.get(&topic.name, index) {
+                partition.set_config(Arc::clone(&config));
+            }
+        }
+    }
+
     /// Opens (creating when new) every partition of `topic`.
     pub fn open_topic(
         &self,

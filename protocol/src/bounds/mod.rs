@@ -29,16 +29,17 @@ mod walk;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
-mod alter_partition_reassignments;
 mod alter_client_quotas;
+mod alter_configs;
+mod alter_partition_reassignments;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
-mod describe_cluster;
 mod describe_client_quotas;
+mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
@@ -50,6 +51,7 @@ mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -95,8 +97,10 @@ static APIS: &[&Api] = &[
     &delete_records::API,
     &init_producer_id::API,
     &describe_configs::API,
+    &alter_configs::API,
     &create_partitions::API,
     &delete_groups::API,
+    &incremental_alter_configs::API,
     &offset_delete::API,
     &describe_client_quotas::API,
     &alter_client_quotas::API,

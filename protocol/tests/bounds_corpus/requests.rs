@@ -28,6 +28,8 @@ pub fn all() -> Vec<ApiSamples> {
         api(21, delete_records),
         api(22, init_producer_id),
         api(32, describe_configs),
+        api(33, alter_configs),
+        api(44, incremental_alter_configs),
         api(37, create_partitions),
         api(42, delete_groups),
         api(47, offset_delete),
@@ -1071,6 +1073,73 @@ fn describe_topic_partitions(v: i16, nulls: bool) -> DescribeTopicPartitionsRequ
             topics: two(request_topic),
             response_partition_limit: 50,
             cursor: unless(nulls, cursor),
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn alter_configs(v: i16, nulls: bool) -> AlterConfigsRequest {
+    use alter_configs_request::*;
+    let config = |i: u8| {
+        fill!(
+            v,
+            AlterableConfig {
+                name: s(&format!("config-{i}")),
+                value: unless(nulls, s("value")),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let resource = |i: u8| {
+        fill!(
+            v,
+            AlterConfigsResource {
+                resource_type: 2,
+                resource_name: s(&format!("topic-{i}")),
+                configs: two(config),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        AlterConfigsRequest {
+            resources: two(resource),
+            validate_only: true,
+            unknown_tagged_fields: tags(),
+        }
+    )
+}
+
+fn incremental_alter_configs(v: i16, nulls: bool) -> IncrementalAlterConfigsRequest {
+    use incremental_alter_configs_request::*;
+    let config = |i: u8| {
+        fill!(
+            v,
+            AlterableConfig {
+                name: s(&format!("config-{i}")),
+                config_operation: 2,
+                value: unless(nulls, s("value")),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    let resource = |i: u8| {
+        fill!(
+            v,
+            AlterConfigsResource {
+                resource_type: 2,
+                resource_name: s(&format!("topic-{i}")),
+                configs: two(config),
+                unknown_tagged_fields: tags(),
+            }
+        )
+    };
+    fill!(
+        v,
+        IncrementalAlterConfigsRequest {
+            resources: two(resource),
+            validate_only: true,
             unknown_tagged_fields: tags(),
         }
     )

@@ -259,6 +259,19 @@ impl Log {
         }
     }
 
+    /// The storage settings in force.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// Replaces the storage settings while the log is open (a topic's
+    /// configs changed): the next append rolls and indexes by them. What is
+    /// written stays as it is; the active segment rolls once it is past the
+    /// new `segment_bytes` or `segment_ms`.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
     /// What [`Self::open`] found and did.
     pub fn recovery_report(&self) -> &RecoveryReport {
         &self.recovery
@@ -804,6 +817,32 @@ mod tests {
         assert_eq!(log.segment_count(), 3);
         let bases: Vec<_> = log.segments().map(Segment::base_offset).collect();
         assert_eq!(bases, [0, 4, 8]);
+    }
+
+    #[test]
+    fn a_config_set_while_open_rolls_by_the_new_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        let mut now = 10_000;
+        for i in 0..3 {
+            let b = batch(i, 1, 0, 10);
+            log.append_at(&b, meta_of(&b), now).unwrap();
+        }
+        assert_eq!(log.segment_count(), 1);
+        log.set_config(LogConfig {
+            segment_ms: Some(1_000),
+            ..LogConfig::default()
+        });
+        assert_eq!(log.config().segment_ms, Some(1_000));
+        now += 2_000;
+        let b = batch(3, 1, 0, 10);
+        log.append_at(&b, meta_of(&b), now).unwrap();
+        let bases: Vec<_> = log.segments().map(Segment::base_offset).collect();
+        assert_eq!(
+            bases,
+            [0, 3],
+            "the active segment is past the new segment.ms"
+        );
     }
 
     #[test]

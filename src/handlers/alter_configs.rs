@@ -1,0 +1,67 @@
+//! AlterConfigs (key 33), v0–v2: the given configs become the resource's
+//! whole set (what is not given returns to its default).
+//!
+//! TOPIC, BROKER (this node's id or `""`, the cluster default) and GROUP
+//! resources; BROKER_LOGGER is refused as Kafka refuses it
+//! (INVALID_REQUEST: the legacy API has no such resource). Errors per
+//! resource as IncrementalAlterConfigs' (`incremental_alter_configs.rs`):
+//! a resource or key given twice and null values are INVALID_REQUEST,
+//! unknown configs and bad values INVALID_CONFIG. `validate_only` checks
+//! and changes nothing. The work is in `config_admin.rs`.
+
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{HandlerOutput, RequestContext};
+use crate::config_admin::{self, AlterOp, ConfigChange, Mode};
+use crate::error::{ErrorCode, TopicError};
+
+pub const VERSIONS: (i16, i16) = (0, 2);
+
+pub async fn handle(
+    ctx: RequestContext,
+    req: AlterConfigsRequest,
+) -> HandlerOutput<AlterConfigsResponse> {
+    let duplicates = config_admin::duplicate_resources(
+        req.resources
+            .iter()
+            .map(|r| (r.resource_type, r.resource_name.as_str())),
+    );
+    let mut responses = Vec::with_capacity(req.resources.len());
+    for resource in &req.resources {
+        let key = (resource.resource_type, resource.resource_name.to_string());
+        let outcome = if duplicates.contains(&key) {
+            Err(TopicError::InvalidRequest(
+                config_admin::DUPLICATE_RESOURCE.into(),
+            ))
+        } else {
+            let changes: Vec<ConfigChange> = resource
+                .configs
+                .iter()
+                .map(|c| ConfigChange {
+                    name: c.name.to_string(),
+                    op: AlterOp::Set,
+                    value: c.value.as_ref().map(|v| v.to_string()),
+                })
+                .collect();
+            let state = std::sync::Arc::clone(&ctx.state);
+            let (t, name, validate_only) = (key.0, key.1.clone(), req.validate_only);
+            tokio::task::spawn_blocking(move || {
+                state.alter_configs(t, &name, &changes, Mode::Replace, validate_only)
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.into()))
+        };
+        let mut response = AlterConfigsResourceResponse::default()
+            .with_resource_type(resource.resource_type)
+            .with_resource_name(resource.resource_name.clone());
+        if let Err(e) = outcome {
+            response = response
+                .with_error_code(e.code())
+                .with_error_message(Some(StrBytes::from_string(e.to_string())));
+        }
+        responses.push(response);
+    }
+    HandlerOutput::Respond(AlterConfigsResponse::default().with_responses(responses))
+}
