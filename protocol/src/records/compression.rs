@@ -70,6 +70,9 @@ const SNAPPY_JAVA_HEADER_LEN: usize = 16;
 /// snappy-java's default block size, which Kafka's writer uses.
 const SNAPPY_JAVA_BLOCK: usize = 32 * 1024;
 
+/// Offset of the records count in the batch header.
+const RECORDS_COUNT_OFFSET: usize = 57;
+
 /// How much is read from a streaming decoder at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -409,6 +412,23 @@ pub fn with_codec(
     codec: Compression,
     level: Option<i32>,
 ) -> Result<Vec<u8>, RecordsError> {
+    let header = parse_header(batch)?;
+    with_records(batch, area, header.records_count, codec, level)
+}
+
+/// [`with_codec`] for a different set of records: `area` holds
+/// `records_count` records (e.g. some of the batch's, copied as they were,
+/// so their offset and timestamp deltas still count from the batch's base
+/// offset and base timestamp), and the header's records count says so. Every
+/// other header field is kept, the last offset delta included (as Kafka's
+/// log cleaner keeps a batch's last offset when it drops records).
+pub fn with_records(
+    batch: &[u8],
+    area: &[u8],
+    records_count: i32,
+    codec: Compression,
+    level: Option<i32>,
+) -> Result<Vec<u8>, RecordsError> {
     if let Compression::Unknown(id) = codec {
         return Err(RecordsError::Codec(CodecError::UnknownCodec(id)));
     }
@@ -423,6 +443,7 @@ pub fn with_codec(
     let mut out = Vec::with_capacity(BATCH_HEADER_LEN.saturating_add(body.len()));
     out.extend_from_slice(head);
     out.extend_from_slice(&body);
+    put(&mut out, RECORDS_COUNT_OFFSET, &records_count.to_be_bytes())?;
     let attributes = (header.attributes & !0x07) | i16::from(codec.id());
     finish_header(&mut out, attributes)?;
     Ok(out)
@@ -687,6 +708,57 @@ mod tests {
             decompress(Compression::Unknown(6), b"", 10),
             Err(CodecError::UnknownCodec(6))
         );
+    }
+
+    #[test]
+    fn with_records_keeps_the_header_but_the_count() {
+        use crate::records::builder::BatchBuilder;
+        let batch = BatchBuilder::new()
+            .base_offset(100)
+            .producer(3, 1, 7)
+            .compression(Compression::Zstd)
+            .record(1_000, Some(b"a"), Some(b"1"), &[])
+            .record(1_005, Some(b"b"), Some(b"2"), &[])
+            .record(1_009, Some(b"c"), Some(b"3"), &[])
+            .build();
+        let decoded = batch_records(&batch, 1 << 20).unwrap();
+        // Keep the first and the third record's bytes, as they are.
+        let mut kept = Vec::new();
+        let mut rest = decoded.area();
+        for i in 0..3 {
+            let len = usize::from(rest[0] / 2) + 1;
+            if i != 1 {
+                kept.extend_from_slice(&rest[..len]);
+            }
+            rest = &rest[len..];
+        }
+        let out = with_records(&batch, &kept, 2, Compression::Gzip, None).unwrap();
+        let h = parse_header(&out).unwrap();
+        let before = parse_header(&batch).unwrap();
+        assert_eq!(h.records_count, 2);
+        assert_eq!(h.compression(), Compression::Gzip);
+        assert_eq!(
+            (
+                h.base_offset,
+                h.last_offset_delta,
+                h.base_timestamp,
+                h.max_timestamp
+            ),
+            (
+                before.base_offset,
+                before.last_offset_delta,
+                before.base_timestamp,
+                before.max_timestamp
+            )
+        );
+        assert_eq!(crate::records::compute_crc(&out).unwrap(), h.crc);
+        let again = batch_records(&out, 1 << 20).unwrap();
+        let got: Vec<_> = again
+            .iter()
+            .map(|r| r.unwrap())
+            .map(|r| (r.offset_delta, r.timestamp_delta, r.key))
+            .collect();
+        assert_eq!(got, [(0, 0, Some(&b"a"[..])), (2, 9, Some(&b"c"[..]))]);
     }
 
     #[test]
