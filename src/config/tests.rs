@@ -664,3 +664,19 @@ fn expiry_options_take_kafka_names_and_refuse_zero() {
         assert!(error.contains("must be at least 1"), "{key} = 0: {error}");
     }
 }
+
+#[test]
+fn compression_type_by_flag_and_kafka_name() {
+    assert_eq!(Config::default().compression_type, "producer");
+    let cli = Cli::parse_from(["sluice", "--compression-type", "gzip"]);
+    assert_eq!(Config::from_cli(cli).unwrap().compression_type, "gzip");
+    let c = with_file("compression.type = \"zstd\"\n").unwrap();
+    assert_eq!(c.compression_type, "zstd");
+    let cli = Cli::parse_from(["sluice", "--compression-type", "brotli"]);
+    assert!(Config::from_cli(cli).is_err());
+    let bad = Config {
+        compression_type: "none".into(),
+        ..Config::default()
+    };
+    assert!(bad.validate().is_err());
+}

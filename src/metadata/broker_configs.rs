@@ -279,6 +279,7 @@ pub fn static_layer(c: &Config) -> BTreeMap<String, String> {
         }
     };
     topic("message.max.bytes", c.max_message_bytes.to_string());
+    topic("compression.type", c.compression_type.clone());
     topic("log.segment.bytes", c.segment_bytes.to_string());
     topic("log.retention.ms", c.retention_ms.to_string());
     topic("log.retention.bytes", c.retention_bytes.to_string());
