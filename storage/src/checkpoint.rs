@@ -6,6 +6,8 @@
 //! - `recovery-point`: an offset below which every batch was fsynced, so that recovery
 //!   after a crash CRC-checks everything from there (see `recovery/`). Written by a
 //!   flush now and then (not on every flush: see `Log::flush`), lowered by truncation.
+//! - `cleaner-offset`: the compacted log's first dirty offset (see `cleaner/`),
+//!   written after each cleaning pass.
 //! - `.clean-shutdown`: empty; written (and fsynced) by `Log::close` after everything
 //!   was flushed, removed (durably) by the next open, which then skips the CRC scan.
 //!
@@ -40,6 +42,13 @@ pub(crate) const LOG_START: OffsetFile = OffsetFile {
 pub(crate) const RECOVERY_POINT: OffsetFile = OffsetFile {
     name: "recovery-point",
     tmp_name: "recovery-point.tmp",
+};
+
+/// The cleaner's first dirty offset: where the part of a compacted log not yet
+/// cleaned starts (Kafka keeps these in `cleaner-offset-checkpoint` per log dir).
+pub(crate) const CLEANER_OFFSET: OffsetFile = OffsetFile {
+    name: "cleaner-offset",
+    tmp_name: "cleaner-offset.tmp",
 };
 
 const CLEAN_SHUTDOWN: &str = ".clean-shutdown";

@@ -23,6 +23,7 @@
 //! log_start_offset <= log_end_offset`; the persisted recovery point, if any, is at
 //! most the log end offset.
 
+mod cleaning;
 mod creation;
 mod errors;
 mod removal;
@@ -119,6 +120,8 @@ pub struct Log {
     recovery: RecoveryReport,
     /// Storage failures, logged rate-limited (see `errors.rs`).
     errors: ErrorReport,
+    /// Where the part not yet compacted starts (`cleaner-offset`), if ever cleaned.
+    first_dirty_offset: Option<i64>,
 }
 
 impl Log {
@@ -216,7 +219,16 @@ impl Log {
             (false, Some(point)) => segments.partition_point(|s| s.next_offset() <= point),
             (false, None) => 0,
         };
+        let first_dirty_offset = match crate::checkpoint::CLEANER_OFFSET.read(dir) {
+            Ok(offset) => offset,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e,
+                    "unreadable cleaner offset; the next cleaning pass starts at the log start");
+                None
+            }
+        };
         let log = Log {
+            first_dirty_offset,
             dir: dir.to_path_buf(),
             backend: Backend::Disk,
             config,
@@ -256,6 +268,7 @@ impl Log {
                 ..RecoveryReport::default()
             },
             errors: ErrorReport::new(PathBuf::from("<memory>")),
+            first_dirty_offset: None,
         }
     }
 
@@ -736,7 +749,7 @@ fn check_batch(head: &[u8], size: u64, meta: &BatchMeta) -> Result<(), StorageEr
     Ok(())
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
