@@ -65,6 +65,7 @@ pub(crate) mod dispatch;
 pub(crate) mod error;
 pub(crate) mod group;
 pub(crate) mod handlers;
+pub(crate) mod cleaner;
 pub(crate) mod maintenance;
 pub(crate) mod metadata;
 pub(crate) mod partition;
@@ -509,6 +510,22 @@ impl Broker {
             ("segment.bytes", config.segment_bytes.to_string()),
             ("retention.ms", config.retention_ms.to_string()),
             ("retention.bytes", config.retention_bytes.to_string()),
+            (
+                "min.cleanable.dirty.ratio",
+                config.cleaner_min_cleanable_ratio.to_string(),
+            ),
+            (
+                "delete.retention.ms",
+                config.cleaner_delete_retention_ms.to_string(),
+            ),
+            (
+                "min.compaction.lag.ms",
+                config.cleaner_min_compaction_lag_ms.to_string(),
+            ),
+            (
+                "max.compaction.lag.ms",
+                config.cleaner_max_compaction_lag_ms.to_string(),
+            ),
             (
                 "segment.ms",
                 config
