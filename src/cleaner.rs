@@ -17,6 +17,9 @@
 //! throttled by `log.cleaner.io.max.bytes.per.second` and its memory bounded by
 //! the thread's share of `log.cleaner.dedupe.buffer.size`.
 //!
+//! A log whose kept tombstones or markers reached their delete horizon is
+//! cleaned too, dirty or not, so that they go after `delete.retention.ms`.
+//!
 //! `compact,delete` topics are also trimmed by retention (`maintenance.rs`).
 
 use std::collections::HashSet;
@@ -104,14 +107,15 @@ fn filthiest(state: &BrokerState, busy: &HashSet<(String, i32)>) -> Option<Arc<P
         let Some(section) = partition.cleanable_section(now) else {
             continue;
         };
-        if section.dirty_bytes == 0 {
+        if section.dirty_bytes == 0 && !section.delete_horizon_passed {
             continue;
         }
         let compaction = partition.config().compaction;
         let ratio = section.dirty_ratio();
-        let forced = section
-            .first_dirty_append_ms
-            .is_some_and(|t| wall.saturating_sub(t) > compaction.max_compaction_lag_ms);
+        let forced = section.delete_horizon_passed
+            || section
+                .first_dirty_append_ms
+                .is_some_and(|t| wall.saturating_sub(t) > compaction.max_compaction_lag_ms);
         if !forced && ratio <= compaction.min_cleanable_dirty_ratio() {
             continue;
         }

@@ -179,6 +179,15 @@ pub(crate) struct Removed {
     pub(crate) tombstones: u64,
     pub(crate) aborted_batches: u64,
     pub(crate) markers: u64,
+    /// The earliest delete horizon of a batch kept with one: when a pass is due
+    /// although nothing is dirty.
+    pub(crate) earliest_horizon: Option<i64>,
+}
+
+impl Removed {
+    fn horizon(&mut self, horizon: i64) {
+        self.earliest_horizon = Some(self.earliest_horizon.map_or(horizon, |h| h.min(horizon)));
+    }
 }
 
 fn horizon_passed(header: &BatchHeader, now_ms: i64) -> bool {
@@ -216,12 +225,14 @@ pub(crate) fn filter_batch(
             return empty_or_drop();
         }
         if header.has_delete_horizon() {
+            removed.horizon(header.base_timestamp);
             return Verdict::Keep;
         }
         let Some(all) = read_records(batch, header) else {
             return Verdict::Keep;
         };
         let horizon = rules.now_ms.saturating_add(rules.delete_retention_ms);
+        removed.horizon(horizon);
         return build(header, &all, Some(horizon)).map_or(Verdict::Keep, Verdict::Rewrite);
     }
     if txns.data_is_aborted(header) {
@@ -252,6 +263,9 @@ pub(crate) fn filter_batch(
         kept.push(record);
     }
     let needs_horizon = keeps_tombstone && !header.has_delete_horizon();
+    if keeps_tombstone && header.has_delete_horizon() {
+        removed.horizon(header.base_timestamp);
+    }
     if kept.len() == total && !needs_horizon {
         return Verdict::Keep;
     }
@@ -261,7 +275,9 @@ pub(crate) fn filter_batch(
     let horizon = if header.has_delete_horizon() {
         Some(header.base_timestamp)
     } else if needs_horizon {
-        Some(rules.now_ms.saturating_add(rules.delete_retention_ms))
+        let horizon = rules.now_ms.saturating_add(rules.delete_retention_ms);
+        removed.horizon(horizon);
+        Some(horizon)
     } else {
         None
     };

@@ -124,6 +124,10 @@ pub struct CleanableSection {
     /// append, or the file's creation time after a restart), for
     /// `max.compaction.lag.ms`.
     pub first_dirty_append_ms: Option<i64>,
+    /// A tombstone or marker kept by an earlier pass has reached its delete horizon:
+    /// a pass is due although nothing may be dirty (so that tombstones do go after
+    /// `delete.retention.ms`). Known from the last pass since the log was opened.
+    pub delete_horizon_passed: bool,
 }
 
 impl CleanableSection {
@@ -281,6 +285,9 @@ impl Log {
             clean_bytes: 0,
             dirty_bytes: 0,
             first_dirty_append_ms: None,
+            delete_horizon_passed: self
+                .earliest_delete_horizon()
+                .is_some_and(|h| h <= now_ms),
         };
         for s in self.sealed_segments() {
             if s.base_offset() >= first_uncleanable {
@@ -308,7 +315,7 @@ impl Log {
             request.min_compaction_lag_ms,
             request.first_unstable_offset,
         );
-        if section.dirty_bytes == 0 {
+        if section.dirty_bytes == 0 && !section.delete_horizon_passed {
             return Ok(None);
         }
         let mut sources = Vec::new();
@@ -420,6 +427,7 @@ impl Log {
         }
         outcome.log_start_offset = self.log_start_offset();
         if installed_all {
+            self.set_earliest_delete_horizon(prepared.removed.earliest_horizon);
             let cleaned_up_to = prepared.cleaned_up_to.max(self.log_start_offset());
             self.set_first_dirty_offset(cleaned_up_to)?;
             outcome.cleaned_up_to = cleaned_up_to;
@@ -644,7 +652,9 @@ impl CleanJob {
         // 1. The offset map over the dirty part.
         let mut map = OffsetMap::new(config.dedupe_buffer_bytes);
         let mut txns = TxnTracker::new(self.request.aborted.clone());
-        let mut map_end = self.sources.last().map_or(self.first_dirty, |s| s.next_offset);
+        let sources_end = self.sources.last().map_or(self.first_dirty, |s| s.next_offset);
+        let mut map_end = sources_end;
+        let mut filled = false;
         'segments: for source in &self.sources {
             if source.next_offset <= self.first_dirty {
                 continue;
@@ -657,11 +667,12 @@ impl CleanJob {
                 }
                 if !filter::map_batch(&batch, &header, &mut map, &mut txns) {
                     map_end = header.base_offset;
+                    filled = true;
                     break 'segments;
                 }
             }
         }
-        if map_end <= self.first_dirty {
+        if filled && map_end <= self.first_dirty {
             return Err(StorageError::Corrupt(format!(
                 "cleaner: log.cleaner.dedupe.buffer.size ({} bytes) holds fewer keys than one batch at offset {}",
                 config.dedupe_buffer_bytes, self.first_dirty

@@ -32,6 +32,15 @@ impl Log {
         self.first_dirty_offset
     }
 
+    /// The earliest delete horizon the last pass kept (in memory only).
+    pub(crate) fn earliest_delete_horizon(&self) -> Option<i64> {
+        self.earliest_delete_horizon
+    }
+
+    pub(crate) fn set_earliest_delete_horizon(&mut self, horizon: Option<i64>) {
+        self.earliest_delete_horizon = horizon;
+    }
+
     /// Persists the first dirty offset (`cleaner-offset`). A failure leaves the old
     /// value, which only makes the next pass clean more.
     pub(crate) fn set_first_dirty_offset(&mut self, offset: i64) -> Result<(), StorageError> {

@@ -122,6 +122,8 @@ pub struct Log {
     errors: ErrorReport,
     /// Where the part not yet compacted starts (`cleaner-offset`), if ever cleaned.
     first_dirty_offset: Option<i64>,
+    /// The earliest delete horizon the last cleaning pass kept (see `cleaner/`).
+    earliest_delete_horizon: Option<i64>,
 }
 
 impl Log {
@@ -229,6 +231,7 @@ impl Log {
         };
         let log = Log {
             first_dirty_offset,
+            earliest_delete_horizon: None,
             dir: dir.to_path_buf(),
             backend: Backend::Disk,
             config,
@@ -269,6 +272,7 @@ impl Log {
             },
             errors: ErrorReport::new(PathBuf::from("<memory>")),
             first_dirty_offset: None,
+            earliest_delete_horizon: None,
         }
     }
 
