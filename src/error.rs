@@ -132,7 +132,8 @@ impl From<RecordsError> for PartitionError {
             RecordsError::Truncated { .. }
             | RecordsError::InvalidBatchLength(_)
             | RecordsError::CrcMismatch { .. }
-            | RecordsError::UnknownCompression(_) => PartitionError::CorruptMessage(e.to_string()),
+            | RecordsError::UnknownCompression(_)
+            | RecordsError::Codec(_) => PartitionError::CorruptMessage(e.to_string()),
             RecordsError::Empty
             | RecordsError::UnsupportedMagic(_)
             | RecordsError::InvalidRecordCount { .. }

@@ -40,7 +40,10 @@ pub use topic_config::{TimestampType, TopicConfig};
 /// setting of its own. Anything else is refused with INVALID_CONFIG.
 pub const KNOWN_TOPIC_CONFIGS: &[(&str, &str)] = &[
     ("cleanup.policy", "delete"),
+    ("compression.gzip.level", "-1"),
+    ("compression.lz4.level", "9"),
     ("compression.type", "producer"),
+    ("compression.zstd.level", "3"),
     ("delete.retention.ms", "86400000"),
     ("file.delete.delay.ms", "60000"),
     ("flush.messages", "9223372036854775807"),
@@ -344,7 +347,10 @@ pub fn config_type(key: &str) -> i8 {
         | "segment.bytes"
         | "index.interval.bytes"
         | "segment.index.bytes"
-        | "min.insync.replicas" => INT,
+        | "min.insync.replicas"
+        | "compression.gzip.level"
+        | "compression.lz4.level"
+        | "compression.zstd.level" => INT,
         _ => LONG,
     }
 }
@@ -391,6 +397,17 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), TopicError> {
                 .split(',')
                 .all(|p| matches!(p.trim(), "delete" | "compact"))
             {
+                return Err(bad());
+            }
+        }
+        "compression.gzip.level" | "compression.lz4.level" | "compression.zstd.level" => {
+            let v: i32 = value.trim().parse().map_err(|_| bad())?;
+            let codec = match key {
+                "compression.gzip.level" => sluice_protocol::records::Compression::Gzip,
+                "compression.lz4.level" => sluice_protocol::records::Compression::Lz4,
+                _ => sluice_protocol::records::Compression::Zstd,
+            };
+            if sluice_protocol::records::compression::check_level(codec, Some(v)).is_err() {
                 return Err(bad());
             }
         }

@@ -9,6 +9,10 @@
 //! replaces did: no limit for the produce limits, the storage default for
 //! segment settings.
 
+use sluice_protocol::records::compression::{
+    GZIP_LEVELS, LZ4_DEFAULT_LEVEL, LZ4_LEVELS, ZSTD_DEFAULT_LEVEL, ZSTD_LEVELS,
+};
+use sluice_protocol::records::Compression;
 use sluice_storage::LogConfig;
 
 use super::{BrokerDefaults, TopicMeta};
@@ -65,6 +69,91 @@ pub enum TimestampType {
     LogAppendTime,
 }
 
+/// `compression.type` with the codec levels
+/// (`compression.{gzip,lz4,zstd}.level`): the codec the partition stores
+/// batches in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressionConfig {
+    /// `None` for `producer` (each batch keeps the producer's codec); else the
+    /// codec every batch is stored in (`uncompressed` is [`Compression::None`]).
+    pub codec: Option<Compression>,
+    /// `compression.gzip.level`: 1-9, or -1 for zlib's default (6).
+    pub gzip_level: i32,
+    /// `compression.lz4.level`: 1-17 (9).
+    pub lz4_level: i32,
+    /// `compression.zstd.level`: -131072..=22 (3).
+    pub zstd_level: i32,
+}
+
+impl Default for CompressionConfig {
+    /// Kafka's defaults: `producer`, levels -1, 9 and 3.
+    fn default() -> Self {
+        CompressionConfig {
+            codec: None,
+            gzip_level: -1,
+            lz4_level: LZ4_DEFAULT_LEVEL,
+            zstd_level: ZSTD_DEFAULT_LEVEL,
+        }
+    }
+}
+
+impl CompressionConfig {
+    /// The codec a batch produced with `source` is stored in.
+    pub fn target(&self, source: Compression) -> Compression {
+        self.codec.unwrap_or(source)
+    }
+
+    /// The level the broker compresses `codec` at (`None` for codecs
+    /// without levels).
+    pub fn level(&self, codec: Compression) -> Option<i32> {
+        match codec {
+            Compression::Gzip => Some(self.gzip_level),
+            Compression::Lz4 => Some(self.lz4_level),
+            Compression::Zstd => Some(self.zstd_level),
+            _ => None,
+        }
+    }
+
+    /// Parses `compression.type` (as Kafka names it) and the levels; a
+    /// value that does not parse or is out of range falls back to Kafka's
+    /// default.
+    fn resolve(text: impl Fn(&str) -> Option<String>) -> CompressionConfig {
+        let base = CompressionConfig::default();
+        let codec = match text("compression.type").as_deref() {
+            Some("uncompressed") => Some(Compression::None),
+            Some("gzip") => Some(Compression::Gzip),
+            Some("snappy") => Some(Compression::Snappy),
+            Some("lz4") => Some(Compression::Lz4),
+            Some("zstd") => Some(Compression::Zstd),
+            _ => None,
+        };
+        let level = |key: &str, ok: &dyn Fn(i32) -> bool, default: i32| {
+            text(key)
+                .and_then(|v| v.trim().parse::<i32>().ok())
+                .filter(|v| ok(*v))
+                .unwrap_or(default)
+        };
+        CompressionConfig {
+            codec,
+            gzip_level: level(
+                "compression.gzip.level",
+                &|v| v == -1 || GZIP_LEVELS.contains(&v),
+                base.gzip_level,
+            ),
+            lz4_level: level(
+                "compression.lz4.level",
+                &|v| LZ4_LEVELS.contains(&v),
+                base.lz4_level,
+            ),
+            zstd_level: level(
+                "compression.zstd.level",
+                &|v| ZSTD_LEVELS.contains(&v),
+                base.zstd_level,
+            ),
+        }
+    }
+}
+
 /// The typed configs of one topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicConfig {
@@ -85,6 +174,8 @@ pub struct TopicConfig {
     pub log: LogConfig,
     /// `delete.retention.ms`, `min/max.compaction.lag.ms`, `min.cleanable.dirty.ratio`.
     pub compaction: CompactionConfig,
+    /// `compression.type` and the codec levels.
+    pub compression: CompressionConfig,
 }
 
 impl TopicConfig {
@@ -150,6 +241,7 @@ impl TopicConfig {
                 index_interval_bytes: unsigned("index.interval.bytes")
                     .unwrap_or(base.index_interval_bytes),
             },
+            compression: CompressionConfig::resolve(|key| text(key).map(str::to_string)),
         }
     }
 
@@ -205,23 +297,45 @@ mod tests {
         assert_eq!(c.log.index_interval_bytes, 4096);
         assert_eq!(c.retention(), (Some(604_800_000), None));
         assert_eq!(c.compaction, CompactionConfig::default());
+        assert_eq!(c.compression, CompressionConfig::default());
+        assert_eq!(
+            c.compression.target(Compression::Snappy),
+            Compression::Snappy
+        );
     }
 
     #[test]
-    fn compaction_settings_parse() {
-        let c = TopicConfig::resolve(
-            &topic(&[
-                ("delete.retention.ms", "100"),
-                ("min.compaction.lag.ms", "5"),
-                ("max.compaction.lag.ms", "100"),
-                ("min.cleanable.dirty.ratio", "0.01"),
-            ]),
-            &BrokerDefaults::new(&[]),
-        );
-        assert_eq!(c.compaction.delete_retention_ms, 100);
-        assert_eq!(c.compaction.min_compaction_lag_ms, 5);
-        assert_eq!(c.compaction.max_compaction_lag_ms, 100);
-        assert!((c.compaction.min_cleanable_dirty_ratio() - 0.01).abs() < 1e-9);
+    fn compression_type_and_levels() {
+        let resolve = |configs: &[(&str, &str)]| {
+            TopicConfig::resolve(&topic(configs), &BrokerDefaults::new(&[])).compression
+        };
+        for (name, codec) in [
+            ("uncompressed", Compression::None),
+            ("gzip", Compression::Gzip),
+            ("snappy", Compression::Snappy),
+            ("lz4", Compression::Lz4),
+            ("zstd", Compression::Zstd),
+        ] {
+            let c = resolve(&[("compression.type", name)]);
+            assert_eq!(c.target(Compression::Lz4), codec, "{name}");
+        }
+        assert_eq!(resolve(&[("compression.type", "producer")]).codec, None);
+        let c = resolve(&[
+            ("compression.gzip.level", "9"),
+            ("compression.lz4.level", "17"),
+            ("compression.zstd.level", "-7"),
+        ]);
+        assert_eq!(c.level(Compression::Gzip), Some(9));
+        assert_eq!(c.level(Compression::Lz4), Some(17));
+        assert_eq!(c.level(Compression::Zstd), Some(-7));
+        assert_eq!(c.level(Compression::Snappy), None);
+        // Out of Kafka's ranges: the default.
+        let c = resolve(&[
+            ("compression.gzip.level", "0"),
+            ("compression.lz4.level", "18"),
+            ("compression.zstd.level", "23"),
+        ]);
+        assert_eq!(c, CompressionConfig::default());
     }
 
     #[test]
@@ -275,5 +389,22 @@ mod tests {
         assert!(c.cleanup_policy.delete && c.cleanup_policy.compact);
         assert_eq!(c.max_message_bytes, i64::MAX, "no limit, as before");
         assert_eq!(c.log.segment_bytes, LogConfig::default().segment_bytes);
+    }
+
+    #[test]
+    fn compaction_settings_parse() {
+        let c = TopicConfig::resolve(
+            &topic(&[
+                ("delete.retention.ms", "100"),
+                ("min.compaction.lag.ms", "5"),
+                ("max.compaction.lag.ms", "100"),
+                ("min.cleanable.dirty.ratio", "0.01"),
+            ]),
+            &BrokerDefaults::new(&[]),
+        );
+        assert_eq!(c.compaction.delete_retention_ms, 100);
+        assert_eq!(c.compaction.min_compaction_lag_ms, 5);
+        assert_eq!(c.compaction.max_compaction_lag_ms, 100);
+        assert!((c.compaction.min_cleanable_dirty_ratio() - 0.01).abs() < 1e-9);
     }
 }

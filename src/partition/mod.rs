@@ -23,6 +23,7 @@
 
 pub mod aborted;
 mod append;
+mod compressed;
 pub mod creation;
 mod dirs;
 pub mod flusher;

@@ -13,13 +13,19 @@
 //! | it is one whole v2 batch: framing, CRC-32C, offsets vs count | CORRUPT_MESSAGE / INVALID_RECORD |
 //! | it is not a control batch                           | INVALID_RECORD                   |
 //! | a transactional batch belongs to an open transaction holding the partition (KIP-890 part 1) | INVALID_TXN_STATE / INVALID_PRODUCER_EPOCH |
-//! | a compacted topic's records have keys (uncompressed batches) | INVALID_RECORD + record indexes |
 //! | zstd only from Produce v7                           | UNSUPPORTED_COMPRESSION_TYPE     |
+//! | a compressed batch's records: decompressed within a bound, well-formed, offset deltas 0..n-1 (`compressed.rs`) | CORRUPT_MESSAGE / INVALID_RECORD |
+//! | a compacted topic's records have keys               | INVALID_RECORD + record indexes  |
 //! | CreateTime timestamps within `message.timestamp.before/after.max.ms` of the broker clock | INVALID_TIMESTAMP |
+//! | after recompression to the topic's `compression.type`, still within `max.message.bytes` | MESSAGE_TOO_LARGE |
 //!
 //! A passing batch keeps its bytes unless its header's max timestamp is not
-//! its records' (then a copy is patched; sarama leaves it at -1), and is
-//! stamped with broker time on append for LogAppendTime topics. Idempotence
+//! its records' (then a copy is patched; sarama leaves it at -1) or the
+//! topic's `compression.type` names another codec (then its records are
+//! written anew with that codec), and is stamped with broker time on append
+//! for LogAppendTime topics. Uncompressed batches for topics that keep them
+//! uncompressed are read once (by `split_batches`) and never copied;
+//! compressed ones are decompressed once. Idempotence
 //! (sequence and epoch per producer) is checked under the partition's
 //! producer lock by `producer_state.rs`, as part of the append itself.
 
@@ -27,6 +33,7 @@ use std::borrow::Cow;
 
 use sluice_protocol::records::{self, BatchHeader, BatchRef};
 
+use super::compressed;
 use crate::error::{PartitionError, TxnBatchRefused, TxnError};
 use crate::metadata::{TimestampType, TopicConfig, TopicMeta};
 
@@ -121,10 +128,16 @@ pub fn validate<'a>(
             error,
         })?;
     }
-    if header.compression() == records::Compression::None && config.cleanup_policy.compact {
+    check_codec(&header, produced.produce_version)?;
+    let source = header.compression();
+    let target = config.compression.target(source);
+    if source != records::Compression::None || target != records::Compression::None {
+        // Decompressed (or recompressed) records: `compressed.rs`.
+        return compressed::validate(&batch, config, target, now);
+    }
+    if config.cleanup_policy.compact {
         check_keys(batch.bytes)?;
     }
-    check_codec(&header, produced.produce_version)?;
     if config.message_timestamp_type == TimestampType::LogAppendTime {
         return Ok(ValidBatch {
             bytes: Cow::Borrowed(batch.bytes),
@@ -197,8 +210,8 @@ fn with_record_max_timestamp<'a>(
     Ok((bytes, header))
 }
 
-/// The largest record timestamp: exact for uncompressed batches; for
-/// compressed ones (not decompressed) the larger of the header's max and
+/// The largest record timestamp, found by `split_batches` (only uncompressed
+/// batches come here); without one, the larger of the header's max and
 /// first timestamps.
 fn record_max_timestamp(batch: &BatchRef<'_>) -> i64 {
     let header = &batch.header;
@@ -210,9 +223,9 @@ fn record_max_timestamp(batch: &BatchRef<'_>) -> i64 {
 
 /// Compaction keeps the latest record of each key, so a compacted topic
 /// refuses records without one: the partition gets INVALID_RECORD with the
-/// index of each keyless record, and nothing of the batch is written. Only
-/// uncompressed batches are checked (compressed ones are stored without
-/// being decompressed).
+/// index of each keyless record, and nothing of the batch is written. This
+/// is the check for uncompressed batches; `compressed.rs` makes it for
+/// compressed ones while it walks their records.
 fn check_keys(batch: &[u8]) -> Result<(), PartitionError> {
     let Ok(iter) = records::records(batch) else {
         return Ok(()); // validated already; cannot happen
@@ -464,10 +477,8 @@ mod tests {
 
     #[test]
     fn zstd_needs_produce_v7() {
-        // Attributes bits 0-2 = 4: zstd (records left uncompressed: only
-        // the header's codec is looked at).
         let bytes = BatchBuilder::new()
-            .attributes(4)
+            .compression(records::Compression::Zstd)
             .record(NOW, Some(b"k"), Some(b"v"), &[])
             .build();
         assert!(matches!(

@@ -1,5 +1,6 @@
-//! Builds uncompressed v2 record batches: for tests, and for the broker's
-//! own records (`__consumer_offsets`).
+//! Builds v2 record batches, uncompressed or compressed with any codec
+//! ([`BatchBuilder::compression`]): for tests, and for the broker's own
+//! records (`__consumer_offsets`).
 //!
 //! ```
 //! use sluice_protocol::records::builder::BatchBuilder;
@@ -32,10 +33,13 @@
 //!
 //! Its varint writers would serve, but are not public (see `varint.rs`).
 
+use super::batch::Compression;
 use super::batch::{
     ATTRIBUTES_OFFSET, BATCH_HEADER_LEN, CONTROL_BIT, CRC_OFFSET, TRANSACTIONAL_BIT,
 };
+use super::compression::with_codec;
 use super::varint::{put_varint, put_varlong};
+use super::RecordsError;
 
 type OwnedHeader = (Vec<u8>, Option<Vec<u8>>);
 
@@ -47,7 +51,8 @@ struct OwnedRecord {
     headers: Vec<OwnedHeader>,
 }
 
-/// Builder for one uncompressed batch with a correct CRC.
+/// Builder for one batch with a correct CRC, uncompressed unless
+/// [`compression`](Self::compression) names a codec.
 ///
 /// Defaults are what a plain (non-idempotent) producer sends: base offset 0,
 /// partition leader epoch -1, CreateTime, no compression, producer id -1,
@@ -62,6 +67,8 @@ pub struct BatchBuilder {
     producer_epoch: i16,
     base_sequence: i32,
     records: Vec<OwnedRecord>,
+    codec: Compression,
+    level: Option<i32>,
 }
 
 impl Default for BatchBuilder {
@@ -80,6 +87,8 @@ impl BatchBuilder {
             producer_epoch: -1,
             base_sequence: -1,
             records: Vec::new(),
+            codec: Compression::None,
+            level: None,
         }
     }
 
@@ -118,6 +127,19 @@ impl BatchBuilder {
         self
     }
 
+    /// Compresses the records with `codec` (and sets its attribute bits), as
+    /// a producer or the broker writes them.
+    pub fn compression(mut self, codec: Compression) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// The codec's level (`None`: Kafka's default for the codec).
+    pub fn compression_level(mut self, level: Option<i32>) -> Self {
+        self.level = level;
+        self
+    }
+
     /// Appends a record with an absolute `timestamp` (ms).
     pub fn record(
         mut self,
@@ -140,7 +162,30 @@ impl BatchBuilder {
 
     /// The batch bytes. With no records, the batch has `records_count` 0 and
     /// `last_offset_delta` -1, which validation refuses.
+    ///
+    /// With a [`compression`](Self::compression) codec this is
+    /// [`try_build`](Self::try_build) giving an empty `Vec` on failure, which
+    /// only a level out of the codec's range causes.
     pub fn build(&self) -> Vec<u8> {
+        self.try_build().unwrap_or_default()
+    }
+
+    /// The batch bytes, or why its records could not be compressed (a level
+    /// out of the codec's range, an unknown codec).
+    pub fn try_build(&self) -> Result<Vec<u8>, RecordsError> {
+        let plain = self.build_plain();
+        if self.codec == Compression::None {
+            return Ok(plain);
+        }
+        with_codec(
+            &plain,
+            plain.get(BATCH_HEADER_LEN..).unwrap_or_default(),
+            self.codec,
+            self.level,
+        )
+    }
+
+    fn build_plain(&self) -> Vec<u8> {
         let base_timestamp = self.records.first().map_or(-1, |r| r.timestamp);
         let max_timestamp = self.records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
         let count = i32::try_from(self.records.len()).unwrap_or(i32::MAX);
@@ -276,5 +321,44 @@ mod tests {
         .unwrap();
         assert!(h.is_transactional());
         assert!(!h.is_control());
+    }
+
+    #[test]
+    fn compressed_batches_hold_the_same_records() {
+        let builder = BatchBuilder::new()
+            .base_offset(9)
+            .producer(11, 2, 40)
+            .transactional(true)
+            .record(500, Some(b"k"), Some(b"v"), &[(b"x", Some(b"y"))])
+            .record(490, None, Some(&[7u8; 3000]), &[]);
+        let plain = builder.build();
+        for codec in [
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let batch = builder.clone().compression(codec).try_build().unwrap();
+            let h = validate_batch(&batch).unwrap();
+            assert_eq!(h.compression(), codec);
+            assert!(h.is_transactional());
+            assert_eq!((h.base_offset, h.producer_id, h.base_sequence), (9, 11, 40));
+            assert_eq!((h.base_timestamp, h.max_timestamp), (500, 500));
+            assert!(batch.len() < plain.len(), "{codec:?}");
+            let decoded = crate::records::batch_records(&batch, 1 << 20).unwrap();
+            assert!(decoded.was_decompressed());
+            assert_eq!(decoded.area(), &plain[BATCH_HEADER_LEN..]);
+            let values: Vec<_> = decoded.iter().map(|r| r.unwrap().value).collect();
+            assert_eq!(values[1].map(<[u8]>::len), Some(3000));
+        }
+        assert!(BatchBuilder::new()
+            .compression(Compression::Gzip)
+            .compression_level(Some(12))
+            .record(1, None, None, &[])
+            .try_build()
+            .is_err());
+        let plain_records = crate::records::batch_records(&plain, 0).unwrap();
+        assert!(!plain_records.was_decompressed());
+        assert_eq!(plain_records.iter().count(), 2);
     }
 }

@@ -1,4 +1,5 @@
 use super::batch::Compression;
+use super::compression::CodecError;
 
 /// Why record batch bytes were refused.
 ///
@@ -38,12 +39,17 @@ pub enum RecordsError {
     /// Suggested answer: `CORRUPT_MESSAGE`.
     #[error("record batch uses unknown compression codec {0}")]
     UnknownCompression(u8),
-    /// The batch is compressed, and reading its records would need
-    /// decompression, which this crate does not do.
+    /// The batch is compressed, and [`records`](super::records) reads only
+    /// uncompressed batches ([`batch_records`](super::batch_records)
+    /// decompresses).
     #[error(
         "record batch is compressed with {0:?}; its records are not readable without decompressing"
     )]
     Compressed(Compression),
+    /// The compressed records could not be decompressed (damaged, or larger
+    /// than the limit), or not compressed. Kafka: `CORRUPT_MESSAGE`.
+    #[error("record batch compression: {0}")]
+    Codec(#[from] CodecError),
     /// A record, or the record area of a batch, is malformed (bad varint,
     /// length out of range, records not filling the batch, offset deltas out
     /// of order). Kafka: `INVALID_RECORD`.

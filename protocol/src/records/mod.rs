@@ -4,10 +4,10 @@
 //! ([`split_batches`] / [`validate_batch`]: header, CRC-32C, offsets and, for
 //! uncompressed batches, every record), assigns offsets by rewriting header
 //! fields in place ([`rewrite`]), and stores and serves the bytes as they came.
-//! [`records`] reads the records of an uncompressed batch without copying.
-//!
-//! Compressed batches are checked at the batch level only; this crate does
-//! not decompress.
+//! [`records`] reads the records of an uncompressed batch without copying;
+//! [`batch_records`] reads those of any batch, decompressing a compressed one
+//! once ([`compression`]: gzip, snappy, lz4 and zstd as Kafka writes them,
+//! every decompression bounded).
 //!
 //! Everything here takes untrusted bytes: sizes and counts from the input are
 //! checked against the bytes actually present before they are used, and no
@@ -24,6 +24,7 @@
 //! module says which of these it is about.
 
 pub mod batch;
+pub mod compression;
 pub mod control;
 mod error;
 pub mod record;
@@ -34,6 +35,7 @@ mod varint;
 pub mod builder;
 
 pub use batch::{compute_crc, parse_header, BatchHeader, Compression, TimestampType};
+pub use compression::{batch_records, compress, decompress, with_codec, BatchRecords, CodecError};
 pub use control::{control_type, marker_batch, ControlType};
 pub use error::RecordsError;
 pub use record::{records, Record, RecordIter};

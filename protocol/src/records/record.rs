@@ -1,4 +1,4 @@
-//! Records inside an uncompressed v2 batch.
+//! Records inside a v2 batch (uncompressed, or once decompressed).
 //!
 //! Each record (all varints zigzag-encoded):
 //!
@@ -51,8 +51,9 @@ pub struct Record<'a> {
 ///
 /// `batch` must start at a batch header; bytes after the end given by the
 /// batch length field are ignored. The CRC is not checked here.
-/// Compressed batches give [`RecordsError::Compressed`] (this crate does not
-/// decompress), unknown codecs [`RecordsError::UnknownCompression`].
+/// Compressed batches give [`RecordsError::Compressed`] (read those with
+/// [`batch_records`](super::batch_records), which decompresses), unknown
+/// codecs [`RecordsError::UnknownCompression`].
 ///
 /// The iterator yields exactly `records_count` records, then checks that they
 /// filled the batch exactly. After the first `Err` it yields nothing more.
@@ -75,12 +76,7 @@ pub fn records(batch: &[u8]) -> Result<RecordIter<'_>, RecordsError> {
             needed: header.total_len(),
             available: batch.len(),
         })?;
-    Ok(RecordIter {
-        rest: area,
-        declared: header.records_count,
-        index: 0,
-        done: false,
-    })
+    Ok(RecordIter::over(area, header.records_count))
 }
 
 /// Iterator returned by [`records`].
@@ -90,6 +86,19 @@ pub struct RecordIter<'a> {
     declared: i32,
     index: i32,
     done: bool,
+}
+
+impl<'a> RecordIter<'a> {
+    /// Iterates `declared` records in `area`, the record bytes of a batch
+    /// (uncompressed, or decompressed by `compression::batch_records`).
+    pub(crate) fn over(area: &'a [u8], declared: i32) -> Self {
+        RecordIter {
+            rest: area,
+            declared,
+            index: 0,
+            done: false,
+        }
+    }
 }
 
 impl<'a> Iterator for RecordIter<'a> {

@@ -20,10 +20,11 @@
 //!   attributes' delete-horizon bit, the horizon in the base timestamp field, record
 //!   timestamp deltas counted from it.
 //!
-//! Records of compressed batches are read and written through the codec module of
-//! `sluice-protocol` when the batch's codec is supported there; a batch whose records
-//! cannot be read is kept as it is, and its keys are not put in the map (so no
-//! older record is dropped on its account).
+//! Records of compressed batches are decompressed (at most 128 MiB per batch),
+//! filtered and recompressed with the batch's codec at Kafka's default level, through
+//! `sluice_protocol::records::compression`. A batch whose records cannot be read is
+//! kept as it is, and its keys are not put in the map (so no older record is dropped
+//! on its account).
 
 use std::collections::{HashMap, HashSet};
 
@@ -73,15 +74,34 @@ pub(crate) fn read_records(batch: &[u8], header: &BatchHeader) -> Option<Vec<Own
     Some(out)
 }
 
+/// The most a compressed batch's records may inflate to for the cleaner; a batch
+/// beyond it is kept as it is.
+const MAX_DECOMPRESSED: usize = 128 << 20;
+
 /// An uncompressed copy of a compressed batch (the header with the codec bits cleared,
-/// then the records), for the record parser; `None` if the codec is not available.
-fn decompressed(_batch: &[u8], _header: &BatchHeader, _codec: Compression) -> Option<Vec<u8>> {
-    None
+/// then the records), for the record parser; `None` if it cannot be decompressed.
+fn decompressed(batch: &[u8], header: &BatchHeader, codec: Compression) -> Option<Vec<u8>> {
+    let area = batch.get(BATCH_HEADER_LEN..header.total_len())?;
+    let plain = records::decompress(codec, area, MAX_DECOMPRESSED).ok()?;
+    let fields = HeaderFields {
+        base_offset: header.base_offset,
+        partition_leader_epoch: header.partition_leader_epoch,
+        attributes: header.attributes & !0x07,
+        last_offset_delta: header.last_offset_delta,
+        base_timestamp: header.base_timestamp,
+        max_timestamp: header.max_timestamp,
+        producer_id: header.producer_id,
+        producer_epoch: header.producer_epoch,
+        base_sequence: header.base_sequence,
+        records_count: header.records_count,
+    };
+    Some(assemble(&fields, &plain))
 }
 
-/// Compresses a records area with `codec`; `None` if the codec is not available.
-fn compressed(_area: &[u8], _codec: Compression) -> Option<Vec<u8>> {
-    None
+/// Compresses a records area with `codec` (Kafka's default level); `None` if that
+/// fails.
+fn compressed(area: &[u8], codec: Compression) -> Option<Vec<u8>> {
+    records::compress(codec, area, None).ok()
 }
 
 /// Which transactions are aborted, followed batch by batch in offset order (Kafka's

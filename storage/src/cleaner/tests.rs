@@ -321,3 +321,50 @@ fn a_crash_at_any_step_of_a_swap_loses_nothing() {
         assert_eq!(contents(&log).len(), 11, "step {step}");
     }
 }
+
+#[test]
+fn compressed_batches_are_filtered_and_recompressed_with_their_codec() {
+    use sluice_protocol::records::Compression;
+    for codec in [Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), config()).unwrap();
+        let mut latest = BTreeMap::new();
+        for version in 0..10 {
+            let pairs: Vec<_> = (0..10)
+                .map(|k| (format!("key-{k}"), Some(format!("v{version}-{k}"))))
+                .collect();
+            let plain = keyed(&pairs);
+            let area = plain[records::batch::BATCH_HEADER_LEN..].to_vec();
+            let batch = records::with_codec(&plain, &area, codec, None).unwrap();
+            let base = append(&mut log, batch);
+            for (i, (k, v)) in pairs.into_iter().enumerate() {
+                // Every other batch loses all but one record below, so both kinds
+                // (rewritten, kept) are checked.
+                latest.insert(k, (base + i as i64, v));
+            }
+        }
+        // The last version of half the keys again, alone.
+        for k in 0..5 {
+            let pairs = vec![(format!("key-{k}"), Some(format!("final-{k}")))];
+            let plain = keyed(&pairs);
+            let area = plain[records::batch::BATCH_HEADER_LEN..].to_vec();
+            let base = append(&mut log, records::with_codec(&plain, &area, codec, None).unwrap());
+            latest.insert(pairs[0].0.clone(), (base, pairs[0].1.clone()));
+        }
+        roll_away(&mut log);
+        log.clean(request(0), &CleanerConfig::default()).unwrap().unwrap();
+        assert_eq!(latest_in(&contents(&log)), latest, "{codec:?}");
+        let bytes = log.read(log.log_start_offset(), 1 << 20).unwrap();
+        let mut rest = &bytes[..];
+        let mut with_records = 0;
+        while !rest.is_empty() {
+            let h = parse_header(rest).unwrap();
+            if h.records_count > 0 {
+                assert_eq!(h.compression(), codec, "recompressed with its codec");
+                with_records += 1;
+            }
+            rest = &rest[h.total_len()..];
+        }
+        assert!(with_records > 0);
+    }
+}
