@@ -1,0 +1,225 @@
+//! Log compaction with real clients: topics with `cleanup.policy=compact`
+//! are cleaned in the background (every 50 ms here) and a consumer from
+//! offset 0 sees exactly the latest record of every key, at the offset it
+//! was produced at; tombstones go after `delete.retention.ms`; aborted
+//! transactions go, committed ones stay.
+//!
+//! Every check waits on its condition (a fresh consumer reads the whole
+//! partition until it sees the expected records), bounded at 120 s.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+
+/// (offset, value) of the record each key should keep; `None` = tombstone.
+type Expected = BTreeMap<String, (i64, Option<String>)>;
+
+async fn compacting_broker() -> TestBroker {
+    logs::capture();
+    TestBroker::start_with(|c| {
+        c.cleaner_backoff_ms = 50;
+    })
+    .await
+}
+
+async fn compacted_topic(broker: &TestBroker, prefix: &str, extra: &[(&str, &str)]) -> String {
+    let topic = unique_topic(prefix);
+    let mut configs = vec![
+        ("cleanup.policy", "compact"),
+        ("segment.bytes", "100000"),
+    ];
+    configs.extend_from_slice(extra);
+    create_topic(&broker.bootstrap(), &topic, 1, &configs).await;
+    topic
+}
+
+async fn send(producer: &FutureProducer, topic: &str, key: &str, value: Option<&str>) -> i64 {
+    let mut record = FutureRecord::<str, str>::to(topic).partition(0).key(key);
+    if let Some(value) = value {
+        record = record.payload(value);
+    }
+    producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .expect("delivered")
+        .offset
+}
+
+/// A record larger than segment.bytes (even compressed: pseudo-random
+/// letters) goes into a segment of its own: all before it is sealed, so
+/// cleanable.
+async fn roll(producer: &FutureProducer, topic: &str) -> i64 {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let big: String = (0..400_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect();
+    send(producer, topic, "roll", Some(&big)).await
+}
+
+/// Everything a read_uncommitted consumer reads from offset 0 up to and
+/// including `last`: key -> every (offset, value) seen.
+fn read_all(bootstrap: &str, topic: &str, last: i64) -> BTreeMap<String, Vec<(i64, Option<String>)>> {
+    let consumer = consumer_from_start(bootstrap, topic, 1, &[("isolation.level", "read_uncommitted")]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen: BTreeMap<String, Vec<(i64, Option<String>)>> = BTreeMap::new();
+    loop {
+        let got = consume(&consumer, 1, Duration::from_millis(200));
+        for g in got {
+            let key = String::from_utf8(g.key.unwrap_or_default()).unwrap();
+            let value = g.value.map(|v| String::from_utf8(v).unwrap());
+            let done = g.offset >= last;
+            seen.entry(key).or_default().push((g.offset, value));
+            if done {
+                return seen;
+            }
+        }
+        assert!(Instant::now() < deadline, "offset {last} never came");
+    }
+}
+
+/// Waits until the partition holds exactly `expected` (plus the roll
+/// records, whatever they are).
+async fn wait_for_exactly(bootstrap: &str, topic: &str, expected: &Expected, last: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (b, t) = (bootstrap.to_string(), topic.to_string());
+        let mut seen = tokio::task::spawn_blocking(move || read_all(&b, &t, last))
+            .await
+            .unwrap();
+        seen.remove("roll");
+        let exact = seen.len() == expected.len()
+            && expected
+                .iter()
+                .all(|(k, want)| seen.get(k).is_some_and(|got| got.as_slice() == [want.clone()]));
+        if exact {
+            return;
+        }
+        let versions: usize = seen.values().map(Vec::len).sum();
+        assert!(
+            Instant::now() < deadline,
+            "never compacted to the latest record per key: {} keys, {versions} records seen; {:?} {:?}",
+            seen.len(),
+            logs::lines_with(&["clean", topic]),
+            logs::lines_with(&["failed"]),
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn latest_of_each_key(codec: &str) {
+    let broker = compacting_broker().await;
+    let topic = compacted_topic(&broker, &format!("compact-{codec}"), &[]).await;
+    let producer = producer(
+        &broker.bootstrap(),
+        &[("compression.codec", codec), ("linger.ms", "5")],
+    );
+    let mut expected = Expected::new();
+    for version in 0..100 {
+        let sends: Vec<_> = (0..100)
+            .map(|k| {
+                let key = format!("key-{k:03}");
+                let value = format!("v{version:03}-{k:03}-{}", "p".repeat(40));
+                let record = FutureRecord::to(&topic).partition(0).key(&key).payload(&value);
+                let future = producer.send_result(record).expect("queued");
+                (key, value, future)
+            })
+            .collect();
+        for (key, value, future) in sends {
+            let offset = future.await.unwrap().expect("delivered").offset;
+            expected.insert(key, (offset, Some(value)));
+        }
+    }
+    let last = roll(&producer, &topic).await;
+    wait_for_exactly(&broker.bootstrap(), &topic, &expected, last).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncompressed_keeps_the_latest_value_of_every_key_at_its_offset() {
+    latest_of_each_key("none").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_keeps_the_latest_value_of_every_key_at_its_offset() {
+    latest_of_each_key("gzip").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snappy_keeps_the_latest_value_of_every_key_at_its_offset() {
+    latest_of_each_key("snappy").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lz4_keeps_the_latest_value_of_every_key_at_its_offset() {
+    latest_of_each_key("lz4").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zstd_keeps_the_latest_value_of_every_key_at_its_offset() {
+    latest_of_each_key("zstd").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tombstoned_keys_disappear_after_delete_retention() {
+    let broker = compacting_broker().await;
+    let topic = compacted_topic(&broker, "tombstones", &[("delete.retention.ms", "300")]).await;
+    let producer = producer(&broker.bootstrap(), &[]);
+    let mut expected = Expected::new();
+    for version in 0..3 {
+        for k in 0..20 {
+            let (key, value) = (format!("key-{k:02}"), format!("v{version}"));
+            let offset = send(&producer, &topic, &key, Some(&value)).await;
+            expected.insert(key, (offset, Some(value)));
+        }
+    }
+    for k in 0..10 {
+        let key = format!("key-{k:02}");
+        send(&producer, &topic, &key, None).await;
+        expected.remove(&key);
+    }
+    let last = roll(&producer, &topic).await;
+    wait_for_exactly(&broker.bootstrap(), &topic, &expected, last).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_transactions_are_removed_and_committed_ones_kept() {
+    let broker = compacting_broker().await;
+    let topic = compacted_topic(&broker, "compact-txn", &[]).await;
+    let bootstrap = broker.bootstrap();
+    let txn_producer: FutureProducer = client_config(&bootstrap)
+        .set("transactional.id", unique_topic("compaction-txn"))
+        .set("linger.ms", "5")
+        .create()
+        .expect("transactional producer");
+    tokio::task::block_in_place(|| txn_producer.init_transactions(Duration::from_secs(30))).unwrap();
+    let mut expected = Expected::new();
+    for round in 0..10 {
+        tokio::task::block_in_place(|| txn_producer.begin_transaction()).unwrap();
+        let mut sent = Vec::new();
+        for k in 0..20 {
+            let (key, value) = (format!("key-{k:02}"), format!("committed-{round}"));
+            let offset = send(&txn_producer, &topic, &key, Some(&value)).await;
+            sent.push((key, (offset, Some(value))));
+        }
+        tokio::task::block_in_place(|| txn_producer.commit_transaction(Duration::from_secs(30))).unwrap();
+        expected.extend(sent);
+        // An aborted transaction over the same keys (and one key of its own).
+        tokio::task::block_in_place(|| txn_producer.begin_transaction()).unwrap();
+        for k in 0..21 {
+            send(&txn_producer, &topic, &format!("key-{k:02}"), Some("aborted")).await;
+        }
+        tokio::task::block_in_place(|| txn_producer.abort_transaction(Duration::from_secs(30))).unwrap();
+    }
+    let plain = producer(&bootstrap, &[]);
+    let last = roll(&plain, &topic).await;
+    wait_for_exactly(&bootstrap, &topic, &expected, last).await;
+}
