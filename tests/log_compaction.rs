@@ -223,3 +223,79 @@ async fn aborted_transactions_are_removed_and_committed_ones_kept() {
     let last = roll(&plain, &topic).await;
     wait_for_exactly(&bootstrap, &topic, &expected, last).await;
 }
+
+/// `__consumer_offsets-0`'s segments on disk: (count, bytes).
+fn offsets_segments(broker: &TestBroker) -> (usize, u64) {
+    let dir = broker.dir.join("__consumer_offsets-0");
+    let mut count = 0;
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "log") {
+            count += 1;
+            bytes += std::fs::metadata(&path).map_or(0, |m| m.len());
+        }
+    }
+    (count, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_offsets_stays_bounded_under_100000_commits_of_one_group() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    if ephemeral_mode() {
+        return;
+    }
+    let tweak = |c: &mut sluice::Config| {
+        c.cleaner_backoff_ms = 50;
+        c.offsets_topic_segment_bytes = 100_000;
+        c.fsync = sluice::config::FsyncMode::Never;
+    };
+    let mut broker = TestBroker::start_with(tweak).await;
+    let topic = unique_topic("offsets-bounded");
+    create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
+    let group = unique_topic("one-group");
+    let consumer: BaseConsumer = client_config(&broker.bootstrap())
+        .set("group.id", &group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let commits = 100_000i64;
+    tokio::task::block_in_place(|| {
+        for i in 1..=commits {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(&topic, 0, Offset::Offset(i)).unwrap();
+            // Every 500th waits, so that at most 500 are in flight.
+            let mode = if i % 500 == 0 { CommitMode::Sync } else { CommitMode::Async };
+            consumer.commit(&tpl, mode).unwrap();
+            if i % 500 != 0 {
+                consumer.poll(Duration::ZERO);
+            }
+        }
+    });
+    // 100,000 commit records are several MB; compacted, a few segments of
+    // at most 100 KB each.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (count, bytes) = offsets_segments(&broker);
+        if count <= 4 && bytes <= 400_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "__consumer_offsets not compacted: {count} segments, {bytes} bytes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(consumer);
+    broker.restart_with(tweak).await;
+    let consumer: BaseConsumer = client_config(&broker.bootstrap())
+        .set("group.id", &group)
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&topic, 0);
+    let committed = tokio::task::block_in_place(|| consumer.committed_offsets(tpl, Duration::from_secs(30))).unwrap();
+    assert_eq!(
+        committed.find_partition(&topic, 0).unwrap().offset(),
+        Offset::Offset(commits),
+        "the last commit survives compaction and a restart"
+    );
+}

@@ -121,6 +121,8 @@ pub struct Config {
     pub offsets_retention_minutes: u64,
     /// Partitions of `__consumer_offsets` when it is created.
     pub offsets_topic_partitions: i32,
+    /// `segment.bytes` of `__consumer_offsets` when it is created.
+    pub offsets_topic_segment_bytes: u64,
     /// Partitions of `__transaction_state` when it is created.
     pub transaction_state_partitions: i32,
     /// Largest `transaction.timeout.ms` a producer may ask for.
@@ -216,6 +218,7 @@ impl Default for Config {
             group_max_session_timeout_ms: 1_800_000,
             offsets_retention_minutes: 10_080,
             offsets_topic_partitions: 1,
+            offsets_topic_segment_bytes: 104_857_600,
             transaction_state_partitions: 1,
             transaction_max_timeout_ms: 900_000,
             max_partitions: DEFAULT_MAX_PARTITIONS,
@@ -283,6 +286,12 @@ impl Config {
             return Err(invalid(
                 "retention-check-interval-ms",
                 "must be between 1 and 31536000000 (a year)",
+            ));
+        }
+        if !(1024..=i32::MAX as u64).contains(&self.offsets_topic_segment_bytes) {
+            return Err(invalid(
+                "offsets-topic-segment-bytes",
+                "must be between 1024 and 2147483647",
             ));
         }
         if !(1..=MAX_INTERVAL_MS).contains(&self.cleaner_backoff_ms) {

@@ -533,6 +533,22 @@ pub static OPTIONS: &[OptionDef] = &[
         },
     },
     OptionDef {
+        name: "offsets-topic-segment-bytes",
+        value_name: "BYTES",
+        default: Shown::Value("104857600"),
+        help: "segment.bytes of the internal __consumer_offsets topic when it is created",
+        details: "Smaller segments are compacted sooner (the active segment never is).",
+        aliases: &[],
+        kafka: &[kafka("offsets.topic.segment.bytes", |s, v| {
+            s.config.offsets_topic_segment_bytes = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.offsets_topic_segment_bytes = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
         name: "transaction-state-partitions",
         value_name: "N",
         default: Shown::Value("1"),

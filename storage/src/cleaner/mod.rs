@@ -416,7 +416,7 @@ impl Log {
                 }
                 return Err(e);
             }
-            if leading && at == 0 && !holds_data {
+            if leading && at == leading_empty && !holds_data {
                 leading_empty += 1;
             } else {
                 leading = false;
@@ -560,6 +560,7 @@ struct GroupWriter {
     batches: Vec<(u64, u64, BatchMeta)>,
     holds_data: bool,
     leader_epoch: i32,
+    keep_file: bool,
 }
 
 impl GroupWriter {
@@ -581,6 +582,7 @@ impl GroupWriter {
             batches: Vec::new(),
             holds_data: false,
             leader_epoch: 0,
+            keep_file: false,
         })
     }
 
@@ -622,6 +624,21 @@ impl GroupWriter {
             max_timestamp: header.max_timestamp,
         };
         self.write_raw(batch, meta, throttle)
+    }
+
+    /// Removes the unfinished `.cleaned` file.
+    fn abandon(&mut self) {
+        if let Some((path, _)) = self.file.take() {
+            if !self.keep_file {
+                let _ = fs::remove_file(path);
+            }
+        }
+    }
+
+    /// A simulated crash leaves the file where it is.
+    #[cfg(test)]
+    fn keep_file_on_abandon(&mut self) {
+        self.keep_file = true;
     }
 
     fn finish(mut self, next_offset: i64, replaces: Vec<(i64, u64)>, throttle: &mut Throttle) -> Result<CleanedGroup, StorageError> {
@@ -694,29 +711,12 @@ impl CleanJob {
             self.sources.iter().filter(|s| s.base_offset < map_end).collect();
         let max_size = self.request.segment_bytes.clamp(1, u64::from(u32::MAX));
         let mut groups = Vec::new();
-        let mut i = 0;
-        while let Some(first) = to_clean.get(i) {
-            let mut end = i + 1;
-            let mut size = first.size;
-            while let Some(next) = to_clean.get(end) {
-                let span = next.next_offset - first.base_offset;
-                if size + next.size > max_size || span > i64::from(i32::MAX) {
-                    break;
-                }
-                size += next.size;
-                end += 1;
+        let result = self.clean_segments(&to_clean, max_size, &rules, &mut txns, &mut removed, &mut throttle, &mut groups);
+        if let Err(e) = result {
+            for g in groups {
+                g.output.discard();
             }
-            let group = to_clean.get(i..end).unwrap_or_default();
-            match self.clean_group(group, &rules, &mut txns, &mut removed, &mut throttle) {
-                Ok(cleaned) => groups.push(cleaned),
-                Err(e) => {
-                    for g in groups {
-                        g.output.discard();
-                    }
-                    return Err(e);
-                }
-            }
-            i = end;
+            return Err(e);
         }
         Ok(PreparedClean {
             groups,
@@ -725,51 +725,89 @@ impl CleanJob {
         })
     }
 
-    fn clean_group(
+    /// Writes the cleaned `segments` into groups: a group takes the next segment while
+    /// what it wrote plus that segment's size (a bound of what it will write) stays
+    /// within `max_size` and its offsets within an index's reach. Grouping by what was
+    /// written (Kafka groups by the input sizes) merges segments that cleaning shrank,
+    /// so a compacted log keeps few segments.
+    #[allow(clippy::too_many_arguments)]
+    fn clean_segments(
         &self,
-        group: &[&SourceSegment],
+        segments: &[&SourceSegment],
+        max_size: u64,
         rules: &Rules<'_>,
         txns: &mut TxnTracker,
         removed: &mut Removed,
         throttle: &mut Throttle,
-    ) -> Result<CleanedGroup, StorageError> {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else {
-            return Err(StorageError::Corrupt("cleaner: empty group".into()));
-        };
-        let mut writer = GroupWriter::new(&self.dir, self.backend, first.base_offset)?;
-        let written = (|| {
-            for source in group {
-                let mut reader = BatchReader::open(source)?;
-                while let Some((batch, header)) = reader.next()? {
-                    throttle.account(batch.len() as u64);
-                    match filter::filter_batch(&batch, &header, rules, txns, removed) {
-                        Verdict::Keep => writer.write(&batch, &header, throttle)?,
-                        Verdict::Rewrite(bytes) => {
-                            let rewritten = parse_header(&bytes).map_err(|e| {
-                                StorageError::Corrupt(format!("cleaner wrote a bad batch: {e}"))
-                            })?;
-                            writer.write(&bytes, &rewritten, throttle)?;
-                        }
-                        Verdict::Drop => {}
+        groups: &mut Vec<CleanedGroup>,
+    ) -> Result<(), StorageError> {
+        let mut current: Option<(GroupWriter, Vec<(i64, u64)>, i64)> = None;
+        for source in segments {
+            if let Some((writer, _, _)) = &current {
+                let span = source.next_offset - writer.base_offset;
+                if writer.position + source.size > max_size || span > i64::from(i32::MAX) {
+                    if let Some((writer, replaces, end)) = current.take() {
+                        groups.push(writer.finish(end, replaces, throttle)?);
                     }
                 }
             }
-            crash_point(1)?;
-            Ok::<(), StorageError>(())
-        })();
-        if let Err(e) = written {
-            if let Some((path, _)) = &writer.file {
-                #[cfg(not(test))]
-                let _ = fs::remove_file(path);
-                #[cfg(test)]
-                if crash::AT.with(std::cell::Cell::get) != Some(1) {
-                    let _ = fs::remove_file(path);
+            let (writer, replaces, end) = match &mut current {
+                Some(c) => c,
+                None => current.insert((
+                    GroupWriter::new(&self.dir, self.backend, source.base_offset)?,
+                    Vec::new(),
+                    source.base_offset,
+                )),
+            };
+            if let Err(e) = Self::clean_into(writer, source, rules, txns, removed, throttle) {
+                writer.abandon();
+                return Err(e);
+            }
+            replaces.push((source.base_offset, source.size));
+            *end = source.next_offset;
+            // At the log start, a segment left with no data is a group of its own:
+            // `finish_clean` deletes it and the log start moves past it.
+            if !writer.holds_data && groups.iter().all(|g| !g.holds_data) {
+                if let Some((writer, replaces, end)) = current.take() {
+                    groups.push(writer.finish(end, replaces, throttle)?);
                 }
             }
-            return Err(e);
         }
-        let replaces = group.iter().map(|s| (s.base_offset, s.size)).collect();
-        writer.finish(last.next_offset, replaces, throttle)
+        if let Some((mut writer, replaces, end)) = current {
+            if let Err(e) = crash_point(1) {
+                #[cfg(test)]
+                writer.keep_file_on_abandon();
+                writer.abandon();
+                return Err(e.into());
+            }
+            groups.push(writer.finish(end, replaces, throttle)?);
+        }
+        Ok(())
+    }
+
+    fn clean_into(
+        writer: &mut GroupWriter,
+        source: &SourceSegment,
+        rules: &Rules<'_>,
+        txns: &mut TxnTracker,
+        removed: &mut Removed,
+        throttle: &mut Throttle,
+    ) -> Result<(), StorageError> {
+        let mut reader = BatchReader::open(source)?;
+        while let Some((batch, header)) = reader.next()? {
+            throttle.account(batch.len() as u64);
+            match filter::filter_batch(&batch, &header, rules, txns, removed) {
+                Verdict::Keep => writer.write(&batch, &header, throttle)?,
+                Verdict::Rewrite(bytes) => {
+                    let rewritten = parse_header(&bytes).map_err(|e| {
+                        StorageError::Corrupt(format!("cleaner wrote a bad batch: {e}"))
+                    })?;
+                    writer.write(&bytes, &rewritten, throttle)?;
+                }
+                Verdict::Drop => {}
+            }
+        }
+        Ok(())
     }
 }
 

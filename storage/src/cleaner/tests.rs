@@ -365,6 +365,6 @@ fn compressed_batches_are_filtered_and_recompressed_with_their_codec() {
             }
             rest = &rest[h.total_len()..];
         }
-        assert!(with_records > 0);
+        assert!(with_records > 0, "{codec:?} start {} end {} segs {} bytes {}", log.log_start_offset(), log.log_end_offset(), log.segment_count(), bytes.len());
     }
 }
