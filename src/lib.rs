@@ -58,6 +58,7 @@
 
 pub mod admin;
 mod builder;
+pub(crate) mod cleaner;
 pub mod config;
 pub(crate) mod coordinator;
 pub(crate) mod data_dir_lock;
@@ -65,7 +66,6 @@ pub(crate) mod dispatch;
 pub(crate) mod error;
 pub(crate) mod group;
 pub(crate) mod handlers;
-pub(crate) mod cleaner;
 pub(crate) mod maintenance;
 pub(crate) mod metadata;
 pub(crate) mod partition;

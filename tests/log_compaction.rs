@@ -29,10 +29,7 @@ async fn compacting_broker() -> TestBroker {
 
 async fn compacted_topic(broker: &TestBroker, prefix: &str, extra: &[(&str, &str)]) -> String {
     let topic = unique_topic(prefix);
-    let mut configs = vec![
-        ("cleanup.policy", "compact"),
-        ("segment.bytes", "100000"),
-    ];
+    let mut configs = vec![("cleanup.policy", "compact"), ("segment.bytes", "100000")];
     configs.extend_from_slice(extra);
     create_topic(&broker.bootstrap(), &topic, 1, &configs).await;
     topic
@@ -68,8 +65,17 @@ async fn roll(producer: &FutureProducer, topic: &str) -> i64 {
 
 /// Everything a read_uncommitted consumer reads from offset 0 up to and
 /// including `last`: key -> every (offset, value) seen.
-fn read_all(bootstrap: &str, topic: &str, last: i64) -> BTreeMap<String, Vec<(i64, Option<String>)>> {
-    let consumer = consumer_from_start(bootstrap, topic, 1, &[("isolation.level", "read_uncommitted")]);
+fn read_all(
+    bootstrap: &str,
+    topic: &str,
+    last: i64,
+) -> BTreeMap<String, Vec<(i64, Option<String>)>> {
+    let consumer = consumer_from_start(
+        bootstrap,
+        topic,
+        1,
+        &[("isolation.level", "read_uncommitted")],
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen: BTreeMap<String, Vec<(i64, Option<String>)>> = BTreeMap::new();
     loop {
@@ -98,9 +104,10 @@ async fn wait_for_exactly(bootstrap: &str, topic: &str, expected: &Expected, las
             .unwrap();
         seen.remove("roll");
         let exact = seen.len() == expected.len()
-            && expected
-                .iter()
-                .all(|(k, want)| seen.get(k).is_some_and(|got| got.as_slice() == [want.clone()]));
+            && expected.iter().all(|(k, want)| {
+                seen.get(k)
+                    .is_some_and(|got| got.as_slice() == [want.clone()])
+            });
         if exact {
             return;
         }
@@ -129,7 +136,10 @@ async fn latest_of_each_key(codec: &str) {
             .map(|k| {
                 let key = format!("key-{k:03}");
                 let value = format!("v{version:03}-{k:03}-{}", "p".repeat(40));
-                let record = FutureRecord::to(&topic).partition(0).key(&key).payload(&value);
+                let record = FutureRecord::to(&topic)
+                    .partition(0)
+                    .key(&key)
+                    .payload(&value);
                 let future = producer.send_result(record).expect("queued");
                 (key, value, future)
             })
@@ -200,7 +210,8 @@ async fn aborted_transactions_are_removed_and_committed_ones_kept() {
         .set("linger.ms", "5")
         .create()
         .expect("transactional producer");
-    tokio::task::block_in_place(|| txn_producer.init_transactions(Duration::from_secs(30))).unwrap();
+    tokio::task::block_in_place(|| txn_producer.init_transactions(Duration::from_secs(30)))
+        .unwrap();
     let mut expected = Expected::new();
     for round in 0..10 {
         tokio::task::block_in_place(|| txn_producer.begin_transaction()).unwrap();
@@ -210,14 +221,22 @@ async fn aborted_transactions_are_removed_and_committed_ones_kept() {
             let offset = send(&txn_producer, &topic, &key, Some(&value)).await;
             sent.push((key, (offset, Some(value))));
         }
-        tokio::task::block_in_place(|| txn_producer.commit_transaction(Duration::from_secs(30))).unwrap();
+        tokio::task::block_in_place(|| txn_producer.commit_transaction(Duration::from_secs(30)))
+            .unwrap();
         expected.extend(sent);
         // An aborted transaction over the same keys (and one key of its own).
         tokio::task::block_in_place(|| txn_producer.begin_transaction()).unwrap();
         for k in 0..21 {
-            send(&txn_producer, &topic, &format!("key-{k:02}"), Some("aborted")).await;
+            send(
+                &txn_producer,
+                &topic,
+                &format!("key-{k:02}"),
+                Some("aborted"),
+            )
+            .await;
         }
-        tokio::task::block_in_place(|| txn_producer.abort_transaction(Duration::from_secs(30))).unwrap();
+        tokio::task::block_in_place(|| txn_producer.abort_transaction(Duration::from_secs(30)))
+            .unwrap();
     }
     let plain = producer(&bootstrap, &[]);
     let last = roll(&plain, &topic).await;
@@ -264,9 +283,14 @@ async fn consumer_offsets_stays_bounded_under_100000_commits_of_one_group() {
     tokio::task::block_in_place(|| {
         for i in 1..=commits {
             let mut tpl = TopicPartitionList::new();
-            tpl.add_partition_offset(&topic, 0, Offset::Offset(i)).unwrap();
+            tpl.add_partition_offset(&topic, 0, Offset::Offset(i))
+                .unwrap();
             // Every 500th waits, so that at most 500 are in flight.
-            let mode = if i % 500 == 0 { CommitMode::Sync } else { CommitMode::Async };
+            let mode = if i % 500 == 0 {
+                CommitMode::Sync
+            } else {
+                CommitMode::Async
+            };
             consumer.commit(&tpl, mode).unwrap();
             if i % 500 != 0 {
                 consumer.poll(Duration::ZERO);
@@ -281,7 +305,10 @@ async fn consumer_offsets_stays_bounded_under_100000_commits_of_one_group() {
         if count <= 4 && bytes <= 400_000 {
             break;
         }
-        assert!(Instant::now() < deadline, "__consumer_offsets not compacted: {count} segments, {bytes} bytes");
+        assert!(
+            Instant::now() < deadline,
+            "__consumer_offsets not compacted: {count} segments, {bytes} bytes"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     drop(consumer);
@@ -292,7 +319,9 @@ async fn consumer_offsets_stays_bounded_under_100000_commits_of_one_group() {
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(&topic, 0);
-    let committed = tokio::task::block_in_place(|| consumer.committed_offsets(tpl, Duration::from_secs(30))).unwrap();
+    let committed =
+        tokio::task::block_in_place(|| consumer.committed_offsets(tpl, Duration::from_secs(30)))
+            .unwrap();
     assert_eq!(
         committed.find_partition(&topic, 0).unwrap().offset(),
         Offset::Offset(commits),

@@ -304,13 +304,24 @@ impl Config {
             return Err(invalid("cleaner-threads", "must be between 1 and 64"));
         }
         if self.cleaner_dedupe_buffer_size < 1024 {
-            return Err(invalid("cleaner-dedupe-buffer-size", "must be at least 1024"));
+            return Err(invalid(
+                "cleaner-dedupe-buffer-size",
+                "must be at least 1024",
+            ));
         }
-        if self.cleaner_io_max_bytes_per_second.is_nan() || self.cleaner_io_max_bytes_per_second <= 0.0 {
-            return Err(invalid("cleaner-io-max-bytes-per-second", "must be more than 0"));
+        if self.cleaner_io_max_bytes_per_second.is_nan()
+            || self.cleaner_io_max_bytes_per_second <= 0.0
+        {
+            return Err(invalid(
+                "cleaner-io-max-bytes-per-second",
+                "must be more than 0",
+            ));
         }
         if !(0.0..=1.0).contains(&self.cleaner_min_cleanable_ratio) {
-            return Err(invalid("cleaner-min-cleanable-ratio", "must be between 0 and 1"));
+            return Err(invalid(
+                "cleaner-min-cleanable-ratio",
+                "must be between 0 and 1",
+            ));
         }
         if self.cleaner_delete_retention_ms < 0
             || self.cleaner_min_compaction_lag_ms < 0

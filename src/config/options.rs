@@ -769,7 +769,7 @@ pub static OPTIONS: &[OptionDef] = &[
         value_name: "RATIO",
         default: Shown::Value("0.5"),
         help: "Default for the topic config min.cleanable.dirty.ratio",
-        details: "A log is cleaned when its dirty (not yet cleaned) part is at least this share of its cleanable bytes, or when `max.compaction.lag.ms` forces it.",
+        details: "A log is cleaned when its dirty (not yet cleaned) part is more than this share of its cleanable bytes, or when `max.compaction.lag.ms` forces it.",
         aliases: &[],
         kafka: &[kafka("log.cleaner.min.cleanable.ratio", |s, v| {
             s.config.cleaner_min_cleanable_ratio = float(v)?;

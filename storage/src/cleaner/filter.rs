@@ -60,7 +60,9 @@ pub(crate) fn read_records(batch: &[u8], header: &BatchHeader) -> Option<Vec<Own
     for record in records::records(bytes).ok()? {
         let record = record.ok()?;
         out.push(OwnedRecord {
-            offset: header.base_offset.checked_add(i64::from(record.offset_delta))?,
+            offset: header
+                .base_offset
+                .checked_add(i64::from(record.offset_delta))?,
             timestamp: base_timestamp.wrapping_add(record.timestamp_delta),
             key: record.key.map(<[u8]>::to_vec),
             value: record.value.map(<[u8]>::to_vec),
@@ -160,7 +162,11 @@ impl TxnTracker {
 
     /// A control batch: whether no batch of its transaction is left (so that the
     /// marker may go once its delete horizon has passed).
-    pub(crate) fn marker_removable(&mut self, header: &BatchHeader, kind: Option<ControlType>) -> bool {
+    pub(crate) fn marker_removable(
+        &mut self,
+        header: &BatchHeader,
+        kind: Option<ControlType>,
+    ) -> bool {
         self.advance(header.base_offset);
         match kind {
             Some(ControlType::Abort) => {
@@ -222,7 +228,8 @@ pub(crate) fn filter_batch(
     txns: &mut TxnTracker,
     removed: &mut Removed,
 ) -> Verdict {
-    let producer_last = header.has_producer_id() && rules.producer_last_offsets.contains(&header.last_offset());
+    let producer_last =
+        header.has_producer_id() && rules.producer_last_offsets.contains(&header.last_offset());
     let empty_or_drop = || {
         if producer_last {
             Verdict::Rewrite(empty_batch(header))
@@ -233,7 +240,11 @@ pub(crate) fn filter_batch(
     if header.records_count == 0 {
         // An empty batch (kept for a producer earlier, or a filler): only a
         // producer's last batch is still worth keeping.
-        return if producer_last { Verdict::Keep } else { Verdict::Drop };
+        return if producer_last {
+            Verdict::Keep
+        } else {
+            Verdict::Drop
+        };
     }
     if header.is_control() {
         let kind = records::control_type(batch, header).ok().flatten();
@@ -272,7 +283,10 @@ pub(crate) fn filter_batch(
             removed.records += 1;
             continue;
         };
-        let latest = rules.map.get(key_hash(key)).is_none_or(|o| record.offset >= o);
+        let latest = rules
+            .map
+            .get(key_hash(key))
+            .is_none_or(|o| record.offset >= o);
         let tombstone = record.value.is_none();
         if !latest || (tombstone && tombstones_expire) {
             removed.records += 1;
@@ -306,7 +320,12 @@ pub(crate) fn filter_batch(
 
 /// Puts the keys of a batch into the map; `false` if the map filled before the batch
 /// was done (then nothing from `batch` on counts as mapped).
-pub(crate) fn map_batch(batch: &[u8], header: &BatchHeader, map: &mut OffsetMap, txns: &mut TxnTracker) -> bool {
+pub(crate) fn map_batch(
+    batch: &[u8],
+    header: &BatchHeader,
+    map: &mut OffsetMap,
+    txns: &mut TxnTracker,
+) -> bool {
     if header.is_control() || header.records_count == 0 {
         if header.is_control() {
             let kind = records::control_type(batch, header).ok().flatten();
@@ -339,7 +358,11 @@ pub(crate) fn map_batch(batch: &[u8], header: &BatchHeader, map: &mut OffsetMap,
 /// A batch of `header`'s offsets, producer fields and attributes holding `kept`
 /// (re-encoded, recompressed with the batch's codec), with `horizon` as its delete
 /// horizon if given. `None` if the codec is not available for writing.
-pub(crate) fn build(header: &BatchHeader, kept: &[OwnedRecord], horizon: Option<i64>) -> Option<Vec<u8>> {
+pub(crate) fn build(
+    header: &BatchHeader,
+    kept: &[OwnedRecord],
+    horizon: Option<i64>,
+) -> Option<Vec<u8>> {
     let base_timestamp = horizon.unwrap_or_else(|| kept.first().map_or(-1, |r| r.timestamp));
     let log_append_time = header.timestamp_type() == records::TimestampType::LogAppendTime;
     let max_timestamp = if log_append_time {
@@ -350,7 +373,12 @@ pub(crate) fn build(header: &BatchHeader, kept: &[OwnedRecord], horizon: Option<
     let mut area = Vec::new();
     for record in kept {
         let delta = i32::try_from(record.offset - header.base_offset).ok()?;
-        encode_record(&mut area, record, delta, record.timestamp.wrapping_sub(base_timestamp));
+        encode_record(
+            &mut area,
+            record,
+            delta,
+            record.timestamp.wrapping_sub(base_timestamp),
+        );
     }
     let codec = header.compression();
     let area = match codec {
@@ -380,7 +408,9 @@ pub(crate) fn build(header: &BatchHeader, kept: &[OwnedRecord], horizon: Option<
 /// went (`DefaultRecordBatch.writeEmptyHeader`).
 pub(crate) fn empty_batch(header: &BatchHeader) -> Vec<u8> {
     // Codec and delete-horizon bits cleared: there are no records to compress.
-    let keep = records::batch::TIMESTAMP_TYPE_BIT | records::batch::TRANSACTIONAL_BIT | records::batch::CONTROL_BIT;
+    let keep = records::batch::TIMESTAMP_TYPE_BIT
+        | records::batch::TRANSACTIONAL_BIT
+        | records::batch::CONTROL_BIT;
     let fields = HeaderFields {
         base_offset: header.base_offset,
         partition_leader_epoch: header.partition_leader_epoch,
@@ -473,7 +503,9 @@ fn put_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
 
 /// One v2 record (see `sluice_protocol::records::record` for the layout).
 fn encode_record(out: &mut Vec<u8>, r: &OwnedRecord, offset_delta: i32, timestamp_delta: i64) {
-    let mut body = Vec::with_capacity(16 + r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len));
+    let mut body = Vec::with_capacity(
+        16 + r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len),
+    );
     body.push(0);
     put_varlong(&mut body, timestamp_delta);
     put_varlong(&mut body, i64::from(offset_delta));

@@ -244,7 +244,9 @@ pub(crate) mod crash {
     /// Fails with a simulated crash when the armed step is reached.
     pub(crate) fn point(step: u32) -> std::io::Result<()> {
         if AT.with(Cell::get) == Some(step) {
-            return Err(std::io::Error::other(format!("simulated crash at step {step}")));
+            return Err(std::io::Error::other(format!(
+                "simulated crash at step {step}"
+            )));
         }
         Ok(())
     }
@@ -285,9 +287,7 @@ impl Log {
             clean_bytes: 0,
             dirty_bytes: 0,
             first_dirty_append_ms: None,
-            delete_horizon_passed: self
-                .earliest_delete_horizon()
-                .is_some_and(|h| h <= now_ms),
+            delete_horizon_passed: self.earliest_delete_horizon().is_some_and(|h| h <= now_ms),
         };
         for s in self.sealed_segments() {
             if s.base_offset() >= first_uncleanable {
@@ -327,7 +327,8 @@ impl Log {
                 continue; // retention deletes it
             }
             let source = if self.is_in_memory() {
-                let size = usize::try_from(s.size()).map_err(|_| io::Error::other("segment too large"))?;
+                let size =
+                    usize::try_from(s.size()).map_err(|_| io::Error::other("segment too large"))?;
                 let mut bytes = vec![0u8; size];
                 s.reader()?.read_exact_at(&mut bytes, 0)?;
                 Source::Memory(Bytes::from(bytes))
@@ -532,7 +533,8 @@ impl<'a> BatchReader<'a> {
         if size > left {
             return Err(self.damaged("batch runs past the segment end"));
         }
-        let mut batch = vec![0u8; usize::try_from(size).map_err(|_| self.damaged("batch too large"))?];
+        let mut batch =
+            vec![0u8; usize::try_from(size).map_err(|_| self.damaged("batch too large"))?];
         self.read_at(&mut batch, self.position)?;
         if records::compute_crc(&batch).ok() != Some(header.crc) {
             return Err(self.damaged("CRC-32C mismatch"));
@@ -586,7 +588,12 @@ impl GroupWriter {
         })
     }
 
-    fn write_raw(&mut self, batch: &[u8], meta: BatchMeta, throttle: &mut Throttle) -> Result<(), StorageError> {
+    fn write_raw(
+        &mut self,
+        batch: &[u8],
+        meta: BatchMeta,
+        throttle: &mut Throttle,
+    ) -> Result<(), StorageError> {
         match &mut self.file {
             Some((_, file)) => file.write_all(batch)?,
             None => self.memory.extend_from_slice(batch),
@@ -614,7 +621,12 @@ impl GroupWriter {
         Ok(())
     }
 
-    fn write(&mut self, batch: &[u8], header: &records::BatchHeader, throttle: &mut Throttle) -> Result<(), StorageError> {
+    fn write(
+        &mut self,
+        batch: &[u8],
+        header: &records::BatchHeader,
+        throttle: &mut Throttle,
+    ) -> Result<(), StorageError> {
         self.leader_epoch = header.partition_leader_epoch;
         self.fill_to(header.base_offset, throttle)?;
         self.holds_data = true;
@@ -641,7 +653,12 @@ impl GroupWriter {
         self.keep_file = true;
     }
 
-    fn finish(mut self, next_offset: i64, replaces: Vec<(i64, u64)>, throttle: &mut Throttle) -> Result<CleanedGroup, StorageError> {
+    fn finish(
+        mut self,
+        next_offset: i64,
+        replaces: Vec<(i64, u64)>,
+        throttle: &mut Throttle,
+    ) -> Result<CleanedGroup, StorageError> {
         self.fill_to(next_offset, throttle)?;
         let output = match self.file.take() {
             Some((path, mut file)) => {
@@ -669,7 +686,10 @@ impl CleanJob {
         // 1. The offset map over the dirty part.
         let mut map = OffsetMap::new(config.dedupe_buffer_bytes);
         let mut txns = TxnTracker::new(self.request.aborted.clone());
-        let sources_end = self.sources.last().map_or(self.first_dirty, |s| s.next_offset);
+        let sources_end = self
+            .sources
+            .last()
+            .map_or(self.first_dirty, |s| s.next_offset);
         let mut map_end = sources_end;
         let mut filled = false;
         'segments: for source in &self.sources {
@@ -707,11 +727,22 @@ impl CleanJob {
         };
         let mut txns = TxnTracker::new(self.request.aborted.clone());
         let mut removed = Removed::default();
-        let to_clean: Vec<&SourceSegment> =
-            self.sources.iter().filter(|s| s.base_offset < map_end).collect();
+        let to_clean: Vec<&SourceSegment> = self
+            .sources
+            .iter()
+            .filter(|s| s.base_offset < map_end)
+            .collect();
         let max_size = self.request.segment_bytes.clamp(1, u64::from(u32::MAX));
         let mut groups = Vec::new();
-        let result = self.clean_segments(&to_clean, max_size, &rules, &mut txns, &mut removed, &mut throttle, &mut groups);
+        let result = self.clean_segments(
+            &to_clean,
+            max_size,
+            &rules,
+            &mut txns,
+            &mut removed,
+            &mut throttle,
+            &mut groups,
+        );
         if let Err(e) = result {
             for g in groups {
                 g.output.discard();

@@ -36,7 +36,9 @@ pub(crate) fn swap_path(log_path: &Path) -> PathBuf {
 
 /// `<20 digits>.log<suffix>` → the base offset.
 fn base_of(name: &str, suffix: &str) -> Option<i64> {
-    let stem = name.strip_suffix(suffix)?.strip_suffix(segment::LOG_SUFFIX)?;
+    let stem = name
+        .strip_suffix(suffix)?
+        .strip_suffix(segment::LOG_SUFFIX)?;
     (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
         .then(|| stem.parse().ok())
         .flatten()
@@ -87,7 +89,10 @@ pub(crate) fn recover(dir: &Path) -> Result<bool, StorageError> {
     swaps.sort_unstable();
     for (base, swap) in swaps {
         let next = next_offset_of(&swap, base)?;
-        for old in logs.iter().filter(|b| **b >= base && **b < next.max(base + 1)) {
+        for old in logs
+            .iter()
+            .filter(|b| **b >= base && **b < next.max(base + 1))
+        {
             segment::remove_files(&dir.join(segment::log_file_name(*old)))?;
         }
         let log_path = dir.join(segment::log_file_name(base));

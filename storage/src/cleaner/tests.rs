@@ -32,7 +32,12 @@ fn append(log: &mut Log, mut batch: Vec<u8>) -> i64 {
 fn keyed(pairs: &[(String, Option<String>)]) -> Vec<u8> {
     let mut b = BatchBuilder::new();
     for (k, v) in pairs {
-        b = b.record(1_000, Some(k.as_bytes()), v.as_deref().map(str::as_bytes), &[]);
+        b = b.record(
+            1_000,
+            Some(k.as_bytes()),
+            v.as_deref().map(str::as_bytes),
+            &[],
+        );
     }
     b.build()
 }
@@ -116,16 +121,25 @@ fn keeps_only_the_latest_record_of_each_key_at_its_offset() {
         let segments_before = log.segment_count();
         assert!(segments_before > 3);
         let end = log.log_end_offset();
-        let outcome = log.clean(request(0), &CleanerConfig::default()).unwrap().unwrap();
+        let outcome = log
+            .clean(request(0), &CleanerConfig::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(outcome.records_removed, 90);
-        assert!(outcome.bytes_after < outcome.bytes_before / 3, "{outcome:?}");
+        assert!(
+            outcome.bytes_after < outcome.bytes_before / 3,
+            "{outcome:?}"
+        );
         let c = contents(&log);
         assert_eq!(c.len(), 11, "10 keys and the filler: {c:?}");
         assert_eq!(latest_in(&c), latest);
         assert_eq!(log.log_end_offset(), end);
         assert!(log.segment_count() < segments_before);
         // Nothing more to do until new data comes.
-        assert!(log.clean(request(0), &CleanerConfig::default()).unwrap().is_none());
+        assert!(log
+            .clean(request(0), &CleanerConfig::default())
+            .unwrap()
+            .is_none());
         if !in_memory {
             drop(log);
             let log = Log::open(dir.path(), config()).unwrap();
@@ -143,7 +157,10 @@ fn leading_segments_left_empty_are_deleted_and_the_log_start_rises() {
     fill(&mut log);
     let latest = fill(&mut log);
     roll_away(&mut log);
-    let outcome = log.clean(request(0), &CleanerConfig::default()).unwrap().unwrap();
+    let outcome = log
+        .clean(request(0), &CleanerConfig::default())
+        .unwrap()
+        .unwrap();
     assert!(outcome.segments_deleted > 0, "{outcome:?}");
     assert!(log.log_start_offset() > 0);
     assert_eq!(latest_in(&contents(&log)), latest);
@@ -157,19 +174,36 @@ fn tombstones_stay_for_delete_retention_then_go() {
     let pairs = vec![("key-3".to_string(), None), ("key-7".to_string(), None)];
     let base = append(&mut log, keyed(&pairs));
     roll_away(&mut log);
-    log.clean(request(10_000), &CleanerConfig::default()).unwrap().unwrap();
+    log.clean(request(10_000), &CleanerConfig::default())
+        .unwrap()
+        .unwrap();
     latest.insert("key-3".into(), (base, None));
     latest.insert("key-7".into(), (base + 1, None));
-    assert_eq!(latest_in(&contents(&log)), latest, "tombstones kept at first");
+    assert_eq!(
+        latest_in(&contents(&log)),
+        latest,
+        "tombstones kept at first"
+    );
     // Nothing dirty: no pass before the horizon (10_000 + 1_000), one after it.
-    assert!(log.clean(request(10_500), &CleanerConfig::default()).unwrap().is_none());
+    assert!(log
+        .clean(request(10_500), &CleanerConfig::default())
+        .unwrap()
+        .is_none());
     append(&mut log, keyed(&[("key-1".into(), Some("newer".into()))]));
     roll_away(&mut log);
-    log.clean(request(10_600), &CleanerConfig::default()).unwrap().unwrap();
+    log.clean(request(10_600), &CleanerConfig::default())
+        .unwrap()
+        .unwrap();
     assert!(latest_in(&contents(&log)).contains_key("key-3"));
-    let outcome = log.clean(request(11_001), &CleanerConfig::default()).unwrap().unwrap();
+    let outcome = log
+        .clean(request(11_001), &CleanerConfig::default())
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome.tombstones_removed, 2);
-    assert!(log.clean(request(20_000), &CleanerConfig::default()).unwrap().is_none());
+    assert!(log
+        .clean(request(20_000), &CleanerConfig::default())
+        .unwrap()
+        .is_none());
     let now = latest_in(&contents(&log));
     assert!(!now.contains_key("key-3") && !now.contains_key("key-7"));
     assert_eq!(now["key-1"].1.as_deref(), Some("newer"));
@@ -198,7 +232,10 @@ fn aborted_transactions_go_and_their_markers_after_the_horizon() {
         first_offset: aborted,
         last_offset: abort_marker,
     }];
-    let outcome = log.clean(req.clone(), &CleanerConfig::default()).unwrap().unwrap();
+    let outcome = log
+        .clean(req.clone(), &CleanerConfig::default())
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome.aborted_batches_removed, 1);
     let c = contents(&log);
     assert_eq!(c[0], (committed, "a".into(), Some("committed".into())));
@@ -218,14 +255,20 @@ fn aborted_transactions_go_and_their_markers_after_the_horizon() {
         }
         count
     };
-    assert_eq!(markers(&log), 2, "both markers stay in the pass that removed data");
+    assert_eq!(
+        markers(&log),
+        2,
+        "both markers stay in the pass that removed data"
+    );
     // Later passes: the abort marker's data is gone, so it gets a horizon, then goes;
     // the commit marker stays while its record does.
     for now in [6_000, 20_000] {
         append(&mut log, keyed(&[("c".into(), Some(now.to_string()))]));
         roll_away(&mut log);
         req.now_ms = now;
-        log.clean(req.clone(), &CleanerConfig::default()).unwrap().unwrap();
+        log.clean(req.clone(), &CleanerConfig::default())
+            .unwrap()
+            .unwrap();
     }
     assert_eq!(markers(&log), 1);
     assert!(contents(&log).iter().any(|(_, k, _)| k == "a"));
@@ -248,7 +291,13 @@ fn a_producers_last_batch_stays_as_an_empty_batch() {
     let bytes = log.read(log.log_start_offset(), 1 << 20).unwrap();
     let first = parse_header(&bytes).unwrap();
     assert_eq!(
-        (first.base_offset, first.producer_id, first.producer_epoch, first.base_sequence, first.records_count),
+        (
+            first.base_offset,
+            first.producer_id,
+            first.producer_epoch,
+            first.base_sequence,
+            first.records_count
+        ),
         (producer_batch, 7, 3, 41, 0)
     );
     assert_eq!(latest_in(&contents(&log))["k"].1.as_deref(), Some("new"));
@@ -287,10 +336,15 @@ fn a_full_offset_map_cleans_up_to_where_it_got() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), config()).unwrap();
-    let five: Vec<_> = (0..5).map(|k| (format!("new-{k}"), Some("x".to_string()))).collect();
+    let five: Vec<_> = (0..5)
+        .map(|k| (format!("new-{k}"), Some("x".to_string())))
+        .collect();
     append(&mut log, keyed(&five));
     roll_away(&mut log);
-    assert!(log.clean(request(0), &too_small).is_err(), "fewer keys than one batch");
+    assert!(
+        log.clean(request(0), &too_small).is_err(),
+        "fewer keys than one batch"
+    );
     assert!(!log.is_poisoned());
 }
 
@@ -325,7 +379,12 @@ fn a_crash_at_any_step_of_a_swap_loses_nothing() {
 #[test]
 fn compressed_batches_are_filtered_and_recompressed_with_their_codec() {
     use sluice_protocol::records::Compression;
-    for codec in [Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+    for codec in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::open(dir.path(), config()).unwrap();
         let mut latest = BTreeMap::new();
@@ -348,11 +407,16 @@ fn compressed_batches_are_filtered_and_recompressed_with_their_codec() {
             let pairs = vec![(format!("key-{k}"), Some(format!("final-{k}")))];
             let plain = keyed(&pairs);
             let area = plain[records::batch::BATCH_HEADER_LEN..].to_vec();
-            let base = append(&mut log, records::with_codec(&plain, &area, codec, None).unwrap());
+            let base = append(
+                &mut log,
+                records::with_codec(&plain, &area, codec, None).unwrap(),
+            );
             latest.insert(pairs[0].0.clone(), (base, pairs[0].1.clone()));
         }
         roll_away(&mut log);
-        log.clean(request(0), &CleanerConfig::default()).unwrap().unwrap();
+        log.clean(request(0), &CleanerConfig::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(latest_in(&contents(&log)), latest, "{codec:?}");
         let bytes = log.read(log.log_start_offset(), 1 << 20).unwrap();
         let mut rest = &bytes[..];
@@ -365,6 +429,13 @@ fn compressed_batches_are_filtered_and_recompressed_with_their_codec() {
             }
             rest = &rest[h.total_len()..];
         }
-        assert!(with_records > 0, "{codec:?} start {} end {} segs {} bytes {}", log.log_start_offset(), log.log_end_offset(), log.segment_count(), bytes.len());
+        assert!(
+            with_records > 0,
+            "{codec:?} start {} end {} segs {} bytes {}",
+            log.log_start_offset(),
+            log.log_end_offset(),
+            log.segment_count(),
+            bytes.len()
+        );
     }
 }
