@@ -328,3 +328,82 @@ async fn consumer_offsets_stays_bounded_under_100000_commits_of_one_group() {
         "the last commit survives compaction and a restart"
     );
 }
+
+/// What a read_uncommitted consumer reads up to `last`: key -> latest value.
+fn latest_values(bootstrap: &str, topic: &str, last: i64) -> BTreeMap<String, Option<String>> {
+    read_all(bootstrap, topic, last)
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.last()?.1.clone())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_cleaning_loses_nothing() {
+    if ephemeral_mode() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The cleaner runs whenever a segment rolls (every ~20 KB here), so kills
+    // land in passes at whatever step they are.
+    let args = ["--cleaner-backoff-ms", "1"];
+    let mut child = child::ChildBroker::start(dir.path(), &args);
+    let topic = unique_topic("compact-kill");
+    create_topic(
+        &child.addr,
+        &topic,
+        1,
+        &[("cleanup.policy", "compact"), ("segment.bytes", "20000")],
+    )
+    .await;
+    let mut expected: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut last = 0;
+    for round in 0..3 {
+        let producer = producer(&child.addr, &[("linger.ms", "1")]);
+        for version in 0..20 {
+            for k in 0..50 {
+                let (key, value) = (
+                    format!("key-{k:02}"),
+                    format!("r{round}-v{version:02}-{}", "x".repeat(50)),
+                );
+                last = send(&producer, &topic, &key, Some(&value)).await;
+                expected.insert(key, Some(value));
+            }
+        }
+        drop(producer);
+        child.kill();
+        child = child::ChildBroker::start(dir.path(), &args);
+        let (addr, t) = (child.addr.clone(), topic.clone());
+        let seen = tokio::task::spawn_blocking(move || latest_values(&addr, &t, last))
+            .await
+            .unwrap();
+        assert_eq!(
+            seen, expected,
+            "round {round}: every key's latest value survives the kill"
+        );
+    }
+    let producer = producer(&child.addr, &[]);
+    let last = roll(&producer, &topic).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (addr, t) = (child.addr.clone(), topic.clone());
+        let mut seen = tokio::task::spawn_blocking(move || read_all(&addr, &t, last))
+            .await
+            .unwrap();
+        seen.remove("roll");
+        let compacted = seen.values().all(|v| v.len() == 1);
+        let latest: BTreeMap<_, _> = seen
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.last()?.1.clone())))
+            .collect();
+        assert_eq!(latest, expected);
+        if compacted {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never fully compacted after the kills"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.stop();
+}
