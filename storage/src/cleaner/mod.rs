@@ -551,6 +551,10 @@ impl<'a> BatchReader<'a> {
     }
 }
 
+/// A group being written: its writer, the (base offset, size) of the segments it
+/// replaces, and the offset after them.
+type OpenGroup = (GroupWriter, Vec<(i64, u64)>, i64);
+
 /// Writes one cleaned group, keeping offsets contiguous with fillers.
 struct GroupWriter {
     file: Option<(PathBuf, File)>,
@@ -772,7 +776,8 @@ impl CleanJob {
         throttle: &mut Throttle,
         groups: &mut Vec<CleanedGroup>,
     ) -> Result<(), StorageError> {
-        let mut current: Option<(GroupWriter, Vec<(i64, u64)>, i64)> = None;
+        // The group being written: its writer, the segments it replaces, its end.
+        let mut current: Option<OpenGroup> = None;
         for source in segments {
             if let Some((writer, _, _)) = &current {
                 let span = source.next_offset - writer.base_offset;
