@@ -7,7 +7,8 @@
 //!   after a crash CRC-checks everything from there (see `recovery/`). Written by a
 //!   flush now and then (not on every flush: see `Log::flush`), lowered by truncation.
 //! - `cleaner-offset`: the compacted log's first dirty offset (see `cleaner/`),
-//!   written after each cleaning pass.
+//!   written after each cleaning pass; `cleaner-delete-horizon`: the earliest delete
+//!   horizon (ms) that pass kept, absent when none.
 //! - `.clean-shutdown`: empty; written (and fsynced) by `Log::close` after everything
 //!   was flushed, removed (durably) by the next open, which then skips the CRC scan.
 //!
@@ -49,6 +50,13 @@ pub(crate) const RECOVERY_POINT: OffsetFile = OffsetFile {
 pub(crate) const CLEANER_OFFSET: OffsetFile = OffsetFile {
     name: "cleaner-offset",
     tmp_name: "cleaner-offset.tmp",
+};
+
+/// The earliest delete horizon (ms) a cleaning pass kept: when the next pass is due
+/// although nothing is dirty. Absent when no tombstone or marker waits.
+pub(crate) const CLEANER_HORIZON: OffsetFile = OffsetFile {
+    name: "cleaner-delete-horizon",
+    tmp_name: "cleaner-delete-horizon.tmp",
 };
 
 const CLEAN_SHUTDOWN: &str = ".clean-shutdown";

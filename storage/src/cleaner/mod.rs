@@ -126,7 +126,7 @@ pub struct CleanableSection {
     pub first_dirty_append_ms: Option<i64>,
     /// A tombstone or marker kept by an earlier pass has reached its delete horizon:
     /// a pass is due although nothing may be dirty (so that tombstones do go after
-    /// `delete.retention.ms`). Known from the last pass since the log was opened.
+    /// `delete.retention.ms`). Known from the last pass (`cleaner-delete-horizon`).
     pub delete_horizon_passed: bool,
 }
 
@@ -428,7 +428,7 @@ impl Log {
         }
         outcome.log_start_offset = self.log_start_offset();
         if installed_all {
-            self.set_earliest_delete_horizon(prepared.removed.earliest_horizon);
+            self.set_earliest_delete_horizon(prepared.removed.earliest_horizon)?;
             let cleaned_up_to = prepared.cleaned_up_to.max(self.log_start_offset());
             self.set_first_dirty_offset(cleaned_up_to)?;
             outcome.cleaned_up_to = cleaned_up_to;

@@ -2,7 +2,7 @@
 //! segments, the swap of cleaned segments into the list, and the first dirty offset.
 
 use super::Log;
-use crate::checkpoint::{self, CLEANER_OFFSET};
+use crate::checkpoint::{self, CLEANER_HORIZON, CLEANER_OFFSET};
 use crate::segment::Segment;
 use crate::StorageError;
 
@@ -37,8 +37,23 @@ impl Log {
         self.earliest_delete_horizon
     }
 
-    pub(crate) fn set_earliest_delete_horizon(&mut self, horizon: Option<i64>) {
+    /// Sets (and persists, `cleaner-delete-horizon`) the earliest delete horizon the
+    /// last pass kept.
+    pub(crate) fn set_earliest_delete_horizon(
+        &mut self,
+        horizon: Option<i64>,
+    ) -> Result<(), StorageError> {
+        if !self.is_in_memory() && horizon != self.earliest_delete_horizon {
+            match horizon {
+                Some(h) => CLEANER_HORIZON.write(&self.dir, h)?,
+                None => match std::fs::remove_file(self.dir.join(CLEANER_HORIZON.name)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                },
+            }
+        }
         self.earliest_delete_horizon = horizon;
+        Ok(())
     }
 
     /// Persists the first dirty offset (`cleaner-offset`). A failure leaves the old

@@ -229,9 +229,17 @@ impl Log {
                 None
             }
         };
+        let earliest_delete_horizon =
+            crate::checkpoint::CLEANER_HORIZON
+                .read(dir)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(dir = %dir.display(), error = %e,
+                    "unreadable cleaner delete horizon; expired tombstones wait for the next pass");
+                    None
+                });
         let log = Log {
             first_dirty_offset,
-            earliest_delete_horizon: None,
+            earliest_delete_horizon,
             dir: dir.to_path_buf(),
             backend: Backend::Disk,
             config,
