@@ -507,6 +507,7 @@ impl Broker {
         };
         let topic_defaults = BrokerDefaults::new(&[
             ("max.message.bytes", config.max_message_bytes.to_string()),
+            ("compression.type", config.compression_type.clone()),
             ("segment.bytes", config.segment_bytes.to_string()),
             ("retention.ms", config.retention_ms.to_string()),
             ("retention.bytes", config.retention_bytes.to_string()),

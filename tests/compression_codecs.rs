@@ -376,3 +376,25 @@ async fn java_framed_snappy_is_validated_and_served_to_librdkafka() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_compression_type_is_the_topics_default() {
+    let broker = TestBroker::start_with(|c| c.compression_type = "zstd".into()).await;
+    let bootstrap = broker.bootstrap();
+    let by_default = unique_topic("broker-zstd");
+    create_topic(&bootstrap, &by_default, 1, &[]).await;
+    let own = unique_topic("own-producer");
+    create_topic(&bootstrap, &own, 1, &[("compression.type", "producer")]).await;
+    for topic in [&by_default, &own] {
+        produce_all(&bootstrap, topic, "none", 20).await;
+        assert_consumed(&bootstrap, topic, "none", 20);
+    }
+    let codecs = |topic: &str| {
+        tokio::task::block_in_place(|| stored_batches(&bootstrap, topic, 20))
+            .iter()
+            .map(|(h, _)| h.compression())
+            .collect::<Vec<_>>()
+    };
+    assert!(codecs(&by_default).iter().all(|c| *c == Compression::Zstd));
+    assert!(codecs(&own).iter().all(|c| *c == Compression::None));
+}

@@ -63,6 +63,9 @@ pub struct Config {
     pub max_frame_bytes: usize,
     /// Broker-wide default for the topic config `max.message.bytes`.
     pub max_message_bytes: usize,
+    /// Broker-wide default for the topic config `compression.type`
+    /// (`producer`, `uncompressed`, `gzip`, `snappy`, `lz4` or `zstd`).
+    pub compression_type: String,
     /// Broker-wide default for the topic config `segment.bytes`.
     pub segment_bytes: u64,
     /// Broker-wide default for the topic config `segment.ms` (none = no time roll).
@@ -192,6 +195,7 @@ impl Default for Config {
             default_partitions: 1,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            compression_type: "producer".to_string(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             segment_ms: Some(7 * 24 * 60 * 60 * 1000),
             max_connections: 10_000,
@@ -269,6 +273,15 @@ impl Config {
             return Err(invalid(
                 "max-message-bytes",
                 "must be between 1 and 2147483647",
+            ));
+        }
+        if !matches!(
+            self.compression_type.as_str(),
+            "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
+        ) {
+            return Err(invalid(
+                "compression-type",
+                "must be producer, uncompressed, gzip, snappy, lz4 or zstd",
             ));
         }
         if self.segment_bytes < 1024 {

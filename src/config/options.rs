@@ -197,6 +197,17 @@ fn plaintext_listener(v: &str, bind: bool) -> Result<String, String> {
     }
 }
 
+/// Kafka's `compression.type` values.
+fn compression_type(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    match v {
+        "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd" => Ok(v.to_string()),
+        _ => Err(format!(
+            "{v:?} is not producer, uncompressed, gzip, snappy, lz4 or zstd"
+        )),
+    }
+}
+
 /// Every option, in the order `--help` and the docs list them.
 pub static OPTIONS: &[OptionDef] = &[
     OptionDef {
@@ -336,6 +347,22 @@ pub static OPTIONS: &[OptionDef] = &[
         })],
         set: |s, v| {
             s.config.max_message_bytes = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "compression-type",
+        value_name: "CODEC",
+        default: Shown::Value("producer"),
+        help: "Default topic compression.type: producer (keep each batch's codec), uncompressed, gzip, snappy, lz4 or zstd",
+        details: "A topic whose codec differs from a batch's stores that batch's records recompressed with the topic's codec (at `compression.gzip.level`, `compression.lz4.level`, `compression.zstd.level`), as Kafka does.",
+        aliases: &[],
+        kafka: &[kafka("compression.type", |s, v| {
+            s.config.compression_type = compression_type(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.compression_type = compression_type(v)?;
             Ok(())
         },
     },

@@ -627,3 +627,19 @@ fn values_that_would_overflow_a_timer_or_the_connection_limit_are_refused() {
     let cli = Cli::parse_from(["sluice", "--connections-max-idle-ms", "31536000000"]);
     assert!(Config::from_cli(cli).is_ok());
 }
+
+#[test]
+fn compression_type_by_flag_and_kafka_name() {
+    assert_eq!(Config::default().compression_type, "producer");
+    let cli = Cli::parse_from(["sluice", "--compression-type", "gzip"]);
+    assert_eq!(Config::from_cli(cli).unwrap().compression_type, "gzip");
+    let c = with_file("compression.type = \"zstd\"\n").unwrap();
+    assert_eq!(c.compression_type, "zstd");
+    let cli = Cli::parse_from(["sluice", "--compression-type", "brotli"]);
+    assert!(Config::from_cli(cli).is_err());
+    let bad = Config {
+        compression_type: "none".into(),
+        ..Config::default()
+    };
+    assert!(bad.validate().is_err());
+}

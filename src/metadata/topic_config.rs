@@ -336,6 +336,12 @@ mod tests {
             ("compression.zstd.level", "23"),
         ]);
         assert_eq!(c, CompressionConfig::default());
+        // The broker's default (`--compression-type`), under a topic's own.
+        let defaults = BrokerDefaults::new(&[("compression.type", "gzip".to_string())]);
+        let c = TopicConfig::resolve(&topic(&[]), &defaults).compression;
+        assert_eq!(c.codec, Some(Compression::Gzip));
+        let c = TopicConfig::resolve(&topic(&[("compression.type", "producer")]), &defaults);
+        assert_eq!(c.compression.codec, None);
     }
 
     #[test]

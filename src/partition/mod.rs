@@ -23,7 +23,7 @@
 
 pub mod aborted;
 mod append;
-mod compressed;
+pub(crate) mod compressed;
 pub mod creation;
 mod dirs;
 pub mod flusher;

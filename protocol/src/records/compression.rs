@@ -5,7 +5,7 @@
 //! |--------|-----------------------------------------------|-----------|
 //! | gzip   | one gzip member (RFC 1952), level 1-9 (6 by default) | one or more members back to back, as `GZIPInputStream` reads them |
 //! | snappy | snappy-java's stream, as the Java client and broker write it: the 16-byte header `82 'SNAPPY' 00`, version 1, compatible version 1, then blocks of at most 32 KiB input, each a big-endian `i32` length and one raw snappy block | that stream (a repeated header between blocks, from concatenated streams, is skipped as snappy-java does), and raw unframed snappy, which librdkafka writes (its snappy producer has no framing) and which snappy-java falls back to when the header is missing |
-//! | lz4    | one LZ4 frame: independent 64 KiB blocks, no block or content checksum, no content size (what Kafka's `KafkaLZ4BlockOutputStream` writes) | LZ4 frames, any block size or mode, checksums verified when present |
+//! | lz4    | one LZ4 frame: independent 64 KiB blocks, no block or content checksum, no content size (what Kafka's `Lz4BlockOutputStream` writes) | one LZ4 frame, any block size or mode, checksums verified when present, its end mark required and nothing after it |
 //! | zstd   | one zstd frame, level 3 by default            | zstd frames |
 //!
 //! Every decompression is bounded: `limit` caps the output, which is read
@@ -70,6 +70,9 @@ const SNAPPY_JAVA_HEADER_LEN: usize = 16;
 /// snappy-java's default block size, which Kafka's writer uses.
 const SNAPPY_JAVA_BLOCK: usize = 32 * 1024;
 
+/// Offset of the records count in the batch header.
+const RECORDS_COUNT_OFFSET: usize = 57;
+
 /// How much is read from a streaming decoder at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -86,7 +89,10 @@ pub fn decompress(codec: Compression, input: &[u8], limit: usize) -> Result<Vec<
         }
         Compression::Gzip => read_bounded(codec, flate2::read::MultiGzDecoder::new(input), limit),
         Compression::Snappy => snappy_decompress(input, limit),
-        Compression::Lz4 => read_bounded(codec, lz4_flex::frame::FrameDecoder::new(input), limit),
+        Compression::Lz4 => {
+            lz4_frame_end(input).map_err(|reason| corrupt(codec, reason))?;
+            read_bounded(codec, lz4_flex::frame::FrameDecoder::new(input), limit)
+        }
         Compression::Zstd => {
             let decoder =
                 zstd::stream::read::Decoder::with_buffer(input).map_err(|e| corrupt(codec, e))?;
@@ -190,6 +196,64 @@ fn read_bounded(
         out.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
     Ok(out)
+}
+
+/// Walks the one LZ4 frame `input` must be (its header and block sizes
+/// only) and checks that it ends with its end mark, as Kafka's reader
+/// requires ("stream ended prematurely"), and that nothing follows it:
+/// `lz4_flex` takes input that stops at a block boundary as a complete
+/// frame and stops reading after the first frame, so a batch cut short or
+/// carrying bytes past its frame would otherwise pass. (Kafka's and
+/// librdkafka's producers write one frame per batch.)
+fn lz4_frame_end(input: &[u8]) -> Result<(), &'static str> {
+    let mut rest = input;
+    if take(4, &mut rest)? != 0x184D_2204 {
+        return Err("not an LZ4 frame (bad magic)");
+    }
+    let flg = take(1, &mut rest)?;
+    take(1, &mut rest)?; // BD
+    let block_checksum = flg & 0x10 != 0;
+    let content_checksum = flg & 0x04 != 0;
+    if flg & 0x08 != 0 {
+        take(8, &mut rest)?; // content size
+    }
+    if flg & 0x01 != 0 {
+        take(4, &mut rest)?; // dictionary id
+    }
+    take(1, &mut rest)?; // header checksum
+    loop {
+        let size = take(4, &mut rest)? & 0x7FFF_FFFF;
+        if size == 0 {
+            break;
+        }
+        let size = usize::try_from(size).map_err(|_| LZ4_PREMATURE)?;
+        take(size, &mut rest)?;
+        if block_checksum {
+            take(4, &mut rest)?;
+        }
+    }
+    if content_checksum {
+        take(4, &mut rest)?;
+    }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err("bytes after the LZ4 frame")
+    }
+}
+
+const LZ4_PREMATURE: &str = "LZ4 frame ended prematurely";
+
+/// Takes `n` bytes off the front of `rest`; the first four (or fewer) as a
+/// little-endian number.
+fn take(n: usize, rest: &mut &[u8]) -> Result<u32, &'static str> {
+    let (head, tail) = rest.split_at_checked(n).ok_or(LZ4_PREMATURE)?;
+    *rest = tail;
+    let mut word = [0u8; 4];
+    for (w, b) in word.iter_mut().zip(head) {
+        *w = *b;
+    }
+    Ok(u32::from_le_bytes(word))
 }
 
 /// snappy-java's framed stream when it starts with its header, else one
@@ -348,6 +412,23 @@ pub fn with_codec(
     codec: Compression,
     level: Option<i32>,
 ) -> Result<Vec<u8>, RecordsError> {
+    let header = parse_header(batch)?;
+    with_records(batch, area, header.records_count, codec, level)
+}
+
+/// [`with_codec`] for a different set of records: `area` holds
+/// `records_count` records (e.g. some of the batch's, copied as they were,
+/// so their offset and timestamp deltas still count from the batch's base
+/// offset and base timestamp), and the header's records count says so. Every
+/// other header field is kept, the last offset delta included (as Kafka's
+/// log cleaner keeps a batch's last offset when it drops records).
+pub fn with_records(
+    batch: &[u8],
+    area: &[u8],
+    records_count: i32,
+    codec: Compression,
+    level: Option<i32>,
+) -> Result<Vec<u8>, RecordsError> {
     if let Compression::Unknown(id) = codec {
         return Err(RecordsError::Codec(CodecError::UnknownCodec(id)));
     }
@@ -362,6 +443,7 @@ pub fn with_codec(
     let mut out = Vec::with_capacity(BATCH_HEADER_LEN.saturating_add(body.len()));
     out.extend_from_slice(head);
     out.extend_from_slice(&body);
+    put(&mut out, RECORDS_COUNT_OFFSET, &records_count.to_be_bytes())?;
     let attributes = (header.attributes & !0x07) | i16::from(codec.id());
     finish_header(&mut out, attributes)?;
     Ok(out)
@@ -489,6 +571,46 @@ mod tests {
     }
 
     #[test]
+    fn lz4_frames_with_checksums_sizes_and_linked_blocks() {
+        use lz4_flex::frame::{BlockMode, BlockSize, FrameEncoder, FrameInfo};
+        let input = sample(200_000);
+        let info = FrameInfo::new()
+            .block_size(BlockSize::Max64KB)
+            .block_mode(BlockMode::Linked)
+            .block_checksums(true)
+            .content_checksum(true)
+            .content_size(Some(input.len() as u64));
+        let mut encoder = FrameEncoder::with_frame_info(info, Vec::new());
+        encoder.write_all(&input).unwrap();
+        let framed = encoder.finish().unwrap();
+        assert_eq!(
+            decompress(Compression::Lz4, &framed, input.len()).unwrap(),
+            input
+        );
+        // One frame per batch: bytes after it are refused, not ignored.
+        let one = compress(Compression::Lz4, b"first ", None).unwrap();
+        let two = compress(Compression::Lz4, b"second", None).unwrap();
+        assert!(matches!(
+            decompress(Compression::Lz4, &[one.clone(), two].concat(), 100),
+            Err(CodecError::Corrupt { .. })
+        ));
+        // Cut anywhere, even at a block boundary or in the end mark.
+        for cut in [1, 5, 7, framed.len() - 4, framed.len() - 1] {
+            assert!(
+                matches!(
+                    decompress(Compression::Lz4, &framed[..cut], input.len()),
+                    Err(CodecError::Corrupt { .. })
+                ),
+                "cut at {cut}"
+            );
+        }
+        assert!(matches!(
+            decompress(Compression::Lz4, &one[..one.len() - 4], 100),
+            Err(CodecError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
     fn raw_snappy_as_librdkafka_writes_it() {
         let input = sample(50_000);
         let raw = snap::raw::Encoder::new().compress_vec(&input).unwrap();
@@ -534,6 +656,7 @@ mod tests {
             // Truncations, a flipped byte in the middle, and garbage.
             let mut cases = vec![
                 packed[..packed.len() / 2].to_vec(),
+                packed[..packed.len() - 1].to_vec(),
                 packed[..packed.len() - 5].to_vec(),
                 b"not compressed at all, just text".to_vec(),
             ];
@@ -585,6 +708,57 @@ mod tests {
             decompress(Compression::Unknown(6), b"", 10),
             Err(CodecError::UnknownCodec(6))
         );
+    }
+
+    #[test]
+    fn with_records_keeps_the_header_but_the_count() {
+        use crate::records::builder::BatchBuilder;
+        let batch = BatchBuilder::new()
+            .base_offset(100)
+            .producer(3, 1, 7)
+            .compression(Compression::Zstd)
+            .record(1_000, Some(b"a"), Some(b"1"), &[])
+            .record(1_005, Some(b"b"), Some(b"2"), &[])
+            .record(1_009, Some(b"c"), Some(b"3"), &[])
+            .build();
+        let decoded = batch_records(&batch, 1 << 20).unwrap();
+        // Keep the first and the third record's bytes, as they are.
+        let mut kept = Vec::new();
+        let mut rest = decoded.area();
+        for i in 0..3 {
+            let len = usize::from(rest[0] / 2) + 1;
+            if i != 1 {
+                kept.extend_from_slice(&rest[..len]);
+            }
+            rest = &rest[len..];
+        }
+        let out = with_records(&batch, &kept, 2, Compression::Gzip, None).unwrap();
+        let h = parse_header(&out).unwrap();
+        let before = parse_header(&batch).unwrap();
+        assert_eq!(h.records_count, 2);
+        assert_eq!(h.compression(), Compression::Gzip);
+        assert_eq!(
+            (
+                h.base_offset,
+                h.last_offset_delta,
+                h.base_timestamp,
+                h.max_timestamp
+            ),
+            (
+                before.base_offset,
+                before.last_offset_delta,
+                before.base_timestamp,
+                before.max_timestamp
+            )
+        );
+        assert_eq!(crate::records::compute_crc(&out).unwrap(), h.crc);
+        let again = batch_records(&out, 1 << 20).unwrap();
+        let got: Vec<_> = again
+            .iter()
+            .map(|r| r.unwrap())
+            .map(|r| (r.offset_delta, r.timestamp_delta, r.key))
+            .collect();
+        assert_eq!(got, [(0, 0, Some(&b"a"[..])), (2, 9, Some(&b"c"[..]))]);
     }
 
     #[test]

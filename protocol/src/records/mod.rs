@@ -35,7 +35,9 @@ mod varint;
 pub mod builder;
 
 pub use batch::{compute_crc, parse_header, BatchHeader, Compression, TimestampType};
-pub use compression::{batch_records, compress, decompress, with_codec, BatchRecords, CodecError};
+pub use compression::{
+    batch_records, compress, decompress, with_codec, with_records, BatchRecords, CodecError,
+};
 pub use control::{control_type, marker_batch, ControlType};
 pub use error::RecordsError;
 pub use record::{records, Record, RecordIter};

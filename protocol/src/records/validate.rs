@@ -84,9 +84,10 @@ fn batch_len(bytes: &[u8]) -> Result<usize, RecordsError> {
 /// record's offset delta equals its index, that there are exactly
 /// `records_count` records, and that they fill the batch exactly.
 ///
-/// Compressed batches are **not** decompressed: the records inside them are
-/// not validated (that is out of scope for now). Their CRC still protects the
-/// compressed bytes, and they are stored and served exactly as they came.
+/// Compressed batches are checked at the batch level only here (this stays
+/// cheap, and storage reuses it): their CRC protects the compressed bytes.
+/// The broker validates their records after decompressing them once with
+/// [`batch_records`](super::batch_records).
 pub fn validate_batch(batch: &[u8]) -> Result<BatchHeader, RecordsError> {
     validate(batch).map(|(header, _)| header)
 }
