@@ -60,6 +60,7 @@
 
 pub mod admin;
 mod builder;
+pub(crate) mod cleaner;
 pub mod config;
 pub(crate) mod config_admin;
 pub(crate) mod coordinator;

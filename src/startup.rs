@@ -129,6 +129,7 @@ async fn run(
     outcome.map_err(|e| StartError::LoadFailed(e.to_string()))??;
     tracing::info!("{}", summary(&state.partitions.opened, started.elapsed()));
     let mut background = maintenance::start(&state, &stop_background);
+    background.extend(crate::cleaner::start(&state, &stop_background));
     let timer_state = Arc::clone(&state);
     background.push(coordinator::timer::spawn_timer(
         group::service::TICK,

@@ -95,6 +95,24 @@ pub struct Config {
     pub retention_bytes: i64,
     /// How often retention looks for segments to delete.
     pub retention_check_interval_ms: u64,
+    /// Run the log cleaner (Kafka's log.cleaner.enable).
+    pub cleaner_enable: bool,
+    /// Partitions cleaned at once (log.cleaner.threads).
+    pub cleaner_threads: usize,
+    /// Sleep when no log needs cleaning (log.cleaner.backoff.ms).
+    pub cleaner_backoff_ms: u64,
+    /// The cleaner's I/O rate limit (log.cleaner.io.max.bytes.per.second).
+    pub cleaner_io_max_bytes_per_second: f64,
+    /// Memory for all cleaner threads' offset maps (log.cleaner.dedupe.buffer.size).
+    pub cleaner_dedupe_buffer_size: u64,
+    /// Broker default of min.cleanable.dirty.ratio.
+    pub cleaner_min_cleanable_ratio: f64,
+    /// Broker default of delete.retention.ms.
+    pub cleaner_delete_retention_ms: i64,
+    /// Broker default of min.compaction.lag.ms.
+    pub cleaner_min_compaction_lag_ms: i64,
+    /// Broker default of max.compaction.lag.ms.
+    pub cleaner_max_compaction_lag_ms: i64,
     /// How long a group that was empty waits for more members before its
     /// first rebalance completes (Kafka's group.initial.rebalance.delay.ms).
     pub group_initial_rebalance_delay_ms: u64,
@@ -106,6 +124,8 @@ pub struct Config {
     pub offsets_retention_minutes: u64,
     /// Partitions of `__consumer_offsets` when it is created.
     pub offsets_topic_partitions: i32,
+    /// `segment.bytes` of `__consumer_offsets` when it is created.
+    pub offsets_topic_segment_bytes: u64,
     /// Partitions of `__transaction_state` when it is created.
     pub transaction_state_partitions: i32,
     /// Largest `transaction.timeout.ms` a producer may ask for.
@@ -202,11 +222,21 @@ impl Default for Config {
             retention_ms: 7 * 24 * 60 * 60 * 1000,
             retention_bytes: -1,
             retention_check_interval_ms: 30_000,
+            cleaner_enable: true,
+            cleaner_threads: 1,
+            cleaner_backoff_ms: 15_000,
+            cleaner_io_max_bytes_per_second: f64::MAX,
+            cleaner_dedupe_buffer_size: 128 << 20,
+            cleaner_min_cleanable_ratio: 0.5,
+            cleaner_delete_retention_ms: 86_400_000,
+            cleaner_min_compaction_lag_ms: 0,
+            cleaner_max_compaction_lag_ms: i64::MAX,
             group_initial_rebalance_delay_ms: 3_000,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
             offsets_retention_minutes: 10_080,
             offsets_topic_partitions: 1,
+            offsets_topic_segment_bytes: 104_857_600,
             transaction_state_partitions: 1,
             transaction_max_timeout_ms: 900_000,
             transactional_id_expiration_ms: 604_800_000,
@@ -289,6 +319,50 @@ impl Config {
             return Err(invalid(
                 "retention-check-interval-ms",
                 "must be between 1 and 31536000000 (a year)",
+            ));
+        }
+        if !(1024..=i32::MAX as u64).contains(&self.offsets_topic_segment_bytes) {
+            return Err(invalid(
+                "offsets-topic-segment-bytes",
+                "must be between 1024 and 2147483647",
+            ));
+        }
+        if !(1..=MAX_INTERVAL_MS).contains(&self.cleaner_backoff_ms) {
+            return Err(invalid(
+                "cleaner-backoff-ms",
+                "must be between 1 and 31536000000 (a year)",
+            ));
+        }
+        if !(1..=64).contains(&self.cleaner_threads) {
+            return Err(invalid("cleaner-threads", "must be between 1 and 64"));
+        }
+        if self.cleaner_dedupe_buffer_size < 1024 {
+            return Err(invalid(
+                "cleaner-dedupe-buffer-size",
+                "must be at least 1024",
+            ));
+        }
+        if self.cleaner_io_max_bytes_per_second.is_nan()
+            || self.cleaner_io_max_bytes_per_second <= 0.0
+        {
+            return Err(invalid(
+                "cleaner-io-max-bytes-per-second",
+                "must be more than 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.cleaner_min_cleanable_ratio) {
+            return Err(invalid(
+                "cleaner-min-cleanable-ratio",
+                "must be between 0 and 1",
+            ));
+        }
+        if self.cleaner_delete_retention_ms < 0
+            || self.cleaner_min_compaction_lag_ms < 0
+            || self.cleaner_max_compaction_lag_ms < 1
+        {
+            return Err(invalid(
+                "cleaner-delete-retention-ms",
+                "the cleaner's delete retention and minimum lag must be 0 or more, its maximum lag at least 1",
             ));
         }
         if let FsyncMode::Interval(ms) = self.fsync {

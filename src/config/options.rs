@@ -144,6 +144,15 @@ fn retention_in(v: &str, unit: i64) -> Result<i64, String> {
         .ok_or_else(|| format!("{v:?} is too large"))
 }
 
+/// A decimal number (`0.5`, `1E6`).
+fn float(v: &str) -> Result<f64, String> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .ok_or_else(|| format!("{v:?} is not a valid number"))
+}
+
 /// Kafka's `log.dirs` (comma-separated) or `log.dir`: sluice keeps all its
 /// data in one directory, so exactly one is accepted.
 fn one_log_dir(v: &str) -> Result<PathBuf, String> {
@@ -583,6 +592,22 @@ pub static OPTIONS: &[OptionDef] = &[
         },
     },
     OptionDef {
+        name: "offsets-topic-segment-bytes",
+        value_name: "BYTES",
+        default: Shown::Value("104857600"),
+        help: "segment.bytes of the internal __consumer_offsets topic when it is created",
+        details: "Smaller segments are compacted sooner (the active segment never is).",
+        aliases: &[],
+        kafka: &[kafka("offsets.topic.segment.bytes", |s, v| {
+            s.config.offsets_topic_segment_bytes = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.offsets_topic_segment_bytes = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
         name: "transaction-state-partitions",
         value_name: "N",
         default: Shown::Value("1"),
@@ -779,6 +804,150 @@ pub static OPTIONS: &[OptionDef] = &[
         })],
         set: |s, v| {
             s.config.retention_check_interval_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-enable",
+        value_name: "BOOL",
+        default: Shown::Value("true"),
+        help: "Run the log cleaner, which compacts topics with cleanup.policy=compact",
+        details: "Off, compacted topics (`__consumer_offsets` and `__transaction_state` among them) grow without bound, as in Kafka.",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.enable", |s, v| {
+            s.config.cleaner_enable = boolean(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_enable = boolean(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-threads",
+        value_name: "N",
+        default: Shown::Value("1"),
+        help: "Log cleaner threads: how many partitions are cleaned at once",
+        details: "Each has its own dedupe buffer (`cleaner-dedupe-buffer-size` divided among them, as Kafka does).",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.threads", |s, v| {
+            s.config.cleaner_threads = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_threads = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-backoff-ms",
+        value_name: "MS",
+        default: Shown::Value("15000"),
+        help: "How long the cleaner sleeps when no log needs cleaning, in ms",
+        details: "",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.backoff.ms", |s, v| {
+            s.config.cleaner_backoff_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_backoff_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-io-max-bytes-per-second",
+        value_name: "BYTES",
+        default: Shown::Value("1.7976931348623157E308"),
+        help: "The cleaner's read plus write rate limit, in bytes per second",
+        details: "The default is no limit (Kafka's `Double.MaxValue`).",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.io.max.bytes.per.second", |s, v| {
+            s.config.cleaner_io_max_bytes_per_second = float(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_io_max_bytes_per_second = float(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-dedupe-buffer-size",
+        value_name: "BYTES",
+        default: Shown::Value("134217728"),
+        help: "Memory for the cleaner's key -> offset maps, all threads together",
+        details: "24 bytes per key (a 16-byte hash and an offset), filled to 90 %: a pass whose map fills cleans up to where it got, and the next pass goes on from there.",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.dedupe.buffer.size", |s, v| {
+            s.config.cleaner_dedupe_buffer_size = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_dedupe_buffer_size = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-min-cleanable-ratio",
+        value_name: "RATIO",
+        default: Shown::Value("0.5"),
+        help: "Default for the topic config min.cleanable.dirty.ratio",
+        details: "A log is cleaned when its dirty (not yet cleaned) part is more than this share of its cleanable bytes, or when `max.compaction.lag.ms` forces it.",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.min.cleanable.ratio", |s, v| {
+            s.config.cleaner_min_cleanable_ratio = float(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_min_cleanable_ratio = float(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-delete-retention-ms",
+        value_name: "MS",
+        default: Shown::Value("86400000"),
+        help: "Default for the topic config delete.retention.ms",
+        details: "How long tombstones and transaction markers stay after a cleaning pass first found them removable.",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.delete.retention.ms", |s, v| {
+            s.config.cleaner_delete_retention_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_delete_retention_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-min-compaction-lag-ms",
+        value_name: "MS",
+        default: Shown::Value("0"),
+        help: "Default for the topic config min.compaction.lag.ms",
+        details: "Segments holding records newer than this are not cleaned yet.",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.min.compaction.lag.ms", |s, v| {
+            s.config.cleaner_min_compaction_lag_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_min_compaction_lag_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "cleaner-max-compaction-lag-ms",
+        value_name: "MS",
+        default: Shown::Value("9223372036854775807"),
+        help: "Default for the topic config max.compaction.lag.ms",
+        details: "A log whose oldest uncleaned segment is older than this is cleaned whatever its dirty ratio.",
+        aliases: &[],
+        kafka: &[kafka("log.cleaner.max.compaction.lag.ms", |s, v| {
+            s.config.cleaner_max_compaction_lag_ms = number(v)?;
+            Ok(())
+        })],
+        set: |s, v| {
+            s.config.cleaner_max_compaction_lag_ms = number(v)?;
             Ok(())
         },
     },

@@ -88,7 +88,7 @@ pub fn ensure_offsets_topic(metadata: &Metadata, config: &Config) -> Result<(), 
         metadata,
         OFFSETS_TOPIC,
         config.offsets_topic_partitions,
-        "104857600",
+        &config.offsets_topic_segment_bytes.to_string(),
     )
 }
 

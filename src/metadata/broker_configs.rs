@@ -280,6 +280,22 @@ pub fn static_layer(c: &Config) -> BTreeMap<String, String> {
     };
     topic("message.max.bytes", c.max_message_bytes.to_string());
     topic("compression.type", c.compression_type.clone());
+    topic(
+        "log.cleaner.min.cleanable.ratio",
+        c.cleaner_min_cleanable_ratio.to_string(),
+    );
+    topic(
+        "log.cleaner.delete.retention.ms",
+        c.cleaner_delete_retention_ms.to_string(),
+    );
+    topic(
+        "log.cleaner.min.compaction.lag.ms",
+        c.cleaner_min_compaction_lag_ms.to_string(),
+    );
+    topic(
+        "log.cleaner.max.compaction.lag.ms",
+        c.cleaner_max_compaction_lag_ms.to_string(),
+    );
     topic("log.segment.bytes", c.segment_bytes.to_string());
     topic("log.retention.ms", c.retention_ms.to_string());
     topic("log.retention.bytes", c.retention_bytes.to_string());

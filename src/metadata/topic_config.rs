@@ -26,6 +26,40 @@ pub struct CleanupPolicy {
     pub compact: bool,
 }
 
+/// The compaction settings of a topic (read by the cleaner, `src/cleaner.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactionConfig {
+    /// `delete.retention.ms`: how long tombstones and markers stay after the
+    /// cleaning pass that first found them removable.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: records younger than this are not compacted.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a log with data older than this uncleaned is
+    /// cleaned whatever its dirty ratio.
+    pub max_compaction_lag_ms: i64,
+    /// `min.cleanable.dirty.ratio`, in millionths (so that the type stays `Eq`).
+    pub min_cleanable_dirty_ratio_millionths: u32,
+}
+
+impl CompactionConfig {
+    /// `min.cleanable.dirty.ratio` as a number between 0 and 1.
+    pub fn min_cleanable_dirty_ratio(&self) -> f64 {
+        f64::from(self.min_cleanable_dirty_ratio_millionths) / 1_000_000.0
+    }
+}
+
+impl Default for CompactionConfig {
+    /// Kafka's defaults.
+    fn default() -> Self {
+        CompactionConfig {
+            delete_retention_ms: 86_400_000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            min_cleanable_dirty_ratio_millionths: 500_000,
+        }
+    }
+}
+
 /// `message.timestamp.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimestampType {
@@ -138,6 +172,8 @@ pub struct TopicConfig {
     pub retention_bytes: Option<u64>,
     /// `segment.bytes`, `segment.ms`, `index.interval.bytes`.
     pub log: LogConfig,
+    /// `delete.retention.ms`, `min/max.compaction.lag.ms`, `min.cleanable.dirty.ratio`.
+    pub compaction: CompactionConfig,
     /// `compression.type` and the codec levels.
     pub compression: CompressionConfig,
 }
@@ -167,7 +203,27 @@ impl TopicConfig {
             TimestampType::CreateTime
         };
         let base = LogConfig::default();
+        let kafka = CompactionConfig::default();
+        let ratio = text("min.cleanable.dirty.ratio")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|r| (0.0..=1.0).contains(r))
+            .map_or(kafka.min_cleanable_dirty_ratio_millionths, |r| {
+                (r * 1_000_000.0).round() as u32
+            });
+        let compaction = CompactionConfig {
+            delete_retention_ms: int("delete.retention.ms")
+                .filter(|v| *v >= 0)
+                .unwrap_or(kafka.delete_retention_ms),
+            min_compaction_lag_ms: int("min.compaction.lag.ms")
+                .filter(|v| *v >= 0)
+                .unwrap_or(kafka.min_compaction_lag_ms),
+            max_compaction_lag_ms: int("max.compaction.lag.ms")
+                .filter(|v| *v >= 1)
+                .unwrap_or(kafka.max_compaction_lag_ms),
+            min_cleanable_dirty_ratio_millionths: ratio,
+        };
         TopicConfig {
+            compaction,
             cleanup_policy,
             max_message_bytes: int("max.message.bytes").unwrap_or(i64::MAX),
             message_timestamp_type,
@@ -240,6 +296,7 @@ mod tests {
         assert_eq!(c.log.segment_ms, Some(604_800_000));
         assert_eq!(c.log.index_interval_bytes, 4096);
         assert_eq!(c.retention(), (Some(604_800_000), None));
+        assert_eq!(c.compaction, CompactionConfig::default());
         assert_eq!(c.compression, CompressionConfig::default());
         assert_eq!(
             c.compression.target(Compression::Snappy),
@@ -338,5 +395,22 @@ mod tests {
         assert!(c.cleanup_policy.delete && c.cleanup_policy.compact);
         assert_eq!(c.max_message_bytes, i64::MAX, "no limit, as before");
         assert_eq!(c.log.segment_bytes, LogConfig::default().segment_bytes);
+    }
+
+    #[test]
+    fn compaction_settings_parse() {
+        let c = TopicConfig::resolve(
+            &topic(&[
+                ("delete.retention.ms", "100"),
+                ("min.compaction.lag.ms", "5"),
+                ("max.compaction.lag.ms", "100"),
+                ("min.cleanable.dirty.ratio", "0.01"),
+            ]),
+            &BrokerDefaults::new(&[]),
+        );
+        assert_eq!(c.compaction.delete_retention_ms, 100);
+        assert_eq!(c.compaction.min_compaction_lag_ms, 5);
+        assert_eq!(c.compaction.max_compaction_lag_ms, 100);
+        assert!((c.compaction.min_cleanable_dirty_ratio() - 0.01).abs() < 1e-9);
     }
 }

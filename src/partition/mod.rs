@@ -478,3 +478,71 @@ impl Partition {
         Ok(())
     }
 }
+
+/// Compaction: the partition's side of the log cleaner (`src/cleaner.rs`).
+impl Partition {
+    /// The cleanable part of the log, for a compacted topic (`None` otherwise).
+    pub fn cleanable_section(&self, now_ms: i64) -> Option<sluice_storage::CleanableSection> {
+        let config = self.config();
+        if !config.cleanup_policy.compact {
+            return None;
+        }
+        let lso = self.last_stable_offset.load(Ordering::Acquire);
+        let log = self.lock_log();
+        Some(log.cleanable_section(now_ms, config.compaction.min_compaction_lag_ms, lso))
+    }
+
+    /// One cleaning pass (blocking): the log's lock is held to plan the pass
+    /// and to swap the cleaned segments in, not while segments are read and
+    /// written. `None` when there was nothing to clean.
+    pub fn clean(
+        &self,
+        cleaner: &sluice_storage::CleanerConfig,
+        now_ms: i64,
+    ) -> Result<Option<sluice_storage::CleanOutcome>, PartitionError> {
+        let config = self.config();
+        if !config.cleanup_policy.compact {
+            return Ok(None);
+        }
+        let request = {
+            let producers = self.lock_producers();
+            let hw = self.high_watermark.load(Ordering::Acquire);
+            sluice_storage::CleanRequest {
+                now_ms,
+                delete_retention_ms: config.compaction.delete_retention_ms,
+                min_compaction_lag_ms: config.compaction.min_compaction_lag_ms,
+                first_unstable_offset: producers.first_open_transaction_offset().unwrap_or(hw),
+                segment_bytes: config.log.segment_bytes,
+                aborted: producers
+                    .aborted
+                    .all()
+                    .iter()
+                    .map(|a| sluice_storage::AbortedRange {
+                        producer_id: a.producer_id,
+                        first_offset: a.first_offset,
+                        last_offset: a.last_offset,
+                    })
+                    .collect(),
+                producer_last_offsets: producers
+                    .iter()
+                    .filter_map(|(_, e)| e.batches.back().map(|b| b.last_offset))
+                    .collect(),
+            }
+        };
+        let Some(job) = self.lock_log().begin_clean(request)? else {
+            return Ok(None);
+        };
+        let prepared = job.run(cleaner)?;
+        let outcome = {
+            let mut log = self.lock_log();
+            let outcome = log.finish_clean(prepared)?;
+            self.log_start_offset
+                .store(log.log_start_offset(), Ordering::Release);
+            outcome
+        };
+        self.lock_producers()
+            .aborted
+            .trim_below(outcome.log_start_offset);
+        Ok(Some(outcome))
+    }
+}

@@ -8,8 +8,9 @@
 //! parser of the layout (documented there); this module adds the checks a log needs
 //! on top (a base offset that is not negative, a last offset that leaves room for a
 //! next one) and the file machinery: a windowed [`Scanner`], chunked CRCs, and a
-//! bounded search for the next intact batch after damage. Storage uses no other part
-//! of `sluice-protocol` (no message types, no records).
+//! bounded search for the next intact batch after damage. Apart from the cleaner
+//! (`cleaner/`, which must read keys and values), storage uses no other part of
+//! `sluice-protocol` (no message types, no records).
 //!
 //! The CRC is not checked on append (the broker validated the batch). It is checked by
 //! recovery (see `recovery/`) through [`Scanner::checksum`], and by every read for a

@@ -6,6 +6,9 @@
 //! - `recovery-point`: an offset below which every batch was fsynced, so that recovery
 //!   after a crash CRC-checks everything from there (see `recovery/`). Written by a
 //!   flush now and then (not on every flush: see `Log::flush`), lowered by truncation.
+//! - `cleaner-offset`: the compacted log's first dirty offset (see `cleaner/`),
+//!   written after each cleaning pass; `cleaner-delete-horizon`: the earliest delete
+//!   horizon (ms) that pass kept, absent when none.
 //! - `.clean-shutdown`: empty; written (and fsynced) by `Log::close` after everything
 //!   was flushed, removed (durably) by the next open, which then skips the CRC scan.
 //!
@@ -40,6 +43,20 @@ pub(crate) const LOG_START: OffsetFile = OffsetFile {
 pub(crate) const RECOVERY_POINT: OffsetFile = OffsetFile {
     name: "recovery-point",
     tmp_name: "recovery-point.tmp",
+};
+
+/// The cleaner's first dirty offset: where the part of a compacted log not yet
+/// cleaned starts (Kafka keeps these in `cleaner-offset-checkpoint` per log dir).
+pub(crate) const CLEANER_OFFSET: OffsetFile = OffsetFile {
+    name: "cleaner-offset",
+    tmp_name: "cleaner-offset.tmp",
+};
+
+/// The earliest delete horizon (ms) a cleaning pass kept: when the next pass is due
+/// although nothing is dirty. Absent when no tombstone or marker waits.
+pub(crate) const CLEANER_HORIZON: OffsetFile = OffsetFile {
+    name: "cleaner-delete-horizon",
+    tmp_name: "cleaner-delete-horizon.tmp",
 };
 
 const CLEAN_SHUTDOWN: &str = ".clean-shutdown";

@@ -9,7 +9,9 @@
 //! batch framing (base offset, length, CRC, last offset delta, max timestamp) is ever
 //! looked at, to recover and index the log and to check every batch a read serves (a
 //! damaged one is refused, see `segment/verify.rs`).
-//! [`faults`] injects I/O failures for tests.
+//! [`faults`] injects I/O failures for tests. Compaction (`cleaner/`, see
+//! [`Log::begin_clean`]) is the one place that reads records (keys, values, markers),
+//! through `sluice_protocol::records`.
 //!
 //! A log lives in a partition directory ([`Log::open`]) or in memory
 //! ([`Log::open_in_memory`]). Layout of a partition directory, durability, recovery
@@ -26,6 +28,7 @@
 
 mod batch;
 mod checkpoint;
+mod cleaner;
 pub mod durable;
 mod error;
 pub mod faults;
@@ -38,6 +41,10 @@ mod segment;
 mod space;
 mod syncfs;
 
+pub use crate::cleaner::{
+    AbortedRange, CleanJob, CleanOutcome, CleanRequest, CleanableSection, CleanerConfig,
+    PreparedClean,
+};
 pub use crate::error::StorageError;
 pub use crate::handles::{
     max_open_read_handles, set_max_open_read_handles, DEFAULT_MAX_OPEN_READ_HANDLES,

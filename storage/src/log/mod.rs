@@ -23,6 +23,7 @@
 //! log_start_offset <= log_end_offset`; the persisted recovery point, if any, is at
 //! most the log end offset.
 
+mod cleaning;
 mod creation;
 mod errors;
 mod removal;
@@ -119,6 +120,10 @@ pub struct Log {
     recovery: RecoveryReport,
     /// Storage failures, logged rate-limited (see `errors.rs`).
     errors: ErrorReport,
+    /// Where the part not yet compacted starts (`cleaner-offset`), if ever cleaned.
+    first_dirty_offset: Option<i64>,
+    /// The earliest delete horizon the last cleaning pass kept (see `cleaner/`).
+    earliest_delete_horizon: Option<i64>,
 }
 
 impl Log {
@@ -216,7 +221,25 @@ impl Log {
             (false, Some(point)) => segments.partition_point(|s| s.next_offset() <= point),
             (false, None) => 0,
         };
+        let first_dirty_offset = match crate::checkpoint::CLEANER_OFFSET.read(dir) {
+            Ok(offset) => offset,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e,
+                    "unreadable cleaner offset; the next cleaning pass starts at the log start");
+                None
+            }
+        };
+        let earliest_delete_horizon =
+            crate::checkpoint::CLEANER_HORIZON
+                .read(dir)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(dir = %dir.display(), error = %e,
+                    "unreadable cleaner delete horizon; expired tombstones wait for the next pass");
+                    None
+                });
         let log = Log {
+            first_dirty_offset,
+            earliest_delete_horizon,
             dir: dir.to_path_buf(),
             backend: Backend::Disk,
             config,
@@ -256,6 +279,8 @@ impl Log {
                 ..RecoveryReport::default()
             },
             errors: ErrorReport::new(PathBuf::from("<memory>")),
+            first_dirty_offset: None,
+            earliest_delete_horizon: None,
         }
     }
 
@@ -749,7 +774,7 @@ fn check_batch(head: &[u8], size: u64, meta: &BatchMeta) -> Result<(), StorageEr
     Ok(())
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

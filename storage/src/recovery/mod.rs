@@ -103,13 +103,15 @@ pub(crate) fn recover_log(dir: &Path, config: &LogConfig) -> Result<RecoveredLog
         }
         Err(e) => return Err(e),
     };
+    // A cleaning pass a crash interrupted: finished or discarded (`cleaner/swap.rs`).
+    let swapped = crate::cleaner::swap::recover(dir)?;
     let found = list_segments(dir)?;
     let mut report = RecoveryReport {
         clean,
         ..RecoveryReport::default()
     };
     let mut segments = Vec::with_capacity(found.len());
-    let mut dir_dirty = false;
+    let mut dir_dirty = swapped;
     // Per segment: damage kept in place (clean open, sealed segment), for `mark_gap`.
     let mut kept_damage: Vec<Option<String>> = Vec::with_capacity(found.len());
     for (i, (base_offset, log_path)) in found.iter().enumerate() {
