@@ -28,6 +28,8 @@ SCENARIOS=(
   idempotent-producer
   transactions-commit-abort
   transactions-send-offsets
+  admin-alter-configs
+  admin-describe-configs
 )
 
 FAILED_ALLOWED=0
