@@ -30,6 +30,7 @@ SCENARIOS=(
   transactions-send-offsets
   admin-alter-configs
   admin-describe-configs
+  admin-alter-broker-configs
 )
 
 FAILED_ALLOWED=0

@@ -669,6 +669,34 @@ const scenarios = {
     return `topic: ${all.size} configs, retention.ms TOPIC_CONFIG, key filter honoured; broker 0: ${broker.size} configs, node.id read-only; missing topic UNKNOWN_TOPIC_OR_PARTITION`
   },
 
+  // AlterConfigs on broker 0 (kafkajs sends BROKER resources to that broker; it cannot name the
+  // cluster default ""): the broker shows the value as DYNAMIC_BROKER_CONFIG and a topic without
+  // its own value inherits it; an empty set removes it again.
+  async 'admin-alter-broker-configs'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('broker-config')
+    await createTopic(admin, topic, 1)
+    const B = ConfigResourceTypes.BROKER
+    const value = '864000000' // 10 days: harmless for other topics on a shared broker
+    await admin.alterConfigs({ resources: [{ type: B, name: '0', configEntries: [{ name: 'log.retention.ms', value }] }] })
+    try {
+      const broker = await describeEntries(admin, B, '0')
+      const e = checkEntry(broker, 'log.retention.ms', value, ConfigSource.DYNAMIC_BROKER_CONFIG)
+      check(!e.readOnly, 'log.retention.ms is read-only; Kafka alters it per broker')
+      const t = (await describeEntries(admin, ConfigResourceTypes.TOPIC, topic)).get('retention.ms')
+      check(t.configValue === value && t.configSource === ConfigSource.DYNAMIC_BROKER_CONFIG,
+        `topic retention.ms ${t.configValue} (source ${t.configSource}), want the broker's ${value} (source 2)`)
+      const first = t.configSynonyms[0]
+      check(first && first.configName === 'log.retention.ms' && first.configValue === value,
+        `topic retention.ms synonyms ${JSON.stringify(t.configSynonyms)}, want log.retention.ms=${value} first`)
+    } finally {
+      await admin.alterConfigs({ resources: [{ type: B, name: '0', configEntries: [] }] })
+    }
+    const after = (await describeEntries(admin, B, '0')).get('log.retention.ms')
+    check(after.configSource !== ConfigSource.DYNAMIC_BROKER_CONFIG, `log.retention.ms still dynamic after an empty AlterConfigs: ${JSON.stringify(after)}`)
+    return 'broker 0 log.retention.ms DYNAMIC_BROKER_CONFIG, inherited by a topic at once; an empty set removed it'
+  },
+
   async 'consumer-group'() {
     const topic = unique('group')
     const groupId = unique('group-id')
