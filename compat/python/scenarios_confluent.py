@@ -586,7 +586,8 @@ def incremental(a, restype, name, ops, validate_only=False):
 
 def entry(configs, key):
     e = configs.get(key)
-    cc.check(e is not None, "DescribeConfigs has no %s" % key)
+    cc.check(e is not None, "DescribeConfigs has no %s (Kafka lists every config of the resource, one nobody "
+             "set with its default or a null value, e.g. log.retention.ms)" % key)
     return e
 
 

@@ -420,7 +420,7 @@ def alter(a, resources):
 
 
 def check_source(configs, key, value, source):
-    cc.check(key in configs, "DescribeConfigs has no %s" % key)
+    cc.check(key in configs, "DescribeConfigs has no %s (Kafka lists every config of the resource)" % key)
     got_value, _ro, got_source, synonyms = configs[key]
     cc.check((got_value, got_source) == (value, source), "%s = %r from %s, want %r from %s" % (
         key, got_value, got_source, value, source))
@@ -506,6 +506,8 @@ def s_broker_default_configs(ctx):
         cleared = alter(a, [ConfigResource(ConfigResourceType.BROKER, "", {})])
     cc.check([e for _, e, _ in cleared] == [0], "clearing the cluster default: %r" % cleared)
     after = describe_with_sources(a, ConfigResourceType.BROKER, "0")
+    cc.check("log.retention.ms" in after, "broker 0 no longer lists log.retention.ms (Kafka lists it, null and "
+             "DEFAULT_CONFIG, when nothing sets it)")
     cc.check(after["log.retention.ms"][2] != "DYNAMIC_DEFAULT_BROKER_CONFIG", "cluster default still there: %r" % (
         after["log.retention.ms"],))
     return "cluster default log.retention.ms shown as DYNAMIC_DEFAULT_BROKER_CONFIG on broker 0 and the topic; removed"
