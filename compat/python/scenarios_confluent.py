@@ -800,8 +800,9 @@ def s_broker_configs(ctx):
     finally:
         ctx.step("incremental_alter_configs BROKER 0 DELETE log.retention.ms")
         incremental(a, ResourceType.BROKER, "0", [("log.retention.ms", None, DELETE)])
-    e = entry(describe(a, ResourceType.BROKER, "0"), "log.retention.ms")
-    cc.check(src(e) != "DYNAMIC_BROKER_CONFIG", "after DELETE log.retention.ms still DYNAMIC_BROKER_CONFIG")
+    # (Whether an unset log.retention.ms is listed at all is admin-describe-configs-sources' check.)
+    e = describe(a, ResourceType.BROKER, "0").get("log.retention.ms")
+    cc.check(e is None or src(e) != "DYNAMIC_BROKER_CONFIG", "after DELETE log.retention.ms still DYNAMIC_BROKER_CONFIG")
     t = entry(describe(a, ResourceType.TOPIC, name), "retention.ms")
     cc.check(t.value != value, "topic retention.ms still %s after the broker value was deleted" % value)
     ctx.step("a BROKER resource with an empty name (cluster default)")
