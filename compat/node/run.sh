@@ -31,6 +31,7 @@ SCENARIOS=(
   admin-alter-configs
   admin-describe-configs
   admin-alter-broker-configs
+  admin-broker-logger
 )
 
 FAILED_ALLOWED=0

@@ -698,6 +698,34 @@ const scenarios = {
     return 'broker 0 log.retention.ms DYNAMIC_BROKER_CONFIG, inherited by a topic at once; an empty set removed it'
   },
 
+  // BROKER_LOGGER (8): DescribeConfigs lists this broker's loggers with their levels as
+  // DYNAMIC_BROKER_LOGGER_CONFIG (6), as Kafka's Log4jController; the legacy AlterConfigs
+  // cannot change them (Kafka: INVALID_REQUEST, only IncrementalAlterConfigs can, which kafkajs
+  // does not have).
+  async 'admin-broker-logger'() {
+    const admin = await open(kafka.admin())
+    const L = ConfigResourceTypes.BROKER_LOGGER
+    const loggers = await describeEntries(admin, L, '0')
+    check(loggers.has('root'), `BROKER_LOGGER 0 has no root logger: ${[...loggers.keys()].join(',')}`)
+    const LEVELS = ['OFF', 'FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE', 'ALL']
+    for (const e of loggers.values()) {
+      check(LEVELS.includes(e.configValue) && e.configSource === ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG && !e.readOnly && e.configSynonyms.length === 0,
+        `logger ${e.configName}: ${JSON.stringify(e)}, want a log4j level, source 6, not read-only, no synonyms`)
+    }
+    const root = await describeEntries(admin, L, '0', ['root'])
+    check([...root.keys()].join(',') === 'root', `BROKER_LOGGER with a key filter returned ${[...root.keys()].join(',')}`)
+    try {
+      await admin.alterConfigs({ resources: [{ type: L, name: '0', configEntries: [{ name: 'root', value: 'DEBUG' }] }] })
+      throw new Failure('AlterConfigs of a BROKER_LOGGER succeeded, want INVALID_REQUEST')
+    } catch (e) {
+      if (e instanceof Failure) throw e
+      check(e.type === 'INVALID_REQUEST', `AlterConfigs of a BROKER_LOGGER: ${e.type || e.message}, want INVALID_REQUEST`)
+    }
+    const after = (await describeEntries(admin, L, '0', ['root'])).get('root')
+    check(after.configValue === loggers.get('root').configValue, `root level changed to ${after.configValue} by a refused AlterConfigs`)
+    return `${loggers.size} loggers (root ${loggers.get('root').configValue}), source DYNAMIC_BROKER_LOGGER_CONFIG; key filter; legacy AlterConfigs INVALID_REQUEST`
+  },
+
   async 'consumer-group'() {
     const topic = unique('group')
     const groupId = unique('group-id')
