@@ -34,6 +34,8 @@ CASES=(
   "sarama consumer-group"
   "sarama idempotent-producer"
   "sarama transactions-read-committed"
+  "sarama admin-alter-config"
+  "sarama admin-describe-config"
   "kafka-go metadata"
   "kafka-go admin-create-topic"
   "kafka-go admin-delete-topic"

@@ -44,6 +44,7 @@ PER_TEST_TIMEOUT="${LIBRDKAFKA_TEST_TIMEOUT:-120}"
 declare -A LONG_TIMEOUT=(
   [0045]=300   # ~80 s
   [0076]=300   # ~80 s
+  [0077]=300   # ~90 s: four compactions, each waiting for the cleaner
   [0089]=300   # ~105 s
   [0113]=1200  # ~620 s: ~30 cooperative-rebalance sub-tests
 )

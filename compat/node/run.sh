@@ -28,6 +28,10 @@ SCENARIOS=(
   idempotent-producer
   transactions-commit-abort
   transactions-send-offsets
+  admin-alter-configs
+  admin-describe-configs
+  admin-alter-broker-configs
+  admin-broker-logger
 )
 
 FAILED_ALLOWED=0

@@ -9,7 +9,7 @@
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
-const { Kafka, logLevel, CompressionTypes } = require('kafkajs')
+const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes, ConfigSource } = require('kafkajs')
 const { registerCodecs } = require('./codecs')
 
 const [bootstrap, scenario] = process.argv.slice(2)
@@ -142,6 +142,25 @@ async function fetchAll(topic, partitions, { isolationLevel = 1 } = {}) {
   } finally {
     await cluster.disconnect()
   }
+}
+
+// DescribeConfigs of one resource (v2, with synonyms) as a Map of config name -> entry.
+async function describeEntries(admin, type, name, configNames) {
+  const { resources } = await admin.describeConfigs({ resources: [{ type, name, configNames }], includeSynonyms: true })
+  check(resources.length === 1 && resources[0].errorCode === 0, `describeConfigs ${name}: ${JSON.stringify(resources.map(r => [r.errorCode, r.errorMessage]))}`)
+  return new Map(resources[0].configEntries.map(e => [e.configName, e]))
+}
+
+// The entry has this value and source; unless it is a default, its first synonym carries it.
+function checkEntry(entries, key, value, source) {
+  const e = entries.get(key)
+  check(e, `DescribeConfigs has no ${key}`)
+  check(e.configValue === value && e.configSource === source, `${key} = ${e.configValue} (source ${e.configSource}), want ${value} (source ${source})`)
+  if (source !== ConfigSource.DEFAULT_CONFIG) {
+    const first = e.configSynonyms[0]
+    check(first && first.configValue === value && first.configSource === source, `${key} synonyms ${JSON.stringify(e.configSynonyms)}, want the first to carry ${value} from source ${source}`)
+  }
+  return e
 }
 
 const headerString = (headers, name) => (headers && headers[name] != null ? headers[name].toString() : undefined)
@@ -565,6 +584,146 @@ const scenarios = {
     const all = await settle(outAll, N_EOS + aborted, 1500, 30000, 'output read_uncommitted')
     check(all.length === N_EOS + aborted, `read_uncommitted output has ${all.length} records, want ${N_EOS} + ${aborted} aborted`)
     return `${transactions} transactions (one aborted, ${aborted} inputs redone); ${N_EOS} outputs exactly once (read_committed), ${all.length} with the aborted ones (read_uncommitted); committed input offsets sum to ${sum}`
+  },
+
+  // AlterConfigs (v0/v1, kafkajs has no IncrementalAlterConfigs) replaces a topic's configs;
+  // DescribeConfigs (v2 with synonyms) shows each value's source as Kafka does.
+  async 'admin-alter-configs'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('alter')
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
+    })
+    check(created === true, `createTopics returned ${created}, want true`)
+    const T = ConfigResourceTypes.TOPIC
+    checkEntry(await describeEntries(admin, T, topic), 'retention.ms', '3600000', ConfigSource.TOPIC_CONFIG)
+    await admin.alterConfigs({
+      resources: [{ type: T, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'max.message.bytes', value: '300000' }] }],
+    })
+    let entries = await describeEntries(admin, T, topic)
+    checkEntry(entries, 'cleanup.policy', 'compact', ConfigSource.TOPIC_CONFIG)
+    checkEntry(entries, 'max.message.bytes', '300000', ConfigSource.TOPIC_CONFIG)
+    const retention = entries.get('retention.ms')
+    check(retention && retention.configSource === ConfigSource.DEFAULT_CONFIG && retention.isDefault,
+      `retention.ms not in the new set but ${JSON.stringify(retention)}, want DEFAULT_CONFIG`)
+    // validateOnly changes nothing.
+    await admin.alterConfigs({ validateOnly: true, resources: [{ type: T, name: topic, configEntries: [{ name: 'retention.ms', value: '1000' }] }] })
+    entries = await describeEntries(admin, T, topic)
+    check(entries.get('retention.ms').configSource === ConfigSource.DEFAULT_CONFIG, 'validateOnly alterConfigs changed retention.ms')
+    // Errors Kafka gives: unknown key and bad value INVALID_CONFIG, a key twice INVALID_REQUEST,
+    // a missing topic UNKNOWN_TOPIC_OR_PARTITION.
+    const expectError = async (configEntries, want, name = topic) => {
+      try {
+        await admin.alterConfigs({ resources: [{ type: T, name, configEntries }] })
+      } catch (e) {
+        check(e.type === want, `alterConfigs(${JSON.stringify(configEntries)}): ${e.type || e.message}, want ${want}`)
+        return
+      }
+      throw new Failure(`alterConfigs(${JSON.stringify(configEntries)}) succeeded, want ${want}`)
+    }
+    await expectError([{ name: 'no.such.config', value: '1' }], 'INVALID_CONFIG')
+    await expectError([{ name: 'retention.ms', value: 'soon' }], 'INVALID_CONFIG')
+    await expectError([{ name: 'retention.ms', value: '1000' }, { name: 'retention.ms', value: '2000' }], 'INVALID_REQUEST')
+    await expectError([{ name: 'retention.ms', value: '1000' }], 'UNKNOWN_TOPIC_OR_PARTITION', unique('missing'))
+    entries = await describeEntries(admin, T, topic)
+    checkEntry(entries, 'cleanup.policy', 'compact', ConfigSource.TOPIC_CONFIG)
+    check(entries.get('retention.ms').configSource === ConfigSource.DEFAULT_CONFIG, 'a refused alterConfigs changed retention.ms')
+    return 'whole set replaced (retention.ms back to DEFAULT_CONFIG), TOPIC_CONFIG with synonyms; validateOnly; INVALID_CONFIG, INVALID_REQUEST (duplicate key), UNKNOWN_TOPIC_OR_PARTITION'
+  },
+
+  async 'admin-describe-configs'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('describe')
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
+    })
+    const T = ConfigResourceTypes.TOPIC
+    const all = await describeEntries(admin, T, topic)
+    checkEntry(all, 'retention.ms', '3600000', ConfigSource.TOPIC_CONFIG)
+    const notReadOnly = [...all.values()].filter(e => e.readOnly).map(e => e.configName)
+    check(notReadOnly.length === 0, `topic configs read-only: ${notReadOnly.join(',')} (Kafka: none)`)
+    // A key filter returns exactly those keys.
+    const some = await describeEntries(admin, T, topic, ['retention.ms', 'cleanup.policy'])
+    check([...some.keys()].sort().join(',') === 'cleanup.policy,retention.ms', `filtered describe returned ${[...some.keys()].join(',')}`)
+    // The broker, by its node id.
+    const broker = await describeEntries(admin, ConfigResourceTypes.BROKER, '0')
+    for (const key of ['log.retention.ms', 'log.segment.bytes', 'message.max.bytes', 'node.id']) {
+      check(broker.has(key), `broker configs have no ${key} (Kafka lists every broker config, log.retention.ms null when nobody sets it)`)
+    }
+    const node = broker.get('node.id')
+    check(node.configValue === '0' && node.readOnly, `broker node.id ${JSON.stringify(node)}, want '0' read-only`)
+    const seg = all.get('segment.bytes')
+    const bseg = broker.get('log.segment.bytes')
+    check(seg.configValue === bseg.configValue && seg.configSource === bseg.configSource,
+      `topic segment.bytes ${seg.configValue} (source ${seg.configSource}), broker log.segment.bytes ${bseg.configValue} (source ${bseg.configSource}): want the same`)
+    check(seg.configSynonyms.length > 0 && seg.configSynonyms[0].configName === 'log.segment.bytes',
+      `segment.bytes synonyms ${JSON.stringify(seg.configSynonyms)}, want log.segment.bytes first`)
+    // A missing topic: UNKNOWN_TOPIC_OR_PARTITION.
+    try {
+      await admin.describeConfigs({ resources: [{ type: T, name: unique('missing') }], includeSynonyms: true })
+      throw new Failure('describeConfigs of a missing topic succeeded')
+    } catch (e) {
+      if (e instanceof Failure) throw e
+      check(e.type === 'UNKNOWN_TOPIC_OR_PARTITION', `describeConfigs of a missing topic: ${e.type || e.message}, want UNKNOWN_TOPIC_OR_PARTITION`)
+    }
+    return `topic: ${all.size} configs, retention.ms TOPIC_CONFIG, key filter honoured; broker 0: ${broker.size} configs, node.id read-only; missing topic UNKNOWN_TOPIC_OR_PARTITION`
+  },
+
+  // AlterConfigs on broker 0 (kafkajs sends BROKER resources to that broker; it cannot name the
+  // cluster default ""): the broker shows the value as DYNAMIC_BROKER_CONFIG and a topic without
+  // its own value inherits it; an empty set removes it again.
+  async 'admin-alter-broker-configs'() {
+    const admin = await open(kafka.admin())
+    const topic = unique('broker-config')
+    await createTopic(admin, topic, 1)
+    const B = ConfigResourceTypes.BROKER
+    const value = '864000000' // 10 days: harmless for other topics on a shared broker
+    await admin.alterConfigs({ resources: [{ type: B, name: '0', configEntries: [{ name: 'log.retention.ms', value }] }] })
+    try {
+      const broker = await describeEntries(admin, B, '0')
+      const e = checkEntry(broker, 'log.retention.ms', value, ConfigSource.DYNAMIC_BROKER_CONFIG)
+      check(!e.readOnly, 'log.retention.ms is read-only; Kafka alters it per broker')
+      const t = (await describeEntries(admin, ConfigResourceTypes.TOPIC, topic)).get('retention.ms')
+      check(t.configValue === value && t.configSource === ConfigSource.DYNAMIC_BROKER_CONFIG,
+        `topic retention.ms ${t.configValue} (source ${t.configSource}), want the broker's ${value} (source 2)`)
+      const first = t.configSynonyms[0]
+      check(first && first.configName === 'log.retention.ms' && first.configValue === value,
+        `topic retention.ms synonyms ${JSON.stringify(t.configSynonyms)}, want log.retention.ms=${value} first`)
+    } finally {
+      await admin.alterConfigs({ resources: [{ type: B, name: '0', configEntries: [] }] })
+    }
+    // (Whether an unset log.retention.ms is listed at all is admin-describe-configs' check.)
+    const after = (await describeEntries(admin, B, '0')).get('log.retention.ms')
+    check(!after || after.configSource !== ConfigSource.DYNAMIC_BROKER_CONFIG, `log.retention.ms still dynamic after an empty AlterConfigs: ${JSON.stringify(after)}`)
+    return 'broker 0 log.retention.ms DYNAMIC_BROKER_CONFIG, inherited by a topic at once; an empty set removed it'
+  },
+
+  // BROKER_LOGGER (8): DescribeConfigs lists this broker's loggers with their levels as
+  // DYNAMIC_BROKER_LOGGER_CONFIG (6), as Kafka's Log4jController; the legacy AlterConfigs
+  // cannot change them (Kafka: INVALID_REQUEST, only IncrementalAlterConfigs can, which kafkajs
+  // does not have).
+  async 'admin-broker-logger'() {
+    const admin = await open(kafka.admin())
+    const L = ConfigResourceTypes.BROKER_LOGGER
+    const loggers = await describeEntries(admin, L, '0')
+    check(loggers.has('root'), `BROKER_LOGGER 0 has no root logger: ${[...loggers.keys()].join(',')}`)
+    const LEVELS = ['OFF', 'FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE', 'ALL']
+    for (const e of loggers.values()) {
+      check(LEVELS.includes(e.configValue) && e.configSource === ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG && !e.readOnly && e.configSynonyms.length === 0,
+        `logger ${e.configName}: ${JSON.stringify(e)}, want a log4j level, source 6, not read-only, no synonyms`)
+    }
+    const root = await describeEntries(admin, L, '0', ['root'])
+    check([...root.keys()].join(',') === 'root', `BROKER_LOGGER with a key filter returned ${[...root.keys()].join(',')}`)
+    try {
+      await admin.alterConfigs({ resources: [{ type: L, name: '0', configEntries: [{ name: 'root', value: 'DEBUG' }] }] })
+      throw new Failure('AlterConfigs of a BROKER_LOGGER succeeded, want INVALID_REQUEST')
+    } catch (e) {
+      if (e instanceof Failure) throw e
+      check(e.type === 'INVALID_REQUEST', `AlterConfigs of a BROKER_LOGGER: ${e.type || e.message}, want INVALID_REQUEST`)
+    }
+    const after = (await describeEntries(admin, L, '0', ['root'])).get('root')
+    check(after.configValue === loggers.get('root').configValue, `root level changed to ${after.configValue} by a refused AlterConfigs`)
+    return `${loggers.size} loggers (root ${loggers.get('root').configValue}), source DYNAMIC_BROKER_LOGGER_CONFIG; key filter; legacy AlterConfigs INVALID_REQUEST`
   },
 
   async 'consumer-group'() {

@@ -391,6 +391,47 @@ async def s_eos_pipeline(ctx):
     return "%d transactions (one aborted, %d inputs redone); %s" % (n_txn, aborted, note)
 
 
+# Kafka's DescribeConfigs v1+ source ids.
+SOURCES = {1: "DYNAMIC_TOPIC_CONFIG", 2: "DYNAMIC_BROKER_CONFIG", 3: "DYNAMIC_DEFAULT_BROKER_CONFIG",
+           4: "STATIC_BROKER_CONFIG", 5: "DEFAULT_CONFIG"}
+
+
+async def configs_with_sources(a, name):
+    """{config name: (value, source name, [(synonym, value, source name)])} of one topic."""
+    out = {}
+    for r in await a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)], include_synonyms=True):
+        for err, msg, _rtype, _rname, entries in r.resources:
+            cc.check(err == 0, "DescribeConfigs %s: error %d %s" % (name, err, msg))
+            for key, value, _ro, source, _sens, synonyms in entries:
+                out[key] = (value, SOURCES.get(source, source), [(n, v, SOURCES.get(x, x)) for n, v, x in synonyms])
+    return out
+
+
+@sync
+async def s_alter_configs(ctx):
+    """AlterConfigs replaces a topic's configs; an unknown key in another resource of the same
+    request gets INVALID_CONFIG on its own."""
+    async with Admin(ctx) as a:
+        name, other = ctx.name(), ctx.name("other")
+        await create_ok(ctx, a, name, 1, {"retention.ms": "3600000"})
+        await create_ok(ctx, a, other, 1)
+        ctx.step("alter_configs (AlterConfigs, key 33) of two topics")
+        responses = await a.alter_configs([
+            ConfigResource(ConfigResourceType.TOPIC, name, {"cleanup.policy": "compact"}),
+            ConfigResource(ConfigResourceType.TOPIC, other, {"no.such.config": "1"}),
+        ])
+        got = {res[3]: res[0] for r in responses for res in r.resources}
+        cc.check(got == {name: 0, other: 40}, "per-resource errors %r, want %s: 0 and %s: 40 (INVALID_CONFIG)" % (
+            got, name, other))
+        configs = await configs_with_sources(a, name)
+    policy, retention = configs.get("cleanup.policy"), configs.get("retention.ms")
+    cc.check(policy and policy[:2] == ("compact", "DYNAMIC_TOPIC_CONFIG") and policy[2][:1] == [
+        ("cleanup.policy", "compact", "DYNAMIC_TOPIC_CONFIG")], "cleanup.policy %r, want compact from the topic" % (policy,))
+    cc.check(retention and retention[1] == "DEFAULT_CONFIG", "retention.ms not in the new set but %r" % (retention,))
+    return "set replaced (cleanup.policy=compact DYNAMIC_TOPIC_CONFIG, retention.ms back to DEFAULT_CONFIG); " \
+        "unknown key INVALID_CONFIG for its resource only"
+
+
 def main():
     r = cc.Runner(CLIENT, VERSION)
     r.run("metadata", s_metadata, 30)
@@ -405,6 +446,7 @@ def main():
     r.run("idempotent-producer", s_idempotent, 60)
     r.run("transactions-commit-abort", s_txn_commit_abort, 90)
     r.run("transactions-eos-pipeline", s_eos_pipeline, 120)
+    r.run("admin-alter-configs", s_alter_configs, 30)
     r.finish()
 
 

@@ -5,7 +5,8 @@ import time
 
 import confluent_kafka
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicCollection, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource, NewTopic,
+                                  ResourceType)
 
 import compat_common as cc
 
@@ -555,6 +556,320 @@ def s_eos_pipeline(ctx):
     return "%d transactions (one aborted, %d inputs redone); %s" % (n_txn, aborted, note)
 
 
+# --- configs: IncrementalAlterConfigs, AlterConfigs, DescribeConfigs, DescribeCluster -----
+# Kafka's answers these scenarios expect are those of ConfigHelper / ConfigAdminManager in
+# Kafka 4.1: a value set on the topic has source DYNAMIC_TOPIC_CONFIG and is its own first
+# synonym; a dynamic broker value (node, then cluster default "") is inherited by every topic
+# that has no value of its own; unknown topic config names and bad values are INVALID_CONFIG,
+# reported per resource.
+
+def src(e):
+    """The name of an entry's (or synonym's) ConfigSource; confluent-kafka gives an int."""
+    try:
+        return ConfigSource(e.source).name
+    except ValueError:
+        return "source %r" % e.source
+
+
+def describe(a, restype, name):
+    """{name: ConfigEntry} of one resource (DescribeConfigs v1 with synonyms, as librdkafka sends)."""
+    res = ConfigResource(restype, name)
+    return a.describe_configs([res], request_timeout=15)[res].result(timeout=20)
+
+
+def incremental(a, restype, name, ops, validate_only=False):
+    """Runs one IncrementalAlterConfigs on one resource; ops are (name, value, op) triples."""
+    entries = [ConfigEntry(k, v, incremental_operation=op) for k, v, op in ops]
+    res = ConfigResource(restype, name, incremental_configs=entries)
+    a.incremental_alter_configs([res], request_timeout=15, validate_only=validate_only)[res].result(timeout=20)
+
+
+def entry(configs, key):
+    e = configs.get(key)
+    cc.check(e is not None, "DescribeConfigs has no %s (Kafka lists every config of the resource, one nobody "
+             "set with its default or a null value, e.g. log.retention.ms)" % key)
+    return e
+
+
+def synonyms_of(e):
+    """[(name, value, source name)] of an entry's synonyms, in the broker's order."""
+    return [(s.name, s.value, src(s)) for s in (e.synonyms or {}).values()]
+
+
+def check_entry(configs, key, value, source, first_synonym=True):
+    """The entry has this value and source; when the source is not DEFAULT_CONFIG its first
+    synonym is (key or the broker synonym, value, source), as Kafka lists them."""
+    e = entry(configs, key)
+    cc.check(e.value == value, "%s = %r, want %r" % (key, e.value, value))
+    cc.check(src(e) == source, "%s source %s, want %s" % (key, src(e), source))
+    cc.check(not e.is_read_only and not e.is_sensitive, "%s read_only=%s sensitive=%s, want both false" % (
+        key, e.is_read_only, e.is_sensitive))
+    syn = synonyms_of(e)
+    if first_synonym and source != "DEFAULT_CONFIG":
+        cc.check(syn and syn[0][1:] == (value, source),
+                 "%s synonyms %r, want the first to carry %r from %s" % (key, syn, value, source))
+    return e
+
+
+def config_error(fut, code, what):
+    expect_error(fut, code, what)
+
+
+def s_incremental_alter_configs(ctx):
+    """SET, APPEND, DELETE, SUBTRACT on a topic; DescribeConfigs shows each value with its source
+    and synonyms; validate_only changes nothing; max.message.bytes applies at once."""
+    SET, DELETE, APPEND, SUBTRACT = (AlterConfigOpType.SET, AlterConfigOpType.DELETE,
+                                     AlterConfigOpType.APPEND, AlterConfigOpType.SUBTRACT)
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1)
+    before = describe(a, ResourceType.TOPIC, name)
+    default_retention = entry(before, "retention.ms").value
+    for key in ("retention.ms", "cleanup.policy", "max.message.bytes"):
+        e = entry(before, key)
+        cc.check(src(e) == "DEFAULT_CONFIG" and e.is_default,
+                 "new topic: %s source %s, want DEFAULT_CONFIG" % (key, src(e)))
+    cc.check(entry(before, "cleanup.policy").value == "delete", "default cleanup.policy %r, want delete" %
+             entry(before, "cleanup.policy").value)
+    ctx.step("incremental_alter_configs SET retention.ms, APPEND cleanup.policy, SET max.message.bytes")
+    incremental(a, ResourceType.TOPIC, name, [("retention.ms", "3600000", SET),
+                                              ("cleanup.policy", "compact", APPEND),
+                                              ("max.message.bytes", "200000", SET)])
+    after = describe(a, ResourceType.TOPIC, name)
+    check_entry(after, "retention.ms", "3600000", "DYNAMIC_TOPIC_CONFIG")
+    check_entry(after, "cleanup.policy", "delete,compact", "DYNAMIC_TOPIC_CONFIG")
+    mmb = check_entry(after, "max.message.bytes", "200000", "DYNAMIC_TOPIC_CONFIG")
+    syn = synonyms_of(mmb)
+    cc.check(len(syn) >= 2 and syn[1][0] == "message.max.bytes" and syn[1][2] != "DYNAMIC_TOPIC_CONFIG",
+             "max.message.bytes synonyms %r, want the topic value then the broker's message.max.bytes" % syn)
+    ctx.step("producing a 300 kB record (above the new max.message.bytes)")
+    p = Producer(conf(ctx, **{"linger.ms": 0, "acks": "all", "retries": 0}))
+    errs = []
+    p.produce(name, key=b"k", value=b"x" * 300000, on_delivery=lambda err, msg: errs.append(err))
+    p.flush(20)
+    cc.check(errs and errs[0] is not None and errs[0].code() == KafkaError.MSG_SIZE_TOO_LARGE,
+             "300 kB record with max.message.bytes=200000: %r, want MSG_SIZE_TOO_LARGE" % errs)
+    ctx.step("validate_only SET retention.ms")
+    incremental(a, ResourceType.TOPIC, name, [("retention.ms", "1000", SET)], validate_only=True)
+    check_entry(describe(a, ResourceType.TOPIC, name), "retention.ms", "3600000", "DYNAMIC_TOPIC_CONFIG")
+    ctx.step("incremental_alter_configs DELETE retention.ms, SUBTRACT cleanup.policy")
+    incremental(a, ResourceType.TOPIC, name, [("retention.ms", None, DELETE), ("cleanup.policy", "delete", SUBTRACT)])
+    last = describe(a, ResourceType.TOPIC, name)
+    r = entry(last, "retention.ms")
+    cc.check(r.value == default_retention and src(r) == "DEFAULT_CONFIG",
+             "after DELETE retention.ms = %r from %s, want %s from DEFAULT_CONFIG" % (r.value, src(r),
+                                                                                    default_retention))
+    cc.check(all(s[2] != "DYNAMIC_TOPIC_CONFIG" for s in synonyms_of(r)), "deleted retention.ms still has a topic "
+             "synonym: %r" % synonyms_of(r))
+    check_entry(last, "cleanup.policy", "compact", "DYNAMIC_TOPIC_CONFIG")
+    check_entry(last, "max.message.bytes", "200000", "DYNAMIC_TOPIC_CONFIG")
+    return ("SET/APPEND/DELETE/SUBTRACT shown with DYNAMIC_TOPIC_CONFIG and synonyms; validate_only kept the value; "
+            "300 kB record refused with MSG_SIZE_TOO_LARGE at once")
+
+
+def s_alter_configs(ctx):
+    """Legacy AlterConfigs replaces the topic's whole set of configs."""
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1, {"retention.ms": "3600000", "segment.bytes": "1048576"})
+    first = describe(a, ResourceType.TOPIC, name)
+    check_entry(first, "retention.ms", "3600000", "DYNAMIC_TOPIC_CONFIG")
+    check_entry(first, "segment.bytes", "1048576", "DYNAMIC_TOPIC_CONFIG")
+    ctx.step("alter_configs cleanup.policy=compact, max.message.bytes=300000")
+    res = ConfigResource(ResourceType.TOPIC, name, set_config={"cleanup.policy": "compact",
+                                                              "max.message.bytes": "300000"})
+    a.alter_configs([res], request_timeout=15)[res].result(timeout=20)
+    after = describe(a, ResourceType.TOPIC, name)
+    check_entry(after, "cleanup.policy", "compact", "DYNAMIC_TOPIC_CONFIG")
+    check_entry(after, "max.message.bytes", "300000", "DYNAMIC_TOPIC_CONFIG")
+    for key in ("retention.ms", "segment.bytes"):
+        e = entry(after, key)
+        cc.check(src(e) == "DEFAULT_CONFIG", "%s not in the new set: source %s (value %r), want DEFAULT_CONFIG"
+                 % (key, src(e), e.value))
+    ctx.step("alter_configs validate_only")
+    res = ConfigResource(ResourceType.TOPIC, name, set_config={"retention.ms": "1000"})
+    a.alter_configs([res], request_timeout=15, validate_only=True)[res].result(timeout=20)
+    cc.check(src(entry(describe(a, ResourceType.TOPIC, name), "retention.ms")) == "DEFAULT_CONFIG",
+             "validate_only alter_configs changed retention.ms")
+    ctx.step("alter_configs with an unknown config")
+    res = ConfigResource(ResourceType.TOPIC, name, set_config={"no.such.config": "1"})
+    config_error(a.alter_configs([res], request_timeout=15)[res], KafkaError.INVALID_CONFIG, "unknown config")
+    return "whole config set replaced (dropped keys back to DEFAULT_CONFIG); validate_only; unknown key INVALID_CONFIG"
+
+
+def s_config_errors(ctx):
+    """One IncrementalAlterConfigs with four topic resources: each gets its own answer."""
+    SET = AlterConfigOpType.SET
+    a = admin(ctx)
+    unknown_key, bad_value, good = ctx.name("a"), ctx.name("b"), ctx.name("c")
+    missing = ctx.name("missing")
+    for t in (unknown_key, bad_value, good):
+        create_topic(ctx, a, t, 1)
+    resources = [
+        ConfigResource(ResourceType.TOPIC, unknown_key,
+                       incremental_configs=[ConfigEntry("no.such.config", "1", incremental_operation=SET)]),
+        ConfigResource(ResourceType.TOPIC, bad_value,
+                       incremental_configs=[ConfigEntry("retention.ms", "not-a-number", incremental_operation=SET)]),
+        ConfigResource(ResourceType.TOPIC, good,
+                       incremental_configs=[ConfigEntry("retention.ms", "7200000", incremental_operation=SET)]),
+        ConfigResource(ResourceType.TOPIC, missing,
+                       incremental_configs=[ConfigEntry("retention.ms", "7200000", incremental_operation=SET)]),
+    ]
+    ctx.step("incremental_alter_configs of 4 resources")
+    fs = a.incremental_alter_configs(resources, request_timeout=15)
+    by_name = {r.name: f for r, f in fs.items()}
+    config_error(by_name[unknown_key], KafkaError.INVALID_CONFIG, "unknown config name")
+    config_error(by_name[bad_value], KafkaError.INVALID_CONFIG, "retention.ms=not-a-number")
+    config_error(by_name[missing], KafkaError.UNKNOWN_TOPIC_OR_PART, "missing topic")
+    by_name[good].result(timeout=20)
+    check_entry(describe(a, ResourceType.TOPIC, good), "retention.ms", "7200000", "DYNAMIC_TOPIC_CONFIG")
+    r = entry(describe(a, ResourceType.TOPIC, bad_value), "retention.ms")
+    cc.check(src(r) == "DEFAULT_CONFIG", "refused retention.ms was applied: %r from %s" % (r.value, src(r)))
+    ctx.step("describe_configs of a missing topic")
+    res = ConfigResource(ResourceType.TOPIC, missing)
+    config_error(a.describe_configs([res], request_timeout=15)[res], KafkaError.UNKNOWN_TOPIC_OR_PART,
+                 "describe missing topic")
+    return "per resource: unknown key and bad value INVALID_CONFIG, missing topic UNKNOWN_TOPIC_OR_PART, valid one applied"
+
+
+TOPIC_CONFIGS_41 = ("cleanup.policy", "compression.type", "delete.retention.ms", "file.delete.delay.ms",
+                    "flush.messages", "flush.ms", "index.interval.bytes", "max.compaction.lag.ms",
+                    "max.message.bytes", "message.timestamp.after.max.ms", "message.timestamp.before.max.ms",
+                    "message.timestamp.type", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
+                    "min.insync.replicas", "preallocate", "retention.bytes", "retention.ms", "segment.bytes",
+                    "segment.index.bytes", "segment.jitter.ms", "segment.ms", "unclean.leader.election.enable")
+
+
+def s_describe_configs_sources(ctx):
+    """DescribeConfigs of a topic and of the broker, with sources, synonyms and read-only flags."""
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1, {"retention.ms": "3600000"})
+    topic = describe(a, ResourceType.TOPIC, name)
+    missing = [k for k in TOPIC_CONFIGS_41 if k not in topic]
+    cc.check(not missing, "topic configs missing from DescribeConfigs: %s" % ",".join(missing))
+    check_entry(topic, "retention.ms", "3600000", "DYNAMIC_TOPIC_CONFIG")
+    broker = describe(a, ResourceType.BROKER, "0")
+    for key in ("log.retention.ms", "log.segment.bytes", "message.max.bytes", "node.id"):
+        entry(broker, key)
+    node = entry(broker, "node.id")
+    cc.check(node.value == "0" and node.is_read_only, "node.id = %r read_only=%s, want 0 and read-only" % (
+        node.value, node.is_read_only))
+    # A topic config nobody set inherits the broker's value, with the broker's name as synonym.
+    seg_topic, seg_broker = entry(topic, "segment.bytes"), entry(broker, "log.segment.bytes")
+    cc.check(seg_topic.value == seg_broker.value, "segment.bytes %r differs from the broker's log.segment.bytes %r" % (
+        seg_topic.value, seg_broker.value))
+    cc.check(src(seg_topic) == src(seg_broker), "segment.bytes source %s, broker's log.segment.bytes %s" % (
+        src(seg_topic), seg_brokesrc(r)))
+    syn = synonyms_of(seg_topic)
+    cc.check(syn and syn[0][0] == "log.segment.bytes", "segment.bytes synonyms %r, want log.segment.bytes first" % syn)
+    mmb = entry(broker, "message.max.bytes")
+    cc.check(not mmb.is_read_only, "message.max.bytes is read-only; Kafka alters it per broker and cluster-wide")
+    sources = sorted({src(e) for e in broker.values()})
+    return "topic: %d configs (all %d of Kafka 4.1's core list), retention.ms DYNAMIC_TOPIC_CONFIG; broker 0: %d " \
+        "configs, sources %s" % (len(topic), len(TOPIC_CONFIGS_41), len(broker), ",".join(sources))
+
+
+def s_broker_configs(ctx):
+    """log.retention.ms altered on node 0 (IncrementalAlterConfigs SET, then DELETE): the broker
+    shows DYNAMIC_BROKER_CONFIG and a topic without its own retention.ms inherits it at once.
+    librdkafka cannot address the cluster default (an empty BROKER name): it refuses it locally."""
+    SET, DELETE = AlterConfigOpType.SET, AlterConfigOpType.DELETE
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1)
+    value = "777600000"  # 9 days: harmless for the other suites' topics on a shared broker
+    ctx.step("incremental_alter_configs BROKER 0 SET log.retention.ms")
+    incremental(a, ResourceType.BROKER, "0", [("log.retention.ms", value, SET)])
+    try:
+        broker = describe(a, ResourceType.BROKER, "0")
+        e = entry(broker, "log.retention.ms")
+        cc.check(e.value == value and src(e) == "DYNAMIC_BROKER_CONFIG",
+                 "broker log.retention.ms = %r from %s, want %s from DYNAMIC_BROKER_CONFIG" % (e.value, src(e),
+                                                                                            value))
+        syn = synonyms_of(e)
+        cc.check(syn and syn[0] == ("log.retention.ms", value, "DYNAMIC_BROKER_CONFIG"),
+                 "broker log.retention.ms synonyms %r" % syn)
+        cc.check(not e.is_read_only, "log.retention.ms read-only; Kafka alters it dynamically")
+        t = entry(describe(a, ResourceType.TOPIC, name), "retention.ms")
+        cc.check(t.value == value and src(t) == "DYNAMIC_BROKER_CONFIG",
+                 "topic retention.ms = %r from %s, want the broker's %s from DYNAMIC_BROKER_CONFIG" % (
+                     t.value, src(t), value))
+        cc.check(synonyms_of(t)[:1] == [("log.retention.ms", value, "DYNAMIC_BROKER_CONFIG")],
+                 "topic retention.ms synonyms %r" % synonyms_of(t))
+    finally:
+        ctx.step("incremental_alter_configs BROKER 0 DELETE log.retention.ms")
+        incremental(a, ResourceType.BROKER, "0", [("log.retention.ms", None, DELETE)])
+    # (Whether an unset log.retention.ms is listed at all is admin-describe-configs-sources' check.)
+    e = describe(a, ResourceType.BROKER, "0").get("log.retention.ms")
+    cc.check(e is None or src(e) != "DYNAMIC_BROKER_CONFIG", "after DELETE log.retention.ms still DYNAMIC_BROKER_CONFIG")
+    t = entry(describe(a, ResourceType.TOPIC, name), "retention.ms")
+    cc.check(t.value != value, "topic retention.ms still %s after the broker value was deleted" % value)
+    ctx.step("a BROKER resource with an empty name (cluster default)")
+    res = ConfigResource(ResourceType.BROKER, "",
+                         incremental_configs=[ConfigEntry("log.retention.ms", value, incremental_operation=SET)])
+    try:
+        a.incremental_alter_configs([res], request_timeout=15)[res].result(timeout=20)
+        local = "accepted"
+    except (KafkaException, ValueError) as ex:
+        local = "refused by the client (%s)" % (ex.args[0].name() if isinstance(ex, KafkaException) else ex)
+    else:
+        incremental(a, ResourceType.BROKER, "", [("log.retention.ms", None, DELETE)])
+    return "node 0: SET shows DYNAMIC_BROKER_CONFIG on the broker and the topic, DELETE restores; cluster default %s" \
+        % local
+
+
+def s_group_configs(ctx):
+    """DescribeConfigs of a GROUP (KIP-848 group configs) that does not exist: Kafka 4 answers its
+    defaults; IncrementalAlterConfigs SET within the broker's bounds shows GROUP_CONFIG, outside
+    them INVALID_CONFIG."""
+    SET, DELETE = AlterConfigOpType.SET, AlterConfigOpType.DELETE
+    a = admin(ctx)
+    group = ctx.name("group")
+    configs = describe(a, ResourceType.GROUP, group)
+    for key, want in (("consumer.session.timeout.ms", "45000"), ("consumer.heartbeat.interval.ms", "5000")):
+        e = entry(configs, key)
+        cc.check(e.value == want and src(e) == "DEFAULT_CONFIG",
+                 "group %s = %r from %s, want %s from DEFAULT_CONFIG" % (key, e.value, src(e), want))
+    ctx.step("incremental_alter_configs GROUP SET consumer.session.timeout.ms=50000")
+    incremental(a, ResourceType.GROUP, group, [("consumer.session.timeout.ms", "50000", SET)])
+    e = entry(describe(a, ResourceType.GROUP, group), "consumer.session.timeout.ms")
+    cc.check(e.value == "50000" and src(e) == "GROUP_CONFIG",
+             "after SET consumer.session.timeout.ms = %r from %s, want 50000 from GROUP_CONFIG" % (e.value, src(e)))
+    ctx.step("SET consumer.session.timeout.ms=1000 (below group.consumer.min.session.timeout.ms)")
+    res = ConfigResource(ResourceType.GROUP, group, incremental_configs=[
+        ConfigEntry("consumer.session.timeout.ms", "1000", incremental_operation=SET)])
+    config_error(a.incremental_alter_configs([res], request_timeout=15)[res], KafkaError.INVALID_CONFIG,
+                 "session timeout below the broker minimum")
+    incremental(a, ResourceType.GROUP, group, [("consumer.session.timeout.ms", None, DELETE)])
+    e = entry(describe(a, ResourceType.GROUP, group), "consumer.session.timeout.ms")
+    cc.check(e.value == "45000" and src(e) == "DEFAULT_CONFIG", "after DELETE: %r from %s" % (
+        e.value, src(e)))
+    return "missing group described with defaults; SET 50000 GROUP_CONFIG; 1000 INVALID_CONFIG; DELETE restores 45000"
+
+
+def s_describe_cluster(ctx):
+    """DescribeCluster (key 60): cluster id, controller and the one node, and the cluster
+    operations Kafka grants without an authorizer when asked."""
+    a = admin(ctx)
+    ctx.step("describe_cluster (DescribeCluster, key 60)")
+    d = a.describe_cluster(request_timeout=15).result(timeout=20)
+    nodes = {n.id: "%s:%d" % (n.host, n.port) for n in d.nodes}
+    cc.check(nodes == {0: ctx.bootstrap}, "nodes %r, want {0: %s}" % (nodes, ctx.bootstrap))
+    cc.check(d.controller is not None and d.controller.id == 0, "controller %r, want node 0" % d.controller)
+    md = a.list_topics(timeout=10)
+    cc.check(d.cluster_id and d.cluster_id == md.cluster_id, "cluster id %r, Metadata says %r" % (
+        d.cluster_id, md.cluster_id))
+    cc.check(not d.authorized_operations, "authorized operations %r without asking" % d.authorized_operations)
+    ctx.step("describe_cluster with include_authorized_operations")
+    d = a.describe_cluster(include_authorized_operations=True, request_timeout=15).result(timeout=20)
+    got = sorted(op.name for op in d.authorized_operations or [])
+    want = sorted(["CREATE", "ALTER", "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS",
+                   "IDEMPOTENT_WRITE"])
+    cc.check(got == want, "cluster authorized operations %r, want %s" % (got, ",".join(want)))
+    return "cluster %s, controller 0, node 0 at %s; operations %s" % (d.cluster_id, ctx.bootstrap, ",".join(got))
+
+
 def main():
     r = cc.Runner(CLIENT, VERSION)
     r.run("metadata", s_metadata, 30)
@@ -572,6 +887,13 @@ def main():
     r.run("transactions-eos-pipeline", s_eos_pipeline, 120)
     r.run("transactions-fencing", s_txn_fencing, 90)
     r.run("transactions-timeout", s_txn_timeout, 90)
+    r.run("admin-incremental-alter-configs", s_incremental_alter_configs, 45)
+    r.run("admin-alter-configs", s_alter_configs, 30)
+    r.run("admin-config-errors", s_config_errors, 30)
+    r.run("admin-describe-configs-sources", s_describe_configs_sources, 30)
+    r.run("admin-broker-configs", s_broker_configs, 30)
+    r.run("admin-group-configs", s_group_configs, 30)
+    r.run("admin-describe-cluster", s_describe_cluster, 30)
     r.finish()
 
 

@@ -5,7 +5,9 @@ import time
 import kafka
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
-from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import (IncompatibleBrokerVersion, InvalidReplicationFactorError, TopicAlreadyExistsError,
+                          UnknownTopicOrPartitionError)
+from kafka.protocol.admin import DescribeLogDirsRequest_v0, DescribeLogDirsResponse_v0
 
 import compat_common as cc
 
@@ -390,6 +392,191 @@ def s_eos_pipeline(ctx):
     return "%d transactions (one aborted, %d inputs redone); %s" % (n_txn, aborted, note)
 
 
+# --- configs and log dirs: AlterConfigs, DescribeConfigs with sources, DescribeLogDirs ----
+# kafka-python returns the raw responses. DescribeConfigs v1+ sources are Kafka's ids.
+SOURCES = {0: "UNKNOWN", 1: "DYNAMIC_TOPIC_CONFIG", 2: "DYNAMIC_BROKER_CONFIG", 3: "DYNAMIC_DEFAULT_BROKER_CONFIG",
+           4: "STATIC_BROKER_CONFIG", 5: "DEFAULT_CONFIG", 6: "DYNAMIC_BROKER_LOGGER_CONFIG", 7: "CLIENT_METRICS_CONFIG",
+           8: "GROUP_CONFIG"}
+
+
+def describe_with_sources(a, resource_type, name, keys=None):
+    """{config name: (value, read_only, source name, [(synonym, value, source name)])} of one
+    resource, from DescribeConfigs v1+ with include_synonyms."""
+    res = ConfigResource(resource_type, name, configs={k: None for k in keys} if keys else None)
+    out = {}
+    for r in a.describe_configs([res], include_synonyms=True):
+        for err, msg, _rtype, rname, entries in r.resources:
+            cc.check(err == 0, "DescribeConfigs %s: error %d %s" % (rname, err, msg))
+            for name_, value, read_only, source, _sensitive, synonyms in entries:
+                out[name_] = (value, read_only, SOURCES.get(source, source),
+                              [(sn, sv, SOURCES.get(ss, ss)) for sn, sv, ss in synonyms])
+    return out
+
+
+def alter(a, resources):
+    """[(resource name, error code, message)] of one AlterConfigs request."""
+    r = a.alter_configs(resources)
+    return [(name, err, msg) for err, msg, _rtype, name in r.resources]
+
+
+def check_source(configs, key, value, source):
+    cc.check(key in configs, "DescribeConfigs has no %s (Kafka lists every config of the resource)" % key)
+    got_value, _ro, got_source, synonyms = configs[key]
+    cc.check((got_value, got_source) == (value, source), "%s = %r from %s, want %r from %s" % (
+        key, got_value, got_source, value, source))
+    if source != "DEFAULT_CONFIG":
+        cc.check(synonyms and synonyms[0][1:] == (value, source), "%s synonyms %r, want the first to carry %r from %s"
+                 % (key, synonyms, value, source))
+    return configs[key]
+
+
+def s_alter_configs(ctx):
+    """AlterConfigs (v0/v1) replaces a topic's configs; per-resource errors for an unknown config
+    and a missing topic in the same request."""
+    a = admin(ctx)
+    name, other = ctx.name(), ctx.name("other")
+    create_topic(ctx, a, name, 1, {"retention.ms": "3600000"})
+    create_topic(ctx, a, other, 1)
+    check_source(describe_with_sources(a, ConfigResourceType.TOPIC, name), "retention.ms", "3600000",
+                 "DYNAMIC_TOPIC_CONFIG")
+    ctx.step("alter_configs: 3 resources (valid, unknown config, missing topic)")
+    missing = ctx.name("missing")
+    got = dict((n, (e, m)) for n, e, m in alter(a, [
+        ConfigResource(ConfigResourceType.TOPIC, name, {"cleanup.policy": "compact", "max.message.bytes": "300000"}),
+        ConfigResource(ConfigResourceType.TOPIC, other, {"no.such.config": "1"}),
+        ConfigResource(ConfigResourceType.TOPIC, missing, {"retention.ms": "1000"}),
+    ]))
+    cc.check(got.get(name, (None,))[0] == 0, "valid resource: %r, want error 0" % (got.get(name),))
+    cc.check(got.get(other, (None,))[0] == 40, "unknown config: %r, want 40 (INVALID_CONFIG)" % (got.get(other),))
+    cc.check(got.get(missing, (None,))[0] == 3, "missing topic: %r, want 3 (UNKNOWN_TOPIC_OR_PARTITION)" % (
+        got.get(missing),))
+    configs = describe_with_sources(a, ConfigResourceType.TOPIC, name)
+    check_source(configs, "cleanup.policy", "compact", "DYNAMIC_TOPIC_CONFIG")
+    check_source(configs, "max.message.bytes", "300000", "DYNAMIC_TOPIC_CONFIG")
+    cc.check(configs["retention.ms"][2] == "DEFAULT_CONFIG", "retention.ms not in the new set but still from %s (%r)"
+             % (configs["retention.ms"][2], configs["retention.ms"][0]))
+    return "replaced the set (retention.ms back to DEFAULT_CONFIG); INVALID_CONFIG and UNKNOWN_TOPIC_OR_PARTITION " \
+        "per resource"
+
+
+def s_describe_configs_sources(ctx):
+    """DescribeConfigs v2 with synonyms: a topic's own value, an inherited one, a key filter, and
+    the broker's entries."""
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1, {"retention.ms": "3600000"})
+    topic = describe_with_sources(a, ConfigResourceType.TOPIC, name)
+    check_source(topic, "retention.ms", "3600000", "DYNAMIC_TOPIC_CONFIG")
+    cc.check(not any(ro for _, ro, _, _ in topic.values()), "a topic config is read-only (Kafka: none is)")
+    broker = describe_with_sources(a, ConfigResourceType.BROKER, "0")
+    seg, bseg = topic.get("segment.bytes"), broker.get("log.segment.bytes")
+    cc.check(seg and bseg and seg[0] == bseg[0] and seg[2] == bseg[2],
+             "segment.bytes %r vs the broker's log.segment.bytes %r: want the same value and source" % (seg, bseg))
+    cc.check(seg[3][:1] and seg[3][0][0] == "log.segment.bytes", "segment.bytes synonyms %r, want log.segment.bytes"
+             % (seg[3],))
+    cc.check(broker.get("node.id", (None, False))[:2] == ("0", True), "broker node.id %r, want '0' read-only" % (
+        broker.get("node.id"),))
+    lrm = broker.get("log.retention.ms")
+    cc.check(lrm is not None and lrm[2] == "DEFAULT_CONFIG", "broker log.retention.ms %r: Kafka lists it, null and "
+             "DEFAULT_CONFIG (log.retention.hours=168 holds the default), while nothing sets it" % (lrm,))
+    ctx.step("describe_configs with a key filter")
+    only = describe_with_sources(a, ConfigResourceType.TOPIC, name, keys=["retention.ms", "cleanup.policy"])
+    cc.check(sorted(only) == ["cleanup.policy", "retention.ms"], "filtered describe returned %r" % sorted(only))
+    return "topic: %d configs, retention.ms DYNAMIC_TOPIC_CONFIG, segment.bytes as the broker's log.segment.bytes; " \
+        "broker: %d configs; key filter honoured" % (len(topic), len(broker))
+
+
+def s_broker_default_configs(ctx):
+    """AlterConfigs on the cluster-wide default (BROKER with an empty name): broker 0 and a topic
+    without its own value show it as DYNAMIC_DEFAULT_BROKER_CONFIG; an empty set removes it."""
+    a = admin(ctx)
+    name = ctx.name()
+    create_topic(ctx, a, name, 1)
+    value = "691200000"  # 8 days: harmless for other topics on a shared broker
+    ctx.step("alter_configs BROKER '' log.retention.ms")
+    got = alter(a, [ConfigResource(ConfigResourceType.BROKER, "", {"log.retention.ms": value})])
+    cc.check([e for _, e, _ in got] == [0], "AlterConfigs BROKER '': %r" % got)
+    try:
+        broker = describe_with_sources(a, ConfigResourceType.BROKER, "0")
+        check_source(broker, "log.retention.ms", value, "DYNAMIC_DEFAULT_BROKER_CONFIG")
+        t = describe_with_sources(a, ConfigResourceType.TOPIC, name)
+        cc.check(t["retention.ms"][:3:2] == (value, "DYNAMIC_DEFAULT_BROKER_CONFIG"),
+                 "topic retention.ms %r, want %s from DYNAMIC_DEFAULT_BROKER_CONFIG" % (t["retention.ms"], value))
+        cc.check(t["retention.ms"][3][:1] == [("log.retention.ms", value, "DYNAMIC_DEFAULT_BROKER_CONFIG")],
+                 "topic retention.ms synonyms %r" % (t["retention.ms"][3],))
+    finally:
+        ctx.step("alter_configs BROKER '' with no configs")
+        cleared = alter(a, [ConfigResource(ConfigResourceType.BROKER, "", {})])
+    cc.check([e for _, e, _ in cleared] == [0], "clearing the cluster default: %r" % cleared)
+    after = describe_with_sources(a, ConfigResourceType.BROKER, "0")
+    # (An unset log.retention.ms should still be listed, null and DEFAULT_CONFIG, as Kafka does;
+    # admin-describe-configs-sources checks that.)
+    cc.check(after.get("log.retention.ms", (None, False, "absent"))[2] != "DYNAMIC_DEFAULT_BROKER_CONFIG",
+             "cluster default still there: %r" % (after.get("log.retention.ms"),))
+    return "cluster default log.retention.ms shown as DYNAMIC_DEFAULT_BROKER_CONFIG on broker 0 and the topic; removed"
+
+
+class DescribeLogDirsResponse_v1(DescribeLogDirsResponse_v0):
+    API_VERSION = 1
+
+
+class DescribeLogDirsRequest_v1(DescribeLogDirsRequest_v0):
+    """v1 has v0's schema (only throttling changed); kafka-python 2.3.3 knows v0 only."""
+    API_VERSION = 1
+    RESPONSE_TYPE = DescribeLogDirsResponse_v1
+
+
+def log_dirs(ctx, a):
+    """(how it was asked, response) of the client's describe_log_dirs(); DescribeLogDirs v0 is gone
+    from Kafka 4 (KIP-896), so if the broker refuses it the same request goes as v1."""
+    try:
+        return "describe_log_dirs() v0", a.describe_log_dirs()
+    except IncompatibleBrokerVersion:
+        ctx.step("describe_log_dirs v0 not served; sending v1 through the admin client")
+        return "DescribeLogDirs v1 (v0 not served)", a.send_request(DescribeLogDirsRequest_v1(topics=None))
+
+
+def partition_sizes(resp, topic):
+    cc.check(len(resp.log_dirs) == 1, "%d log dirs, want 1" % len(resp.log_dirs))
+    err, path, topics = resp.log_dirs[0]
+    cc.check(err == 0 and path, "log dir %r error %d" % (path, err))
+    sizes = {}
+    for name, parts in topics:
+        if name == topic:
+            for index, size, lag, future in parts:
+                cc.check(lag == 0 and not future, "partition %d: offset_lag %d is_future %s, want 0/false" % (
+                    index, lag, future))
+                sizes[index] = size
+    return path, sizes
+
+
+def s_describe_log_dirs(ctx):
+    """DescribeLogDirs: the one log dir with every partition's size on disk, growing as records
+    are written."""
+    a = admin(ctx)
+    topic = ctx.name()
+    create_topic(ctx, a, topic, 2)
+    p = KafkaProducer(bootstrap_servers=ctx.bootstrap, acks="all", linger_ms=5)
+    how, resp = log_dirs(ctx, a)
+    path, before = partition_sizes(resp, topic)
+    cc.check(before == {0: 0, 1: 0}, "empty topic: sizes %r, want 0 and 0" % before)
+    ctx.step("producing 100 records of 1000 bytes to partition 0")
+    for i in range(100):
+        p.send(topic, value=b"v" * 1000, key=b"k%d" % i, partition=0)
+    p.flush(20)
+    _, after = partition_sizes(log_dirs(ctx, a)[1], topic)
+    cc.check(after.get(0, 0) >= 100 * 1000 and after.get(1) == 0,
+             "after 100 kB to partition 0: sizes %r, want >= 100000 and 0" % after)
+    for i in range(100):
+        p.send(topic, value=b"w" * 1000, key=b"k%d" % i, partition=0)
+    p.flush(20)
+    p.close()
+    _, more = partition_sizes(log_dirs(ctx, a)[1], topic)
+    cc.check(more.get(0, 0) >= after[0] + 100 * 1000, "after 100 kB more: size %r, was %r" % (more.get(0), after[0]))
+    a.close()
+    return "%s: log dir %s, partition sizes 0 -> %d -> %d bytes, other partition 0" % (how, path, after[0], more[0])
+
+
 def main():
     r = cc.Runner(CLIENT, VERSION)
     r.run("metadata", s_metadata, 30)
@@ -404,6 +591,10 @@ def main():
     r.run("idempotent-producer", s_idempotent, 60)
     r.run("transactions-commit-abort", s_txn_commit_abort, 90)
     r.run("transactions-eos-pipeline", s_eos_pipeline, 120)
+    r.run("admin-alter-configs", s_alter_configs, 30)
+    r.run("admin-describe-configs-sources", s_describe_configs_sources, 30)
+    r.run("admin-broker-default-configs", s_broker_default_configs, 30)
+    r.run("admin-describe-log-dirs", s_describe_log_dirs, 45)
     r.finish()
 
 
