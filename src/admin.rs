@@ -210,7 +210,9 @@ impl From<metadata::ConfigSource> for ConfigSource {
 #[non_exhaustive]
 pub struct ConfigEntry {
     pub name: String,
-    pub value: String,
+    /// None where Kafka answers a null value (a broker config with no value
+    /// set and no default of its own).
+    pub value: Option<String>,
     pub source: ConfigSource,
     /// Cannot be changed while the broker runs.
     pub read_only: bool,

@@ -164,7 +164,7 @@ impl BrokerState {
                     .into_iter()
                     .map(|(name, level)| Described {
                         name,
-                        value: level,
+                        value: Some(level),
                         source: ConfigSource::BrokerLogger,
                         read_only: false,
                         ty: None,

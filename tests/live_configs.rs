@@ -655,8 +655,8 @@ async fn the_embedding_api_alters_and_describes_configs() {
     let configs = admin.describe_configs(&resource).unwrap();
     let retention = configs.iter().find(|c| c.name == "retention.ms").unwrap();
     assert_eq!(
-        (retention.value.as_str(), retention.source),
-        ("1000", ConfigSource::Topic)
+        (retention.value.as_deref(), retention.source),
+        (Some("1000"), ConfigSource::Topic)
     );
     let group = admin
         .describe_configs(&ConfigResource::Group("never-seen".into()))
@@ -665,4 +665,52 @@ async fn the_embedding_api_alters_and_describes_configs() {
     assert!(group
         .iter()
         .any(|c| c.name == "consumer.heartbeat.interval.ms"));
+}
+
+/// Regression: the broker's describe left out `log.retention.ms` (and the
+/// other broker configs with no value and no default of their own), and
+/// a successful alter carried an empty error message. Kafka lists such a
+/// config with a null value as DEFAULT_CONFIG, and answers success with a
+/// null message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_configs_without_a_value_are_listed_null_and_success_has_no_message() {
+    let broker = TestBroker::start().await;
+    let topic = unique_topic("cfg-null");
+    create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
+    let addr = broker.bootstrap();
+    blocking(move || {
+        let mut raw = Raw::connect(&addr);
+        let node = describe(&mut raw, BROKER, "0");
+        let retention = node
+            .configs
+            .iter()
+            .find(|c| c.name.as_str() == "log.retention.ms")
+            .expect("log.retention.ms is listed");
+        assert_eq!(retention.value, None);
+        assert_eq!(retention.config_source, 5, "DEFAULT_CONFIG");
+        assert_eq!(entry(&node, "log.retention.hours").0, "168");
+
+        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![resource(
+            TOPIC,
+            &topic,
+            &[("retention.ms", SET, Some("100000"))],
+        )]);
+        let resp = raw.call(1, &req);
+        assert_eq!(resp.responses[0].error_code, 0);
+        assert_eq!(resp.responses[0].error_message, None);
+        let req = AlterConfigsRequest::default().with_resources(vec![
+            kafka_protocol::messages::alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(TOPIC)
+                .with_resource_name(s(&topic))
+                .with_configs(vec![
+                    kafka_protocol::messages::alter_configs_request::AlterableConfig::default()
+                        .with_name(s("retention.ms"))
+                        .with_value(Some(s("200000"))),
+                ]),
+        ]);
+        let resp = raw.call(2, &req);
+        assert_eq!(resp.responses[0].error_code, 0);
+        assert_eq!(resp.responses[0].error_message, None);
+    })
+    .await;
 }

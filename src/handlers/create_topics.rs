@@ -185,7 +185,7 @@ fn configs_of(state: &BrokerState, meta: &TopicMeta) -> Vec<CreatableTopicConfig
         .map(|d| {
             CreatableTopicConfigs::default()
                 .with_name(StrBytes::from_string(d.name))
-                .with_value(Some(StrBytes::from_string(d.value)))
+                .with_value(d.value.map(StrBytes::from_string))
                 .with_read_only(d.read_only)
                 .with_config_source(d.source.code())
         })

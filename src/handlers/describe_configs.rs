@@ -74,7 +74,7 @@ pub async fn handle(
 fn entry(version: i16, synonyms: bool, docs: bool, e: Described) -> DescribeConfigsResourceResult {
     let mut result = DescribeConfigsResourceResult::default()
         .with_name(StrBytes::from_string(e.name))
-        .with_value(Some(StrBytes::from_string(e.value)))
+        .with_value(e.value.map(StrBytes::from_string))
         .with_read_only(e.read_only)
         .with_is_sensitive(false)
         .with_config_source(e.source.code());

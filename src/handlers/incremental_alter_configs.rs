@@ -55,7 +55,10 @@ pub async fn handle(
         };
         let mut response = AlterConfigsResourceResponse::default()
             .with_resource_type(resource.resource_type)
-            .with_resource_name(resource.resource_name.clone());
+            .with_resource_name(resource.resource_name.clone())
+            // Kafka answers success with a null message (kafka-protocol's
+            // default is the empty string).
+            .with_error_message(None);
         if let Err(e) = outcome {
             response = response
                 .with_error_code(e.code())

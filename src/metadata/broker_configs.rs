@@ -59,7 +59,10 @@ pub struct Synonym {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Described {
     pub name: String,
-    pub value: String,
+    /// None for a broker config with no value anywhere and no default
+    /// (`log.retention.ms` when only `log.retention.hours` applies): Kafka
+    /// lists it with a null value.
+    pub value: Option<String>,
     pub source: ConfigSource,
     pub read_only: bool,
     pub ty: Option<ConfigType>,
@@ -463,7 +466,7 @@ impl BrokerDefaults {
                 };
                 Described {
                     name: def.name.to_string(),
-                    value,
+                    value: Some(value),
                     source: synonyms.first().map_or(ConfigSource::Default, |s| s.source),
                     read_only: false,
                     ty: Some(def.ty),
@@ -501,9 +504,9 @@ impl BrokerDefaults {
                     synonyms.retain(|s| s.source == ConfigSource::DynamicDefaultBroker);
                 }
                 let value = if per_node {
-                    self.broker_value(name)?.0.to_string()
+                    self.broker_value(name).map(|(v, _)| v.to_string())
                 } else {
-                    self.cluster.get(name)?.clone()
+                    Some(self.cluster.get(name)?.clone())
                 };
                 let topic = catalog::topic_def_of_broker_config(name);
                 let option = BROKER_OPTIONS.iter().find(|o| o.name == name);
@@ -576,7 +579,7 @@ pub fn describe_group(configs: &BTreeMap<String, String>) -> Vec<Described> {
             };
             Described {
                 name: def.name.to_string(),
-                value: value.clone(),
+                value: Some(value.clone()),
                 source,
                 read_only: false,
                 ty: Some(def.ty),
@@ -620,7 +623,7 @@ mod tests {
         let d = BrokerDefaults::new(&[]);
         let all = d.describe_topic(&topic(&[]));
         let retention = find(&all, "retention.ms");
-        assert_eq!(retention.value, "604800000");
+        assert_eq!(retention.value.as_deref(), Some("604800000"));
         // Only log.retention.hours has a default; it is cut (not the primary).
         assert_eq!(retention.source, ConfigSource::Default);
         assert!(retention.synonyms.is_empty());
@@ -641,7 +644,7 @@ mod tests {
         assert_eq!(d.get("segment.bytes"), Some("2048"));
         let all = d.describe_topic(&topic(&[("retention.ms", "7")]));
         let r = find(&all, "retention.ms");
-        assert_eq!(r.value, "7");
+        assert_eq!(r.value.as_deref(), Some("7"));
         assert_eq!(r.source, ConfigSource::Topic);
         let names: Vec<(&str, ConfigSource)> = r
             .synonyms
