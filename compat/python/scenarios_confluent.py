@@ -760,7 +760,7 @@ def s_describe_configs_sources(ctx):
     cc.check(seg_topic.value == seg_broker.value, "segment.bytes %r differs from the broker's log.segment.bytes %r" % (
         seg_topic.value, seg_broker.value))
     cc.check(src(seg_topic) == src(seg_broker), "segment.bytes source %s, broker's log.segment.bytes %s" % (
-        src(seg_topic), seg_brokesrc(r)))
+        src(seg_topic), src(seg_broker)))
     syn = synonyms_of(seg_topic)
     cc.check(syn and syn[0][0] == "log.segment.bytes", "segment.bytes synonyms %r, want log.segment.bytes first" % syn)
     mmb = entry(broker, "message.max.bytes")
