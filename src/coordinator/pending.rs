@@ -44,6 +44,11 @@ pub type Write = (Arc<dyn PartitionWriter>, i64);
 /// A last step after the writes are durable.
 type Then<T, E> = Box<dyn FnOnce(T) -> Result<T, E> + Send>;
 
+/// A next stage after the writes are durable: more writes to wait for
+/// (EndTxn's markers, which must not be written before its Prepare record
+/// is durable).
+type Next<T, E> = Box<dyn FnOnce(T) -> Result<Pending<T, E>, E> + Send>;
+
 enum Outcome<T, E> {
     Ready(Result<T, E>),
     Later(oneshot::Receiver<T>),
@@ -57,6 +62,7 @@ pub struct Pending<T, E> {
     /// Set when a write is not durable: that shard's state in memory is
     /// ahead of its log, so it stops serving until restart.
     distrust: Option<Arc<AtomicBool>>,
+    next: Option<Next<T, E>>,
     then: Option<Then<T, E>>,
 }
 
@@ -67,6 +73,7 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
             answer: Outcome::Ready(answer),
             writes: Vec::new(),
             distrust: None,
+            next: None,
             then: None,
         }
     }
@@ -78,6 +85,7 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
             answer: Outcome::Later(rx),
             writes: Vec::new(),
             distrust: None,
+            next: None,
             then: None,
         }
     }
@@ -103,23 +111,55 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
         self
     }
 
+    /// Once the writes are durable, runs `next` for a next stage (its own
+    /// writes, its own last step), waited for the same way; this
+    /// pending's own `then` comes after it.
+    pub fn and_then_durable(
+        mut self,
+        next: impl FnOnce(T) -> Result<Pending<T, E>, E> + Send + 'static,
+    ) -> Self {
+        self.next = Some(Box::new(next));
+        self
+    }
+
     /// The answer, once given, durable and followed up.
-    pub async fn wait(self) -> Result<T, E> {
-        let value = match self.answer {
+    pub async fn wait(self) -> Result<T, E>
+    where
+        T: 'static,
+        E: 'static,
+    {
+        let Pending {
+            answer,
+            mut writes,
+            mut distrust,
+            mut next,
+            mut then,
+        } = self;
+        let mut value = match answer {
             Outcome::Ready(answer) => answer?,
             Outcome::Later(rx) => rx.await.map_err(|_| CoordinatorError::Gone)?,
         };
-        for (writer, end) in self.writes {
-            if let Err(e) = writer.wait_durable(end).await {
-                if let Some(flag) = &self.distrust {
-                    flag.store(true, Ordering::Release);
-                    tracing::error!(error = %e,
-                        "a coordinator write was not made durable; that coordinator stops until restart");
+        loop {
+            for (writer, end) in writes.drain(..) {
+                if let Err(e) = writer.wait_durable(end).await {
+                    if let Some(flag) = &distrust {
+                        flag.store(true, Ordering::Release);
+                        tracing::error!(error = %e,
+                            "a coordinator write was not made durable; that coordinator stops until restart");
+                    }
+                    return Err(CoordinatorError::NotDurable.into());
                 }
-                return Err(CoordinatorError::NotDurable.into());
             }
+            let Some(stage) = next.take() else { break };
+            let stage = stage(value)?;
+            value = match stage.answer {
+                Outcome::Ready(answer) => answer?,
+                Outcome::Later(rx) => rx.await.map_err(|_| CoordinatorError::Gone)?,
+            };
+            (writes, next, then) = (stage.writes, stage.next, chain(stage.then, then));
+            distrust = stage.distrust.or(distrust);
         }
-        match self.then {
+        match then {
             Some(then) => then(value),
             None => Ok(value),
         }
@@ -127,27 +167,60 @@ impl<T, E: From<CoordinatorError>> Pending<T, E> {
 
     /// [`Self::wait`] for an answer known now, blocking on the flushes
     /// (outside the request path: recovery, timeouts).
-    pub fn wait_blocking(self) -> Result<T, E> {
-        let value = match self.answer {
+    pub fn wait_blocking(self) -> Result<T, E>
+    where
+        T: 'static,
+        E: 'static,
+    {
+        let Pending {
+            answer,
+            mut writes,
+            mut distrust,
+            mut next,
+            mut then,
+        } = self;
+        let mut value = match answer {
             Outcome::Ready(answer) => answer?,
             Outcome::Later(_) => return Err(CoordinatorError::Gone.into()),
         };
-        let mut ok = true;
-        for (writer, end) in self.writes {
-            ok &= writer.flush_blocking(end);
-        }
-        if !ok {
-            if let Some(flag) = &self.distrust {
-                flag.store(true, Ordering::Release);
+        loop {
+            let mut ok = true;
+            for (writer, end) in writes.drain(..) {
+                ok &= writer.flush_blocking(end);
             }
-            tracing::error!(
-                "a coordinator write was not made durable; that coordinator stops until restart"
-            );
-            return Err(CoordinatorError::NotDurable.into());
+            if !ok {
+                if let Some(flag) = &distrust {
+                    flag.store(true, Ordering::Release);
+                }
+                tracing::error!(
+                    "a coordinator write was not made durable; that coordinator stops until restart"
+                );
+                return Err(CoordinatorError::NotDurable.into());
+            }
+            let Some(stage) = next.take() else { break };
+            let stage = stage(value)?;
+            value = match stage.answer {
+                Outcome::Ready(answer) => answer?,
+                Outcome::Later(_) => return Err(CoordinatorError::Gone.into()),
+            };
+            (writes, next, then) = (stage.writes, stage.next, chain(stage.then, then));
+            distrust = stage.distrust.or(distrust);
         }
-        match self.then {
+        match then {
             Some(then) => then(value),
             None => Ok(value),
         }
+    }
+}
+
+/// `first`, then `second` (a stage's last step runs before the one of the
+/// pending that started it).
+fn chain<T: 'static, E: 'static>(
+    first: Option<Then<T, E>>,
+    second: Option<Then<T, E>>,
+) -> Option<Then<T, E>> {
+    match (first, second) {
+        (Some(a), Some(b)) => Some(Box::new(move |v| b(a(v)?))),
+        (a, b) => a.or(b),
     }
 }

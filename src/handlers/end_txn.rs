@@ -4,9 +4,10 @@
 //! PrepareCommit/PrepareAbort, writes a marker to every partition of the
 //! transaction (committing or dropping TxnOffsetCommit offsets), records
 //! CompleteCommit/CompleteAbort, and answers once all of it is written
-//! (with `--fsync always`: once the Prepare record and the markers are
-//! fsynced; the Complete record is written after that, so a power loss never
-//! keeps it without the markers). A retry of an end that already
+//! (with `--fsync always`: the markers once the Prepare record is fsynced, so
+//! that a power loss never keeps a marker of a transaction whose Prepare
+//! record it lost; the answer once the markers are; the Complete record after
+//! that, so a power loss never keeps it without the markers). A retry of an end that already
 //! happened succeeds; the other end is INVALID_TXN_STATE. Not
 //! implemented: v5 (KIP-890 transaction version 2, which bumps the epoch
 //! at every end).
@@ -21,7 +22,7 @@ pub const VERSIONS: (i16, i16) = (0, 4);
 pub async fn handle(ctx: RequestContext, req: EndTxnRequest) -> HandlerOutput<EndTxnResponse> {
     let state = &ctx.state;
     let pending = state.txns.end_txn(
-        state.as_ref(),
+        std::sync::Arc::clone(state) as std::sync::Arc<dyn crate::txn::TxnParticipants>,
         req.transactional_id.as_str(),
         req.producer_id.0,
         req.producer_epoch,

@@ -241,15 +241,18 @@ impl Transactions {
         outcome.unwrap_or_else(Pending::failed)
     }
 
-    /// EndTxn: the Prepare record and the markers now; with `--fsync
-    /// always` the Complete record once those are durable (the pending
-    /// answer's last step), so that a power loss never leaves a Complete
-    /// record whose markers are lost (recovery rewrites the markers of a
-    /// prepared transaction). Await the answer in a task of its own: the
-    /// Complete record must be written even if the client goes away.
+    /// EndTxn: the Prepare record now; with `--fsync always` the markers
+    /// only once it is durable, and the Complete record once they are (each
+    /// stage of the pending answer). A marker must never outlive a lost
+    /// Prepare record: recovery would find the transaction still open and
+    /// abort it, while the partition that kept its commit marker shows its
+    /// records. And a Complete record must never outlive its markers
+    /// (recovery rewrites the markers of a prepared transaction). Await the
+    /// answer in a task of its own: the markers and the Complete record must
+    /// be written even if the client goes away.
     pub fn end_txn(
         &self,
-        state: &dyn TxnParticipants,
+        state: Arc<dyn TxnParticipants>,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
@@ -266,13 +269,21 @@ impl Transactions {
                 return Ok(pending);
             };
             if !shard.wait_for_fsync() {
-                run_end(state, shard, plan)?;
+                run_end(&*state, shard, plan)?;
                 return Ok(pending);
             }
-            write_prepare_and_markers(state, shard, &plan, &mut pending)?;
+            write_state(shard, plan.prepare.clone(), Some(&mut pending))?;
             let runtime = Arc::clone(&self.runtime);
             let transactional_id = transactional_id.to_string();
-            Ok(pending.then(move |()| complete_end(&runtime, &transactional_id, &plan)))
+            Ok(pending.and_then_durable(move |()| {
+                on_shard(&runtime, &transactional_id, |shard| {
+                    let mut marked = Pending::ready(Ok(()));
+                    write_markers(&*state, shard, &plan, &mut marked);
+                    let runtime = Arc::clone(&runtime);
+                    let transactional_id = transactional_id.clone();
+                    Ok(marked.then(move |()| complete_end(&runtime, &transactional_id, &plan)))
+                })
+            }))
         });
         outcome.unwrap_or_else(Pending::failed)
     }
@@ -448,17 +459,21 @@ fn wait_for<T>(
 }
 
 /// Prepare record, a marker in every partition of the transaction, then the
-/// Complete record: with `--fsync always`, only after the Prepare record and
-/// the markers are durable (a blocking flush: recovery, timeouts and
-/// fencing; EndTxn waits without blocking, see [`Transactions::end_txn`]).
+/// Complete record: with `--fsync always`, the markers only after the
+/// Prepare record is durable and the Complete record only after the markers
+/// are (a blocking flush: recovery, timeouts and fencing; EndTxn waits
+/// without blocking, see [`Transactions::end_txn`]).
 fn run_end(
     state: &dyn TxnParticipants,
     shard: &mut Shard<TxnCoordinator>,
     plan: EndPlan,
 ) -> Result<(), TxnError> {
-    let mut pending = Pending::ready(Ok(()));
-    write_prepare_and_markers(state, shard, &plan, &mut pending)?;
-    pending.wait_blocking()?;
+    let mut prepared = Pending::ready(Ok(()));
+    write_state(shard, plan.prepare.clone(), Some(&mut prepared))?;
+    prepared.wait_blocking()?;
+    let mut marked = Pending::ready(Ok(()));
+    write_markers(state, shard, &plan, &mut marked);
+    marked.wait_blocking()?;
     write_complete(shard, &plan)
 }
 
@@ -469,16 +484,15 @@ fn write_complete(shard: &mut Shard<TxnCoordinator>, plan: &EndPlan) -> Result<(
     write_state::<()>(shard, done, None)
 }
 
-/// The Prepare record and a marker in every partition of the transaction.
-/// A marker that cannot be written is logged; the partition's own failure
-/// (a poisoned log) is reported by its writes.
-fn write_prepare_and_markers(
+/// A marker in every partition of the transaction (its Prepare record is
+/// durable by now). A marker that cannot be written is logged; the
+/// partition's own failure (a poisoned log) is reported by its writes.
+fn write_markers(
     state: &dyn TxnParticipants,
     shard: &mut Shard<TxnCoordinator>,
     plan: &EndPlan,
     pending: &mut Pending<(), TxnError>,
-) -> Result<(), TxnError> {
-    write_state(shard, plan.prepare.clone(), Some(pending))?;
+) {
     let m = &plan.prepare;
     let now = shard.now();
     for (topic, index) in &m.partitions {
@@ -498,9 +512,12 @@ fn write_prepare_and_markers(
                 transactional_id = %m.transactional_id, "cannot write a transaction marker"),
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
 #[path = "expiry_tests.rs"]
 mod expiry_tests;
+
+#[cfg(test)]
+#[path = "end_order_tests.rs"]
+mod end_order_tests;
