@@ -86,23 +86,67 @@ pub enum Mode {
     Replace,
 }
 
+/// One resource of an AlterConfigs or IncrementalAlterConfigs request: its
+/// type, name and changes (or why its changes were refused on decoding).
+pub type AlterResource = (i8, String, Result<Vec<ConfigChange>, TopicError>);
+
 /// The resources (type, name) that appear more than once in a request:
 /// Kafka refuses each of them with INVALID_REQUEST.
-pub fn duplicate_resources<'a>(
-    resources: impl Iterator<Item = (i8, &'a str)>,
-) -> HashSet<(i8, String)> {
+fn duplicate_resources(resources: &[AlterResource]) -> HashSet<(i8, &str)> {
     let mut seen = HashSet::new();
     let mut dup = HashSet::new();
-    for (t, n) in resources {
-        if !seen.insert((t, n.to_string())) {
-            dup.insert((t, n.to_string()));
+    for (t, n, _) in resources {
+        if !seen.insert((*t, n.as_str())) {
+            dup.insert((*t, n.as_str()));
         }
     }
     dup
 }
 
 /// Kafka's message for a resource given twice.
-pub const DUPLICATE_RESOURCE: &str = "Each resource must appear at most once.";
+const DUPLICATE_RESOURCE: &str = "Each resource must appear at most once.";
+
+/// Alters every resource of one request, each succeeding or failing on its
+/// own (a resource named twice is INVALID_REQUEST), in one blocking task:
+/// the changes write and fsync the metadata log. Results in request order.
+pub async fn alter_resources(
+    state: Arc<BrokerState>,
+    resources: Vec<AlterResource>,
+    mode: Mode,
+    validate_only: bool,
+) -> Vec<Result<(), TopicError>> {
+    let count = resources.len();
+    tokio::task::spawn_blocking(move || {
+        let duplicates = duplicate_resources(&resources);
+        let outcomes = resources
+            .iter()
+            .map(|(t, name, _)| duplicates.contains(&(*t, name.as_str())))
+            .collect::<Vec<bool>>();
+        resources
+            .into_iter()
+            .zip(outcomes)
+            .map(|((t, name, changes), duplicate)| {
+                if duplicate {
+                    return Err(TopicError::InvalidRequest(DUPLICATE_RESOURCE.into()));
+                }
+                state.alter_configs(t, &name, &changes?, mode, validate_only)
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_else(|e| {
+        // The task panicked: no resource is known to be changed or not.
+        // Every one gets the answer of an interrupted change (the same code).
+        let message = e.to_string();
+        let mut out = vec![Err(TopicError::Interrupted(e))];
+        out.extend((1..count).map(|_| {
+            Err(TopicError::MetadataLog(std::io::Error::other(
+                message.clone(),
+            )))
+        }));
+        out
+    })
+}
 
 impl BrokerState {
     /// The broker's configs as they are now (a snapshot; replaced whole

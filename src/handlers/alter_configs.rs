@@ -15,7 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{HandlerOutput, RequestContext};
 use crate::config_admin::{self, AlterOp, ConfigChange, Mode};
-use crate::error::{ErrorCode, TopicError};
+use crate::error::ErrorCode;
 
 pub const VERSIONS: (i16, i16) = (0, 2);
 
@@ -23,20 +23,11 @@ pub async fn handle(
     ctx: RequestContext,
     req: AlterConfigsRequest,
 ) -> HandlerOutput<AlterConfigsResponse> {
-    let duplicates = config_admin::duplicate_resources(
-        req.resources
-            .iter()
-            .map(|r| (r.resource_type, r.resource_name.as_str())),
-    );
-    let mut responses = Vec::with_capacity(req.resources.len());
-    for resource in &req.resources {
-        let key = (resource.resource_type, resource.resource_name.to_string());
-        let outcome = if duplicates.contains(&key) {
-            Err(TopicError::InvalidRequest(
-                config_admin::DUPLICATE_RESOURCE.into(),
-            ))
-        } else {
-            let changes: Vec<ConfigChange> = resource
+    let resources = req
+        .resources
+        .iter()
+        .map(|r| {
+            let changes = r
                 .configs
                 .iter()
                 .map(|c| ConfigChange {
@@ -45,26 +36,34 @@ pub async fn handle(
                     value: c.value.as_ref().map(|v| v.to_string()),
                 })
                 .collect();
-            let state = std::sync::Arc::clone(&ctx.state);
-            let (t, name, validate_only) = (key.0, key.1.clone(), req.validate_only);
-            tokio::task::spawn_blocking(move || {
-                state.alter_configs(t, &name, &changes, Mode::Replace, validate_only)
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.into()))
-        };
-        let mut response = AlterConfigsResourceResponse::default()
-            .with_resource_type(resource.resource_type)
-            .with_resource_name(resource.resource_name.clone())
-            // Kafka answers success with a null message (kafka-protocol's
-            // default is the empty string).
-            .with_error_message(None);
-        if let Err(e) = outcome {
-            response = response
-                .with_error_code(e.code())
-                .with_error_message(Some(StrBytes::from_string(e.to_string())));
-        }
-        responses.push(response);
-    }
+            (r.resource_type, r.resource_name.to_string(), Ok(changes))
+        })
+        .collect();
+    let outcomes = config_admin::alter_resources(
+        std::sync::Arc::clone(&ctx.state),
+        resources,
+        Mode::Replace,
+        req.validate_only,
+    )
+    .await;
+    let responses = req
+        .resources
+        .iter()
+        .zip(outcomes)
+        .map(|(resource, outcome)| {
+            let response = AlterConfigsResourceResponse::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone())
+                // Kafka answers success with a null message (kafka-protocol's
+                // default is the empty string).
+                .with_error_message(None);
+            match outcome {
+                Ok(()) => response,
+                Err(e) => response
+                    .with_error_code(e.code())
+                    .with_error_message(Some(StrBytes::from_string(e.to_string()))),
+            }
+        })
+        .collect();
     HandlerOutput::Respond(AlterConfigsResponse::default().with_responses(responses))
 }

@@ -27,45 +27,37 @@ pub async fn handle(
     ctx: RequestContext,
     req: IncrementalAlterConfigsRequest,
 ) -> HandlerOutput<IncrementalAlterConfigsResponse> {
-    let duplicates = config_admin::duplicate_resources(
-        req.resources
-            .iter()
-            .map(|r| (r.resource_type, r.resource_name.as_str())),
-    );
-    let mut responses = Vec::with_capacity(req.resources.len());
-    for resource in &req.resources {
-        let key = (resource.resource_type, resource.resource_name.to_string());
-        let outcome = if duplicates.contains(&key) {
-            Err(TopicError::InvalidRequest(
-                config_admin::DUPLICATE_RESOURCE.into(),
-            ))
-        } else {
-            match changes(resource) {
-                Ok(changes) => {
-                    let state = std::sync::Arc::clone(&ctx.state);
-                    let (t, name, validate_only) = (key.0, key.1.clone(), req.validate_only);
-                    tokio::task::spawn_blocking(move || {
-                        state.alter_configs(t, &name, &changes, Mode::Incremental, validate_only)
-                    })
-                    .await
-                    .unwrap_or_else(|e| Err(e.into()))
-                }
-                Err(e) => Err(e),
+    let resources = req
+        .resources
+        .iter()
+        .map(|r| (r.resource_type, r.resource_name.to_string(), changes(r)))
+        .collect();
+    let outcomes = config_admin::alter_resources(
+        std::sync::Arc::clone(&ctx.state),
+        resources,
+        Mode::Incremental,
+        req.validate_only,
+    )
+    .await;
+    let responses = req
+        .resources
+        .iter()
+        .zip(outcomes)
+        .map(|(resource, outcome)| {
+            let response = AlterConfigsResourceResponse::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone())
+                // Kafka answers success with a null message (kafka-protocol's
+                // default is the empty string).
+                .with_error_message(None);
+            match outcome {
+                Ok(()) => response,
+                Err(e) => response
+                    .with_error_code(e.code())
+                    .with_error_message(Some(StrBytes::from_string(e.to_string()))),
             }
-        };
-        let mut response = AlterConfigsResourceResponse::default()
-            .with_resource_type(resource.resource_type)
-            .with_resource_name(resource.resource_name.clone())
-            // Kafka answers success with a null message (kafka-protocol's
-            // default is the empty string).
-            .with_error_message(None);
-        if let Err(e) = outcome {
-            response = response
-                .with_error_code(e.code())
-                .with_error_message(Some(StrBytes::from_string(e.to_string())));
-        }
-        responses.push(response);
-    }
+        })
+        .collect();
     HandlerOutput::Respond(IncrementalAlterConfigsResponse::default().with_responses(responses))
 }
 
