@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-mod docs;
+pub(crate) mod docs;
 pub mod options;
 mod sources;
 

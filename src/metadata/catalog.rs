@@ -588,20 +588,12 @@ mod tests {
 
     #[test]
     fn configuration_md_lists_the_catalog() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
-        let page = std::fs::read_to_string(path).unwrap();
-        let start = page.find(BEGIN_MARKER).expect("begin marker") + BEGIN_MARKER.len();
-        let end = page.find(END_MARKER).expect("end marker");
-        let expected = format!("\n{}", docs_tables());
-        if page[start..end] == expected {
-            return;
-        }
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            let updated = format!("{}{expected}{}", &page[..start], &page[end..]);
-            std::fs::write(path, updated).unwrap();
-            return;
-        }
-        panic!("docs/configuration.md's config tables are stale; run `UPDATE_DOCS=1 cargo test --lib metadata::catalog`");
+        crate::config::docs::check_generated_block(
+            BEGIN_MARKER,
+            END_MARKER,
+            &docs_tables(),
+            "UPDATE_DOCS=1 cargo test --lib metadata::catalog",
+        );
     }
 
     #[test]
