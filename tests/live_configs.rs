@@ -21,8 +21,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, AlterConfig, ResourceSpecifier};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::FutureRecord;
+use rdkafka::consumer::BaseConsumer;
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
@@ -503,29 +502,6 @@ async fn alter_configs_replaces_the_whole_set_and_changes_survive_a_restart() {
         assert_eq!(entry(&g, "share.record.lock.duration.ms").0, "20000");
     })
     .await;
-}
-
-async fn produce_batches(bootstrap: &str, topic: &str, n: usize, timestamp: Option<i64>) {
-    let producer = producer(bootstrap, &[("linger.ms", "0")]);
-    for i in 0..n {
-        let value = format!("{i:05}-{}", "x".repeat(100));
-        let mut record = FutureRecord::to(topic).key("k").payload(&value);
-        if let Some(ts) = timestamp {
-            record = record.timestamp(ts + i as i64);
-        }
-        producer
-            .send(record, Duration::from_secs(30))
-            .await
-            .unwrap();
-    }
-}
-
-fn watermarks(client: &BaseConsumer, topic: &str) -> (i64, i64) {
-    tokio::task::block_in_place(|| {
-        client
-            .fetch_watermarks(topic, 0, Duration::from_secs(10))
-            .unwrap()
-    })
 }
 
 async fn wait_for_start(client: &BaseConsumer, topic: &str, min: i64) -> (i64, i64) {

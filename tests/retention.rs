@@ -15,31 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
-
-async fn produce_batches(bootstrap: &str, topic: &str, n: usize, timestamp: Option<i64>) {
-    let producer = producer(bootstrap, &[("linger.ms", "0")]);
-    for i in 0..n {
-        let value = format!("{i:05}-{}", "x".repeat(100));
-        let mut record = FutureRecord::to(topic).key("k").payload(&value);
-        if let Some(ts) = timestamp {
-            record = record.timestamp(ts + i as i64);
-        }
-        producer
-            .send(record, Duration::from_secs(30))
-            .await
-            .unwrap();
-    }
-}
-
-fn watermarks(consumer: &BaseConsumer, topic: &str) -> (i64, i64) {
-    tokio::task::block_in_place(|| {
-        consumer
-            .fetch_watermarks(topic, 0, Duration::from_secs(10))
-            .unwrap()
-    })
-}
 
 /// A client for ListOffsets only: it consumes nothing.
 fn offsets_client(bootstrap: &str) -> BaseConsumer {

@@ -48,6 +48,31 @@ pub fn options_table() -> String {
     out
 }
 
+/// Checks that `docs/configuration.md` holds `table` between `begin` and
+/// `end`; with `UPDATE_DOCS` set, writes it there instead. `command` is
+/// what the failure tells the reader to run.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) fn check_generated_block(begin: &str, end: &str, table: &str, command: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+    let page = std::fs::read_to_string(path).unwrap();
+    let start = page.find(begin).expect("begin marker") + begin.len();
+    let stop = page.find(end).expect("end marker");
+    let expected = format!("\n{table}");
+    if page[start..stop] == expected {
+        return;
+    }
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        let updated = format!("{}{expected}{}", &page[..start], &page[stop..]);
+        std::fs::write(path, updated).unwrap();
+        return;
+    }
+    panic!(
+        "docs/configuration.md's generated table is stale; run `{command}` \
+         or put this between the markers:\n{expected}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -78,29 +103,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Checks that `docs/configuration.md` holds `table` between `begin` and
-/// `end`; with `UPDATE_DOCS` set, writes it there instead. `command` is
-/// what the failure tells the reader to run.
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-pub(crate) fn check_generated_block(begin: &str, end: &str, table: &str, command: &str) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
-    let page = std::fs::read_to_string(path).unwrap();
-    let start = page.find(begin).expect("begin marker") + begin.len();
-    let stop = page.find(end).expect("end marker");
-    let expected = format!("\n{table}");
-    if page[start..stop] == expected {
-        return;
-    }
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        let updated = format!("{}{expected}{}", &page[..start], &page[stop..]);
-        std::fs::write(path, updated).unwrap();
-        return;
-    }
-    panic!(
-        "docs/configuration.md's generated table is stale; run `{command}` \
-         or put this between the markers:\n{expected}"
-    );
 }

@@ -224,3 +224,31 @@ pub fn unique_topic(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Produces `n` keyed records of about 100 bytes to partition 0's topic,
+/// one request each (linger 0), with timestamps from `timestamp` on if given.
+pub async fn produce_batches(bootstrap: &str, topic: &str, n: usize, timestamp: Option<i64>) {
+    let producer = producer(bootstrap, &[("linger.ms", "0")]);
+    for i in 0..n {
+        let value = format!("{i:05}-{}", "x".repeat(100));
+        let mut record = rdkafka::producer::FutureRecord::to(topic)
+            .key("k")
+            .payload(&value);
+        if let Some(ts) = timestamp {
+            record = record.timestamp(ts + i as i64);
+        }
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+}
+
+/// Partition 0's (low, high) watermarks.
+pub fn watermarks(consumer: &BaseConsumer, topic: &str) -> (i64, i64) {
+    tokio::task::block_in_place(|| {
+        consumer
+            .fetch_watermarks(topic, 0, Duration::from_secs(10))
+            .unwrap()
+    })
+}
