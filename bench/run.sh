@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 start_broker() { # broker args...
   DATA="$WORK/data-$RANDOM"
-  SLUICE_LOG=warn "$SLUICE" --listen 127.0.0.1:0 --data-dir "$DATA" "$@" > "$WORK/broker.out" 2> "$WORK/broker.err" &
+  SLUICE_LOG=warn "$SLUICE" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$DATA" "$@" > "$WORK/broker.out" 2> "$WORK/broker.err" &
   BROKER_PID=$!
   for _ in $(seq 1 200); do
     grep -q "^listening on " "$WORK/broker.out" 2>/dev/null && break

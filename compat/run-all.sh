@@ -53,7 +53,7 @@ trap 'exit 143' TERM INT
 # data dir; sets ADDR and PID. Logs in $WORK/broker-NAME.{out,err}.
 start_broker() {
   local name="$1"; shift
-  SLUICE_LOG="${SLUICE_LOG:-warn}" "$SLUICE_BIN" --listen 127.0.0.1:0 --data-dir "$WORK/data-$name" "$@" \
+  SLUICE_LOG="${SLUICE_LOG:-warn}" "$SLUICE_BIN" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir "$WORK/data-$name" "$@" \
     > "$WORK/broker-$name.out" 2> "$WORK/broker-$name.err" &
   PID=$!
   BROKER_PIDS+=("$PID")

@@ -7,10 +7,11 @@ use crate::{Broker, Config, StartError};
 
 /// Configures an embedded [`Broker`]; [`Broker::builder`] makes one.
 ///
-/// Starts from [`Config::default`] with two changes that suit embedding:
-/// the broker is ephemeral (in memory, nothing written to disk) and listens
+/// Starts from [`Config::default`] with three changes that suit embedding:
+/// the broker is ephemeral (in memory, nothing written to disk), listens
 /// on `127.0.0.1:0` (a free port the operating system picks; read it back
-/// with [`Broker::local_addr`] or [`Broker::bootstrap_servers`]).
+/// with [`Broker::local_addr`] or [`Broker::bootstrap_servers`]) and runs
+/// no HTTP server unless [`http_listen`](Self::http_listen) asks for one.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), sluice::StartError> {
@@ -83,6 +84,13 @@ impl BrokerBuilder {
     /// FindCoordinator), when it is not the listening address.
     pub fn advertised_listener(mut self, addr: impl Into<String>) -> Self {
         self.config.advertised_listener = Some(addr.into());
+        self
+    }
+
+    /// Runs the HTTP server (health, readiness, admin) on `addr`;
+    /// `127.0.0.1:0` picks a free port ([`Broker::http_addr`] tells it).
+    pub fn http_listen(mut self, addr: impl Into<String>) -> Self {
+        self.config.http_listen = Some(addr.into());
         self
     }
 

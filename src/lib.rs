@@ -70,6 +70,7 @@ pub(crate) mod error;
 pub(crate) mod features;
 pub(crate) mod group;
 pub(crate) mod handlers;
+pub(crate) mod http;
 pub mod logging;
 pub(crate) mod maintenance;
 pub(crate) mod metadata;
@@ -419,6 +420,8 @@ pub enum StartError {
 /// A running broker.
 pub struct Broker {
     server: server::Server,
+    /// The HTTP server, unless `http_listen` is off.
+    http: Option<http::HttpServer>,
     state: Arc<BrokerState>,
     background: Vec<tokio::task::JoinHandle<()>>,
     stop_background: tokio::sync::watch::Sender<bool>,
@@ -506,6 +509,17 @@ impl Broker {
             addr: config.listen.clone(),
             source,
         })?;
+        let http_listener = match &config.http_listen {
+            Some(addr) => Some(
+                http::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Listen {
+                        addr: addr.clone(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
         let advertised = advertised_address(&config, local)?;
         let mut data_dir_lock = None;
         let metadata = if config.ephemeral {
@@ -567,9 +581,20 @@ impl Broker {
         );
         let (stop_background, background_rx) = tokio::sync::watch::channel(false);
         let server = server::Server::start(listener, Arc::clone(&state));
+        let http = match http_listener {
+            Some(listener) => {
+                let addr = state.config.http_listen.clone().unwrap_or_default();
+                Some(
+                    http::HttpServer::start(listener, Arc::clone(&state))
+                        .map_err(|source| StartError::Listen { addr, source })?,
+                )
+            }
+            None => None,
+        };
         let loader = startup::Loader::spawn(Arc::clone(&state), hold, background_rx);
         Ok(Broker {
             server,
+            http,
             state,
             background: Vec::new(),
             stop_background,
@@ -581,6 +606,11 @@ impl Broker {
     /// The address the listener is bound to (the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The address the HTTP server is bound to, if it runs (`http_listen`).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(http::HttpServer::local_addr)
     }
 
     /// What a Kafka client's `bootstrap.servers` should say to reach this
@@ -665,6 +695,9 @@ impl Broker {
         if let Some(loader) = self.loader.take() {
             // Stops at the next topic; what was opened is closed below.
             self.background.extend(loader.cancel().await);
+        }
+        if let Some(http) = self.http.take() {
+            http.shutdown().await;
         }
         // Parked JoinGroup/SyncGroup answers would hold their connections open.
         self.state.groups.close();

@@ -67,6 +67,10 @@ fn main() -> ExitCode {
             }
         }
         let mut out = std::io::stdout();
+        if let Some(http) = broker.http_addr() {
+            let _ = writeln!(out, "http listening on {http}");
+        }
+        // The ready line: every listener is bound and every request served.
         let _ = writeln!(out, "listening on {}", broker.local_addr());
         let _ = out.flush();
         signals.wait().await;

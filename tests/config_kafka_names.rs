@@ -230,7 +230,13 @@ fn an_unknown_key_names_the_closest_one() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "none",
+                "--data-dir",
+            ])
             .arg(dir.path())
             .args(args)
             .stdout(Stdio::null())

@@ -10,7 +10,13 @@ use std::process::{Command, Stdio};
 fn logged(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "none",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .args(args)
         .env("SLUICE_LOG", "info")

@@ -27,6 +27,7 @@ fn run_expecting_exit(dir: &Path) -> (ExitStatus, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("--listen")
         .arg("127.0.0.1:0")
+        .args(["--http-listen", "none"])
         .arg("--data-dir")
         .arg(dir)
         .env("SLUICE_LOG", "warn")

@@ -521,6 +521,7 @@ fn startup(bin: &str, args: &[String], label: &str) -> Result<String, String> {
     let mut child = std::process::Command::new(bin)
         .arg("--listen")
         .arg(&addr)
+        .args(["--http-listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(&dir)
         .args(args)

@@ -44,6 +44,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 5_000;
 /// it along with the descriptor limit for more.
 pub const DEFAULT_MAX_PARTITIONS: u64 = 10_000;
 
+/// The `sluice` command's HTTP address unless `--http-listen` says otherwise.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8082";
+
 /// The broker's effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -51,6 +54,11 @@ pub struct Config {
     pub listen: String,
     /// `HOST:PORT` given to clients in Metadata; `None` = what we listen on.
     pub advertised_listener: Option<String>,
+    /// Address the HTTP server binds (health, readiness, admin, fault
+    /// injection), `HOST:PORT`; `None` runs no HTTP server. The `sluice`
+    /// command's default is [`DEFAULT_HTTP_LISTEN`]; `Config::default()`
+    /// (a library or embedded broker) has none unless asked.
+    pub http_listen: Option<String>,
     /// Root of all partition directories and the metadata log.
     pub data_dir: PathBuf,
     /// This broker's node id.
@@ -203,6 +211,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:9092".to_string(),
             advertised_listener: None,
+            http_listen: None,
             data_dir: PathBuf::from("./sluice-data"),
             node_id: 0,
             auto_create_topics: true,
@@ -464,6 +473,7 @@ impl Config {
         for (option, value) in [
             ("listen", Some(&self.listen)),
             ("advertised-listener", self.advertised_listener.as_ref()),
+            ("http-listen", self.http_listen.as_ref()),
         ] {
             if let Some(value) = value {
                 split_host_port(value).map_err(|message| invalid(option, &message))?;

@@ -25,6 +25,17 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
+impl Settings {
+    /// The `sluice` command's starting point before any source is read:
+    /// [`Config::default`], plus the HTTP server a library broker does not
+    /// run unless asked ([`super::DEFAULT_HTTP_LISTEN`]).
+    pub fn command_defaults() -> Settings {
+        let mut settings = Settings::default();
+        settings.config.http_listen = Some(super::DEFAULT_HTTP_LISTEN.to_string());
+        settings
+    }
+}
+
 /// Format of the log lines written to stderr (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -239,6 +250,24 @@ pub static OPTIONS: &[OptionDef] = &[
         })],
         set: |s, v| {
             s.config.advertised_listener = Some(v.to_string());
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "http-listen",
+        value_name: "HOST:PORT",
+        default: Shown::Value("127.0.0.1:8082"),
+        help: "Address of the HTTP server (health, readiness, admin), HOST:PORT; `none` for no HTTP server",
+        details: "Port 0 picks a free port. The port is bound at start with the Kafka listener (a port in use fails at once); the broker prints `http listening on HOST:PORT` with the real port, before `listening on`. Serves `/healthz` and `/readyz`; see [http-api.md](http-api.md). An empty value or `none` turns it off.",
+        aliases: &[],
+        kafka: &[],
+        set: |s, v| {
+            let v = v.trim();
+            s.config.http_listen = if v.is_empty() || v.eq_ignore_ascii_case("none") {
+                None
+            } else {
+                Some(v.to_string())
+            };
             Ok(())
         },
     },

@@ -185,7 +185,7 @@ impl Cli {
         // Lowest source first, so a higher one overwrites; every value given
         // is parsed, so a bad one is reported even where a higher source
         // hides it.
-        let mut settings = Settings::default();
+        let mut settings = Settings::command_defaults();
         let mut winners: Layer = vec![None; OPTIONS.len()];
         for layer in [file, overrides, env, flags] {
             for given in layer.into_iter().flatten() {

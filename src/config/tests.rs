@@ -552,10 +552,10 @@ fn every_option_has_a_flag_a_variable_and_a_file_key() {
 /// The default each option shows is the default the broker runs with.
 #[test]
 fn shown_defaults_are_the_real_ones() {
-    let defaults = format!("{:?}", Settings::default());
+    let defaults = format!("{:?}", Settings::command_defaults());
     for opt in OPTIONS {
         if let Shown::Value(value) = opt.default {
-            let mut s = Settings::default();
+            let mut s = Settings::command_defaults();
             (opt.set)(&mut s, value).unwrap();
             assert_eq!(format!("{s:?}"), defaults, "{}", opt.name);
         }
@@ -679,4 +679,25 @@ fn compression_type_by_flag_and_kafka_name() {
         ..Config::default()
     };
     assert!(bad.validate().is_err());
+}
+
+/// The command serves HTTP on 127.0.0.1:8082 unless told otherwise; `none`
+/// (or an empty value) turns it off; a library's `Config` has none.
+#[test]
+fn the_command_serves_http_on_8082_unless_told_otherwise() {
+    let c = resolve(&[], &[]).unwrap().config;
+    assert_eq!(c.http_listen.as_deref(), Some("127.0.0.1:8082"));
+    let c = resolve(&["--http-listen", "127.0.0.1:0"], &[])
+        .unwrap()
+        .config;
+    assert_eq!(c.http_listen.as_deref(), Some("127.0.0.1:0"));
+    let c = resolve(&["--http-listen", "none"], &[]).unwrap().config;
+    assert_eq!(c.http_listen, None);
+    let c = resolve(&[], &[("SLUICE_HTTP_LISTEN", "none")])
+        .unwrap()
+        .config;
+    assert_eq!(c.http_listen, None);
+    assert_eq!(Config::default().http_listen, None);
+    let e = error_text(resolve(&["--http-listen", "nonsense"], &[]));
+    assert!(e.contains("http-listen"), "{e}");
 }

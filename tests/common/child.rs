@@ -23,6 +23,7 @@ impl ChildBroker {
         let mut child = command
             .arg("--listen")
             .arg("127.0.0.1:0")
+            .args(["--http-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(dir)
             .args(args)

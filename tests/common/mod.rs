@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod child;
+pub mod http;
 pub mod logs;
 pub mod raw;
 
