@@ -1,5 +1,6 @@
 //! The HTTP server: `/healthz`, `/readyz`, JSON errors, and its place in
 //! start-up (bound with the Kafka listener, a port in use fails the start).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
