@@ -25,6 +25,14 @@ fn main() -> ExitCode {
         }
     };
     init_logging(settings.log_format);
+    // Variables read but not used (KAFKA_* properties Sluice has no use for).
+    for notice in &settings.notices {
+        if notice.warn {
+            tracing::warn!("{}", notice.message);
+        } else {
+            tracing::info!("{}", notice.message);
+        }
+    }
     let config = settings.config;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -5,16 +5,19 @@
 //! variable, file key, Kafka property names and the option table of
 //! `docs/configuration.md` all come from there. `sources.rs` reads the
 //! command line, the environment, `--override` and the file, and decides
-//! which value wins: flags, then environment, then `--override`, then the
-//! file, then the defaults.
+//! which value wins: flags, then environment, then (with `--kafka-env`) the
+//! `KAFKA_*` variables of Kafka's images (`kafka_env.rs`), then
+//! `--override`, then the file, then the defaults.
 
 use std::path::PathBuf;
 
 pub(crate) mod docs;
+mod kafka_env;
 pub mod options;
 mod sources;
 
 pub use docs::options_table;
+pub use kafka_env::{property_name as kafka_env_property, Notice};
 pub use options::{LogFormat, OptionDef, Settings, OPTIONS};
 pub use sources::{command, Cli};
 

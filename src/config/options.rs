@@ -23,6 +23,12 @@ pub struct Settings {
     pub config: Config,
     /// How log lines on stderr are written.
     pub log_format: LogFormat,
+    /// Whether the `KAFKA_*` variables of Kafka's images are read
+    /// (`--kafka-env`).
+    pub kafka_env: bool,
+    /// Variables read but not used, to be logged once logging is set up
+    /// (one line each).
+    pub notices: Vec<super::Notice>,
 }
 
 impl Settings {
@@ -977,6 +983,19 @@ pub static OPTIONS: &[OptionDef] = &[
         })],
         set: |s, v| {
             s.config.cleaner_max_compaction_lag_ms = number(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "kafka-env",
+        value_name: "",
+        default: Shown::Prose("off (on in the container image)"),
+        help: "Also read the KAFKA_* variables of Kafka's container images (KAFKA_NUM_PARTITIONS, KAFKA_ADVERTISED_LISTENERS, ...), below SLUICE_* ones",
+        details: "`KAFKA_FOO_BAR` is the property `foo.bar` (after the prefix `_` is `.`, `__` is `_`, `___` is `-`, as in the apache/kafka image; `KAFKA_CFG_FOO_BAR` as in Bitnami's); it takes the Kafka names of the table below, and a bad value is a start error naming the variable. Properties Sluice has no use for (replication factors, ZooKeeper, KRaft controllers, ...) and unknown ones are ignored with one INFO or WARN line each. Several listeners in `KAFKA_LISTENERS` / `KAFKA_ADVERTISED_LISTENERS`: Sluice serves the client-facing one; see [docker.md](docker.md#kafka-variables). Off by default, since shells often have `KAFKA_HOME` or `KAFKA_OPTS` for other tools; Sluice's image turns it on.",
+        aliases: &[],
+        kafka: &[],
+        set: |s, v| {
+            s.kafka_env = boolean(v)?;
             Ok(())
         },
     },

@@ -1,8 +1,9 @@
 //! Where option values come from, and which one wins.
 //!
 //! Precedence, highest first: command-line flags, `SLUICE_*` environment
-//! variables, `--override KEY=VALUE`, the file given with `--config`, the
-//! defaults. Flags and variables use our names only; the file and
+//! variables, the `KAFKA_*` variables of Kafka's images (only with
+//! `--kafka-env`, see `kafka_env.rs`), `--override KEY=VALUE`, the file
+//! given with `--config`, the defaults. Flags and variables use our names only; the file and
 //! `--override` take our names and Kafka's broker property names alike. One
 //! source that sets an option twice (our name and a Kafka name, or two Kafka
 //! names Kafka does not rank) is refused, naming both keys.
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, Command};
 
+use super::kafka_env::{self, Notice};
 use super::options::{Settings, Shown, OPTIONS};
 use super::{Config, ConfigError};
 
@@ -46,6 +48,8 @@ pub struct Cli {
     config: Option<PathBuf>,
     /// The `SLUICE_*` variables, as seen when the command line was parsed.
     env: Vec<(String, String)>,
+    /// The `KAFKA_*` variables, read only when `--kafka-env` asks.
+    kafka_env: Vec<(String, String)>,
 }
 
 /// The clap command, built from [`OPTIONS`].
@@ -138,14 +142,15 @@ impl Cli {
             .map(|vs| vs.cloned().collect())
             .unwrap_or_default();
         // An empty variable counts as unset, as `VAR= sluice` means.
-        let env: Vec<(String, String)> = env
+        let (env, kafka_env): (Vec<(String, String)>, Vec<(String, String)>) = env
             .into_iter()
             .filter_map(|(k, v)| {
                 let k = k.into_string().ok()?;
                 let v = v.to_string_lossy().into_owned();
-                (k.starts_with("SLUICE_") && !v.is_empty()).then_some((k, v))
+                ((k.starts_with("SLUICE_") || k.starts_with("KAFKA_")) && !v.is_empty())
+                    .then_some((k, v))
             })
-            .collect();
+            .partition(|(k, _)| k.starts_with("SLUICE_"));
         let config = matches
             .get_one::<PathBuf>(CONFIG_FLAG)
             .cloned()
@@ -159,6 +164,7 @@ impl Cli {
             overrides,
             config,
             env,
+            kafka_env,
         })
     }
 
@@ -182,12 +188,21 @@ impl Cli {
             });
         }
 
+        // The variables of Kafka's images, just below SLUICE_*, when asked.
+        let mut notices = Vec::new();
+        let kafka = if kafka_env_asked([&flags, &env, &overrides, &file])? {
+            kafka_layer(&self.kafka_env, &mut notices)?
+        } else {
+            vec![None; OPTIONS.len()]
+        };
+
         // Lowest source first, so a higher one overwrites; every value given
         // is parsed, so a bad one is reported even where a higher source
         // hides it.
         let mut settings = Settings::command_defaults();
+        settings.notices = notices;
         let mut winners: Layer = vec![None; OPTIONS.len()];
-        for layer in [file, overrides, env, flags] {
+        for layer in [file, overrides, kafka, env, flags] {
             for given in layer.into_iter().flatten() {
                 given.apply(&mut settings)?;
                 let option = given.option;
@@ -278,6 +293,42 @@ fn env_layer(env: &[(String, String)]) -> Layer {
             })
         })
         .collect()
+}
+
+/// Whether `--kafka-env` is on: the value of the highest source (given
+/// highest first) that sets it.
+fn kafka_env_asked(layers: [&Layer; 4]) -> Result<bool, ConfigError> {
+    let Some(i) = OPTIONS.iter().position(|o| o.name == KAFKA_ENV_OPTION) else {
+        return Ok(false);
+    };
+    match layers.iter().find_map(|l| l[i].as_ref()) {
+        Some(given) => {
+            let mut scratch = Settings::default();
+            given.apply(&mut scratch)?;
+            Ok(scratch.kafka_env)
+        }
+        None => Ok(false),
+    }
+}
+
+/// The option that turns the `KAFKA_*` layer on.
+const KAFKA_ENV_OPTION: &str = "kafka-env";
+
+fn kafka_layer(env: &[(String, String)], notices: &mut Vec<Notice>) -> Result<Layer, ConfigError> {
+    let values = kafka_env::read(env, notices)
+        .map_err(|(var, message)| ConfigError::Env { var, message })?;
+    let mut layer: Layer = vec![None; OPTIONS.len()];
+    for v in values {
+        let option = v.option;
+        layer[option] = Some(Given {
+            option,
+            name: Some(v.name),
+            key: OPTIONS[option].kafka[v.name].name.to_string(),
+            value: v.value,
+            origin: Origin::Env(v.var),
+        });
+    }
+    Ok(layer)
 }
 
 impl Config {

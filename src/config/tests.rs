@@ -701,3 +701,307 @@ fn the_command_serves_http_on_8082_unless_told_otherwise() {
     let e = error_text(resolve(&["--http-listen", "nonsense"], &[]));
     assert!(e.contains("http-listen"), "{e}");
 }
+
+/// `resolve` with the `KAFKA_*` layer turned on (as the image does).
+fn with_kafka_env(args: &[&str], env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let mut all = vec![("SLUICE_KAFKA_ENV", "1")];
+    all.extend_from_slice(env);
+    resolve(args, &all)
+}
+
+fn notices(s: &Settings) -> Vec<(bool, String)> {
+    s.notices
+        .iter()
+        .map(|n| (n.warn, n.message.clone()))
+        .collect()
+}
+
+#[test]
+fn kafka_variables_are_read_only_when_asked() {
+    // A developer's shell with KAFKA_* for other tools: untouched.
+    let env = [("KAFKA_NUM_PARTITIONS", "3"), ("KAFKA_HOME", "/opt/kafka")];
+    let s = resolve(&[], &env).unwrap();
+    assert_eq!(s.config.default_partitions, 1);
+    assert!(s.notices.is_empty(), "{:?}", s.notices);
+    // SLUICE_KAFKA_ENV=0 is off too; the flag turns it on.
+    let mut off = env.to_vec();
+    off.push(("SLUICE_KAFKA_ENV", "0"));
+    assert_eq!(resolve(&[], &off).unwrap().config.default_partitions, 1);
+    let s = resolve(&["--kafka-env"], &env).unwrap();
+    assert_eq!(s.config.default_partitions, 3);
+    // A file can turn it on as well.
+    let (_dir, path) = file("sluice.toml", "kafka-env = true\n");
+    let s = resolve(&["--config", &path], &env).unwrap();
+    assert_eq!(s.config.default_partitions, 3);
+    assert!(error_text(resolve(&[], &[("SLUICE_KAFKA_ENV", "yes")])).contains("SLUICE_KAFKA_ENV"));
+}
+
+#[test]
+fn kafka_variable_names_follow_the_apache_kafka_image() {
+    let p = |v: &str| kafka_env_property(v);
+    assert_eq!(p("KAFKA_NUM_PARTITIONS").as_deref(), Some("num.partitions"));
+    assert_eq!(p("KAFKA_FOO__BAR").as_deref(), Some("foo_bar"));
+    assert_eq!(p("KAFKA_FOO___BAR").as_deref(), Some("foo-bar"));
+    assert_eq!(
+        p("KAFKA_CFG_LOG_RETENTION_MS").as_deref(),
+        Some("log.retention.ms"),
+        "Bitnami's prefix"
+    );
+    assert_eq!(p("KAFKA_A____B"), None);
+    assert_eq!(p("KAFKA_A-B"), None);
+    assert_eq!(p("KAFKA_"), None);
+    assert_eq!(p("SLUICE_X"), None);
+}
+
+#[test]
+fn kafka_variables_set_the_options_they_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = dir.path().to_str().unwrap();
+    let env = [
+        ("KAFKA_NUM_PARTITIONS", "3"),
+        ("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false"),
+        ("KAFKA_LOG_RETENTION_MS", "60000"),
+        ("KAFKA_LOG_RETENTION_HOURS", "5"),
+        ("KAFKA_LOG_DIRS", dirs),
+        ("KAFKA_NODE_ID", "1"),
+        ("KAFKA_BROKER_ID", "1"),
+        ("KAFKA_MESSAGE_MAX_BYTES", "2000000"),
+        ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0"),
+    ];
+    let s = with_kafka_env(&[], &env).unwrap();
+    let c = &s.config;
+    assert_eq!(c.default_partitions, 3);
+    assert!(!c.auto_create_topics);
+    assert_eq!(
+        c.retention_ms, 60_000,
+        "log.retention.ms outranks .hours, as in Kafka"
+    );
+    assert_eq!(c.data_dir, dir.path());
+    assert_eq!(c.node_id, 1);
+    assert_eq!(c.max_message_bytes, 2_000_000);
+    assert!(s.notices.is_empty(), "{:?}", s.notices);
+    // node.id and broker.id must agree.
+    let e = error_text(with_kafka_env(
+        &[],
+        &[("KAFKA_NODE_ID", "1"), ("KAFKA_BROKER_ID", "2")],
+    ));
+    assert!(
+        e.contains("KAFKA_NODE_ID") && e.contains("KAFKA_BROKER_ID"),
+        "{e}"
+    );
+    // KAFKA_X and KAFKA_CFG_X for one property.
+    let e = error_text(with_kafka_env(
+        &[],
+        &[
+            ("KAFKA_NUM_PARTITIONS", "1"),
+            ("KAFKA_CFG_NUM_PARTITIONS", "2"),
+        ],
+    ));
+    assert!(e.contains("give only one"), "{e}");
+}
+
+#[test]
+fn kafka_variables_rank_below_sluice_ones_and_above_the_file() {
+    let (_dir, path) = file(
+        "sluice.toml",
+        "num.partitions = 2\nlisten = \"0.0.0.0:9092\"\nmax-connections = 2\n",
+    );
+    let env = [
+        ("KAFKA_NUM_PARTITIONS", "3"),
+        ("KAFKA_MAX_CONNECTIONS", "3"),
+        ("KAFKA_LOG_SEGMENT_BYTES", "4096"),
+        ("KAFKA_LISTENERS", "PLAINTEXT://127.0.0.1:9093"),
+        ("SLUICE_DEFAULT_PARTITIONS", "4"),
+        ("SLUICE_LISTEN", "127.0.0.1:0"),
+    ];
+    let args = [
+        "--config",
+        &path,
+        "--override",
+        "log.segment.bytes=2048",
+        "--max-connections",
+        "5",
+    ];
+    let c = with_kafka_env(&args, &env).unwrap().config;
+    assert_eq!(c.default_partitions, 4, "SLUICE_* beats KAFKA_*");
+    assert_eq!(c.listen, "127.0.0.1:0", "SLUICE_* beats KAFKA_*");
+    assert_eq!(c.max_connections, 5, "a flag beats KAFKA_*");
+    assert_eq!(c.segment_bytes, 4096, "KAFKA_* beats --override");
+    let c = with_kafka_env(&["--config", &path], &env[..2])
+        .unwrap()
+        .config;
+    assert_eq!(c.default_partitions, 3, "KAFKA_* beats the file");
+}
+
+#[test]
+fn bad_kafka_values_are_start_errors_naming_the_variable() {
+    let e = with_kafka_env(&[], &[("KAFKA_NUM_PARTITIONS", "many")]);
+    assert!(
+        matches!(&e, Err(ConfigError::Env { var, .. }) if var == "KAFKA_NUM_PARTITIONS"),
+        "{e:?}"
+    );
+    // A range error names the variable too.
+    let e = error_text(with_kafka_env(&[], &[("KAFKA_NUM_PARTITIONS", "0")]));
+    assert!(e.contains("given as KAFKA_NUM_PARTITIONS"), "{e}");
+    let e = error_text(with_kafka_env(
+        &[],
+        &[("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "yes")],
+    ));
+    assert!(e.contains("KAFKA_AUTO_CREATE_TOPICS_ENABLE"), "{e}");
+    let e = error_text(with_kafka_env(
+        &[],
+        &[("KAFKA_ADVERTISED_LISTENERS", "SSL://localhost:9093")],
+    ));
+    assert!(
+        e.contains("KAFKA_ADVERTISED_LISTENERS") && e.contains("PLAINTEXT"),
+        "{e}"
+    );
+    let e = error_text(with_kafka_env(
+        &[],
+        &[("KAFKA_LISTENERS", "localhost:9092")],
+    ));
+    assert!(
+        e.contains("KAFKA_LISTENERS") && e.contains("NAME://HOST:PORT"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kafka_properties_sluice_lacks_are_ignored_with_one_line_each() {
+    let env = [
+        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1"),
+        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1"),
+        ("KAFKA_ZOOKEEPER_CONNECT", "zookeeper:2181"),
+        ("KAFKA_PROCESS_ROLES", "broker,controller"),
+        ("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093"),
+        ("KAFKA_HEAP_OPTS", "-Xmx1G"),
+        ("KAFKA_FANCY_FEATURE_ENABLE", "true"),
+        ("KAFKA_NUM_PARTITIONS", "2"),
+    ];
+    let s = with_kafka_env(&[], &env).unwrap();
+    assert_eq!(s.config.default_partitions, 2);
+    let n = notices(&s);
+    assert_eq!(n.len(), 7, "{n:?}");
+    let line = |var: &str| {
+        n.iter()
+            .find(|(_, m)| m.starts_with(var))
+            .unwrap_or_else(|| panic!("no line for {var}: {n:?}"))
+            .clone()
+    };
+    assert!(!line("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR ").0);
+    assert!(line("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR ")
+        .1
+        .contains("replicated"));
+    assert!(!line("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR ").0);
+    assert!(line("KAFKA_ZOOKEEPER_CONNECT ").1.contains("ZooKeeper"));
+    assert!(!line("KAFKA_PROCESS_ROLES ").0);
+    assert!(!line("KAFKA_CONTROLLER_QUORUM_VOTERS ").0);
+    assert!(!line("KAFKA_HEAP_OPTS ").0);
+    let (warn, message) = line("KAFKA_FANCY_FEATURE_ENABLE ");
+    assert!(warn, "an unknown property is a warning");
+    assert!(message.contains("`fancy.feature.enable`"), "{message}");
+}
+
+#[test]
+fn several_kafka_listeners_serve_the_client_facing_one() {
+    // The apache/kafka single-node compose file with a host listener.
+    let compose = [
+        (
+            "KAFKA_LISTENERS",
+            "PLAINTEXT://0.0.0.0:29092,CONTROLLER://0.0.0.0:29093,PLAINTEXT_HOST://0.0.0.0:9092",
+        ),
+        (
+            "KAFKA_ADVERTISED_LISTENERS",
+            "PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092",
+        ),
+        (
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+            "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT",
+        ),
+        ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER"),
+        ("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT"),
+    ];
+    let s = with_kafka_env(&[], &compose).unwrap();
+    assert_eq!(s.config.listen, "0.0.0.0:9092");
+    assert_eq!(
+        s.config.advertised_listener.as_deref(),
+        Some("localhost:9092")
+    );
+    let n = notices(&s);
+    assert_eq!(n.len(), 2, "{n:?}");
+    let choice = &n.iter().find(|(_, m)| m.contains("serves one")).unwrap().1;
+    assert!(
+        choice.contains("PLAINTEXT_HOST") && choice.contains("kafka:29092"),
+        "{choice}"
+    );
+    assert!(n
+        .iter()
+        .any(|(w, m)| !w && m.starts_with("KAFKA_CONTROLLER_LISTENER_NAMES")));
+
+    // Java testcontainers' KafkaContainer: BROKER is the inter-broker one.
+    let tc = [
+        (
+            "KAFKA_LISTENERS",
+            "PLAINTEXT://0.0.0.0:9093,BROKER://0.0.0.0:9092,CONTROLLER://0.0.0.0:9094",
+        ),
+        (
+            "KAFKA_ADVERTISED_LISTENERS",
+            "PLAINTEXT://127.0.0.1:9093,BROKER://f00d:9092",
+        ),
+        (
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+            "BROKER:PLAINTEXT,PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        ),
+        ("KAFKA_INTER_BROKER_LISTENER_NAME", "BROKER"),
+    ];
+    let c = with_kafka_env(&[], &tc).unwrap().config;
+    assert_eq!(c.listen, "0.0.0.0:9093");
+    assert_eq!(c.advertised_listener.as_deref(), Some("127.0.0.1:9093"));
+
+    // Without a name for the inter-broker listener, PLAINTEXT is it (Kafka's default).
+    let two = [
+        (
+            "KAFKA_ADVERTISED_LISTENERS",
+            "PLAINTEXT://kafka:29092,EXTERNAL://localhost:9092",
+        ),
+        (
+            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+            "PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
+        ),
+    ];
+    let c = with_kafka_env(&[], &two).unwrap().config;
+    assert_eq!(c.advertised_listener.as_deref(), Some("localhost:9092"));
+
+    // An advertised listener that `listeners` does not have: Kafka refuses it too.
+    let e = error_text(with_kafka_env(
+        &[],
+        &[
+            ("KAFKA_LISTENERS", "PLAINTEXT://0.0.0.0:9092"),
+            ("KAFKA_ADVERTISED_LISTENERS", "OUTSIDE://localhost:9092"),
+        ],
+    ));
+    assert!(
+        e.contains("KAFKA_LISTENERS") && e.contains("OUTSIDE"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kafka_advertised_listener_alone_gives_the_port_to_listen_on() {
+    // As the apache/kafka image does: listeners = advertised with host 0.0.0.0.
+    let env = [("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://localhost:19092")];
+    let s = with_kafka_env(&[], &env).unwrap();
+    assert_eq!(s.config.listen, "0.0.0.0:19092");
+    assert_eq!(
+        s.config.advertised_listener.as_deref(),
+        Some("localhost:19092")
+    );
+    assert!(s.notices.is_empty(), "{:?}", s.notices);
+    // SLUICE_LISTEN still wins.
+    let mut env = env.to_vec();
+    env.push(("SLUICE_LISTEN", "127.0.0.1:0"));
+    assert_eq!(
+        with_kafka_env(&[], &env).unwrap().config.listen,
+        "127.0.0.1:0"
+    );
+}
