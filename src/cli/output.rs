@@ -28,7 +28,13 @@ impl Table {
         }
     }
 
+    /// Adds a row; an empty cell shows as `-`, so every line has as many
+    /// words as the header.
     pub fn row(&mut self, cells: Vec<String>) {
+        let cells = cells
+            .into_iter()
+            .map(|c| if c.is_empty() { "-".to_string() } else { c })
+            .collect();
         self.rows.push(cells);
     }
 
