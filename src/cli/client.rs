@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -46,7 +48,12 @@ impl Connection {
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(fail(e.to_string())),
-            Err(_) => return Err(fail(format!("no connection within {} ms", timeout.as_millis()))),
+            Err(_) => {
+                return Err(fail(format!(
+                    "no connection within {} ms",
+                    timeout.as_millis()
+                )))
+            }
         };
         let _ = stream.set_nodelay(true);
         let mut conn = Connection {
@@ -73,7 +80,11 @@ impl Connection {
                 .map_err(|e| self.broken(format!("unreadable ApiVersions response: {e}")))?,
         };
         if response.error_code != 0 && response.api_keys.is_empty() {
-            CliError::check(response.error_code, None, format!("ApiVersions at {}", self.addr))?;
+            CliError::check(
+                response.error_code,
+                None,
+                format!("ApiVersions at {}", self.addr),
+            )?;
         }
         Ok(response
             .api_keys
@@ -99,11 +110,18 @@ impl Connection {
 
     /// Sends `request` at the version [`Connection::version`] picks (from
     /// `floor` up) and returns the response and that version.
-    pub async fn send<R: Request>(&mut self, request: &R, floor: i16) -> Result<(R::Response, i16), CliError> {
+    pub async fn send<R: Request>(
+        &mut self,
+        request: &R,
+        floor: i16,
+    ) -> Result<(R::Response, i16), CliError> {
         let version = self.version::<R>(floor)?;
         let mut body = self.exchange(request, version).await?;
         let response = R::Response::decode(&mut body, version).map_err(|e| {
-            self.broken(format!("unreadable {} v{version} response: {e}", api_name(R::KEY)))
+            self.broken(format!(
+                "unreadable {} v{version} response: {e}",
+                api_name(R::KEY)
+            ))
         })?;
         Ok((response, version))
     }
@@ -122,7 +140,12 @@ impl Connection {
         header
             .encode(&mut frame, R::header_version(version))
             .and_then(|()| request.encode(&mut frame, version))
-            .map_err(|e| CliError::Refused(format!("cannot encode {} v{version}: {e}", api_name(R::KEY))))?;
+            .map_err(|e| {
+                CliError::Refused(format!(
+                    "cannot encode {} v{version}: {e}",
+                    api_name(R::KEY)
+                ))
+            })?;
         let length = i32::try_from(frame.len() - 4)
             .map_err(|_| CliError::Refused("request too large".to_string()))?;
         frame[..4].copy_from_slice(&length.to_be_bytes());
@@ -133,11 +156,14 @@ impl Connection {
             let mut length = [0u8; 4];
             self.stream.read_exact(&mut length).await?;
             let length = i32::from_be_bytes(length);
-            let length = usize::try_from(length).ok().filter(|l| *l <= MAX_RESPONSE_BYTES).ok_or_else(|| {
-                std::io::Error::other(format!(
+            let length = usize::try_from(length)
+                .ok()
+                .filter(|l| *l <= MAX_RESPONSE_BYTES)
+                .ok_or_else(|| {
+                    std::io::Error::other(format!(
                     "response frame of {length} bytes (more than {MAX_RESPONSE_BYTES} are refused)"
                 ))
-            })?;
+                })?;
             let mut body = vec![0u8; length];
             self.stream.read_exact(&mut body).await?;
             Ok::<_, std::io::Error>(Bytes::from(body))

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::messages::{
+    FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName,
+};
 use kafka_protocol::protocol::{Request, StrBytes};
 
 use super::client::Connection;
@@ -31,7 +33,11 @@ impl Cluster {
     /// that answers.
     pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<Cluster, CliError> {
         let mut last = None;
-        for addr in bootstrap.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        for addr in bootstrap
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
             match Connection::connect(addr, timeout).await {
                 Ok(bootstrap) => {
                     let mut cluster = Cluster {
@@ -46,7 +52,9 @@ impl Cluster {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| CliError::Refused("--bootstrap-server names no address".to_string())))
+        Err(last.unwrap_or_else(|| {
+            CliError::Refused("--bootstrap-server names no address".to_string())
+        }))
     }
 
     /// The request timeout of the command.
@@ -60,7 +68,11 @@ impl Cluster {
     }
 
     /// Sends `request` to any broker (the bootstrap one).
-    pub async fn send_any<R: Request>(&mut self, request: &R, floor: i16) -> Result<(R::Response, i16), CliError> {
+    pub async fn send_any<R: Request>(
+        &mut self,
+        request: &R,
+        floor: i16,
+    ) -> Result<(R::Response, i16), CliError> {
         self.bootstrap.send(request, floor).await
     }
 
@@ -111,7 +123,10 @@ impl Cluster {
 
     /// Metadata for `topics` (`None`: every topic; `Some(&[])`: brokers
     /// only). Never creates a topic. Remembers the brokers it names.
-    pub async fn metadata(&mut self, topics: Option<&[String]>) -> Result<MetadataResponse, CliError> {
+    pub async fn metadata(
+        &mut self,
+        topics: Option<&[String]>,
+    ) -> Result<MetadataResponse, CliError> {
         let mut request = MetadataRequest::default();
         request.allow_auto_topic_creation = false;
         request.topics = topics.map(|names| {
@@ -126,7 +141,8 @@ impl Cluster {
         });
         let (response, _) = self.bootstrap.send(&request, 1).await?;
         for b in &response.brokers {
-            self.brokers.insert(b.node_id.0, format!("{}:{}", b.host.as_str(), b.port));
+            self.brokers
+                .insert(b.node_id.0, format!("{}:{}", b.host.as_str(), b.port));
         }
         Ok(response)
     }
@@ -164,7 +180,11 @@ impl Cluster {
             CliError::check(c.error_code, c.error_message.as_deref(), context())?;
             (c.node_id.0, c.host.to_string(), c.port)
         } else {
-            CliError::check(response.error_code, response.error_message.as_deref(), context())?;
+            CliError::check(
+                response.error_code,
+                response.error_message.as_deref(),
+                context(),
+            )?;
             (response.node_id.0, response.host.to_string(), response.port)
         };
         self.brokers.insert(node, format!("{host}:{port}"));

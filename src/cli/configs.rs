@@ -10,7 +10,9 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
 use kafka_protocol::messages::{DescribeConfigsRequest, IncrementalAlterConfigsRequest};
 use kafka_protocol::protocol::{Request, StrBytes};
 use serde::Serialize;
@@ -102,7 +104,11 @@ pub struct Entity {
     #[arg(long, value_enum)]
     entity_type: EntityType,
     /// Its name (a broker's is its id)
-    #[arg(long, required_unless_present = "entity_default", conflicts_with = "entity_default")]
+    #[arg(
+        long,
+        required_unless_present = "entity_default",
+        conflicts_with = "entity_default"
+    )]
     entity_name: Option<String>,
     /// The cluster-wide default of every broker (brokers only)
     #[arg(long)]
@@ -148,9 +154,13 @@ impl Resource {
             ));
         }
         let node = match entity.entity_type {
-            EntityType::Brokers if !entity.entity_default => Some(name.parse::<i32>().map_err(|_| {
-                CliError::Refused(format!("--entity-name {name}: a broker is named by its id (a number)"))
-            })?),
+            EntityType::Brokers if !entity.entity_default => {
+                Some(name.parse::<i32>().map_err(|_| {
+                    CliError::Refused(format!(
+                        "--entity-name {name}: a broker is named by its id (a number)"
+                    ))
+                })?)
+            }
             _ => None,
         };
         Ok(Resource {
@@ -160,16 +170,21 @@ impl Resource {
         })
     }
 
-    /// `topic 'orders'`, `broker 1`, `the default broker config`.
+    /// `topic 'orders'`, `broker 1`, `the broker default`.
     fn described(&self) -> String {
         match (self.entity_type, self.node) {
-            (EntityType::Brokers, None) => "the default broker config".to_string(),
+            (EntityType::Brokers, None) => "the broker default".to_string(),
             (EntityType::Brokers, Some(id)) => format!("broker {id}"),
             (t, _) => format!("{} '{}'", t.singular(), self.name),
         }
     }
 
-    async fn send<R: Request>(&self, cluster: &mut Cluster, request: &R, floor: i16) -> Result<R::Response, CliError> {
+    async fn send<R: Request>(
+        &self,
+        cluster: &mut Cluster,
+        request: &R,
+        floor: i16,
+    ) -> Result<R::Response, CliError> {
         match self.node {
             Some(node) => cluster.send_to(node, request, floor).await.map(|(r, _)| r),
             None => cluster.send_any(request, floor).await.map(|(r, _)| r),
@@ -202,7 +217,11 @@ struct Described {
     configs: Vec<ConfigValue>,
 }
 
-async fn describe(cluster: &mut Cluster, format: Format, args: DescribeArgs) -> Result<(), CliError> {
+async fn describe(
+    cluster: &mut Cluster,
+    format: Format,
+    args: DescribeArgs,
+) -> Result<(), CliError> {
     let resource = Resource::of(&args.entity)?;
     let mut wanted = DescribeConfigsResource::default();
     wanted.resource_type = resource.entity_type.resource_type();
@@ -216,7 +235,11 @@ async fn describe(cluster: &mut Cluster, format: Format, args: DescribeArgs) -> 
         .into_iter()
         .next()
         .ok_or_else(|| CliError::Refused(format!("no answer for {}", resource.described())))?;
-    CliError::check(result.error_code, result.error_message.as_deref(), resource.described())?;
+    CliError::check(
+        result.error_code,
+        result.error_message.as_deref(),
+        resource.described(),
+    )?;
     let configs: Vec<ConfigValue> = result
         .configs
         .into_iter()
@@ -316,7 +339,11 @@ async fn alter(cluster: &mut Cluster, format: Format, args: AlterArgs) -> Result
         Some(a) => parse_add_config(a)?,
         None => Vec::new(),
     };
-    let deleted = args.delete_config.as_deref().map(parse_delete_config).unwrap_or_default();
+    let deleted = args
+        .delete_config
+        .as_deref()
+        .map(parse_delete_config)
+        .unwrap_or_default();
     if set.is_empty() && deleted.is_empty() {
         return Err(CliError::Refused(
             "nothing to alter: give --add-config and/or --delete-config".to_string(),
@@ -352,7 +379,11 @@ async fn alter(cluster: &mut Cluster, format: Format, args: AlterArgs) -> Result
         .into_iter()
         .next()
         .ok_or_else(|| CliError::Refused(format!("no answer for {}", resource.described())))?;
-    CliError::check(result.error_code, result.error_message.as_deref(), resource.described())?;
+    CliError::check(
+        result.error_code,
+        result.error_message.as_deref(),
+        resource.described(),
+    )?;
     let described = resource.described();
     let altered = Altered {
         entity_type: resource.entity_type.plural(),
@@ -368,12 +399,14 @@ async fn alter(cluster: &mut Cluster, format: Format, args: AlterArgs) -> Result
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn add_config_splits_outside_brackets() {
-        let pairs = parse_add_config("retention.ms=1000, cleanup.policy=[compact,delete],x=a=b").unwrap();
+        let pairs =
+            parse_add_config("retention.ms=1000, cleanup.policy=[compact,delete],x=a=b").unwrap();
         assert_eq!(
             pairs,
             vec![

@@ -31,7 +31,11 @@ pub enum CliError {
 
 impl CliError {
     /// The error `code` a broker answered, unless it is 0 (no error).
-    pub fn check(code: i16, message: Option<&str>, context: impl Into<String>) -> Result<(), CliError> {
+    pub fn check(
+        code: i16,
+        message: Option<&str>,
+        context: impl Into<String>,
+    ) -> Result<(), CliError> {
         if code == 0 {
             return Ok(());
         }
@@ -106,6 +110,7 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -121,6 +126,9 @@ mod tests {
         let e = CliError::check(3, None, "topic 'x'").unwrap_err();
         assert_eq!(e.to_string(), "UNKNOWN_TOPIC_OR_PARTITION: topic 'x'");
         let e = CliError::check(36, Some("Topic 'x' already exists."), "topic 'x'").unwrap_err();
-        assert_eq!(e.to_string(), "TOPIC_ALREADY_EXISTS: Topic 'x' already exists.");
+        assert_eq!(
+            e.to_string(),
+            "TOPIC_ALREADY_EXISTS: Topic 'x' already exists."
+        );
     }
 }

@@ -15,8 +15,8 @@ use clap::{Args, Subcommand};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, DescribeGroupsRequest, GroupId, ListGroupsRequest, ListOffsetsRequest,
-    OffsetFetchRequest, TopicName,
+    ConsumerProtocolAssignment, DescribeGroupsRequest, GroupId, ListGroupsRequest,
+    ListOffsetsRequest, OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Message, StrBytes};
 use serde::Serialize;
@@ -90,8 +90,14 @@ struct ListedGroup {
 async fn all_groups(cluster: &mut Cluster) -> Result<Vec<ListedGroup>, CliError> {
     let mut groups = BTreeMap::new();
     for node in cluster.broker_ids() {
-        let (response, _) = cluster.send_to(node, &ListGroupsRequest::default(), 0).await?;
-        CliError::check(response.error_code, None, format!("groups of broker {node}"))?;
+        let (response, _) = cluster
+            .send_to(node, &ListGroupsRequest::default(), 0)
+            .await?;
+        CliError::check(
+            response.error_code,
+            None,
+            format!("groups of broker {node}"),
+        )?;
         for g in response.groups {
             groups.insert(
                 g.group_id.0.to_string(),
@@ -116,7 +122,11 @@ async fn list(cluster: &mut Cluster, format: Format, args: ListArgs) -> Result<(
         Format::Table => {
             let mut table = Table::new(&["GROUP", "PROTOCOL-TYPE", "STATE"]);
             for g in &groups {
-                let state = if g.state.is_empty() { "-".to_string() } else { g.state.clone() };
+                let state = if g.state.is_empty() {
+                    "-".to_string()
+                } else {
+                    g.state.clone()
+                };
                 table.row(vec![g.group.clone(), or_empty(&g.protocol_type), state]);
             }
             print(&table.render());
@@ -206,7 +216,11 @@ async fn try_group_state(cluster: &mut Cluster, group: &str) -> Result<GroupStat
             group_instance_id: m.group_instance_id.map(|i| i.to_string()),
             client_id: m.client_id.to_string(),
             host: m.client_host.to_string(),
-            assignment: if consumer { decode_assignment(m.member_assignment) } else { BTreeMap::new() },
+            assignment: if consumer {
+                decode_assignment(m.member_assignment)
+            } else {
+                BTreeMap::new()
+            },
         })
         .collect();
     Ok(GroupState {
@@ -225,7 +239,9 @@ fn decode_assignment(mut bytes: bytes::Bytes) -> BTreeMap<String, Vec<i32>> {
     if bytes.remaining() < 2 {
         return assignment;
     }
-    let version = bytes.get_i16().clamp(0, ConsumerProtocolAssignment::VERSIONS.max);
+    let version = bytes
+        .get_i16()
+        .clamp(0, ConsumerProtocolAssignment::VERSIONS.max);
     if let Ok(a) = ConsumerProtocolAssignment::decode(&mut bytes, version) {
         for tp in a.assigned_partitions {
             let mut partitions = tp.partitions;
@@ -256,7 +272,9 @@ async fn try_committed_offsets(
 ) -> Result<BTreeMap<TopicPartition, i64>, CliError> {
     let context = || format!("offsets of group '{group}'");
     let coordinator = cluster.coordinator(group).await?;
-    let version = cluster.version_on::<OffsetFetchRequest>(coordinator, 2).await?;
+    let version = cluster
+        .version_on::<OffsetFetchRequest>(coordinator, 2)
+        .await?;
     let mut request = OffsetFetchRequest::default();
     // All topics (null) in either shape: v8 on batches groups.
     if version >= 8 {
@@ -271,7 +289,11 @@ async fn try_committed_offsets(
     let (response, version) = cluster.send_to(coordinator, &request, 2).await?;
     let mut offsets = BTreeMap::new();
     let mut add = |topic: &str, partition: i32, offset: i64, code: i16| -> Result<(), CliError> {
-        CliError::check(code, None, format!("offset of {topic}-{partition} in group '{group}'"))?;
+        CliError::check(
+            code,
+            None,
+            format!("offset of {topic}-{partition} in group '{group}'"),
+        )?;
         if offset >= 0 {
             offsets.insert((topic.to_string(), partition), offset);
         }
@@ -286,14 +308,24 @@ async fn try_committed_offsets(
         CliError::check(g.error_code, None, context())?;
         for t in g.topics {
             for p in t.partitions {
-                add(t.name.0.as_str(), p.partition_index, p.committed_offset, p.error_code)?;
+                add(
+                    t.name.0.as_str(),
+                    p.partition_index,
+                    p.committed_offset,
+                    p.error_code,
+                )?;
             }
         }
     } else {
         CliError::check(response.error_code, None, context())?;
         for t in response.topics {
             for p in t.partitions {
-                add(t.name.0.as_str(), p.partition_index, p.committed_offset, p.error_code)?;
+                add(
+                    t.name.0.as_str(),
+                    p.partition_index,
+                    p.committed_offset,
+                    p.error_code,
+                )?;
             }
         }
     }
@@ -301,7 +333,10 @@ async fn try_committed_offsets(
 }
 
 /// Every partition of `topics`, from Metadata (an unknown topic is an error).
-pub async fn partitions_of(cluster: &mut Cluster, topics: &[String]) -> Result<Vec<TopicPartition>, CliError> {
+pub async fn partitions_of(
+    cluster: &mut Cluster,
+    topics: &[String],
+) -> Result<Vec<TopicPartition>, CliError> {
     if topics.is_empty() {
         return Ok(Vec::new());
     }
@@ -310,7 +345,11 @@ pub async fn partitions_of(cluster: &mut Cluster, topics: &[String]) -> Result<V
     for t in response.topics {
         let name = t.name.map(|n| n.0.to_string()).unwrap_or_default();
         CliError::check(t.error_code, None, format!("topic '{name}'"))?;
-        partitions.extend(t.partitions.iter().map(|p| (name.clone(), p.partition_index)));
+        partitions.extend(
+            t.partitions
+                .iter()
+                .map(|p| (name.clone(), p.partition_index)),
+        );
     }
     partitions.sort();
     Ok(partitions)
@@ -358,7 +397,11 @@ async fn try_list_offsets(
             if !wanted.contains(&(name.clone(), p.partition_index)) {
                 continue;
             }
-            CliError::check(p.error_code, None, format!("partition {name}-{}", p.partition_index))?;
+            CliError::check(
+                p.error_code,
+                None,
+                format!("partition {name}-{}", p.partition_index),
+            )?;
             by_leader
                 .entry(p.leader_id.0)
                 .or_default()
@@ -395,8 +438,15 @@ async fn try_list_offsets(
         for t in response.topics {
             for p in t.partitions {
                 let name = t.name.0.to_string();
-                CliError::check(p.error_code, None, format!("partition {name}-{}", p.partition_index))?;
-                offsets.insert((name, p.partition_index), (p.offset >= 0).then_some(p.offset));
+                CliError::check(
+                    p.error_code,
+                    None,
+                    format!("partition {name}-{}", p.partition_index),
+                )?;
+                offsets.insert(
+                    (name, p.partition_index),
+                    (p.offset >= 0).then_some(p.offset),
+                );
             }
         }
     }
@@ -500,9 +550,17 @@ async fn describe_one(cluster: &mut Cluster, group: &str) -> Result<Described, C
     })
 }
 
-async fn describe(cluster: &mut Cluster, format: Format, args: DescribeArgs) -> Result<(), CliError> {
+async fn describe(
+    cluster: &mut Cluster,
+    format: Format,
+    args: DescribeArgs,
+) -> Result<(), CliError> {
     let names: Vec<String> = if args.all_groups {
-        all_groups(cluster).await?.into_iter().map(|g| g.group).collect()
+        all_groups(cluster)
+            .await?
+            .into_iter()
+            .map(|g| g.group)
+            .collect()
     } else {
         args.groups.clone()
     };
@@ -561,7 +619,11 @@ fn offsets_table(d: &Described) -> Table {
         ]);
     }
     // Members that own no partition still show, as in Kafka's tool.
-    for m in d.members.iter().filter(|m| m.assignment.values().all(Vec::is_empty)) {
+    for m in d
+        .members
+        .iter()
+        .filter(|m| m.assignment.values().all(Vec::is_empty))
+    {
         let mut row = vec![d.group.clone()];
         row.extend(std::iter::repeat_n("-".to_string(), 5));
         row.extend([m.member_id.clone(), m.host.clone(), m.client_id.clone()]);
@@ -571,7 +633,14 @@ fn offsets_table(d: &Described) -> Table {
 }
 
 fn members_table(d: &Described) -> Table {
-    let mut table = Table::new(&["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]);
+    let mut table = Table::new(&[
+        "GROUP",
+        "CONSUMER-ID",
+        "HOST",
+        "CLIENT-ID",
+        "#PARTITIONS",
+        "ASSIGNMENT",
+    ]);
     for m in &d.members {
         let count: usize = m.assignment.values().map(Vec::len).sum();
         let assignment: Vec<String> = m
@@ -588,14 +657,24 @@ fn members_table(d: &Described) -> Table {
             m.host.clone(),
             m.client_id.clone(),
             count.to_string(),
-            if assignment.is_empty() { "-".to_string() } else { assignment.join(",") },
+            if assignment.is_empty() {
+                "-".to_string()
+            } else {
+                assignment.join(",")
+            },
         ]);
     }
     table
 }
 
 fn state_table(d: &Described) -> Table {
-    let mut table = Table::new(&["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"]);
+    let mut table = Table::new(&[
+        "GROUP",
+        "COORDINATOR (ID)",
+        "ASSIGNMENT-STRATEGY",
+        "STATE",
+        "#MEMBERS",
+    ]);
     let address = d.coordinator.address.as_deref().unwrap_or("-");
     table.row(vec![
         d.group.clone(),

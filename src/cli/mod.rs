@@ -31,8 +31,14 @@ use output::Format;
 /// The subcommands, for `main.rs` to recognise and `sluice --help` to list.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("topics", "List, create, delete, describe and alter topics"),
-    ("groups", "List and describe consumer groups, reset their offsets"),
-    ("configs", "Describe and alter topic, broker and group configs"),
+    (
+        "groups",
+        "List and describe consumer groups, reset their offsets",
+    ),
+    (
+        "configs",
+        "Describe and alter topic, broker and group configs",
+    ),
 ];
 
 /// Whether this command line is an admin command (its first argument
@@ -49,7 +55,10 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("sluice: cannot start the runtime: {e}");
@@ -66,7 +75,11 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 }
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "Sluice's admin commands: they speak the Kafka protocol to any broker")]
+#[command(
+    name = "sluice",
+    version,
+    about = "Sluice's admin commands: they speak the Kafka protocol to any broker"
+)]
 struct AdminCli {
     #[command(flatten)]
     common: Common,
@@ -132,6 +145,7 @@ fn timeout_ms(cluster: &Cluster) -> i32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
@@ -145,7 +159,10 @@ mod tests {
     fn the_broker_help_lists_every_admin_command() {
         let help = sluice::config::command().render_long_help().to_string();
         for (name, _) in COMMANDS {
-            assert!(help.contains(&format!("sluice {name} ")), "{name} missing from:\n{help}");
+            assert!(
+                help.contains(&format!("sluice {name} ")),
+                "{name} missing from:\n{help}"
+            );
         }
     }
 
@@ -153,8 +170,16 @@ mod tests {
     fn only_a_first_argument_naming_a_subcommand_is_an_admin_command() {
         let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
         assert!(is_admin_command(&args(&["sluice", "topics", "list"])));
-        assert!(!is_admin_command(&args(&["sluice", "--listen", "0.0.0.0:9092"])));
-        assert!(!is_admin_command(&args(&["sluice", "--data-dir", "topics"])));
+        assert!(!is_admin_command(&args(&[
+            "sluice",
+            "--listen",
+            "0.0.0.0:9092"
+        ])));
+        assert!(!is_admin_command(&args(&[
+            "sluice",
+            "--data-dir",
+            "topics"
+        ])));
         assert!(!is_admin_command(&args(&["sluice"])));
     }
 }

@@ -95,7 +95,11 @@ pub fn kafka_uuid(id: &uuid::Uuid) -> String {
     let bytes = id.as_bytes();
     let mut out = String::with_capacity(22);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -107,6 +111,7 @@ pub fn kafka_uuid(id: &uuid::Uuid) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -115,7 +120,10 @@ mod tests {
         let mut t = Table::new(&["TOPIC", "PARTITION"]);
         t.row(vec!["orders-long".into(), "0".into()]);
         t.row(vec!["x".into(), "12".into()]);
-        assert_eq!(t.render(), "TOPIC        PARTITION\norders-long  0\nx            12\n");
+        assert_eq!(
+            t.render(),
+            "TOPIC        PARTITION\norders-long  0\nx            12\n"
+        );
     }
 
     #[test]

@@ -11,14 +11,18 @@
 use std::collections::BTreeMap;
 
 use clap::{ArgGroup, Args};
-use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
 use kafka_protocol::messages::{GroupId, OffsetCommitRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use serde::Serialize;
 
 use super::cluster::Cluster;
 use super::error::CliError;
-use super::groups::{committed_offsets, group_state, list_offsets, partitions_of, TopicPartition, EARLIEST, LATEST};
+use super::groups::{
+    committed_offsets, group_state, list_offsets, partitions_of, TopicPartition, EARLIEST, LATEST,
+};
 use super::output::{or_dash, print, print_json, Format, Table};
 
 #[derive(Args)]
@@ -147,7 +151,13 @@ pub async fn run(cluster: &mut Cluster, format: Format, args: ResetArgs) -> Resu
     match format {
         Format::Json => print_json(&outcome),
         Format::Table => {
-            let mut table = Table::new(&["GROUP", "TOPIC", "PARTITION", "PREVIOUS-OFFSET", "NEW-OFFSET"]);
+            let mut table = Table::new(&[
+                "GROUP",
+                "TOPIC",
+                "PARTITION",
+                "PREVIOUS-OFFSET",
+                "NEW-OFFSET",
+            ]);
             for r in &outcome.offsets {
                 table.row(vec![
                     outcome.group.clone(),
@@ -168,7 +178,10 @@ pub async fn run(cluster: &mut Cluster, format: Format, args: ResetArgs) -> Resu
 
 /// `--topic T` (every partition) and `--topic T:0,2`, checked against
 /// Metadata.
-async fn chosen_partitions(cluster: &mut Cluster, args: &[String]) -> Result<Vec<TopicPartition>, CliError> {
+async fn chosen_partitions(
+    cluster: &mut Cluster,
+    args: &[String],
+) -> Result<Vec<TopicPartition>, CliError> {
     let mut chosen: BTreeMap<String, Option<Vec<i32>>> = BTreeMap::new();
     for arg in args {
         let (topic, list) = match arg.split_once(':') {
@@ -181,7 +194,9 @@ async fn chosen_partitions(cluster: &mut Cluster, args: &[String]) -> Result<Vec
                 l.split(',')
                     .map(|p| p.trim().parse::<i32>())
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|_| CliError::Refused(format!("--topic {arg}: expected TOPIC or TOPIC:P,P,...")))?,
+                    .map_err(|_| {
+                        CliError::Refused(format!("--topic {arg}: expected TOPIC or TOPIC:P,P,..."))
+                    })?,
             ),
         };
         chosen.insert(topic.to_string(), partitions);
@@ -247,7 +262,11 @@ async fn commit(cluster: &mut Cluster, group: &str, offsets: &[Reset]) -> Result
                     CliError::check(
                         p.error_code,
                         None,
-                        format!("offset of {}-{} in group '{group}'", t.name.0.as_str(), p.partition_index),
+                        format!(
+                            "offset of {}-{} in group '{group}'",
+                            t.name.0.as_str(),
+                            p.partition_index
+                        ),
                     )?;
                 }
             }
@@ -270,7 +289,9 @@ pub fn parse_datetime(text: &str) -> Result<i64, CliError> {
     };
     let (date, time) = text.split_once('T').ok_or_else(bad)?;
     let date: Vec<&str> = date.split('-').collect();
-    let [y, mo, d] = date.as_slice() else { return Err(bad()) };
+    let [y, mo, d] = date.as_slice() else {
+        return Err(bad());
+    };
     let num = |s: &str, len: usize| -> Result<i64, CliError> {
         if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -288,7 +309,10 @@ pub fn parse_datetime(text: &str) -> Result<i64, CliError> {
         if digits.len() != 4 {
             return Err(bad());
         }
-        (c, sign * (num(&digits[..2], 2)? * 60 + num(&digits[2..], 2)?))
+        (
+            c,
+            sign * (num(&digits[..2], 2)? * 60 + num(&digits[2..], 2)?),
+        )
     } else {
         (time, 0)
     };
@@ -301,9 +325,16 @@ pub fn parse_datetime(text: &str) -> Result<i64, CliError> {
         None => (clock, 0),
     };
     let hms: Vec<&str> = hms.split(':').collect();
-    let [h, mi, s] = hms.as_slice() else { return Err(bad()) };
+    let [h, mi, s] = hms.as_slice() else {
+        return Err(bad());
+    };
     let (hour, minute, second) = (num(h, 2)?, num(mi, 2)?, num(s, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return Err(bad());
     }
     let days = days_from_civil(year, month, day);
@@ -324,6 +355,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -331,10 +363,25 @@ mod tests {
     fn datetimes_parse_to_epoch_milliseconds() {
         assert_eq!(parse_datetime("1970-01-01T00:00:00.000").unwrap(), 0);
         assert_eq!(parse_datetime("1970-01-01T00:00:01Z").unwrap(), 1_000);
-        assert_eq!(parse_datetime("2024-02-29T12:30:00.5Z").unwrap(), 1_709_209_800_500);
-        assert_eq!(parse_datetime("2024-02-29T13:30:00.500+01:00").unwrap(), 1_709_209_800_500);
-        assert_eq!(parse_datetime("2024-02-29T07:30:00.500-0500").unwrap(), 1_709_209_800_500);
-        for bad in ["2024-02-29", "2024-13-01T00:00:00", "2024-02-29T25:00:00", "x", "2024-02-29T12:30:00.1234"] {
+        assert_eq!(
+            parse_datetime("2024-02-29T12:30:00.5Z").unwrap(),
+            1_709_209_800_500
+        );
+        assert_eq!(
+            parse_datetime("2024-02-29T13:30:00.500+01:00").unwrap(),
+            1_709_209_800_500
+        );
+        assert_eq!(
+            parse_datetime("2024-02-29T07:30:00.500-0500").unwrap(),
+            1_709_209_800_500
+        );
+        for bad in [
+            "2024-02-29",
+            "2024-13-01T00:00:00",
+            "2024-02-29T25:00:00",
+            "x",
+            "2024-02-29T12:30:00.1234",
+        ] {
             assert!(parse_datetime(bad).is_err(), "{bad}");
         }
     }

@@ -14,7 +14,8 @@ use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableT
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::{
-    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsRequest, TopicName,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsRequest,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use serde::Serialize;
@@ -138,7 +139,9 @@ struct TopicInfo {
 /// Metadata for `names` (every topic if empty), sorted by name. An unknown
 /// topic asked for by name is an error.
 async fn topic_infos(cluster: &mut Cluster, names: &[String]) -> Result<Vec<TopicInfo>, CliError> {
-    let response = cluster.metadata(if names.is_empty() { None } else { Some(names) }).await?;
+    let response = cluster
+        .metadata(if names.is_empty() { None } else { Some(names) })
+        .await?;
     let mut topics = Vec::new();
     for t in response.topics {
         let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
@@ -195,7 +198,11 @@ async fn list(cluster: &mut Cluster, format: Format, args: ListArgs) -> Result<(
         Format::Table => {
             let mut table = Table::new(&["TOPIC", "PARTITIONS", "REPLICATION-FACTOR"]);
             for t in &listed {
-                table.row(vec![t.name.to_string(), t.partitions.to_string(), t.replication_factor.to_string()]);
+                table.row(vec![
+                    t.name.to_string(),
+                    t.partitions.to_string(),
+                    t.replication_factor.to_string(),
+                ]);
             }
             print(&table.render());
         }
@@ -207,7 +214,9 @@ async fn list(cluster: &mut Cluster, format: Format, args: ListArgs) -> Result<(
 fn parse_config(arg: &str) -> Result<(String, String), CliError> {
     match arg.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(CliError::Refused(format!("--config {arg}: expected KEY=VALUE"))),
+        _ => Err(CliError::Refused(format!(
+            "--config {arg}: expected KEY=VALUE"
+        ))),
     }
 }
 
@@ -237,7 +246,11 @@ async fn create(cluster: &mut Cluster, format: Format, args: CreateArgs) -> Resu
     request.timeout_ms = timeout_ms(cluster);
     // v4 is the first that takes -1 for the broker's default partitions
     // and replication factor.
-    let floor = if args.partitions.is_none() || args.replication_factor.is_none() { 4 } else { 2 };
+    let floor = if args.partitions.is_none() || args.replication_factor.is_none() {
+        4
+    } else {
+        2
+    };
     let (response, _) = cluster.send_any(&request, floor).await?;
     let result = response
         .topics
@@ -246,7 +259,11 @@ async fn create(cluster: &mut Cluster, format: Format, args: CreateArgs) -> Resu
         .ok_or_else(|| CliError::Refused(format!("no answer for topic '{}'", args.topic)))?;
     let exists = result.error_code == TOPIC_ALREADY_EXISTS;
     if !(exists && args.if_not_exists) {
-        CliError::check(result.error_code, result.error_message.as_deref(), format!("topic '{}'", args.topic))?;
+        CliError::check(
+            result.error_code,
+            result.error_message.as_deref(),
+            format!("topic '{}'", args.topic),
+        )?;
     }
     let created = Created {
         topic: args.topic,
@@ -289,7 +306,11 @@ async fn delete(cluster: &mut Cluster, format: Format, args: DeleteArgs) -> Resu
         .ok_or_else(|| CliError::Refused(format!("no answer for topic '{}'", args.topic)))?;
     let missing = result.error_code == UNKNOWN_TOPIC_OR_PARTITION;
     if !(missing && args.if_exists) {
-        CliError::check(result.error_code, result.error_message.as_deref(), format!("topic '{}'", args.topic))?;
+        CliError::check(
+            result.error_code,
+            result.error_message.as_deref(),
+            format!("topic '{}'", args.topic),
+        )?;
     }
     let deleted = Deleted {
         topic: args.topic,
@@ -326,12 +347,19 @@ async fn dynamic_configs(cluster: &mut Cluster, topics: &mut [TopicInfo]) -> Res
             result.error_message.as_deref(),
             format!("configs of topic '{}'", result.resource_name.as_str()),
         )?;
-        let Some(topic) = topics.iter_mut().find(|t| t.name == result.resource_name.as_str()) else {
+        let Some(topic) = topics
+            .iter_mut()
+            .find(|t| t.name == result.resource_name.as_str())
+        else {
             continue;
         };
         for c in result.configs {
             if c.config_source == DYNAMIC_TOPIC_CONFIG {
-                let value = if c.is_sensitive { None } else { c.value.map(|v| v.to_string()) };
+                let value = if c.is_sensitive {
+                    None
+                } else {
+                    c.value.map(|v| v.to_string())
+                };
                 topic.configs.insert(c.name.to_string(), value);
             }
         }
@@ -339,14 +367,24 @@ async fn dynamic_configs(cluster: &mut Cluster, topics: &mut [TopicInfo]) -> Res
     Ok(())
 }
 
-async fn describe(cluster: &mut Cluster, format: Format, args: DescribeArgs) -> Result<(), CliError> {
+async fn describe(
+    cluster: &mut Cluster,
+    format: Format,
+    args: DescribeArgs,
+) -> Result<(), CliError> {
     let mut topics = topic_infos(cluster, &args.topics).await?;
     topics.retain(|t| !(args.exclude_internal && t.internal));
     dynamic_configs(cluster, &mut topics).await?;
     match format {
         Format::Json => print_json(&topics),
         Format::Table => {
-            let mut summary = Table::new(&["TOPIC", "TOPIC-ID", "PARTITIONS", "REPLICATION-FACTOR", "CONFIGS"]);
+            let mut summary = Table::new(&[
+                "TOPIC",
+                "TOPIC-ID",
+                "PARTITIONS",
+                "REPLICATION-FACTOR",
+                "CONFIGS",
+            ]);
             let mut partitions = Table::new(&["TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR"]);
             for t in &topics {
                 let configs: Vec<String> = t
@@ -401,7 +439,11 @@ async fn alter(cluster: &mut Cluster, format: Format, args: AlterArgs) -> Result
         .into_iter()
         .next()
         .ok_or_else(|| CliError::Refused(format!("no answer for topic '{}'", args.topic)))?;
-    CliError::check(result.error_code, result.error_message.as_deref(), format!("topic '{}'", args.topic))?;
+    CliError::check(
+        result.error_code,
+        result.error_message.as_deref(),
+        format!("topic '{}'", args.topic),
+    )?;
     let altered = Altered {
         topic: args.topic,
         partitions: args.partitions,
