@@ -1109,3 +1109,72 @@ async fn the_broker_command_line_is_unchanged_and_its_help_names_the_admin_comma
         sub.stdout
     );
 }
+
+/// The CI example of docs/cli.md (examples/cli-in-ci.sh), run as written
+/// with `sluice` on the PATH: the topic it creates is there with its
+/// configs, and the billing group it resets reads from the start.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ci_example_script_runs() {
+    let b = start().await;
+    let bs = b.bootstrap();
+    let group = "billing";
+    sluice(
+        &bs,
+        &["topics", "create", "--topic", "orders", "--partitions", "3"],
+    )
+    .await
+    .ok();
+    produce(&bs, "orders", 3, 4, None).await;
+    let consumer =
+        tokio::task::block_in_place(|| consume_and_commit(&bs, group, "orders", &[4, 4, 4]));
+    close(consumer);
+    until_empty(&bs, group).await;
+
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_sluice"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cli-in-ci.sh");
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("sh")
+            .arg(script)
+            .env("PATH", path)
+            .env("SLUICE_BOOTSTRAP_SERVER", &bs)
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Topic orders already exists."), "{stdout}");
+    assert!(
+        stdout.contains("LOG-END-OFFSET"),
+        "the groups table: {stdout}"
+    );
+
+    let json = sluice(
+        &bs,
+        &[
+            "topics", "describe", "--topic", "orders", "--output", "json",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(json[0]["configs"]["retention.ms"], "3600000");
+    assert_eq!(json[0]["configs"]["cleanup.policy"], "compact,delete");
+    assert_eq!(
+        committed(&bs, group).await,
+        BTreeMap::from([(0, Some(0)), (1, Some(0)), (2, Some(0))])
+    );
+}
