@@ -108,9 +108,12 @@ async fn topics_create_list_describe_alter_delete() {
     .await
     .ok();
     assert_eq!(created.stdout, format!("Created topic {topic}.\n"));
+    // Regression: the broker's message did not name the topic as Kafka's does.
     sluice(&bs, &["topics", "create", "--topic", &topic])
         .await
-        .fails_with("sluice: TOPIC_ALREADY_EXISTS: ");
+        .fails_with(&format!(
+            "sluice: TOPIC_ALREADY_EXISTS: Topic '{topic}' already exists.\n"
+        ));
     let again = sluice(
         &bs,
         &[
