@@ -82,7 +82,8 @@ fn fsync_modes_parse() {
 #[test]
 fn group_options() {
     let c = Config::from_cli(Cli::parse_from(["sluice"])).unwrap();
-    assert_eq!(c.group_initial_rebalance_delay_ms, 3000);
+    assert_eq!(c.group_initial_rebalance_delay_ms, None);
+    assert_eq!(c.initial_rebalance_delay_ms(), 3000);
     assert_eq!(
         (
             c.group_min_session_timeout_ms,
@@ -107,7 +108,7 @@ fn group_options() {
             c.group_initial_rebalance_delay_ms,
             c.offsets_topic_partitions
         ),
-        (0, 4)
+        (Some(0), 4)
     );
     let cli = Cli::parse_from(["sluice", "--group-max-session-timeout-ms", "10"]);
     assert!(Config::from_cli(cli).is_err(), "max below min");
@@ -256,7 +257,7 @@ log.dirs = "/var/lib/sluice"
     assert_eq!(c.segment_bytes, 4096);
     assert_eq!(c.retention_bytes, 12345);
     assert_eq!(c.connections_max_idle_ms, 700);
-    assert_eq!(c.group_initial_rebalance_delay_ms, 10);
+    assert_eq!(c.group_initial_rebalance_delay_ms, Some(10));
     assert_eq!(
         (
             c.group_min_session_timeout_ms,

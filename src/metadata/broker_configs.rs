@@ -236,7 +236,7 @@ pub fn static_layer(c: &Config) -> BTreeMap<String, String> {
     );
     put(
         "group.initial.rebalance.delay.ms",
-        c.group_initial_rebalance_delay_ms.to_string(),
+        c.initial_rebalance_delay_ms().to_string(),
     );
     put(
         "group.max.session.timeout.ms",
