@@ -695,6 +695,11 @@ impl Broker {
         self.server.request_metrics()
     }
 
+    /// Resets the broker between tests: see [`Admin::reset`].
+    pub async fn reset(&self) -> Result<admin::ResetSummary, AdminError> {
+        self.admin().reset().await
+    }
+
     /// The broker's fault rules: empty (and free) unless a test adds one.
     /// See [`faults`].
     pub fn fault_rules(&self) -> &faults::FaultRules {
