@@ -242,7 +242,7 @@ pub static OPTIONS: &[OptionDef] = &[
         value_name: "HOST:PORT",
         default: Shown::Prose("the bound address (127.0.0.1 if bound to 0.0.0.0)"),
         help: "Address advertised to clients in Metadata, HOST:PORT",
-        details: "Kafka's `advertised.listeners` takes one `PLAINTEXT://HOST:PORT`.",
+        details: "Kafka's `advertised.listeners` takes one `PLAINTEXT://HOST:PORT`. It can be changed while the broker runs (IncrementalAlterConfigs of `advertised.listeners` on this broker, or `PUT /v1/advertised-listener`); that dynamic value wins over this option, also after a restart, until it is deleted. See [Changing configs at run time](#changing-configs-at-run-time).",
         aliases: &[],
         kafka: &[kafka("advertised.listeners", |s, v| {
             s.config.advertised_listener = Some(plaintext_listener(v, false)?);
