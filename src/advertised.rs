@@ -208,17 +208,29 @@ mod tests {
     #[test]
     fn kafkas_refusals_and_messages() {
         for (value, says) in [
-            ("localhost:9092", "Unable to parse localhost:9092 to a broker endpoint"),
-            ("PLAINTEXT://host", "Unable to parse PLAINTEXT://host to a broker endpoint"),
+            (
+                "localhost:9092",
+                "Unable to parse localhost:9092 to a broker endpoint",
+            ),
+            (
+                "PLAINTEXT://host",
+                "Unable to parse PLAINTEXT://host to a broker endpoint",
+            ),
             ("PLAINTEXT://ho st:1", "to a broker endpoint"),
-            ("EXTERNAL://h:1", "No security protocol defined for listener EXTERNAL"),
+            (
+                "EXTERNAL://h:1",
+                "No security protocol defined for listener EXTERNAL",
+            ),
             ("SSL://h:1", "listener names must be equal to or a subset"),
             (
                 "PLAINTEXT://a:1,PLAINTEXT://b:2",
                 "Each listener must have a different name",
             ),
             ("PLAINTEXT://a:1,SSL://b:2", "Found PLAINTEXT,SSL"),
-            ("PLAINTEXT://0.0.0.0:9092", "nonroutable meta-address 0.0.0.0"),
+            (
+                "PLAINTEXT://0.0.0.0:9092",
+                "nonroutable meta-address 0.0.0.0",
+            ),
             ("PLAINTEXT://:9092", "has none"),
             ("PLAINTEXT://h:0", "not between 1 and 65535"),
             ("PLAINTEXT://h:70000", "not between 1 and 65535"),

@@ -219,12 +219,12 @@ impl BrokerBuilder {
         for arg in self.topics {
             let specs = match arg {
                 TopicArg::One(spec) => vec![spec],
-                TopicArg::Spec(spec) => parse_topics(&spec).map_err(|message| {
-                    crate::config::ConfigError::Invalid {
+                TopicArg::Spec(spec) => {
+                    parse_topics(&spec).map_err(|message| crate::config::ConfigError::Invalid {
                         option: "topics",
                         message,
-                    }
-                })?,
+                    })?
+                }
             };
             for spec in specs {
                 if self.config.topics.iter().any(|t| t.name == spec.name) {

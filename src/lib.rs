@@ -36,10 +36,14 @@
 //! ```
 //!
 //! `examples/embedded.rs` goes on to produce and consume with librdkafka.
+//! For tests, the builder also creates topics before `start` returns
+//! ([`BrokerBuilder::topic`], [`BrokerBuilder::topics`]) and
+//! [`Broker::reset`] empties the broker between tests; the builder module's
+//! example runs as a doc test, and `docs/embedding.md` is the guide.
 //!
 //! # What is here
 //!
-//! - [`Broker`], [`BrokerBuilder`]: start, address, shutdown.
+//! - [`Broker`], [`BrokerBuilder`]: start, address, reset, shutdown.
 //! - [`Config`] (and [`config::FsyncMode`]): every broker option, the same
 //!   ones the command line takes; [`BrokerBuilder::with_config`] sets any.
 //! - [`Admin`] ([`Broker::admin`]): topics, configs, consumer groups and

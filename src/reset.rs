@@ -165,9 +165,7 @@ pub struct ResetSummary {
 /// Resets the broker (see the module's doc); returns once every step is
 /// durable. Errors are Kafka's codes (a reset during start-up or shutdown
 /// is retriable).
-pub(crate) async fn reset(
-    state: std::sync::Arc<BrokerState>,
-) -> Result<ResetSummary, AdminError> {
+pub(crate) async fn reset(state: std::sync::Arc<BrokerState>) -> Result<ResetSummary, AdminError> {
     let _one_at_a_time = state.reset_lock.lock().await;
     let blocking = std::sync::Arc::clone(&state);
     let mut deleted_topics = tokio::task::spawn_blocking(move || blocking.delete_user_topics())
@@ -189,10 +187,9 @@ pub(crate) async fn reset(
         }
     }
     let blocking = std::sync::Arc::clone(&state);
-    let created_topics =
-        tokio::task::spawn_blocking(move || blocking.recreate_configured_topics())
-            .await
-            .map_err(TopicError::Interrupted)??;
+    let created_topics = tokio::task::spawn_blocking(move || blocking.recreate_configured_topics())
+        .await
+        .map_err(TopicError::Interrupted)??;
     tracing::info!(
         topics = deleted_topics.len(),
         groups = deleted_groups.len(),

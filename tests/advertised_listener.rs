@@ -81,12 +81,11 @@ fn advertised_in_answers(addr: &str) -> [(String, i32); 3] {
 
 /// (value, source) of `advertised.listeners` in DescribeConfigs of BROKER 0.
 fn described(raw: &mut Raw) -> (Option<String>, i8, bool) {
-    let req = DescribeConfigsRequest::default().with_resources(vec![
-        DescribeConfigsResource::default()
+    let req =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
             .with_resource_type(BROKER)
             .with_resource_name(s("0"))
-            .with_configuration_keys(Some(vec![s("advertised.listeners")])),
-    ]);
+            .with_configuration_keys(Some(vec![s("advertised.listeners")]))]);
     let resp = raw.call(4, &req);
     let e = resp.results[0]
         .configs
@@ -190,11 +189,23 @@ async fn bad_advertised_listeners_are_invalid_request_with_kafkas_message() {
     let addr = broker.bootstrap();
     let mut raw = Raw::connect(&addr);
     for (value, says) in [
-        ("localhost:9092", "Unable to parse localhost:9092 to a broker endpoint"),
-        ("EXTERNAL://h:1", "No security protocol defined for listener EXTERNAL"),
+        (
+            "localhost:9092",
+            "Unable to parse localhost:9092 to a broker endpoint",
+        ),
+        (
+            "EXTERNAL://h:1",
+            "No security protocol defined for listener EXTERNAL",
+        ),
         ("SSL://h:1", "listener names must be equal to or a subset"),
-        ("PLAINTEXT://a:1,PLAINTEXT://b:2", "Each listener must have a different name"),
-        ("PLAINTEXT://0.0.0.0:9092", "nonroutable meta-address 0.0.0.0"),
+        (
+            "PLAINTEXT://a:1,PLAINTEXT://b:2",
+            "Each listener must have a different name",
+        ),
+        (
+            "PLAINTEXT://0.0.0.0:9092",
+            "nonroutable meta-address 0.0.0.0",
+        ),
         ("PLAINTEXT://h:0", "not between 1 and 65535"),
     ] {
         let (code, message) = alter(&mut raw, "0", SET, Some(value));
@@ -257,7 +268,10 @@ async fn the_http_route_sets_gets_and_deletes_the_advertised_listener() {
     let real = broker.local_addr();
     let (status, body) = get(http, "/v1/advertised-listener").await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({"advertised_listener": real.to_string(), "source": "bound"}));
+    assert_eq!(
+        body,
+        json!({"advertised_listener": real.to_string(), "source": "bound"})
+    );
 
     let (port, forwarded) = forwarder(real).await;
     let (status, body) = request(
@@ -283,12 +297,21 @@ async fn the_http_route_sets_gets_and_deletes_the_advertised_listener() {
         .into_iter()
         .find(|e| e.name == "advertised.listeners")
         .unwrap();
-    assert_eq!(entry.value.as_deref(), Some(&*format!("PLAINTEXT://localhost:{port}")));
+    assert_eq!(
+        entry.value.as_deref(),
+        Some(&*format!("PLAINTEXT://localhost:{port}"))
+    );
 
     // Refused with Kafka's message, as 400.
     for (body, says) in [
-        (json!({"advertised_listener": "0.0.0.0:9092"}), "nonroutable"),
-        (json!({"advertised_listener": "nohostport"}), "Unable to parse"),
+        (
+            json!({"advertised_listener": "0.0.0.0:9092"}),
+            "nonroutable",
+        ),
+        (
+            json!({"advertised_listener": "nohostport"}),
+            "Unable to parse",
+        ),
         (json!({"advertised": "h:1"}), "expected"),
     ] {
         let (status, answer) = request(http, "PUT", "/v1/advertised-listener", Some(&body)).await;

@@ -29,11 +29,12 @@ fn metadata_of(addr: &str, topic: &str) -> (usize, i16) {
     let req = MetadataRequest::default()
         .with_allow_auto_topic_creation(false)
         .with_topics(Some(vec![
-        kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
-            .with_name(Some(kafka_protocol::messages::TopicName(
-                StrBytes::from_string(topic.to_string()),
-            ))),
-    ]));
+            kafka_protocol::messages::metadata_request::MetadataRequestTopic::default().with_name(
+                Some(kafka_protocol::messages::TopicName(StrBytes::from_string(
+                    topic.to_string(),
+                ))),
+            ),
+        ]));
     let resp = raw.call(12, &req);
     let t = &resp.topics[0];
     let served = t.partitions.iter().filter(|p| p.error_code == 0).count();
@@ -93,9 +94,15 @@ async fn bad_topic_specs_stop_the_start_with_a_clear_message() {
         ("orders:3:compact", "is not KEY=VALUE"),
         ("bad name!:1", "invalid topic name"),
         ("t:1:retention.ms=abc", "retention.ms"),
-        ("t:1:no.such.config=1", "Unknown topic config name: no.such.config"),
+        (
+            "t:1:no.such.config=1",
+            "Unknown topic config name: no.such.config",
+        ),
         ("__consumer_offsets:1", "internal topic"),
-        ("t:1:min.compaction.lag.ms=10:max.compaction.lag.ms=5", "max.compaction.lag.ms"),
+        (
+            "t:1:min.compaction.lag.ms=10:max.compaction.lag.ms=5",
+            "max.compaction.lag.ms",
+        ),
     ] {
         let Err(e) = Broker::builder().topics(spec).start().await else {
             panic!("{spec} was taken");
@@ -114,7 +121,13 @@ async fn bad_topic_specs_stop_the_start_with_a_clear_message() {
         ("t:1:cleanup.policy=bogus", "cleanup.policy"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["--listen", "127.0.0.1:0", "--http-listen", "none", "--ephemeral"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "none",
+                "--ephemeral",
+            ])
             .arg("--data-dir")
             .arg(dir.path())
             .args(["--topics", spec])
@@ -125,7 +138,10 @@ async fn bad_topic_specs_stop_the_start_with_a_clear_message() {
             .unwrap();
         assert!(!out.status.success(), "{spec}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("topics") && stderr.contains(says), "{spec}: {stderr}");
+        assert!(
+            stderr.contains("topics") && stderr.contains(says),
+            "{spec}: {stderr}"
+        );
         assert!(
             !String::from_utf8_lossy(&out.stdout).contains("listening on"),
             "{spec}"
@@ -139,7 +155,10 @@ async fn the_binary_creates_topics_from_the_environment_and_writes_the_ready_fil
     let ready = dir.path().join("ready");
     let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
     command
-        .env("SLUICE_TOPICS", "orders:3,payments:1:cleanup.policy=compact")
+        .env(
+            "SLUICE_TOPICS",
+            "orders:3,payments:1:cleanup.policy=compact",
+        )
         .env("SLUICE_READY_FILE", &ready)
         .env("SLUICE_EPHEMERAL", "1")
         .env("SLUICE_LOG", "warn")
@@ -201,7 +220,10 @@ async fn the_ready_file_appears_only_once_the_broker_serves() {
         format!("{}\n", broker.bootstrap_servers())
     );
     assert_eq!(get(http, "/readyz").await.0, 200);
-    assert_eq!(broker.admin().describe_topic("orders").unwrap().partitions, 2);
+    assert_eq!(
+        broker.admin().describe_topic("orders").unwrap().partitions,
+        2
+    );
     broker.shutdown().await;
     assert!(!ready.exists(), "removed at shutdown");
 }
@@ -253,7 +275,10 @@ async fn time_to_assignment(bootstrap: &str, topic: &str, group: &str) -> Durati
         let started = Instant::now();
         consumer.subscribe(&[&topic]).unwrap();
         while consumer.assignment().unwrap().count() == 0 {
-            assert!(started.elapsed() < Duration::from_secs(60), "never assigned");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never assigned"
+            );
             consumer.poll(Duration::from_millis(20));
         }
         started.elapsed()
@@ -277,7 +302,10 @@ async fn an_ephemeral_broker_rebalances_at_once_unless_the_delay_is_set() {
     let broker = Broker::builder().topic("t", 1).start().await.unwrap();
     assert_eq!(broker_config(&broker, delay).as_deref(), Some("0"));
     let took = time_to_assignment(&broker.bootstrap_servers(), "t", "fast").await;
-    assert!(took < Duration::from_secs(3), "first join delayed: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "first join delayed: {took:?}"
+    );
     broker.shutdown().await;
 
     let broker = Broker::builder()
@@ -293,7 +321,11 @@ async fn an_ephemeral_broker_rebalances_at_once_unless_the_delay_is_set() {
 
     // Not ephemeral: Kafka's default.
     let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::builder().data_dir(dir.path()).start().await.unwrap();
+    let broker = Broker::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
     assert_eq!(broker_config(&broker, delay).as_deref(), Some("3000"));
     broker.shutdown().await;
 }
@@ -375,7 +407,10 @@ async fn a_reset_empties_the_broker_while_clients_stay_connected() {
     assert!(!topics.contains(&"scratch".to_string()), "{topics:?}");
     assert!(topics.contains(&"__consumer_offsets".to_string()));
     assert_eq!(admin.describe_topic("orders").unwrap().partitions, 2);
-    assert!(admin.committed_offsets("g1").unwrap().is_empty(), "offsets gone");
+    assert!(
+        admin.committed_offsets("g1").unwrap().is_empty(),
+        "offsets gone"
+    );
     let check = consumer_from_start(&bootstrap, "orders", 2, &[]);
     for p in 0..2 {
         let (low, high) = tokio::task::block_in_place(|| {
@@ -411,6 +446,10 @@ async fn a_reset_through_the_binary_brings_back_its_topics() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["created_topics"], json!(["orders"]));
     assert_eq!(metadata_of(&addr, "orders"), (3, 0));
-    assert_eq!(metadata_of(&addr, "scratch").1, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    assert_eq!(
+        metadata_of(&addr, "scratch").1,
+        3,
+        "UNKNOWN_TOPIC_OR_PARTITION"
+    );
     child.stop();
 }

@@ -81,7 +81,8 @@ async fn a_consumer_that_commits_stops_and_restarts_resumes_after_its_last_commi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_offsets_survive_a_broker_restart() {
-    let mut broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(200)).await;
+    let mut broker =
+        TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(200)).await;
     let topic = unique_topic("restart");
     create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
     produce(&broker.bootstrap(), &topic, 1, 100).await;

@@ -103,7 +103,9 @@ fn parse_topic(item: &str) -> Result<TopicSpec, String> {
     let mut fields = fields.into_iter().map(str::trim);
     let name = fields.next().unwrap_or_default();
     if name.is_empty() {
-        return Err(format!("{item:?} has no topic name (NAME[:PARTITIONS][:KEY=VALUE...])"));
+        return Err(format!(
+            "{item:?} has no topic name (NAME[:PARTITIONS][:KEY=VALUE...])"
+        ));
     }
     let mut topic = TopicSpec::new(name, None);
     for (i, field) in fields.enumerate() {

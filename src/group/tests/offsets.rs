@@ -445,10 +445,7 @@ fn a_reset_removes_a_group_with_members() {
     assert_eq!(answer.error, Some(GroupError::UnknownMemberId));
     assert!(h.c.group(G).is_none());
     assert_eq!(h.offset(G, "t", 0), None);
-    assert_eq!(
-        h.heartbeat(G, "b", gen),
-        Err(GroupError::UnknownMemberId)
-    );
+    assert_eq!(h.heartbeat(G, "b", gen), Err(GroupError::UnknownMemberId));
     assert!(h.replay().c.group(G).is_none(), "gone after a restart too");
     // A consumer that joins again gets a new group.
     let gen = h.stable_group(G, &["c"]);
