@@ -167,10 +167,13 @@ async fn incremental_alter_configs_changes_what_new_connections_are_told() {
     assert_eq!(md.brokers()[0].port(), i32::from(port));
     // ...and a client bootstrapped on the real port follows it: its
     // connections to the broker go through the forwarder.
-    assert_eq!(forwarded.load(Ordering::SeqCst), 0);
+    // (librdkafka's admin client connects there too, once it has the
+    // metadata: count from after it is gone.)
+    drop(admin);
+    let before = forwarded.load(Ordering::SeqCst);
     produce_one(&addr, "adv").await;
     assert!(
-        forwarded.load(Ordering::SeqCst) >= 1,
+        forwarded.load(Ordering::SeqCst) > before,
         "the producer connected to the advertised address"
     );
 
