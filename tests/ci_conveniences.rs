@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -452,4 +453,62 @@ async fn a_reset_through_the_binary_brings_back_its_topics() {
         "UNKNOWN_TOPIC_OR_PARTITION"
     );
     child.stop();
+}
+
+/// `docs/snippets/ci-shell.sh` (the shell snippet of the docs) runs as
+/// written, with the binary on PATH and kcat and curl as clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ci_shell_snippet_runs() {
+    for tool in ["kcat", "curl"] {
+        if Command::new(tool).arg("-V").output().is_err() {
+            eprintln!("skipped: {tool} is not installed");
+            return;
+        }
+    }
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_sluice")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/snippets/ci-shell.sh");
+    let mut child = Command::new("sh")
+        .arg(script)
+        .env("PATH", path)
+        .env("SLUICE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the snippet did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(status.success(), "{status}: {out}");
+    assert!(out.lines().any(|l| l == "hello"), "{out}");
+    assert!(
+        out.contains(r#""created_topics":["orders","payments"]"#),
+        "{out}"
+    );
+}
+
+/// The docs show the snippet the test above runs.
+#[test]
+fn the_docs_show_the_snippet_that_runs() {
+    let script = include_str!("../docs/snippets/ci-shell.sh");
+    let body = script.split_once("set -eu\n").unwrap().1;
+    let doc = include_str!("../docs/configuration.md");
+    assert!(
+        doc.contains(body),
+        "docs/configuration.md differs from docs/snippets/ci-shell.sh"
+    );
 }
