@@ -543,7 +543,7 @@ pub static OPTIONS: &[OptionDef] = &[
     OptionDef {
         name: "group-initial-rebalance-delay-ms",
         value_name: "MS",
-        default: Shown::Prose("`3000`; `0` with `--ephemeral`"),
+        default: Shown::Prose("3000 (0 with --ephemeral)"),
         help: "How long a new group waits for more members before its first rebalance, in ms",
         details: "Extended while members keep arriving, never past the rebalance timeout. Unless it is set, an ephemeral broker (`--ephemeral`, and the embedded broker of `Broker::builder()`) uses 0, so that a test's consumer is assigned its partitions at once instead of after Kafka's 3 s; set it (even to 3000) and that value holds.",
         aliases: &[],
