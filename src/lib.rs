@@ -754,7 +754,8 @@ impl Broker {
             self.background.extend(loader.cancel().await);
         }
         if let Some(http) = self.http.take() {
-            http.shutdown().await;
+            let limit = std::time::Duration::from_millis(self.state.config.shutdown_timeout_ms);
+            http.shutdown(limit).await;
         }
         // Parked JoinGroup/SyncGroup answers would hold their connections open.
         self.state.groups.close();
