@@ -500,15 +500,3 @@ async fn the_ci_shell_snippet_runs() {
         "{out}"
     );
 }
-
-/// The docs show the snippet the test above runs.
-#[test]
-fn the_docs_show_the_snippet_that_runs() {
-    let script = include_str!("../docs/snippets/ci-shell.sh");
-    let body = script.split_once("set -eu\n").unwrap().1;
-    let doc = include_str!("../docs/configuration.md");
-    assert!(
-        doc.contains(body),
-        "docs/configuration.md differs from docs/snippets/ci-shell.sh"
-    );
-}
