@@ -14,7 +14,10 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .set("bootstrap.servers", &bootstrap)
         .create()?;
     let record = FutureRecord::to("orders").key("42").payload("pizza");
-    producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| e)?;
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)?;
 
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
