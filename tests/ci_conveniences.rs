@@ -500,3 +500,52 @@ async fn the_ci_shell_snippet_runs() {
         "{out}"
     );
 }
+
+/// Resets while a producer keeps writing (and auto-creating the topics it
+/// writes to): each reset succeeds, the spec's topics come back as the spec
+/// says, and the producer keeps being served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resets_while_a_producer_keeps_writing() {
+    let broker = Broker::builder().topics("busy:2").start().await.unwrap();
+    let bootstrap = broker.bootstrap_servers();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = std::sync::Arc::clone(&stop);
+        let producer = producer(
+            &bootstrap,
+            &[("linger.ms", "0"), ("message.timeout.ms", "5000")],
+        );
+        tokio::spawn(async move {
+            let mut delivered = 0u32;
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 100_000 {
+                i += 1;
+                for topic in ["busy", "scratch-auto"] {
+                    let record = FutureRecord::<(), str>::to(topic).payload("x");
+                    if producer.send(record, Duration::from_secs(5)).await.is_ok() {
+                        delivered += 1;
+                    }
+                }
+            }
+            delivered
+        })
+    };
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let summary = broker.reset().await.expect("a reset with a busy client");
+        assert_eq!(summary.created_topics, ["busy"]);
+        assert_eq!(broker.admin().describe_topic("busy").unwrap().partitions, 2);
+    }
+    // Served after the last reset too.
+    let p = producer(&bootstrap, &[]);
+    p.send(
+        FutureRecord::<(), str>::to("busy").payload("last"),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let delivered = writer.await.unwrap();
+    assert!(delivered > 0);
+    broker.shutdown().await;
+}
