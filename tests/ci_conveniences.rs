@@ -549,3 +549,18 @@ async fn resets_while_a_producer_keeps_writing() {
     assert!(delivered > 0);
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_file_that_cannot_be_written_fails_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("ready");
+    let started = Broker::builder()
+        .with_config(|c| c.ready_file = Some(path.clone()))
+        .start()
+        .await;
+    let Err(e) = started else {
+        panic!("started without its ready file");
+    };
+    assert!(matches!(e, StartError::ReadyFile { .. }), "{e:?}");
+    assert!(e.to_string().contains("no-such-dir"), "{e}");
+}
