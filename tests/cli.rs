@@ -83,7 +83,7 @@ async fn sluice(bootstrap: &str, args: &[&str]) -> Run {
 }
 
 async fn start() -> TestBroker {
-    TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 0).await
+    TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(0)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
