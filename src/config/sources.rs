@@ -60,6 +60,9 @@ const ADMIN_COMMANDS: &str = "Admin commands (they speak the Kafka protocol to a
   sluice groups list|describe|reset-offsets
   sluice configs describe|alter";
 
+/// Environment variables, name and value.
+type Vars = Vec<(String, String)>;
+
 /// The clap command, built from [`OPTIONS`].
 pub fn command() -> Command {
     let mut cmd = Command::new("sluice")
@@ -151,7 +154,7 @@ impl Cli {
             .map(|vs| vs.cloned().collect())
             .unwrap_or_default();
         // An empty variable counts as unset, as `VAR= sluice` means.
-        let (env, kafka_env): (Vec<(String, String)>, Vec<(String, String)>) = env
+        let (env, kafka_env): (Vars, Vars) = env
             .into_iter()
             .filter_map(|(k, v)| {
                 let k = k.into_string().ok()?;
