@@ -7,6 +7,7 @@
 //! Bound at start next to the Kafka listener, stopped first at shutdown.
 //! Errors are JSON: `{"error": "..."}` with a 4xx/5xx status ([`ApiError`]).
 
+mod faults;
 mod health;
 
 use std::net::SocketAddr;
@@ -58,6 +59,7 @@ impl IntoResponse for ApiError {
 fn router(ctx: HttpContext) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(faults::routes())
         .fallback(no_route)
         .with_state(ctx)
 }
