@@ -309,7 +309,7 @@ fn error_answers_name_every_partition_and_decode_back() {
     };
     assert_eq!(inspect::frame_error(ApiKey::Produce, 9, &frame), Some(6));
     let mut buf = Bytes::copy_from_slice(&frame[4..]);
-    let header = <ResponseHeader as kafka_protocol::protocol::Decodable>::decode(&mut buf, 0).unwrap();
+    let header = <ResponseHeader as kafka_protocol::protocol::Decodable>::decode(&mut buf, ApiKey::Produce.response_header_version(9)).unwrap();
     assert_eq!(header.correlation_id, 1);
     let resp = <ProduceResponse as kafka_protocol::protocol::Decodable>::decode(&mut buf, 9).unwrap();
     let p = &resp.responses[0].partition_responses[0];
