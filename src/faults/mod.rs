@@ -27,11 +27,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_protocol::messages::ApiKey;
 use serde::Serialize;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+/// Kafka's API keys, as rules name them (`ApiKey::Produce`).
+pub use kafka_protocol::messages::ApiKey;
 pub use inspect::{RequestFacts, ERROR_APIS};
 pub use log::{AppliedFault, RecordedRequest, RequestFilter, REQUEST_LOG_CAPACITY};
 pub use rule::{
