@@ -553,7 +553,11 @@ impl Broker {
         let txns = txn::Transactions::loading(&metadata, Arc::clone(&clock));
         let quotas =
             quota::QuotaManager::new(config.quota_window_num, config.quota_window_size_seconds);
-        let faults = config.fault_injection.then(Arc::default);
+        let faults = config.fault_injection.then(|| {
+            Arc::new(faults::Faults::new(
+                dispatch::table::API_TABLE.iter().map(|e| e.key).collect(),
+            ))
+        });
         let state = Arc::new(BrokerState {
             config,
             metadata,

@@ -98,10 +98,16 @@ async fn not_leader_and_timeouts_on_produce_still_deliver_10000_exactly_once_in_
         .filter_map(|r| r.error_code.filter(|&c| c != 0))
         .collect();
     assert_eq!(
-        errors.iter().filter(|&&c| c == NOT_LEADER_OR_FOLLOWER).count(),
+        errors
+            .iter()
+            .filter(|&&c| c == NOT_LEADER_OR_FOLLOWER)
+            .count(),
         3
     );
-    assert_eq!(errors.iter().filter(|&&c| c == REQUEST_TIMED_OUT).count(), 2);
+    assert_eq!(
+        errors.iter().filter(|&&c| c == REQUEST_TIMED_OUT).count(),
+        2
+    );
 
     let consumer = consumer_from_start(&bootstrap, &topic, PARTITIONS, &[]);
     let got = tokio::task::spawn_blocking(move || {
@@ -132,7 +138,10 @@ async fn not_leader_and_timeouts_on_produce_still_deliver_10000_exactly_once_in_
         assert!(!seen[n], "message {n} twice");
         seen[n] = true;
         let slot = &mut last[g.partition as usize];
-        assert!(slot.is_none_or(|prev| prev < n), "out of order: {n} after {slot:?}");
+        assert!(
+            slot.is_none_or(|prev| prev < n),
+            "out of order: {n} after {slot:?}"
+        );
         *slot = Some(n);
     }
     broker.shutdown().await;
@@ -164,7 +173,10 @@ async fn a_500_ms_fetch_delay_is_seen_by_the_consumer() {
     fill_partition_zero(&bootstrap, &topic, 10).await;
     let faults = Arc::clone(broker.faults().unwrap());
     let rule = faults
-        .add(Rule::new(ApiKey::Fetch, Action::delay(Duration::from_millis(500))).topic(topic.clone()))
+        .add(
+            Rule::new(ApiKey::Fetch, Action::delay(Duration::from_millis(500)))
+                .topic(topic.clone()),
+        )
         .unwrap();
     let stats = MaxRtt::default();
     let mut c = ClientConfig::new();
@@ -262,7 +274,10 @@ async fn broker_down_then_up_and_the_client_reconnects() {
     create_topic(&bootstrap, &topic, 1, &[]).await;
     let producer = producer(
         &bootstrap,
-        &[("reconnect.backoff.ms", "10"), ("reconnect.backoff.max.ms", "200")],
+        &[
+            ("reconnect.backoff.ms", "10"),
+            ("reconnect.backoff.max.ms", "200"),
+        ],
     );
     let send = |v: &'static str| {
         producer.send(
@@ -278,12 +293,15 @@ async fn broker_down_then_up_and_the_client_reconnects() {
     faults.down();
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
-        open.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        open.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut buf = [0u8; 1];
         assert_eq!(open.read(&mut buf).unwrap(), 0, "closed by down");
         // A new one is accepted and closed at once.
         let mut fresh = std::net::TcpStream::connect(&addr).unwrap();
-        fresh.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        fresh
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         assert_eq!(fresh.read(&mut buf).unwrap_or(0), 0, "accepted and closed");
     })
     .await
@@ -305,7 +323,10 @@ async fn broker_down_then_up_and_the_client_reconnects() {
         .await
         .unwrap();
     let values: Vec<_> = got.iter().map(|g| g.value.clone().unwrap()).collect();
-    assert_eq!(values, [b"before".to_vec(), b"during".to_vec(), b"after".to_vec()]);
+    assert_eq!(
+        values,
+        [b"before".to_vec(), b"during".to_vec(), b"after".to_vec()]
+    );
     broker.shutdown().await;
 }
 
@@ -375,7 +396,10 @@ async fn fault_injection_is_off_unless_asked_for() {
         let (status, body) = request(http, method, path, None).await;
         assert_eq!(status, 403, "{method} {path}: {body}");
         assert!(
-            body["error"].as_str().unwrap().contains("--fault-injection"),
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("--fault-injection"),
             "{body}"
         );
     }
@@ -425,7 +449,10 @@ async fn http_bad_input_is_400_with_a_clear_message() {
     let http = broker.http_addr().unwrap();
     let drop = json!({"type": "drop"});
     let cases = [
-        (json!({"api": "Prodce", "action": drop}), "unknown API \"Prodce\""),
+        (
+            json!({"api": "Prodce", "action": drop}),
+            "unknown API \"Prodce\"",
+        ),
         (
             json!({"api": "Produce", "action": {"type": "error", "error": "NOT_A_THING"}}),
             "unknown error \"NOT_A_THING\"",
@@ -438,13 +465,22 @@ async fn http_bad_input_is_400_with_a_clear_message() {
             json!({"api": "Produce", "action": drop, "probability": 1.5}),
             "probability 1.5 is not between 0 and 1",
         ),
-        (json!({"api": "Produce", "action": drop, "count": 0}), "count must be at least 1"),
+        (
+            json!({"api": "Produce", "action": drop, "count": 0}),
+            "count must be at least 1",
+        ),
         (
             json!({"api": "DescribeCluster", "action": {"type": "error", "error": 6}}),
             "error answers are not available for DescribeCluster",
         ),
-        (json!({"api": "Produce", "action": {"type": "explode"}}), "unknown variant `explode`"),
-        (json!({"api": "Produce", "action": drop, "topik": "x"}), "unknown field `topik`"),
+        (
+            json!({"api": "Produce", "action": {"type": "explode"}}),
+            "unknown variant `explode`",
+        ),
+        (
+            json!({"api": "Produce", "action": drop, "topik": "x"}),
+            "unknown field `topik`",
+        ),
         (json!("Produce"), "a rule is a JSON object"),
         (
             Value::Array(vec![json!({"api": "Produce", "action": drop}); 101]),
@@ -472,7 +508,10 @@ async fn http_bad_input_is_400_with_a_clear_message() {
     ] {
         let (status, answer) = get(http, path).await;
         assert_eq!(status, 400, "{path} → {answer}");
-        assert!(answer["error"].as_str().unwrap().contains(want), "{path}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(want),
+            "{path}: {answer}"
+        );
     }
     // Not JSON at all.
     let (status, answer) = raw_post(http, "/v1/faults", "{not json").await;

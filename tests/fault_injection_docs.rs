@@ -12,9 +12,18 @@ const DOC: &str = include_str!("../docs/fault-injection.md");
 #[test]
 fn the_page_shows_every_snippet_as_it_is_run() {
     for (name, text) in [
-        ("fault-injection.sh", include_str!("../docs/snippets/fault-injection.sh")),
-        ("fault_injection.py", include_str!("../docs/snippets/fault_injection.py")),
-        ("fault_injection.rs", include_str!("../docs/snippets/fault_injection.rs")),
+        (
+            "fault-injection.sh",
+            include_str!("../docs/snippets/fault-injection.sh"),
+        ),
+        (
+            "fault_injection.py",
+            include_str!("../docs/snippets/fault_injection.py"),
+        ),
+        (
+            "fault_injection.rs",
+            include_str!("../docs/snippets/fault_injection.rs"),
+        ),
     ] {
         assert!(
             DOC.contains(text.trim_end()),
@@ -58,7 +67,10 @@ async fn the_curl_example_runs() {
     let (broker, out) = run_snippet("sh", "fault-injection.sh").await;
     assert!(out.contains(r#"{"id":1}"#), "{out}");
     assert!(out.contains(r#""error":"NOT_LEADER_OR_FOLLOWER""#), "{out}");
-    assert!(out.contains(r#"{"down":true}"#) && out.contains(r#"{"down":false}"#), "{out}");
+    assert!(
+        out.contains(r#"{"down":true}"#) && out.contains(r#"{"down":false}"#),
+        "{out}"
+    );
     let faults = broker.faults().unwrap();
     assert!(faults.rules().is_empty(), "the script resets at the end");
     assert!(!faults.is_down());

@@ -57,7 +57,11 @@ async fn idempotent_producer_survives_dropped_connections_exactly_once_in_order(
     // Every 23rd Produce is written, then its connection closed unanswered.
     let faults = broker.broker.as_ref().unwrap().faults().unwrap();
     let rule = faults
-        .add(Rule::new(ApiKey::Produce, Action::CloseAfter).keep().every(23))
+        .add(
+            Rule::new(ApiKey::Produce, Action::CloseAfter)
+                .keep()
+                .every(23),
+        )
         .unwrap();
 
     let mut deliveries = Vec::with_capacity(MESSAGES);

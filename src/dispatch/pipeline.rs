@@ -13,8 +13,8 @@ use kafka_protocol::protocol::Decodable;
 use sluice_protocol::{bounds, header};
 use tracing::Instrument;
 
-use crate::faults::{Action, Faults};
 use super::{authentication, metrics, table, ConnectionAction, Dispatcher};
+use crate::faults::{Action, Faults};
 use crate::handlers::RequestContext;
 use crate::session::Session;
 
@@ -104,7 +104,10 @@ pub(super) async fn run(
                 ConnectionAction::Close("fault injection: closing the connection".into())
             }
             Some(Action::Drop) => ConnectionAction::NoResponse,
-            Some(Action::Error { error }) => Faults::error_answer(&seen, &buf, error),
+            Some(Action::Error { error }) => match Faults::error_answer(&seen, &buf, error) {
+                Ok(frame) => ConnectionAction::Write(frame),
+                Err(e) => ConnectionAction::Close(format!("fault injection: {e}")),
+            },
             Some(Action::Delay { ms, jitter_ms }) => {
                 tokio::time::sleep(Faults::delay_of(ms, jitter_ms)).await;
                 metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await
@@ -116,7 +119,26 @@ pub(super) async fn run(
             }
             None => metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await,
         };
-        faults.finish(seen, started, fired, action)
+        // The request log: the outcome once known (a pending answer when
+        // it is ready).
+        match action {
+            ConnectionAction::Write(frame) => {
+                faults.record_outcome(&seen, started, fired, Some(&frame));
+                ConnectionAction::Write(frame)
+            }
+            ConnectionAction::WritePending(pending) => {
+                let faults = Arc::clone(faults);
+                ConnectionAction::WritePending(Box::pin(async move {
+                    let frame = pending.await;
+                    faults.record_outcome(&seen, started, fired, Some(&frame));
+                    frame
+                }))
+            }
+            other => {
+                faults.record_outcome(&seen, started, fired, None);
+                other
+            }
+        }
     }
     .instrument(span)
     .await

@@ -96,10 +96,8 @@ pub(super) fn facts(req: &RequestKind, name_of: &dyn Fn(&Uuid) -> Option<String>
             for g in &r.groups {
                 f.groups.push(g.group_id.to_string());
                 for t in g.topics.iter().flatten() {
-                    f.topics.push((
-                        topic(&t.name, &t.topic_id),
-                        t.partition_indexes.clone(),
-                    ));
+                    f.topics
+                        .push((topic(&t.name, &t.topic_id), t.partition_indexes.clone()));
                 }
             }
         }
@@ -269,31 +267,29 @@ pub(super) fn error_response(req: &RequestKind, version: i16, code: i16) -> Opti
             ),
         ),
         RequestKind::Fetch(r) => ResponseKind::Fetch(
-            FetchResponse::default()
-                .with_session_id(0)
-                .with_responses(
-                    r.topics
-                        .iter()
-                        .map(|t| {
-                            FetchableTopicResponse::default()
-                                .with_topic(t.topic.clone())
-                                .with_topic_id(t.topic_id)
-                                .with_partitions(
-                                    t.partitions
-                                        .iter()
-                                        .map(|p| {
-                                            fetch_response::PartitionData::default()
-                                                .with_partition_index(p.partition)
-                                                .with_error_code(code)
-                                                .with_high_watermark(-1)
-                                                .with_last_stable_offset(-1)
-                                                .with_log_start_offset(-1)
-                                        })
-                                        .collect(),
-                                )
-                        })
-                        .collect(),
-                ),
+            FetchResponse::default().with_session_id(0).with_responses(
+                r.topics
+                    .iter()
+                    .map(|t| {
+                        FetchableTopicResponse::default()
+                            .with_topic(t.topic.clone())
+                            .with_topic_id(t.topic_id)
+                            .with_partitions(
+                                t.partitions
+                                    .iter()
+                                    .map(|p| {
+                                        fetch_response::PartitionData::default()
+                                            .with_partition_index(p.partition)
+                                            .with_error_code(code)
+                                            .with_high_watermark(-1)
+                                            .with_last_stable_offset(-1)
+                                            .with_log_start_offset(-1)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect(),
+            ),
         ),
         RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(
             ListOffsetsResponse::default().with_topics(
@@ -614,11 +610,11 @@ fn first_error(resp: &ResponseKind) -> i16 {
                 .iter()
                 .flat_map(|t| t.partitions.iter().map(|p| p.error_code)),
         ),
-        ResponseKind::Metadata(r) => first(
-            std::iter::once(r.error_code).chain(r.topics.iter().flat_map(|t| {
+        ResponseKind::Metadata(r) => first(std::iter::once(r.error_code).chain(
+            r.topics.iter().flat_map(|t| {
                 std::iter::once(t.error_code).chain(t.partitions.iter().map(|p| p.error_code))
-            })),
-        ),
+            }),
+        )),
         ResponseKind::OffsetCommit(r) => first(
             r.topics
                 .iter()
@@ -639,14 +635,14 @@ fn first_error(resp: &ResponseKind) -> i16 {
                     )
                 })),
         ),
-        ResponseKind::FindCoordinator(r) => first(
-            std::iter::once(r.error_code).chain(r.coordinators.iter().map(|c| c.error_code)),
-        ),
+        ResponseKind::FindCoordinator(r) => {
+            first(std::iter::once(r.error_code).chain(r.coordinators.iter().map(|c| c.error_code)))
+        }
         ResponseKind::JoinGroup(r) => r.error_code,
         ResponseKind::Heartbeat(r) => r.error_code,
-        ResponseKind::LeaveGroup(r) => first(
-            std::iter::once(r.error_code).chain(r.members.iter().map(|m| m.error_code)),
-        ),
+        ResponseKind::LeaveGroup(r) => {
+            first(std::iter::once(r.error_code).chain(r.members.iter().map(|m| m.error_code)))
+        }
         ResponseKind::SyncGroup(r) => r.error_code,
         ResponseKind::DescribeGroups(r) => first(r.groups.iter().map(|g| g.error_code)),
         ResponseKind::ListGroups(r) => r.error_code,
@@ -683,9 +679,7 @@ fn first_error(resp: &ResponseKind) -> i16 {
         ),
         ResponseKind::DescribeConfigs(r) => first(r.results.iter().map(|x| x.error_code)),
         ResponseKind::AlterConfigs(r) => first(r.responses.iter().map(|x| x.error_code)),
-        ResponseKind::IncrementalAlterConfigs(r) => {
-            first(r.responses.iter().map(|x| x.error_code))
-        }
+        ResponseKind::IncrementalAlterConfigs(r) => first(r.responses.iter().map(|x| x.error_code)),
         ResponseKind::CreatePartitions(r) => first(r.results.iter().map(|x| x.error_code)),
         ResponseKind::DeleteGroups(r) => first(r.results.iter().map(|x| x.error_code)),
         ResponseKind::OffsetDelete(r) => first(

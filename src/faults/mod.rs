@@ -23,23 +23,21 @@ mod log;
 mod rule;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+pub use inspect::{RequestFacts, ERROR_APIS};
 /// Kafka's API keys, as rules name them (`ApiKey::Produce`).
 pub use kafka_protocol::messages::ApiKey;
-pub use inspect::{RequestFacts, ERROR_APIS};
 pub use log::{AppliedFault, RecordedRequest, RequestFilter, REQUEST_LOG_CAPACITY};
 pub use rule::{
     error_code_name, parse_api, parse_error_code, Action, Rule, MAX_DELAY_MS, MAX_NAME_LEN,
 };
-
-use crate::dispatch::ConnectionAction;
 
 /// The most rules held at once (spent ones included, until deleted).
 pub const MAX_RULES: usize = 1000;
@@ -132,16 +130,14 @@ pub struct Faults {
     rules: Mutex<Rules>,
     down: watch::Sender<bool>,
     log: Mutex<log::RequestLog>,
+    /// The APIs the broker serves (a rule for another is refused); empty:
+    /// any.
+    served: Vec<ApiKey>,
 }
 
 impl Default for Faults {
     fn default() -> Self {
-        Faults {
-            live: AtomicUsize::new(0),
-            rules: Mutex::default(),
-            down: watch::Sender::new(false),
-            log: Mutex::default(),
-        }
+        Faults::new(Vec::new())
     }
 }
 
@@ -158,10 +154,31 @@ fn unix_ms() -> i64 {
 }
 
 impl Faults {
+    /// Fault injection for a broker serving the APIs `served`.
+    pub(crate) fn new(served: Vec<ApiKey>) -> Faults {
+        Faults {
+            live: AtomicUsize::new(0),
+            rules: Mutex::default(),
+            down: watch::Sender::new(false),
+            log: Mutex::default(),
+            served,
+        }
+    }
+
+    /// Whether `rule` would be accepted: [`Rule::validate`], and an API
+    /// the broker serves.
+    pub fn check(&self, rule: &Rule) -> Result<(), RuleError> {
+        rule.validate().map_err(RuleError)?;
+        if !self.served.is_empty() && !self.served.contains(&rule.api) {
+            return Err(RuleError(format!("Sluice does not serve {:?}", rule.api)));
+        }
+        Ok(())
+    }
+
     /// Arms `rule` (it acts from the next matching request on); refused
     /// with a message saying what is wrong with it.
     pub fn add(&self, rule: Rule) -> Result<RuleId, RuleError> {
-        rule.validate().map_err(RuleError)?;
+        self.check(&rule)?;
         let mut rules = lock(&self.rules);
         if rules.armed.len() >= MAX_RULES {
             return Err(RuleError(format!(
@@ -350,29 +367,25 @@ impl Faults {
         Duration::from_millis(ms)
     }
 
-    /// The error answer of an `error` rule, or why there is none (the
-    /// connection is then closed).
-    pub(crate) fn error_answer(seen: &Seen, body: &Bytes, code: i16) -> ConnectionAction {
-        let answer = inspect::decode(seen.api_key, seen.version, body).and_then(|req| {
+    /// The error answer (a whole frame) of an `error` rule, or why there
+    /// is none.
+    pub(crate) fn error_answer(seen: &Seen, body: &Bytes, code: i16) -> Result<BytesMut, String> {
+        inspect::decode(seen.api_key, seen.version, body).and_then(|req| {
             let resp = inspect::error_response(&req, seen.version, code)
                 .ok_or_else(|| format!("no error answer for {:?}", seen.api_key))?;
             inspect::encode_frame(seen.api_key, seen.version, seen.correlation_id, &resp)
-        });
-        match answer {
-            Ok(frame) => ConnectionAction::Write(frame),
-            Err(e) => ConnectionAction::Close(format!("fault injection: {e}")),
-        }
+        })
     }
 
-    /// Records the request's outcome and hands the action on (a pending
-    /// answer is recorded when it is ready).
-    pub(crate) fn finish(
-        self: &Arc<Self>,
-        seen: Seen,
+    /// Records a request's outcome: `answer` is its response frame, if
+    /// it got one (its error code is read from it).
+    pub(crate) fn record_outcome(
+        &self,
+        seen: &Seen,
         started: Instant,
         fired: Option<Fired>,
-        action: ConnectionAction,
-    ) -> ConnectionAction {
+        answer: Option<&[u8]>,
+    ) {
         let applied = fired.map(|f| AppliedFault {
             rule: f.rule.0,
             action: match f.action {
@@ -383,27 +396,9 @@ impl Faults {
                 Action::Drop => "drop",
             },
         });
-        let ms = |started: Instant| started.elapsed().as_secs_f64() * 1000.0;
-        match action {
-            ConnectionAction::Write(frame) => {
-                let code = inspect::frame_error(seen.api_key, seen.version, &frame);
-                self.record(RecordedRequest::new(&seen, ms(started), code, applied));
-                ConnectionAction::Write(frame)
-            }
-            ConnectionAction::WritePending(pending) => {
-                let faults = Arc::clone(self);
-                ConnectionAction::WritePending(Box::pin(async move {
-                    let frame = pending.await;
-                    let code = inspect::frame_error(seen.api_key, seen.version, &frame);
-                    faults.record(RecordedRequest::new(&seen, ms(started), code, applied));
-                    frame
-                }))
-            }
-            other => {
-                self.record(RecordedRequest::new(&seen, ms(started), None, applied));
-                other
-            }
-        }
+        let code = answer.and_then(|frame| inspect::frame_error(seen.api_key, seen.version, frame));
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.record(RecordedRequest::new(seen, latency_ms, code, applied));
     }
 }
 

@@ -81,13 +81,8 @@ async fn add_rules(
         other => (vec![parse_rule(other).map_err(bad_request)?], false),
     };
     for (i, rule) in rules.iter().enumerate() {
-        rule.validate().map_err(|e| {
-            bad_request(if many {
-                format!("rule {i}: {e}")
-            } else {
-                e
-            })
-        })?;
+        f.check(rule)
+            .map_err(|e| bad_request(if many { format!("rule {i}: {e}") } else { e.0 }))?;
     }
     if f.rules().len() + rules.len() > faults::MAX_RULES {
         return Err(bad_request(format!(
@@ -180,10 +175,9 @@ fn request_filter(params: &HashMap<String, String>) -> Result<RequestFilter, Str
     for (key, value) in params {
         match key.as_str() {
             "api" => {
-                filter.api = Some(
-                    faults::parse_api(value)
-                        .ok_or_else(|| format!("unknown API {value:?} (Produce, Fetch, ... or a key number)"))?,
-                );
+                filter.api = Some(faults::parse_api(value).ok_or_else(|| {
+                    format!("unknown API {value:?} (Produce, Fetch, ... or a key number)")
+                })?);
             }
             "client_id" => filter.client_id = Some(value.clone()),
             "since" => {

@@ -139,7 +139,8 @@ async fn accept_loop(
                 let session = Arc::new(Session::plaintext(peer));
                 connections.spawn(async move {
                     let (reader, writer) = stream.into_split();
-                    let serve = connection::run(reader, writer, session, dispatcher, stats, shutdown);
+                    let serve =
+                        connection::run(reader, writer, session, dispatcher, stats, shutdown);
                     match faults {
                         None => serve.await,
                         // Taking the broker "down" ends the connection (its
