@@ -40,6 +40,8 @@ use crate::metadata;
 use crate::txn::state::{TxnMetadata, TxnState};
 use crate::BrokerState;
 
+pub use crate::reset::ResetSummary;
+
 /// A handle on a running broker's administration; [`Broker::admin`]
 /// makes one. Cloning is cheap. After [`Broker::shutdown`] its writes
 /// fail with retriable errors (the broker is gone) and reads answer from
@@ -859,6 +861,19 @@ impl Admin {
         transactional_id: &str,
     ) -> Result<TransactionDescription, AdminError> {
         Ok(describe_transaction(&self.state, transactional_id)?)
+    }
+
+    // Between tests.
+
+    /// Resets the broker for the next test, while clients stay connected:
+    /// deletes every topic that is not internal and every consumer group
+    /// with its committed offsets (members still running are told to
+    /// rejoin), then creates the `--topics` topics again, empty. Producer
+    /// and transactional ids, dynamic configs, quotas and the advertised
+    /// address are kept. Returns once all of it is durable; one reset runs
+    /// at a time. HTTP `POST /v1/reset` does the same.
+    pub async fn reset(&self) -> Result<ResetSummary, AdminError> {
+        crate::reset::reset(Arc::clone(&self.state)).await
     }
 
     // Maintenance.

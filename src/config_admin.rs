@@ -5,8 +5,9 @@
 //! Resources: TOPIC (its configs, [`catalog::TOPIC_CONFIGS`]); BROKER, this
 //! node's id or `""` for the cluster-wide default (dynamic broker configs:
 //! the topic-config synonyms such as `log.retention.ms` re-resolve every
-//! topic that does not set its own value; Sluice's other options are
-//! read-only; other names Kafka may take dynamically are kept, without
+//! topic that does not set its own value; `advertised.listeners`, per
+//! broker only, changes the address clients are given (`advertised.rs`);
+//! Sluice's other options are read-only; other names Kafka may take dynamically are kept, without
 //! effect); BROKER_LOGGER, this node's id (log levels, see `logging.rs`);
 //! GROUP (the KIP-848 group configs, kept per group id).
 //!
@@ -22,6 +23,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use crate::advertised;
 use crate::error::TopicError;
 use crate::logging;
 use crate::metadata::broker_configs::{self, describe_group, is_read_only_broker_config};
@@ -375,8 +377,26 @@ impl BrokerState {
                 read_only.join(", ")
             )));
         }
+        if entity.is_empty() {
+            let per_broker: Vec<&str> = proposed
+                .keys()
+                .map(String::as_str)
+                .filter(|k| broker_configs::DYNAMIC_PER_BROKER.contains(k))
+                .collect();
+            if !per_broker.is_empty() {
+                return Err(TopicError::InvalidRequest(format!(
+                    "Cannot update these configs at default cluster level, broker id must be specified: [{}]",
+                    per_broker.join(", ")
+                )));
+            }
+        }
         let mut checked = BTreeMap::new();
         for (k, v) in &proposed {
+            if k == advertised::ADVERTISED_LISTENERS {
+                advertised::parse(v).map_err(TopicError::InvalidRequest)?;
+                checked.insert(k.clone(), v.trim().to_string());
+                continue;
+            }
             let value = match catalog::topic_def_of_broker_config(k) {
                 // Kafka answers a broker config that fails its check with
                 // INVALID_REQUEST (KAFKA-13609).
@@ -401,6 +421,7 @@ impl BrokerState {
             return Ok(());
         }
         self.metadata.set_broker_configs(entity, checked)?;
+        self.refresh_advertised();
         let defaults = self.reload_broker_defaults();
         for topic in self.metadata.topics() {
             self.partitions.refresh_config(&topic, &defaults);

@@ -36,10 +36,14 @@
 //! ```
 //!
 //! `examples/embedded.rs` goes on to produce and consume with librdkafka.
+//! For tests, the builder also creates topics before `start` returns
+//! ([`BrokerBuilder::topic`], [`BrokerBuilder::topics`]) and
+//! [`Broker::reset`] empties the broker between tests; the builder module's
+//! example runs as a doc test, and `docs/embedding.md` is the guide.
 //!
 //! # What is here
 //!
-//! - [`Broker`], [`BrokerBuilder`]: start, address, shutdown.
+//! - [`Broker`], [`BrokerBuilder`]: start, address, reset, shutdown.
 //! - [`Config`] (and [`config::FsyncMode`]): every broker option, the same
 //!   ones the command line takes; [`BrokerBuilder::with_config`] sets any.
 //! - [`Admin`] ([`Broker::admin`]): topics, configs, consumer groups and
@@ -61,6 +65,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;
+pub(crate) mod advertised;
 mod builder;
 pub(crate) mod cleaner;
 pub mod config;
@@ -79,6 +84,7 @@ pub(crate) mod maintenance;
 pub(crate) mod metadata;
 pub(crate) mod partition;
 pub(crate) mod quota;
+pub(crate) mod reset;
 pub(crate) mod server;
 pub(crate) mod session;
 pub(crate) mod startup;
@@ -114,8 +120,19 @@ pub(crate) struct BrokerState {
     /// options, Kafka's defaults); read through `topic_defaults()`, replaced
     /// whole when a dynamic broker config changes (`config_admin.rs`).
     pub broker_defaults: std::sync::RwLock<Arc<BrokerDefaults>>,
-    /// Host and port given to clients in Metadata responses.
-    pub advertised: (String, u16),
+    /// Host and port given to clients in Metadata, FindCoordinator and
+    /// DescribeCluster answers, and where they come from; changed at run
+    /// time through `advertised.listeners` (see `advertised.rs`). Read it
+    /// with `advertised()`.
+    advertised: std::sync::RwLock<((String, u16), advertised::Origin)>,
+    /// The address of the option or the bound one: what a deleted dynamic
+    /// `advertised.listeners` goes back to.
+    advertised_at_start: ((String, u16), advertised::Origin),
+    /// Start-up is over: data loaded and the `--topics` created
+    /// (`/readyz`).
+    pub started: std::sync::atomic::AtomicBool,
+    /// One reset at a time (`reset.rs`).
+    pub reset_lock: tokio::sync::Mutex<()>,
     /// The group coordinator (consumer groups and committed offsets).
     pub groups: group::Groups,
     /// Producer id allocation (idempotent and transactional producers).
@@ -410,6 +427,16 @@ pub enum StartError {
     /// The load task failed (it panicked).
     #[error("loading the data directory failed: {0}")]
     LoadFailed(String),
+    /// A topic of `--topics` is refused (Kafka's checks of its name and
+    /// configs, or the broker's limits).
+    #[error("--topics: topic {topic:?}: {message}")]
+    TopicSpec { topic: String, message: String },
+    /// `--ready-file` could not be written.
+    #[error("cannot write the ready file {path}: {source}")]
+    ReadyFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A running broker.
@@ -483,6 +510,14 @@ impl Broker {
         let outcome = loader.wait().await;
         self.loader = None;
         self.background.extend(outcome?);
+        if let Some(path) = &self.state.config.ready_file {
+            reset::write_ready_file(path, &self.bootstrap_servers()).map_err(|source| {
+                StartError::ReadyFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+        }
         Ok(())
     }
 
@@ -492,6 +527,11 @@ impl Broker {
         hold: Option<tokio::sync::oneshot::Receiver<()>>,
     ) -> Result<Broker, StartError> {
         config.validate()?;
+        reset::check_topic_specs(&config)?;
+        if let Some(path) = &config.ready_file {
+            // A file left by an earlier run must not say this one is ready.
+            reset::remove_ready_file(path);
+        }
         // Before the data directory is touched: "port in use" must not wait
         // for a recovery.
         let listener = server::bind(&config.listen)
@@ -515,7 +555,7 @@ impl Broker {
             ),
             None => None,
         };
-        let advertised = advertised_address(&config, local)?;
+        let advertised_at_start = advertised_address(&config, local)?;
         let mut data_dir_lock = None;
         let metadata = if config.ephemeral {
             Metadata::in_memory()
@@ -531,6 +571,10 @@ impl Broker {
                 source,
             })?
         };
+        let metadata_advertised = metadata
+            .broker_configs(&config.node_id.to_string())
+            .get(advertised::ADVERTISED_LISTENERS)
+            .cloned();
         let topic_defaults = BrokerDefaults::from_layers(
             metadata.broker_configs(&config.node_id.to_string()),
             metadata.broker_configs(""),
@@ -563,7 +607,13 @@ impl Broker {
             metadata,
             partitions,
             broker_defaults: std::sync::RwLock::new(Arc::new(topic_defaults)),
-            advertised,
+            advertised: std::sync::RwLock::new(advertised::advertised_from(
+                metadata_advertised.as_deref(),
+                &advertised_at_start,
+            )),
+            advertised_at_start,
+            started: std::sync::atomic::AtomicBool::new(false),
+            reset_lock: tokio::sync::Mutex::new(()),
             groups,
             producer_ids: txn::ProducerIds::loading(),
             txns,
@@ -573,7 +623,7 @@ impl Broker {
         });
         tracing::info!(
             listen = %local,
-            advertised = %format!("{}:{}", state.advertised.0, state.advertised.1),
+            advertised = %{ let (h, p) = state.advertised(); advertised::host_port(&h, p) },
             data_dir = %if state.config.ephemeral { "(ephemeral: in memory)".to_string() } else { state.config.data_dir.display().to_string() },
             fsync = %state.config.fsync,
             version = env!("CARGO_PKG_VERSION"),
@@ -620,8 +670,10 @@ impl Broker {
 
     /// What a Kafka client's `bootstrap.servers` should say to reach this
     /// broker: the advertised `host:port` (the real port when 0 was asked).
+    /// It follows a change of `advertised.listeners` at run time.
     pub fn bootstrap_servers(&self) -> String {
-        format!("{}:{}", self.state.advertised.0, self.state.advertised.1)
+        let (host, port) = self.state.advertised();
+        advertised::host_port(&host, port)
     }
 
     /// The admin facade: topics, configs, groups and offsets, producers and
@@ -650,6 +702,11 @@ impl Broker {
     /// Per-API request counts and latencies (for a metrics exporter).
     pub fn request_metrics(&self) -> &Arc<RequestMetrics> {
         self.server.request_metrics()
+    }
+
+    /// Resets the broker between tests: see [`Admin::reset`].
+    pub async fn reset(&self) -> Result<admin::ResetSummary, AdminError> {
+        self.admin().reset().await
     }
 
     /// Fault injection: rules, broker down/up, the request log (see
@@ -703,7 +760,8 @@ impl Broker {
             self.background.extend(loader.cancel().await);
         }
         if let Some(http) = self.http.take() {
-            http.shutdown().await;
+            let limit = std::time::Duration::from_millis(self.state.config.shutdown_timeout_ms);
+            http.shutdown(limit).await;
         }
         // Parked JoinGroup/SyncGroup answers would hold their connections open.
         self.state.groups.close();
@@ -722,6 +780,9 @@ impl Broker {
             state.partitions.close_all();
         })
         .await;
+        if let Some(path) = &self.state.config.ready_file {
+            reset::remove_ready_file(path);
+        }
         // Only now may another broker open the directory.
         drop(self.data_dir_lock);
         if started {
@@ -730,14 +791,19 @@ impl Broker {
     }
 }
 
-fn advertised_address(config: &Config, local: SocketAddr) -> Result<(String, u16), StartError> {
+fn advertised_address(
+    config: &Config,
+    local: SocketAddr,
+) -> Result<((String, u16), advertised::Origin), StartError> {
     if let Some(adv) = &config.advertised_listener {
-        return config::split_host_port(adv).map_err(|message| {
-            StartError::Config(config::ConfigError::Invalid {
-                option: "advertised-listener",
-                message,
-            })
-        });
+        return config::split_host_port(adv)
+            .map(|a| (a, advertised::Origin::Option))
+            .map_err(|message| {
+                StartError::Config(config::ConfigError::Invalid {
+                    option: "advertised-listener",
+                    message,
+                })
+            });
     }
     let host = if local.ip().is_unspecified() {
         tracing::warn!(
@@ -747,5 +813,5 @@ fn advertised_address(config: &Config, local: SocketAddr) -> Result<(String, u16
     } else {
         local.ip().to_string()
     };
-    Ok((host, local.port()))
+    Ok(((host, local.port()), advertised::Origin::Bound))
 }

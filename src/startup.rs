@@ -19,6 +19,10 @@
 //! not one by one as they open, so that no batch meets a partition whose
 //! producer ids or transactions are not loaded yet.
 //!
+//! Last, the `--topics` topics that do not exist yet are created
+//! (`reset.rs`); then the broker is ready (`/readyz`, the ready file, the
+//! `listening on` line).
+//!
 //! Progress is logged at most every [`PROGRESS_EVERY`] while loading, and
 //! one summary line at the end; per-partition lines are DEBUG.
 
@@ -170,6 +174,16 @@ async fn run(
         },
     ));
     state.partitions.finish_loading();
+    // `--topics`: after the partitions are served (a topic change needs
+    // that), before the broker says it is ready.
+    let creating = Arc::clone(&state);
+    let created = tokio::task::spawn_blocking(move || creating.create_configured_topics())
+        .await
+        .map_err(|e| StartError::LoadFailed(e.to_string()))??;
+    if !created.is_empty() {
+        tracing::info!(topics = ?created, "created the --topics topics");
+    }
+    state.started.store(true, Ordering::Release);
     Ok(background)
 }
 

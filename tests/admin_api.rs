@@ -20,7 +20,7 @@ const T: Duration = Duration::from_secs(30);
 
 async fn broker() -> Broker {
     Broker::builder()
-        .with_config(|c| c.group_initial_rebalance_delay_ms = 0)
+        .with_config(|c| c.group_initial_rebalance_delay_ms = Some(0))
         .start()
         .await
         .expect("broker starts")

@@ -20,7 +20,7 @@ use rdkafka::message::Message;
 
 /// A broker whose first rebalance of a new group waits only 500 ms.
 async fn broker() -> TestBroker {
-    TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 500).await
+    TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(500)).await
 }
 
 fn union(members: &[&Member]) -> BTreeSet<i32> {

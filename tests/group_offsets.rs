@@ -52,7 +52,7 @@ fn committed(consumer: &BaseConsumer, topic: &str) -> Offset {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_that_commits_stops_and_restarts_resumes_after_its_last_commit() {
-    let broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 200).await;
+    let broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(200)).await;
     let bootstrap = broker.bootstrap();
     let topic = unique_topic("resume");
     create_topic(&bootstrap, &topic, 1, &[]).await;
@@ -81,7 +81,8 @@ async fn a_consumer_that_commits_stops_and_restarts_resumes_after_its_last_commi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_offsets_survive_a_broker_restart() {
-    let mut broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 200).await;
+    let mut broker =
+        TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(200)).await;
     let topic = unique_topic("restart");
     create_topic(&broker.bootstrap(), &topic, 1, &[]).await;
     produce(&broker.bootstrap(), &topic, 1, 100).await;
@@ -92,7 +93,7 @@ async fn committed_offsets_survive_a_broker_restart() {
     });
 
     broker
-        .restart_with(|c| c.group_initial_rebalance_delay_ms = 200)
+        .restart_with(|c| c.group_initial_rebalance_delay_ms = Some(200))
         .await;
     let bootstrap = broker.bootstrap();
     let resumed = tokio::task::block_in_place(|| {
@@ -110,7 +111,7 @@ async fn committed_offsets_survive_a_broker_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_clients_list_describe_and_delete_groups() {
-    let broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 200).await;
+    let broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(200)).await;
     let bootstrap = broker.bootstrap();
     let topic = unique_topic("admin");
     create_topic(&bootstrap, &topic, 1, &[]).await;

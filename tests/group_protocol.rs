@@ -45,7 +45,7 @@ fn tn(v: &str) -> TopicName {
 }
 
 async fn broker() -> TestBroker {
-    TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 0).await
+    TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(0)).await
 }
 
 fn join_req(
@@ -588,7 +588,7 @@ async fn offsets_topic_is_internal_and_holds_kafka_records() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_right_after_a_session_deadline_sees_the_member_gone() {
     let broker = TestBroker::start_with(|c| {
-        c.group_initial_rebalance_delay_ms = 0;
+        c.group_initial_rebalance_delay_ms = Some(0);
         c.group_min_session_timeout_ms = 100;
     })
     .await;

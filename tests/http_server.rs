@@ -74,3 +74,24 @@ async fn a_library_broker_runs_no_http_server_unless_asked() {
     assert_eq!(broker.http_addr(), None);
     broker.shutdown().await;
 }
+
+/// A client that opened an HTTP connection and never finished its request
+/// must not hold the broker's shutdown for ever.
+#[tokio::test]
+async fn a_stalled_http_client_does_not_hold_shutdown() {
+    let broker = Broker::builder()
+        .http_listen("127.0.0.1:0")
+        .with_config(|c| c.shutdown_timeout_ms = 200)
+        .start()
+        .await
+        .unwrap();
+    let http = broker.http_addr().unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(http).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stalled, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), broker.shutdown())
+        .await
+        .expect("shutdown finished although a client stalled");
+    drop(stalled);
+}

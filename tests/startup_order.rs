@@ -38,7 +38,7 @@ fn config(dir: &Path) -> Config {
         data_dir: dir.to_path_buf(),
         offsets_topic_partitions: 2,
         transaction_state_partitions: 2,
-        group_initial_rebalance_delay_ms: 0,
+        group_initial_rebalance_delay_ms: Some(0),
         ..Config::default()
     }
 }

@@ -274,7 +274,7 @@ fn pipeline(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consume_transform_produce_is_exactly_once_across_a_crash() {
-    let broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 0).await;
+    let broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(0)).await;
     let bootstrap = broker.bootstrap();
     let input = unique_topic("eos-in");
     let output = unique_topic("eos-out");
@@ -422,7 +422,7 @@ async fn transactional_offset_commits_survive_a_restart_and_aborted_ones_never_a
     if ephemeral_mode() {
         return;
     }
-    let mut broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = 0).await;
+    let mut broker = TestBroker::start_with(|c| c.group_initial_rebalance_delay_ms = Some(0)).await;
     let bootstrap = broker.bootstrap();
     let topic = unique_topic("txn-offsets");
     create_topic(&bootstrap, &topic, 1, &[]).await;

@@ -13,10 +13,12 @@ use std::path::PathBuf;
 pub(crate) mod docs;
 pub mod options;
 mod sources;
+pub mod topics;
 
 pub use docs::options_table;
 pub use options::{LogFormat, OptionDef, Settings, OPTIONS};
 pub use sources::{command, Cli};
+pub use topics::{parse_topics, TopicSpec};
 
 /// Kafka's default `socket.request.max.bytes`: the largest frame accepted.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
@@ -126,7 +128,18 @@ pub struct Config {
     pub cleaner_max_compaction_lag_ms: i64,
     /// How long a group that was empty waits for more members before its
     /// first rebalance completes (Kafka's group.initial.rebalance.delay.ms).
-    pub group_initial_rebalance_delay_ms: u64,
+    /// `None`: Kafka's 3000 ms, or 0 for an ephemeral broker (a CI run
+    /// wants its consumers assigned at once); see
+    /// [`Config::initial_rebalance_delay_ms`].
+    pub group_initial_rebalance_delay_ms: Option<u64>,
+    /// Topics created at start, before the broker is ready, and again
+    /// (empty) after a reset (`--topics`). One that exists already is left
+    /// as it is.
+    pub topics: Vec<TopicSpec>,
+    /// Written with the bootstrap address (`HOST:PORT` and a newline) once
+    /// the broker is ready, by a rename so that a reader never sees it half
+    /// written (`--ready-file`); removed at start and at shutdown.
+    pub ready_file: Option<PathBuf>,
     /// Smallest session timeout a group member may ask for.
     pub group_min_session_timeout_ms: i32,
     /// Largest session timeout a group member may ask for.
@@ -206,6 +219,21 @@ impl std::fmt::Display for FsyncMode {
     }
 }
 
+/// Kafka's default `group.initial.rebalance.delay.ms`.
+pub const DEFAULT_GROUP_INITIAL_REBALANCE_DELAY_MS: u64 = 3_000;
+
+impl Config {
+    /// The `group.initial.rebalance.delay.ms` in force: the one set, else 0
+    /// when ephemeral and Kafka's 3000 ms otherwise.
+    pub fn initial_rebalance_delay_ms(&self) -> u64 {
+        match self.group_initial_rebalance_delay_ms {
+            Some(ms) => ms,
+            None if self.ephemeral => 0,
+            None => DEFAULT_GROUP_INITIAL_REBALANCE_DELAY_MS,
+        }
+    }
+}
+
 /// The longest timer interval an option may set: a year, in ms.
 const MAX_INTERVAL_MS: u64 = 365 * 24 * 60 * 60 * 1000;
 
@@ -244,7 +272,9 @@ impl Default for Config {
             cleaner_delete_retention_ms: 86_400_000,
             cleaner_min_compaction_lag_ms: 0,
             cleaner_max_compaction_lag_ms: i64::MAX,
-            group_initial_rebalance_delay_ms: 3_000,
+            group_initial_rebalance_delay_ms: None,
+            topics: Vec::new(),
+            ready_file: None,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
             offsets_retention_minutes: 10_080,

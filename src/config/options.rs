@@ -242,7 +242,7 @@ pub static OPTIONS: &[OptionDef] = &[
         value_name: "HOST:PORT",
         default: Shown::Prose("the bound address (127.0.0.1 if bound to 0.0.0.0)"),
         help: "Address advertised to clients in Metadata, HOST:PORT",
-        details: "Kafka's `advertised.listeners` takes one `PLAINTEXT://HOST:PORT`.",
+        details: "Kafka's `advertised.listeners` takes one `PLAINTEXT://HOST:PORT`. It can be changed while the broker runs (IncrementalAlterConfigs of `advertised.listeners` on this broker, or `PUT /v1/advertised-listener`); that dynamic value wins over this option, also after a restart, until it is deleted. See [Changing configs at run time](#changing-configs-at-run-time).",
         aliases: &[],
         kafka: &[kafka("advertised.listeners", |s, v| {
             s.config.advertised_listener = Some(plaintext_listener(v, false)?);
@@ -543,16 +543,16 @@ pub static OPTIONS: &[OptionDef] = &[
     OptionDef {
         name: "group-initial-rebalance-delay-ms",
         value_name: "MS",
-        default: Shown::Value("3000"),
+        default: Shown::Prose("3000 (0 with --ephemeral)"),
         help: "How long a new group waits for more members before its first rebalance, in ms",
-        details: "Extended while members keep arriving, never past the rebalance timeout.",
+        details: "Extended while members keep arriving, never past the rebalance timeout. Unless it is set, an ephemeral broker (`--ephemeral`, and the embedded broker of `Broker::builder()`) uses 0, so that a test's consumer is assigned its partitions at once instead of after Kafka's 3 s; set it (even to 3000) and that value holds.",
         aliases: &[],
         kafka: &[kafka("group.initial.rebalance.delay.ms", |s, v| {
-            s.config.group_initial_rebalance_delay_ms = number(v)?;
+            s.config.group_initial_rebalance_delay_ms = Some(number(v)?);
             Ok(())
         })],
         set: |s, v| {
-            s.config.group_initial_rebalance_delay_ms = number(v)?;
+            s.config.group_initial_rebalance_delay_ms = Some(number(v)?);
             Ok(())
         },
     },
@@ -770,7 +770,7 @@ pub static OPTIONS: &[OptionDef] = &[
         value_name: "",
         default: Shown::Prose("off"),
         help: "Keep logs and metadata in memory only; nothing is written to disk",
-        details: "Not even the data directory is created. Data is gone when the broker stops.",
+        details: "Not even the data directory is created. Data is gone when the broker stops. Unless `--group-initial-rebalance-delay-ms` is set, new groups then rebalance at once (0 ms).",
         aliases: &[],
         kafka: &[],
         set: |s, v| {
@@ -788,6 +788,33 @@ pub static OPTIONS: &[OptionDef] = &[
         kafka: &[],
         set: |s, v| {
             s.config.fault_injection = boolean(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "topics",
+        value_name: "SPEC",
+        default: Shown::Prose("none"),
+        help: "Topics to create at start, before the broker is ready: NAME[:PARTITIONS][:KEY=VALUE...], comma-separated",
+        details: "For example `orders:3,payments:1:cleanup.policy=compact:retention.ms=60000`. Without a count a topic gets `--default-partitions`. A config value holding `,` or `:` goes in square brackets, as `kafka-configs.sh` takes lists: `events:2:cleanup.policy=[compact,delete]`. Kafka's checks of topic names and configs apply; a bad spec stops the start with a message naming it. A topic that exists already (a data directory from an earlier run) is left as it is, even if its partition count or configs differ (a WARN line says so; grow it with CreatePartitions). A reset (`POST /v1/reset`, `Admin::reset`) creates these topics again, empty. At most 1000 topics.",
+        aliases: &[],
+        kafka: &[],
+        set: |s, v| {
+            s.config.topics = super::topics::parse_topics(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
+        name: "ready-file",
+        value_name: "PATH",
+        default: Shown::Prose("none"),
+        help: "File written with the bootstrap address (HOST:PORT) once the broker is ready",
+        details: "Written after the data is loaded and the `--topics` are created, when every request is served: at the moment of the `listening on` line. It is written to a temporary file beside it and renamed, so whoever sees the file sees it whole. A file left there by an earlier run is removed at start, and the file is removed at shutdown.",
+        aliases: &[],
+        kafka: &[],
+        set: |s, v| {
+            let v = v.trim();
+            s.config.ready_file = (!v.is_empty()).then(|| PathBuf::from(v));
             Ok(())
         },
     },

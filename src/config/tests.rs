@@ -82,7 +82,8 @@ fn fsync_modes_parse() {
 #[test]
 fn group_options() {
     let c = Config::from_cli(Cli::parse_from(["sluice"])).unwrap();
-    assert_eq!(c.group_initial_rebalance_delay_ms, 3000);
+    assert_eq!(c.group_initial_rebalance_delay_ms, None);
+    assert_eq!(c.initial_rebalance_delay_ms(), 3000);
     assert_eq!(
         (
             c.group_min_session_timeout_ms,
@@ -107,8 +108,19 @@ fn group_options() {
             c.group_initial_rebalance_delay_ms,
             c.offsets_topic_partitions
         ),
-        (0, 4)
+        (Some(0), 4)
     );
+    // Ephemeral: 0 unless set.
+    let c = Config::from_cli(Cli::parse_from(["sluice", "--ephemeral"])).unwrap();
+    assert_eq!(c.initial_rebalance_delay_ms(), 0);
+    let c = Config::from_cli(Cli::parse_from([
+        "sluice",
+        "--ephemeral",
+        "--group-initial-rebalance-delay-ms",
+        "3000",
+    ]))
+    .unwrap();
+    assert_eq!(c.initial_rebalance_delay_ms(), 3000);
     let cli = Cli::parse_from(["sluice", "--group-max-session-timeout-ms", "10"]);
     assert!(Config::from_cli(cli).is_err(), "max below min");
     let cli = Cli::parse_from(["sluice", "--offsets-topic-partitions", "0"]);
@@ -256,7 +268,7 @@ log.dirs = "/var/lib/sluice"
     assert_eq!(c.segment_bytes, 4096);
     assert_eq!(c.retention_bytes, 12345);
     assert_eq!(c.connections_max_idle_ms, 700);
-    assert_eq!(c.group_initial_rebalance_delay_ms, 10);
+    assert_eq!(c.group_initial_rebalance_delay_ms, Some(10));
     assert_eq!(
         (
             c.group_min_session_timeout_ms,
@@ -700,4 +712,21 @@ fn the_command_serves_http_on_8082_unless_told_otherwise() {
     assert_eq!(Config::default().http_listen, None);
     let e = error_text(resolve(&["--http-listen", "nonsense"], &[]));
     assert!(e.contains("http-listen"), "{e}");
+}
+
+#[test]
+fn topics_and_ready_file_options() {
+    let c = Config::from_cli(Cli::parse_from([
+        "sluice",
+        "--topics",
+        "orders:3,payments:1:cleanup.policy=[compact,delete]",
+        "--ready-file",
+        "/tmp/sluice.ready",
+    ]))
+    .unwrap();
+    assert_eq!(c.topics.len(), 2);
+    assert_eq!(c.topics[1].configs["cleanup.policy"], "compact,delete");
+    assert_eq!(c.ready_file, Some(PathBuf::from("/tmp/sluice.ready")));
+    let e = Config::from_cli(Cli::parse_from(["sluice", "--topics", "orders:0"])).unwrap_err();
+    assert!(e.to_string().contains("topics"), "{e}");
 }

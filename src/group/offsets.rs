@@ -12,7 +12,7 @@ use super::operations::{
     AfterAppend, Answer, CommitPartition, CommitRequest, DeletePartition, FetchedTopic, Output,
     RequestId,
 };
-use super::rebalance::schedule_heartbeat;
+use super::rebalance::{remove_member, schedule_heartbeat};
 use super::records::{GroupRecord, OffsetKey, OffsetValue};
 use super::state::{Group, GroupState};
 use super::subscription::CONSUMER_PROTOCOL_TYPE;
@@ -270,6 +270,63 @@ impl Coordinator {
             Answer::DeleteGroup(None),
             Answer::DeleteGroup(Some(GroupError::NotCoordinator)),
             &mut out,
+        );
+        out
+    }
+
+    /// The reset's deletion of a group, whatever its state (no Kafka request
+    /// does this; see `reset.rs`): every member is removed first, its parked
+    /// JoinGroup or SyncGroup answered UNKNOWN_MEMBER_ID so that a consumer
+    /// still running joins a new, empty group; then its offsets and its
+    /// membership get tombstones, as DeleteGroups writes them. Until they
+    /// are written the group is Dead: its requests get
+    /// COORDINATOR_NOT_AVAILABLE, which clients retry.
+    pub fn remove_group(&mut self, request: RequestId, group_id: &str) -> Output {
+        let mut out = Output::default();
+        let Some(group) = self
+            .groups
+            .get_mut(group_id)
+            .filter(|g| !g.is(GroupState::Dead))
+        else {
+            out.reply(request, Answer::DeleteGroup(None));
+            return out;
+        };
+        let members: Vec<String> = group.members.keys().cloned().collect();
+        for id in &members {
+            remove_member(group, id, &mut out);
+        }
+        group.pending_members.clear();
+        group.join_timer = None;
+        group.sync_deadline = None;
+        group.transition(GroupState::Dead);
+        tracing::info!(group = %group_id, members = members.len(), "group removed by a reset");
+        let mut records: Vec<GroupRecord> = group
+            .offsets
+            .keys()
+            .map(|(topic, partition)| GroupRecord::Offset {
+                key: OffsetKey {
+                    group: group_id.to_string(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                },
+                value: None,
+            })
+            .collect();
+        // Always: applied, it turns the Dead group into an empty one, which
+        // `remove_groups` then drops (a group that never had a generation
+        // has no such record yet; the tombstone costs nothing).
+        records.push(GroupRecord::Group {
+            group: group_id.to_string(),
+            value: None,
+        });
+        out.append(
+            records,
+            AfterAppend::Apply {
+                request: Some(request),
+                on_ok: Some(Answer::DeleteGroup(None)),
+                on_err: Some(Answer::DeleteGroup(Some(GroupError::NotCoordinator))),
+                remove_groups: vec![group_id.to_string()],
+            },
         );
         out
     }

@@ -95,7 +95,7 @@ pub fn ensure_offsets_topic(metadata: &Metadata, config: &Config) -> Result<(), 
 impl From<&Config> for GroupConfig {
     fn from(c: &Config) -> Self {
         GroupConfig {
-            initial_rebalance_delay_ms: i64::try_from(c.group_initial_rebalance_delay_ms)
+            initial_rebalance_delay_ms: i64::try_from(c.initial_rebalance_delay_ms())
                 .unwrap_or(i64::MAX),
             min_session_timeout_ms: c.group_min_session_timeout_ms,
             max_session_timeout_ms: c.group_max_session_timeout_ms,
@@ -282,6 +282,14 @@ impl Groups {
     pub fn delete_group(&self, group_id: &str) -> Pending<Option<GroupError>, GroupError> {
         self.call(group_id, pick_delete_group, |c, _, id| {
             c.delete_group(id, group_id)
+        })
+    }
+
+    /// The reset's deletion of one group, members and all (see
+    /// `Coordinator::remove_group`).
+    pub fn remove_group(&self, group_id: &str) -> Pending<Option<GroupError>, GroupError> {
+        self.call(group_id, pick_delete_group, |c, _, id| {
+            c.remove_group(id, group_id)
         })
     }
 

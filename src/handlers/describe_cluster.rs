@@ -43,7 +43,7 @@ pub async fn handle(
     }
     let state = &ctx.state;
     let node_id = state.config.node_id;
-    let (host, port) = &state.advertised;
+    let (host, port) = &state.advertised();
     let broker = DescribeClusterBroker::default()
         .with_broker_id(BrokerId(node_id))
         .with_host(StrBytes::from_string(host.clone()))

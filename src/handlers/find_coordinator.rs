@@ -21,7 +21,7 @@ pub async fn handle(
     ctx: RequestContext,
     req: FindCoordinatorRequest,
 ) -> HandlerOutput<FindCoordinatorResponse> {
-    let (host, port) = &ctx.state.advertised;
+    let (host, port) = &ctx.state.advertised();
     let node = ctx.state.config.node_id;
     let lookup = |key: StrBytes| -> Coordinator {
         let found = Coordinator::default()

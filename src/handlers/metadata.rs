@@ -89,7 +89,7 @@ pub async fn handle(ctx: RequestContext, req: MetadataRequest) -> HandlerOutput<
             });
         }
     }
-    let (host, port) = &state.advertised;
+    let (host, port) = &state.advertised();
     let broker = MetadataResponseBroker::default()
         .with_node_id(BrokerId(node_id))
         .with_host(StrBytes::from_string(host.clone()))

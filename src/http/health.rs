@@ -1,6 +1,6 @@
 //! `/healthz` (the process serves HTTP) and `/readyz` (the broker has
-//! loaded its data and serves every Kafka request: what a container
-//! orchestrator or a test waits on).
+//! loaded its data, created its `--topics` and serves every Kafka request:
+//! what a container orchestrator or a test waits on).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,7 +21,7 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(ctx): State<HttpContext>) -> (StatusCode, Json<Value>) {
-    if ctx.state.partitions.serving() {
+    if ctx.state.started.load(std::sync::atomic::Ordering::Acquire) {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
         (

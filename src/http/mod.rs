@@ -7,6 +7,7 @@
 //! Bound at start next to the Kafka listener, stopped first at shutdown.
 //! Errors are JSON: `{"error": "..."}` with a 4xx/5xx status ([`ApiError`]).
 
+mod ci;
 mod faults;
 mod health;
 
@@ -60,6 +61,7 @@ fn router(ctx: HttpContext) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(faults::routes())
+        .merge(ci::routes())
         .fallback(no_route)
         .with_state(ctx)
 }
@@ -105,9 +107,15 @@ impl HttpServer {
         self.local
     }
 
-    /// Stops accepting, lets requests in progress finish, and returns.
-    pub async fn shutdown(self) {
+    /// Stops accepting and lets requests in progress finish for at most
+    /// `limit`; connections still open then (a client that never finishes
+    /// its request) are dropped.
+    pub async fn shutdown(self, limit: std::time::Duration) {
         let _ = self.stop.send(());
-        let _ = self.task.await;
+        let mut task = self.task;
+        if tokio::time::timeout(limit, &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }

@@ -85,7 +85,7 @@ static BROKER_OPTIONS: &[BrokerOption] = &[
         "advertised.listeners",
         ConfigType::String,
         None,
-        "The address given to clients (--advertised-listener).",
+        "The address given to clients: PLAINTEXT://HOST:PORT (--advertised-listener); dynamic per broker.",
     ),
     bo(
         "auto.create.topics.enable",
@@ -205,10 +205,15 @@ const fn bo(
     }
 }
 
+/// Broker options that change at run time, per broker only (Kafka's
+/// `PerBrokerConfigs`): `advertised.listeners` (see `advertised.rs`).
+pub const DYNAMIC_PER_BROKER: &[&str] = &["advertised.listeners"];
+
 /// Whether `name` is one of Sluice's read-only broker options (altering it
 /// is Kafka's "Cannot update these configs dynamically").
 pub fn is_read_only_broker_config(name: &str) -> bool {
-    BROKER_OPTIONS.iter().any(|o| o.name == name) || name == "log.dir"
+    (BROKER_OPTIONS.iter().any(|o| o.name == name) || name == "log.dir")
+        && !DYNAMIC_PER_BROKER.contains(&name)
 }
 
 /// The broker's own options under Kafka's names (the static layer).
@@ -236,7 +241,7 @@ pub fn static_layer(c: &Config) -> BTreeMap<String, String> {
     );
     put(
         "group.initial.rebalance.delay.ms",
-        c.group_initial_rebalance_delay_ms.to_string(),
+        c.initial_rebalance_delay_ms().to_string(),
     );
     put(
         "group.max.session.timeout.ms",
@@ -530,7 +535,7 @@ impl BrokerDefaults {
                     name: name.to_string(),
                     value,
                     source: synonyms.first().map_or(ConfigSource::Default, |s| s.source),
-                    read_only: option.is_some(),
+                    read_only: option.is_some() && !DYNAMIC_PER_BROKER.contains(&name),
                     ty,
                     doc,
                     synonyms,

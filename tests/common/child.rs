@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 pub struct ChildBroker {
     pub child: Child,
     pub addr: String,
+    /// The HTTP server's address, from its `http listening on` line.
+    pub http: Option<std::net::SocketAddr>,
 }
 
 impl ChildBroker {
@@ -35,18 +37,21 @@ impl ChildBroker {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut http = None;
         let addr = loop {
             assert!(Instant::now() < deadline, "broker did not start");
             match lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
+                    if let Some(addr) = line.strip_prefix("http listening on ") {
+                        http = addr.trim().parse().ok();
+                    } else if let Some(addr) = line.strip_prefix("listening on ") {
                         break addr.trim().to_string();
                     }
                 }
                 _ => panic!("broker exited before listening"),
             }
         };
-        ChildBroker { child, addr }
+        ChildBroker { child, addr, http }
     }
 
     /// SIGKILL: no shutdown, no final flush.

@@ -413,3 +413,41 @@ fn list_and_describe() {
     );
     assert_eq!(h.c.describe_group("nope"), Err(GroupError::GroupIdNotFound));
 }
+
+impl Harness {
+    fn remove_group(&mut self, group: &str) -> Option<GroupError> {
+        let id = self.id();
+        let out = self.c.remove_group(id, group);
+        self.drive(out);
+        match self.take(id) {
+            Some(Answer::DeleteGroup(e)) => e,
+            other => panic!("expected a delete reply, got {other:?}"),
+        }
+    }
+}
+
+/// The reset's deletion: a group with members (one parked in a rebalance)
+/// goes with its offsets; the parked member is told UNKNOWN_MEMBER_ID, the
+/// others find themselves unknown, and the id starts afresh.
+#[test]
+fn a_reset_removes_a_group_with_members() {
+    let mut h = Harness::new();
+    assert_eq!(h.remove_group("nope"), None, "nothing to remove is fine");
+    let gen = h.stable_group(G, &["a", "b"]);
+    h.commit(commit_req(G, "a", gen, vec![part("t", 0, 7)]));
+    // "a" rejoins: parked until "b" does.
+    let parked = h.join(join_req(G, "a", "unused"));
+    assert_eq!(h.state(G), GroupState::PreparingRebalance);
+    assert!(h.joined(parked).is_none());
+
+    assert_eq!(h.remove_group(G), None);
+    let answer = h.joined(parked).expect("the parked join is answered");
+    assert_eq!(answer.error, Some(GroupError::UnknownMemberId));
+    assert!(h.c.group(G).is_none());
+    assert_eq!(h.offset(G, "t", 0), None);
+    assert_eq!(h.heartbeat(G, "b", gen), Err(GroupError::UnknownMemberId));
+    assert!(h.replay().c.group(G).is_none(), "gone after a restart too");
+    // A consumer that joins again gets a new group.
+    let gen = h.stable_group(G, &["c"]);
+    assert_eq!(gen, 1);
+}
