@@ -535,3 +535,51 @@ async fn raw_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, S
     let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, text)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_turns_it_on_from_the_environment_and_says_so() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("SLUICE_FAULT_INJECTION", "1")
+        .env("SLUICE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let warned = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .take(1000)
+            .map_while(Result::ok)
+            .any(|l| l.contains("WARN") && l.contains("fault injection is ON"))
+    });
+    let stdout = child.stdout.take().unwrap();
+    let http: std::net::SocketAddr = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut http = None;
+        for line in lines.by_ref().take(100).map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("http listening on ") {
+                http = a.trim().parse().ok();
+            } else if line.starts_with("listening on ") {
+                break;
+            }
+        }
+        // Keep reading stdout so the child never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        http.expect("the http line")
+    })
+    .await
+    .unwrap();
+    let (status, body) = get(http, "/v1/faults").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rules"], json!([]));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(warned.join().unwrap(), "the start log has the WARN line");
+}
