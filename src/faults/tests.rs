@@ -468,3 +468,14 @@ async fn down_and_up() {
     f.up();
     assert!(!f.is_down());
 }
+
+#[test]
+fn jitter_stays_within_its_bounds() {
+    assert_eq!(Faults::delay_of(500, 0), Duration::from_millis(500));
+    for _ in 0..1000 {
+        let d = Faults::delay_of(500, 50).as_millis();
+        assert!((450..=550).contains(&d), "{d}");
+        // Never below zero.
+        assert!(Faults::delay_of(10, 50).as_millis() <= 60);
+    }
+}
