@@ -175,8 +175,9 @@ impl From<TxnBatchRefused> for PartitionError {
 /// A per-topic failure of CreateTopics, DeleteTopics or Metadata.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
-    #[error("topic already exists")]
-    AlreadyExists,
+    /// Kafka's message names the topic: `Topic 'x' already exists.`
+    #[error("Topic '{0}' already exists.")]
+    AlreadyExists(String),
     #[error("invalid topic name: {0}")]
     InvalidTopic(String),
     #[error("invalid number of partitions: {0}")]
@@ -223,7 +224,7 @@ pub enum TopicError {
 impl ErrorCode for TopicError {
     fn code(&self) -> i16 {
         match self {
-            TopicError::AlreadyExists => K::TopicAlreadyExists.code(),
+            TopicError::AlreadyExists(_) => K::TopicAlreadyExists.code(),
             TopicError::InvalidTopic(_) => K::InvalidTopicException.code(),
             TopicError::InvalidPartitions(_) => K::InvalidPartitions.code(),
             TopicError::InvalidReplicationFactor(_) => K::InvalidReplicationFactor.code(),

@@ -177,7 +177,7 @@ impl BrokerState {
         metadata::catalog::check_topic_set(&topic.configs, |k| defaults.get(k).map(str::to_string))
             .map_err(TopicError::InvalidConfig)?;
         if self.metadata.topic(&topic.name).is_some() {
-            return Err(TopicError::AlreadyExists);
+            return Err(TopicError::AlreadyExists(topic.name.clone()));
         }
         if i64::from(topic.partitions) > MAX_PARTITIONS_PER_REQUEST {
             return Err(TopicError::PolicyViolation(
@@ -317,7 +317,7 @@ impl BrokerState {
         };
         match self.create_topic(topic) {
             // Two clients raced to create it: both see the topic.
-            Err(TopicError::AlreadyExists) => self
+            Err(TopicError::AlreadyExists(_)) => self
                 .metadata
                 .topic(name)
                 .ok_or(TopicError::UnknownTopicOrPartition),

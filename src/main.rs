@@ -15,8 +15,15 @@ use std::process::ExitCode;
 use sluice::config::{Cli, LogFormat};
 use sluice::Broker;
 
+mod cli;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `sluice topics|groups|configs ...`: an admin command, not the broker.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if cli::is_admin_command(&args) {
+        return cli::run(args);
+    }
+    let cli = Cli::parse_from(args);
     let settings = match cli.resolve() {
         Ok(s) => s,
         Err(e) => {

@@ -136,7 +136,7 @@ impl BrokerState {
                         created.push(spec.name.clone());
                         break;
                     }
-                    Err(TopicError::AlreadyExists) if attempt < RECREATE_ATTEMPTS => {
+                    Err(TopicError::AlreadyExists(_)) if attempt < RECREATE_ATTEMPTS => {
                         match self.delete_topic(&spec.name) {
                             Ok(_) | Err(TopicError::UnknownTopicOrPartition) => {}
                             Err(e) => return Err(e),

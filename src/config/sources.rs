@@ -48,12 +48,21 @@ pub struct Cli {
     env: Vec<(String, String)>,
 }
 
+/// The admin commands of the same binary (`src/cli/`), listed under the
+/// broker's options.
+const ADMIN_COMMANDS: &str = "Admin commands (they speak the Kafka protocol to any broker; \
+`sluice <COMMAND> --help` for each):
+  sluice topics list|create|delete|describe|alter
+  sluice groups list|describe|reset-offsets
+  sluice configs describe|alter";
+
 /// The clap command, built from [`OPTIONS`].
 pub fn command() -> Command {
     let mut cmd = Command::new("sluice")
         .version(env!("CARGO_PKG_VERSION"))
         .about(env!("CARGO_PKG_DESCRIPTION"))
-        .long_about(LONG_ABOUT);
+        .long_about(LONG_ABOUT)
+        .after_help(ADMIN_COMMANDS);
     for opt in OPTIONS {
         let default = match opt.default {
             Shown::Value(v) | Shown::Prose(v) => v,

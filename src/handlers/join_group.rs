@@ -33,7 +33,8 @@ pub async fn handle(
         new_member_id: format!("{prefix}-{}", Uuid::new_v4()),
         group_instance_id,
         client_id,
-        client_host: String::new(),
+        // Kafka's form: the peer's address after a slash ("/127.0.0.1").
+        client_host: format!("/{}", ctx.session.peer().ip()),
         session_timeout_ms: req.session_timeout_ms,
         rebalance_timeout_ms: if version == 0 {
             req.session_timeout_ms

@@ -226,7 +226,7 @@ impl Metadata {
     pub fn create(&self, meta: TopicMeta) -> Result<Arc<TopicMeta>, TopicError> {
         let mut log = self.lock_log();
         if self.topics.contains_key(&meta.name) {
-            return Err(TopicError::AlreadyExists);
+            return Err(TopicError::AlreadyExists(meta.name.clone()));
         }
         log.append(&Record::Create(meta.clone()))
             .map_err(TopicError::MetadataLog)?;
@@ -761,7 +761,7 @@ mod tests {
             m.delete("b").unwrap();
             assert!(matches!(
                 m.create(meta("a")),
-                Err(TopicError::AlreadyExists)
+                Err(TopicError::AlreadyExists(_))
             ));
         }
         let m = Metadata::open(dir.path()).unwrap();
