@@ -154,6 +154,14 @@ impl BrokerBuilder {
         self
     }
 
+    /// Turns fault injection on (`--fault-injection`): [`Broker::faults`]
+    /// then gives the rules, broker down/up and the request log, and the
+    /// HTTP server (if any) serves `/v1/faults` and `/v1/requests`.
+    pub fn fault_injection(mut self) -> Self {
+        self.config.fault_injection = true;
+        self
+    }
+
     /// Replaces the whole configuration, including what `ephemeral`,
     /// `data_dir` and `listen` set before.
     pub fn config(mut self, config: Config) -> Self {

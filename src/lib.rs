@@ -53,7 +53,9 @@
 //!   [`clock::ManualClock`] so that tests move time themselves.
 //! - [`RequestMetrics`], [`ConnectionStats`]: read-outs for a metrics
 //!   exporter.
-//! - [`faults`]: rules that make the broker fail requests on purpose, for
+//! - [`faults`]: fault injection ([`Broker::faults`], when started with
+//!   [`BrokerBuilder::fault_injection`]): rules that make the broker fail,
+//!   delay or drop requests, broker down/up, and the request log, for
 //!   tests of client resilience.
 //! - [`logging::init`]: the log subscriber the `sluice` command installs,
 //!   whose levels Kafka's BROKER_LOGGER resource changes at run time.
@@ -72,6 +74,7 @@ pub(crate) mod coordinator;
 pub(crate) mod data_dir_lock;
 pub(crate) mod dispatch;
 pub(crate) mod error;
+pub mod faults;
 pub(crate) mod features;
 pub(crate) mod group;
 pub(crate) mod handlers;
@@ -136,9 +139,9 @@ pub(crate) struct BrokerState {
     pub producer_ids: txn::ProducerIds,
     /// The transaction coordinator.
     pub txns: txn::Transactions,
-    /// Test-only fault rules, applied by the request pipeline; off unless a
-    /// test adds one.
-    pub faults: dispatch::faults::FaultRules,
+    /// Fault injection (rules, broker down, the request log): `None`
+    /// unless the broker runs with `--fault-injection`.
+    pub faults: Option<Arc<faults::Faults>>,
     /// The one clock: coordinators' deadlines, produce timestamps
     /// (LogAppendTime and the timestamp bounds) and retention read it.
     pub clock: SharedClock,
@@ -376,14 +379,6 @@ impl txn::TxnParticipants for BrokerState {
     }
 }
 
-/// Test and tool hooks that make the broker fail requests on purpose.
-///
-/// [`Broker::fault_rules`] holds them; with no rule added the request
-/// pipeline pays one atomic load per request. Not for production use.
-pub mod faults {
-    pub use crate::dispatch::faults::{FaultAction, FaultRule, FaultRules, RuleId};
-}
-
 /// The broker's clock: milliseconds since the Unix epoch, read by every
 /// part that keeps time (coordinator deadlines, produce timestamps,
 /// retention). [`BrokerBuilder::clock`] replaces the
@@ -602,6 +597,11 @@ impl Broker {
         let txns = txn::Transactions::loading(&metadata, Arc::clone(&clock));
         let quotas =
             quota::QuotaManager::new(config.quota_window_num, config.quota_window_size_seconds);
+        let faults = config.fault_injection.then(|| {
+            Arc::new(faults::Faults::new(
+                dispatch::table::API_TABLE.iter().map(|e| e.key).collect(),
+            ))
+        });
         let state = Arc::new(BrokerState {
             config,
             metadata,
@@ -617,7 +617,7 @@ impl Broker {
             groups,
             producer_ids: txn::ProducerIds::loading(),
             txns,
-            faults: dispatch::faults::FaultRules::default(),
+            faults,
             quotas,
             clock,
         });
@@ -629,6 +629,11 @@ impl Broker {
             version = env!("CARGO_PKG_VERSION"),
             "sluice started; loading partitions"
         );
+        if state.faults.is_some() {
+            tracing::warn!(
+                "fault injection is ON (--fault-injection): requests may be failed, delayed or dropped on purpose; never use this in production"
+            );
+        }
         let (stop_background, background_rx) = tokio::sync::watch::channel(false);
         let server = server::Server::start(listener, Arc::clone(&state));
         let http = match http_listener {
@@ -704,10 +709,11 @@ impl Broker {
         self.admin().reset().await
     }
 
-    /// The broker's fault rules: empty (and free) unless a test adds one.
-    /// See [`faults`].
-    pub fn fault_rules(&self) -> &faults::FaultRules {
-        &self.state.faults
+    /// Fault injection: rules, broker down/up, the request log (see
+    /// [`faults`]). `None` unless the broker was started with it
+    /// ([`BrokerBuilder::fault_injection`], `--fault-injection`).
+    pub fn faults(&self) -> Option<&Arc<faults::Faults>> {
+        self.state.faults.as_ref()
     }
 
     /// How often the fsync batcher has flushed (see [`FlushStats`]).

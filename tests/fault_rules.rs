@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 use common::raw::Raw;
 use common::*;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, MetadataRequest};
-use sluice::faults::{FaultAction, FaultRule};
+use sluice::faults::{Action, Rule};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_closes_the_connection_on_its_api_only_and_expires() {
-    let broker = TestBroker::start().await;
-    let faults = broker.broker.as_ref().unwrap().fault_rules();
-    let rule =
-        faults.add(FaultRule::new(ApiKey::Metadata, FaultAction::CloseBeforeHandling).times(1));
+    let broker = TestBroker::start_with(|c| c.fault_injection = true).await;
+    let faults = broker.broker.as_ref().unwrap().faults().unwrap();
+    let rule = faults
+        .add(Rule::new(ApiKey::Metadata, Action::Close))
+        .unwrap();
     let addr = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);
@@ -40,10 +41,12 @@ async fn a_rule_closes_the_connection_on_its_api_only_and_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delay_rule_holds_its_request() {
-    let broker = TestBroker::start().await;
-    let faults = broker.broker.as_ref().unwrap().fault_rules();
+    let broker = TestBroker::start_with(|c| c.fault_injection = true).await;
+    let faults = broker.broker.as_ref().unwrap().faults().unwrap();
     let delay = Duration::from_millis(300);
-    faults.add(FaultRule::new(ApiKey::ApiVersions, FaultAction::Delay(delay)).times(1));
+    faults
+        .add(Rule::new(ApiKey::ApiVersions, Action::delay(delay)))
+        .unwrap();
     let addr = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
         let mut raw = Raw::connect(&addr);

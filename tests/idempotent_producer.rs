@@ -14,10 +14,11 @@ use std::time::Duration;
 use common::raw::Raw;
 use common::*;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, TopicName};
+use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use rdkafka::producer::FutureRecord;
+use sluice::faults::{Action, Rule};
 use sluice_protocol::records::builder::BatchBuilder;
 
 const MESSAGES: usize = 100_000;
@@ -25,7 +26,7 @@ const PARTITIONS: i32 = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idempotent_producer_survives_dropped_connections_exactly_once_in_order() {
-    let broker = TestBroker::start().await;
+    let broker = TestBroker::start_with(|c| c.fault_injection = true).await;
     let bootstrap = broker.bootstrap();
     let topic = unique_topic("idempotent");
     create_topic(&bootstrap, &topic, PARTITIONS, &[]).await;
@@ -53,12 +54,15 @@ async fn idempotent_producer_survives_dropped_connections_exactly_once_in_order(
         )
         .await
         .expect("warm-up delivery");
-    broker
-        .broker
-        .as_ref()
-        .unwrap()
-        .fault_rules()
-        .drop_connection_every_nth_produce(23);
+    // Every 23rd Produce is written, then its connection closed unanswered.
+    let faults = broker.broker.as_ref().unwrap().faults().unwrap();
+    let rule = faults
+        .add(
+            Rule::new(ApiKey::Produce, Action::CloseAfter)
+                .keep()
+                .every(23),
+        )
+        .unwrap();
 
     let mut deliveries = Vec::with_capacity(MESSAGES);
     for i in 0..MESSAGES {
@@ -81,10 +85,9 @@ async fn idempotent_producer_survives_dropped_connections_exactly_once_in_order(
     for d in deliveries {
         d.await.expect("delivery not cancelled").expect("delivered");
     }
-    let faults = broker.broker.as_ref().unwrap().fault_rules();
-    let dropped = faults.connections_dropped();
+    let dropped = faults.fired(rule);
     assert!(dropped >= 5, "only {dropped} connections dropped");
-    faults.drop_connection_every_nth_produce(0);
+    faults.clear();
 
     // Every partition holds its messages once each, in send order.
     let consumer = consumer_from_start(&bootstrap, &topic, PARTITIONS, &[]);

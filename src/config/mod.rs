@@ -102,6 +102,9 @@ pub struct Config {
     pub fsync: FsyncMode,
     /// Keep every log and all metadata in memory; write nothing to disk.
     pub ephemeral: bool,
+    /// Fault injection (rules, broker down/up, the request log) for tests
+    /// of clients: off unless asked for.
+    pub fault_injection: bool,
     /// Broker-wide default for the topic config `retention.ms` (-1 = forever).
     pub retention_ms: i64,
     /// Broker-wide default for the topic config `retention.bytes` (-1 = no limit).
@@ -259,6 +262,7 @@ impl Default for Config {
             shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
             fsync: FsyncMode::Always,
             ephemeral: false,
+            fault_injection: false,
             retention_ms: 7 * 24 * 60 * 60 * 1000,
             retention_bytes: -1,
             retention_check_interval_ms: 30_000,

@@ -785,6 +785,19 @@ pub static OPTIONS: &[OptionDef] = &[
         },
     },
     OptionDef {
+        name: "fault-injection",
+        value_name: "",
+        default: Shown::Prose("off"),
+        help: "Turn on fault injection (/v1/faults, /v1/requests): for tests of clients, never in production",
+        details: "Rules that answer requests with errors, delay, drop them or close the connection, the broker taken down and up, and a log of the requests clients sent (the last 10,000); over HTTP and `Broker::faults()`. See [fault-injection.md](fault-injection.md). The start log says so in a WARN line. Off, the routes answer 403 and a request costs nothing more.",
+        aliases: &[],
+        kafka: &[],
+        set: |s, v| {
+            s.config.fault_injection = boolean(v)?;
+            Ok(())
+        },
+    },
+    OptionDef {
         name: "topics",
         value_name: "SPEC",
         default: Shown::Prose("none"),

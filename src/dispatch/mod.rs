@@ -9,7 +9,8 @@
 //!    version gets the KIP-511 fallback answer);
 //! 2. authentication gate (`authentication.rs`) — may this session send
 //!    this request yet?
-//! 3. [`faults`] — test-only fault rules per API key;
+//! 3. fault injection — only when the broker runs with it
+//!    (`crate::faults`: rules, the request log);
 //! 4. [`metrics`] — per-API request count and latency;
 //! 5. the handler — typed decode, `handlers::<api>::handle`, encode —
 //!    inside the quota stage (`quota.rs`): request time measured,
@@ -23,7 +24,6 @@
 mod authentication;
 #[cfg(test)]
 mod coverage_doc;
-pub mod faults;
 pub mod metrics;
 mod output;
 mod pipeline;

@@ -1,6 +1,6 @@
 //! The one chain every request passes through, in order: the table (key,
-//! version, bounds, header) → authentication gate → fault rules → metrics
-//! → handler. Each stage is in its own file; this one only puts them in
+//! version, bounds, header) → authentication gate → fault injection (when
+//! on: `crate::faults`) → metrics → handler. Each stage is in its own file; this one only puts them in
 //! order. What the table stage refuses closes the connection before any
 //! later stage sees it, except an unknown ApiVersions version, which gets
 //! its KIP-511 answer there (no stage after it would refuse ApiVersions).
@@ -13,8 +13,8 @@ use kafka_protocol::protocol::Decodable;
 use sluice_protocol::{bounds, header};
 use tracing::Instrument;
 
-use super::faults::FaultAction;
 use super::{authentication, metrics, table, ConnectionAction, Dispatcher};
+use crate::faults::{Action, Faults};
 use crate::handlers::RequestContext;
 use crate::session::Session;
 
@@ -84,20 +84,60 @@ pub(super) async fn run(
         if let Err(reason) = authentication::gate(session, api_key) {
             return ConnectionAction::Close(reason);
         }
-        let fault = dispatcher.state().faults.check(api_key);
-        match fault {
-            Some(FaultAction::CloseBeforeHandling) => {
-                return ConnectionAction::Close("fault injection: dropping the connection".into())
+        let Some(faults) = dispatcher.state().faults.as_ref() else {
+            // Fault injection off: one `Option` read, nothing more.
+            return metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await;
+        };
+        let started = std::time::Instant::now();
+        let seen = crate::faults::seen(
+            api_key,
+            version,
+            ctx.correlation_id,
+            ctx.client_id.clone(),
+            session.peer(),
+        );
+        let metadata = &dispatcher.state().metadata;
+        let name_of = |id: &uuid::Uuid| metadata.topic_by_id(id).map(|t| t.name.clone());
+        let fired = faults.decide(&seen, &buf, &name_of);
+        let action = match fired.map(|f| f.action) {
+            Some(Action::Close) => {
+                ConnectionAction::Close("fault injection: closing the connection".into())
             }
-            Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
-            Some(FaultAction::CloseAfterHandling) | None => {}
-        }
-        let action = metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await;
-        match fault {
-            Some(FaultAction::CloseAfterHandling) => {
-                ConnectionAction::Close("fault injection: dropping the connection".into())
+            Some(Action::Drop) => ConnectionAction::NoResponse,
+            Some(Action::Error { error }) => match Faults::error_answer(&seen, &buf, error) {
+                Ok(frame) => ConnectionAction::Write(frame),
+                Err(e) => ConnectionAction::Close(format!("fault injection: {e}")),
+            },
+            Some(Action::Delay { ms, jitter_ms }) => {
+                tokio::time::sleep(Faults::delay_of(ms, jitter_ms)).await;
+                metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await
             }
-            _ => action,
+            Some(Action::CloseAfter) => {
+                // Handled (a produce is written), never answered.
+                let _ = metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await;
+                ConnectionAction::Close("fault injection: closing the connection".into())
+            }
+            None => metrics::measure(dispatcher.metrics(), index, entry.serve(ctx, buf)).await,
+        };
+        // The request log: the outcome once known (a pending answer when
+        // it is ready).
+        match action {
+            ConnectionAction::Write(frame) => {
+                faults.record_outcome(&seen, started, fired, Some(&frame));
+                ConnectionAction::Write(frame)
+            }
+            ConnectionAction::WritePending(pending) => {
+                let faults = Arc::clone(faults);
+                ConnectionAction::WritePending(Box::pin(async move {
+                    let frame = pending.await;
+                    faults.record_outcome(&seen, started, fired, Some(&frame));
+                    frame
+                }))
+            }
+            other => {
+                faults.record_outcome(&seen, started, fired, None);
+                other
+            }
         }
     }
     .instrument(span)

@@ -8,6 +8,7 @@
 //! Errors are JSON: `{"error": "..."}` with a 4xx/5xx status ([`ApiError`]).
 
 mod ci;
+mod faults;
 mod health;
 
 use std::net::SocketAddr;
@@ -59,6 +60,7 @@ impl IntoResponse for ApiError {
 fn router(ctx: HttpContext) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(faults::routes())
         .merge(ci::routes())
         .fallback(no_route)
         .with_state(ctx)

@@ -125,6 +125,13 @@ async fn accept_loop(
                     });
                     continue;
                 }
+                let faults = state.faults.clone();
+                if faults.as_ref().is_some_and(|f| f.is_down()) {
+                    // Fault injection: the broker is "down" (accept and close).
+                    tracing::debug!(%peer, "fault injection: broker down, closing");
+                    drop(stream);
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let dispatcher = Arc::clone(&dispatcher);
                 let shutdown = shutdown.clone();
@@ -132,7 +139,19 @@ async fn accept_loop(
                 let session = Arc::new(Session::plaintext(peer));
                 connections.spawn(async move {
                     let (reader, writer) = stream.into_split();
-                    connection::run(reader, writer, session, dispatcher, stats, shutdown).await;
+                    let serve =
+                        connection::run(reader, writer, session, dispatcher, stats, shutdown);
+                    match faults {
+                        None => serve.await,
+                        // Taking the broker "down" ends the connection (its
+                        // socket and writer are dropped: closed).
+                        Some(faults) => tokio::select! {
+                            () = serve => {}
+                            () = faults.wait_down() => {
+                                tracing::debug!(%peer, "fault injection: broker down, closing");
+                            }
+                        },
+                    }
                     drop(permit);
                 });
             }
