@@ -51,6 +51,10 @@ IMAGE="sluice:ci-$$"
 bash contrib/docker/build-image.sh "$IMAGE"
 export SLUICE_TEST_IMAGE="$IMAGE"
 
+step "the README's docker snippet (docs/snippets/docker-run.sh: builds and runs sluice:latest)"
+docker rm -f sluice >/dev/null 2>&1 || true
+sh -eux docs/snippets/docker-run.sh
+
 step "python: pytest, confluent-kafka, testcontainers (target/docker-ci/venv)"
 VENV=target/docker-ci/venv
 if [ ! -x "$VENV/bin/python" ]; then
@@ -77,6 +81,9 @@ cargo test -q -p testcontainers-sluice
 
 step "testcontainers (Python): SluiceContainer"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider contrib/testcontainers-python/tests
+
+step "the README's Python testcontainers snippet (docs/snippets/testcontainers_sluice.py)"
+TESTCONTAINERS_RYUK_DISABLED=true "$VENV/bin/python" docs/snippets/testcontainers_sluice.py
 
 docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
 step "done in $(( $(date +%s) - START )) s"
