@@ -82,8 +82,9 @@ cargo test -q -p testcontainers-sluice
 step "testcontainers (Python): SluiceContainer"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider contrib/testcontainers-python/tests
 
-step "the README's Python testcontainers snippet (docs/snippets/testcontainers_sluice.py)"
-TESTCONTAINERS_RYUK_DISABLED=true "$VENV/bin/python" docs/snippets/testcontainers_sluice.py
+step "the README's Python testcontainers snippet (docs/snippets/python_testcontainers.py)"
+# Named unlike the module it imports: a script's own name shadows a module.
+TESTCONTAINERS_RYUK_DISABLED=true "$VENV/bin/python" docs/snippets/python_testcontainers.py
 
 docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
 step "done in $(( $(date +%s) - START )) s"
