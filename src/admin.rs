@@ -60,6 +60,36 @@ impl fmt::Debug for Admin {
     }
 }
 
+/// Kafka's printed form of a topic or cluster id: url-safe base64 of its 16
+/// bytes without padding (`Uuid.toString()` in Kafka's clients).
+pub fn kafka_uuid(id: &uuid::Uuid) -> String {
+    crate::metadata::base64_url(id.as_bytes())
+}
+
+/// Kafka's name for an error code, as its documentation and logs spell it:
+/// `TOPIC_ALREADY_EXISTS`, `NOT_LEADER_OR_FOLLOWER`, `NONE` for 0,
+/// `UNKNOWN_ERROR_CODE_N` for a code Kafka does not define. The one
+/// conversion: the admin facade, the fault rules and the CLI use it.
+pub fn error_name(code: i16) -> String {
+    let Some(e) = ResponseError::try_from_code(code) else {
+        return "NONE".into();
+    };
+    if let ResponseError::Unknown(c) = e {
+        return format!("UNKNOWN_ERROR_CODE_{c}");
+    }
+    let camel = format!("{e:?}");
+    let mut name = String::with_capacity(camel.len() + 8);
+    let mut prev_lower = false;
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            name.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
 /// A failed admin operation: Kafka's error code and name for it, and what
 /// went wrong. The code is the one a Kafka client would have received for
 /// the same request.
@@ -85,18 +115,7 @@ impl AdminError {
     /// Kafka's name for the error, as its documentation and logs spell it:
     /// `TOPIC_ALREADY_EXISTS`, `GROUP_ID_NOT_FOUND`, ...
     pub fn name(&self) -> String {
-        let Some(e) = ResponseError::try_from_code(self.code) else {
-            return format!("UNKNOWN_ERROR_CODE_{}", self.code);
-        };
-        let camel = format!("{e:?}");
-        let mut name = String::with_capacity(camel.len() + 8);
-        for (i, c) in camel.chars().enumerate() {
-            if c.is_ascii_uppercase() && i > 0 {
-                name.push('_');
-            }
-            name.push(c.to_ascii_uppercase());
-        }
-        name
+        error_name(self.code)
     }
 
     /// Whether Kafka's clients retry this error (the broker is loading or

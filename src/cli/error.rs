@@ -8,8 +8,6 @@
 
 use std::fmt;
 
-use kafka_protocol::ResponseError;
-
 /// A failed admin command.
 #[derive(Debug)]
 pub enum CliError {
@@ -63,25 +61,7 @@ impl CliError {
     }
 }
 
-/// Kafka's name for an error code, as its documentation spells it:
-/// `TOPIC_ALREADY_EXISTS`, `GROUP_ID_NOT_FOUND`, ...
-pub fn error_name(code: i16) -> String {
-    let Some(e) = ResponseError::try_from_code(code) else {
-        return "NONE".to_string();
-    };
-    if let ResponseError::Unknown(c) = e {
-        return format!("UNKNOWN_ERROR_CODE_{c}");
-    }
-    let camel = format!("{e:?}");
-    let mut name = String::with_capacity(camel.len() + 8);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
+pub use sluice::admin::error_name;
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -306,7 +306,8 @@ pub fn parse_datetime(text: &str) -> Result<i64, CliError> {
         let (c, zone) = time.split_at(i);
         let sign = if zone.starts_with('-') { -1 } else { 1 };
         let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
-        if digits.len() != 4 {
+        // Digits first: slicing a non-ASCII character would panic.
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
         (
@@ -358,6 +359,12 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_with_non_ascii_characters_is_refused_not_a_panic() {
+        assert!(parse_datetime("2026-01-01T00:00:00+é:0").is_err());
+        assert!(parse_datetime("2026-01-01T00:00:00-0\u{e9}").is_err());
+    }
 
     #[test]
     fn datetimes_parse_to_epoch_milliseconds() {

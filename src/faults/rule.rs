@@ -358,26 +358,7 @@ fn known_error(code: i16) -> bool {
     )
 }
 
-/// Kafka's name of an error code: `NOT_LEADER_OR_FOLLOWER`, `NONE` for 0.
-pub fn error_code_name(code: i16) -> String {
-    let Some(e) = ResponseError::try_from_code(code) else {
-        return "NONE".into();
-    };
-    if let ResponseError::Unknown(c) = e {
-        return format!("UNKNOWN_ERROR_CODE_{c}");
-    }
-    let camel = format!("{e:?}");
-    let mut name = String::with_capacity(camel.len() + 8);
-    let mut prev_lower = false;
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() && prev_lower {
-            name.push('_');
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
+pub use crate::admin::error_name as error_code_name;
 
 /// The code of an error named as Kafka does (`NOT_LEADER_OR_FOLLOWER`,
 /// case-insensitive), or a number.
